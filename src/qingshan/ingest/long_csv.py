@@ -1,0 +1,197 @@
+"""The documented long format for users' own hourly air data (CSV or XLSX), see docs/formats.md.
+
+Columns: ``station,time,so2,no2,co,o3,pm10,pm25`` (any subset of the pollutants; extra columns are ignored and
+reported). ``time`` is Beijing time labelled by the **end** of the hour (``2023-01-20 01:00`` = 00:00–01:00;
+``24:00`` is accepted) unless the caller says the file is hour-beginning. Units are µg/m³ and CO mg/m³ unless the
+header says otherwise as ``name[unit]`` — e.g. ``co[ug/m3]`` or ``pm25[mg/m3]`` — which is converted at import.
+Volume units (ppb, ppm) are refused: converting them needs the temperature/pressure convention of GB 3095.
+
+Fast path: a clean file is parsed by pyarrow with typed columns; a file with any bad cell is re-read cell by cell
+so every rejected cell is reported with its line and field while the rest of the row is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..standards.pollutants import POLLUTANTS, SIX
+from .cnemc_api import dedupe, parse_hour_index
+from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+
+KIND = "long"
+
+_HEADER_RE = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:[\[(（]\s*([^\])）]+?)\s*[\])）])?\s*$")
+_ALIASES = {"pm2.5": "pm25", "pm2_5": "pm25", "o3_1h": "o3", "time_end": "time", "timepoint": "time",
+            "stationcode": "station", "code": "station"}
+_UNIT_FACTORS = {  # factor to the canonical unit of the pollutant family
+    "ug/m3": 1.0, "μg/m3": 1.0, "µg/m3": 1.0, "ug/m³": 1.0, "μg/m³": 1.0, "µg/m³": 1.0,
+    "mg/m3": 1000.0, "mg/m³": 1000.0,
+}
+#: CO above this (mg/m³) as a median is not plausible: the data are almost certainly µg/m³.
+CO_MEDIAN_MAX_MG = 20.0
+
+
+def _canonical_header(columns: list[str], source: str) -> tuple[list[str], dict[str, float], list[str]]:
+    """Map header cells to canonical names, unit factors, and ignored columns."""
+    names: list[str] = []
+    factors: dict[str, float] = {}
+    ignored: list[str] = []
+    for col in columns:
+        m = _HEADER_RE.match(str(col))
+        base = m.group(1).lower() if m else str(col).strip().lower()
+        unit = m.group(2) if m else None
+        base = _ALIASES.get(base, base)
+        names.append(base)
+        if base in SIX:
+            if unit is None:
+                factors[base] = 1.0
+                continue
+            u = unit.replace(" ", "").lower().replace("μ", "µ")
+            if u not in {k.lower() for k in _UNIT_FACTORS}:
+                raise ImportError_(
+                    f"{source}: 列 {col} 的单位 {unit!r} 无法识别或不能直接换算"
+                    f"（只接受 µg/m³、mg/m³；ppb/ppm 需按 GB 3095 参比状态换算，请先换算后再导入）"
+                )
+            f = _UNIT_FACTORS[next(k for k in _UNIT_FACTORS if k.lower() == u)]
+            factors[base] = f / 1000.0 if POLLUTANTS[base].unit == "mg/m³" else f
+        elif base not in ("station", "time"):
+            ignored.append(str(col))
+    return names, factors, ignored
+
+
+def _check_units(frame: dict[str, np.ndarray], source: str) -> None:
+    co = frame.get("co")
+    if co is not None and np.isfinite(co).any():
+        med = float(np.nanmedian(co))
+        if med > CO_MEDIAN_MAX_MG:
+            raise ImportError_(
+                f"{source}: 一氧化碳(CO)中位数为 {med:g}，按 mg/m³ 不合理，疑似单位为 µg/m³；"
+                f"请将表头写作 co[ug/m3] 以便换算，文件未导入"
+            )
+
+
+def _finish(
+    source: str, raw: bytes, station: np.ndarray, hi: np.ndarray, values: dict[str, np.ndarray], line_no: np.ndarray,
+    q: Quarantine, messages: list[str], rows_read: int,
+) -> ParsedFile:
+    ok = ~np.isnan(hi)
+    empty_station = np.array([not s for s in station], dtype=bool) if station.dtype == object else station == ""
+    if empty_station.any():
+        q.extend(line_no[empty_station], "station", [""] * int(empty_station.sum()), "缺少站点编码")
+        ok &= ~empty_station
+    frame = pd.DataFrame({"station": station[ok], "hi": hi[ok].astype(np.int64), **{k: v[ok] for k, v in values.items()}})
+    kept = line_no[ok]
+    con = duckdb.connect()
+    (ndup,) = con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM frame").fetchall()[0]
+    con.close()
+    if ndup:
+        frame = dedupe(frame.reset_index(drop=True), kept, q, messages, list(values))
+    return ParsedFile(source, KIND, pa.Table.from_pandas(frame, preserve_index=False), q, messages, rows_read, sha256_of(raw))
+
+
+def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = False) -> ParsedFile:
+    source = str(path)
+    raw = read_bytes(path) if data is None else data
+    q = Quarantine(source)
+    messages: list[str] = []
+    if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
+        df = pd.read_excel(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        return _from_strings(df, source, raw, q, messages, hour_beginning)
+    buf, encoding = utf8_bytes(raw, source)
+    if encoding != "UTF-8":
+        messages.append(f"文件编码为 {encoding}，已按该编码读取")
+    header_line = buf.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    names, factors, ignored = _canonical_header(header_line.split(","), source)
+    if "station" not in names or "time" not in names:
+        raise ImportError_(f"{source}: 缺少必需列 station 与 time（实际表头：{header_line[:200]}）")
+    if not factors:
+        raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
+    if ignored:
+        messages.append("忽略了非标准列：" + "、".join(ignored))
+    try:  # fast path
+        table = pacsv.read_csv(
+            io.BytesIO(buf),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=["station", "time", *factors],
+                column_types={"station": pa.string(), "time": pa.string(), **{p: pa.float64() for p in factors}},
+                null_values=sorted(MISSING_MARKERS),
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        df, line_no = _read_rows_checked(buf, names, q)
+        return _from_strings(df, source, raw, q, messages, hour_beginning, factors, line_no)
+    n = table.num_rows
+    line_no = np.arange(n, dtype=np.int64) + 2
+    values = {p: table.column(p).to_numpy(zero_copy_only=False).astype(float) * factors[p] for p in factors}
+    _check_units(values, source)
+    for p, v in values.items():
+        neg = v < 0
+        if neg.any():
+            q.extend(line_no[neg], p, (v[neg] / factors[p]).tolist(), "负值（浓度不可能为负，按缺测处理）")
+            v[neg] = np.nan
+    times = table.column("time")
+    try:
+        ts = pc.strptime(pc.utf8_trim_whitespace(times), format="%Y-%m-%d %H:%M", unit="s", error_is_null=False)
+        secs = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        if (secs % 3600 != 0).any():
+            raise ValueError
+        hi = (secs // 3600).astype(float)
+    except (pa.ArrowInvalid, ValueError):
+        hi = parse_hour_index(times.to_pandas(), line_no, q, "time")
+    if hour_beginning:
+        hi = hi + 1
+    station = np.asarray(pc.utf8_trim_whitespace(table.column("station").fill_null("")).to_pylist(), dtype=object) \
+        if n < 2_000_000 else table.column("station").fill_null("").to_numpy(zero_copy_only=False)
+    return _finish(source, raw, station, hi, values, line_no, q, messages, n)
+
+
+def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read CSV rows as text with their real line numbers; rows with a wrong number of fields are quarantined."""
+    reader = csv.reader(io.StringIO(buf.decode("utf-8"), newline=""))
+    next(reader, None)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 2
+    for row in reader:
+        if len(row) == len(names):
+            rows.append(row)
+            lines.append(start)
+        elif any(cell.strip() for cell in row):
+            q.add(start, "*", ",".join(row), f"字段数 {len(row)} 与表头 {len(names)} 不符")
+        start = reader.line_num + 1
+    return pd.DataFrame(rows, columns=names, dtype=str), np.asarray(lines, dtype=np.int64)
+
+
+def _from_strings(
+    df: pd.DataFrame, source: str, raw: bytes, q: Quarantine, messages: list[str], hour_beginning: bool,
+    factors: dict[str, float] | None = None, line_no: np.ndarray | None = None,
+) -> ParsedFile:
+    """Detailed path: every cell validated; used for XLSX and for CSV files with bad cells."""
+    if factors is None:
+        names, factors, ignored = _canonical_header(list(df.columns), source)
+        df.columns = names
+        if "station" not in names or "time" not in names:
+            raise ImportError_(f"{source}: 缺少必需列 station 与 time")
+        if ignored:
+            messages.append("忽略了非标准列：" + "、".join(ignored))
+    if line_no is None:
+        line_no = np.arange(len(df), dtype=np.int64) + 2
+    values = {p: coerce_numeric(df[p], line_no, p, q) * factors[p] for p in factors}
+    _check_units(values, source)
+    hi = parse_hour_index(df["time"], line_no, q, "time")
+    if hour_beginning:
+        hi = hi + 1
+    station = df["station"].astype(str).str.strip().to_numpy(dtype=object)
+    return _finish(source, raw, station, hi, values, line_no, q, messages, len(df))

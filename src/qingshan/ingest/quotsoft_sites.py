@@ -1,0 +1,230 @@
+"""Adapter for the quotsoft/CNEMC daily wide files ``china_sites_YYYYMMDD.csv``.
+
+Layout: ``date,hour,type,<station code>…``; for each hour 0–23, 15 rows with ``type`` in
+AQI, PM2.5, PM2.5_24h, PM10, PM10_24h, SO2, SO2_24h, NO2, NO2_24h, O3, O3_24h, O3_8h, O3_8h_24h, CO, CO_24h.
+Hour ``h`` of file ``D`` is the value labelled D h:00, i.e. the hour **ending** then (CNEMC convention), so
+``hi = days(D)·24 + h``. Units µg/m³, CO mg/m³. Empty cell = not published.
+
+Defects found in real files and how they are handled (each reported in the import messages):
+
+* trailing empty columns on every line (``china_sites_20230121.csv``: six) — ignored;
+* a truncated last line (``china_sites_20230120.csv``: 1,738 of 2,029 fields) — the complete fields are kept,
+  the cut-off last field is quarantined because its digits may be incomplete, the missing stations stay empty;
+* a line with more non-empty fields than the header, an unknown ``type``, a non-numeric cell, a ``date`` that
+  disagrees with the file name — quarantined with line and field, the rest kept.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+
+KIND = "quotsoft"
+
+TYPE_COLUMNS: dict[str, str] = {
+    "AQI": "pub_aqi",
+    "PM2.5": "pm25",
+    "PM2.5_24h": "pub_pm25_24h",
+    "PM10": "pm10",
+    "PM10_24h": "pub_pm10_24h",
+    "SO2": "so2",
+    "SO2_24h": "pub_so2_24h",
+    "NO2": "no2",
+    "NO2_24h": "pub_no2_24h",
+    "O3": "o3",
+    "O3_24h": "pub_o3_24h",
+    "O3_8h": "pub_o3_8h",
+    "O3_8h_24h": "pub_o3_8h_24h",
+    "CO": "co",
+    "CO_24h": "pub_co_24h",
+}
+_COLS = list(TYPE_COLUMNS.values())
+_EPOCH = date(1970, 1, 1)
+_NAME_RE = re.compile(r"(\d{8})")
+
+
+def _day_index(yyyymmdd: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of integer YYYYMMDD values (vectorised)."""
+    y, md = np.divmod(yyyymmdd.astype(np.int64), 10000)
+    m, d = np.divmod(md, 100)
+    months = (y - 1970) * 12 + (m - 1)
+    base = np.array("1970-01", dtype="datetime64[M]") + months.astype("timedelta64[M]")
+    return (base.astype("datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(np.int64) + (d - 1)
+
+
+def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
+    source = str(path)
+    raw = read_bytes(path) if data is None else data
+    sha = sha256_of(raw)
+    buf, encoding = utf8_bytes(raw, source)
+    q = Quarantine(source)
+    messages: list[str] = []
+    if encoding != "UTF-8":
+        messages.append(f"文件编码为 {encoding}，已按该编码读取")
+
+    lines = buf.split(b"\n")
+    if lines and lines[-1].strip() == b"":
+        lines.pop()
+    lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+    if not lines:
+        raise ImportError_(f"{source}: 空文件")
+    header = lines[0].decode("utf-8").split(",")
+    if header[:3] != ["date", "hour", "type"]:
+        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 {','.join(header[:3])}）")
+    trailing = 0
+    while header and header[-1].strip() == "":
+        header.pop()
+        trailing += 1
+    stations = [h.strip() for h in header[3:]]
+    if len(set(stations)) != len(stations):
+        raise ImportError_(f"{source}: 表头中站点编码重复")
+    n_fields = len(header)
+    if trailing:
+        messages.append(f"表头末尾有 {trailing} 个空列，已忽略")
+
+    counts = np.fromiter((ln.count(b",") + 1 for ln in lines[1:]), dtype=np.int64, count=len(lines) - 1)
+    good_rows: list[int] = []  # 0-based index into lines[1:]
+    extra_cols_lines = 0
+    truncated: list[tuple[int, list[str]]] = []
+    for i, c in enumerate(counts):
+        if c == n_fields:
+            good_rows.append(i)
+        elif c > n_fields:
+            extra = lines[i + 1].split(b",")[n_fields:]
+            if all(e.strip() == b"" for e in extra):
+                good_rows.append(i)
+                extra_cols_lines += 1
+            else:
+                q.add(i + 2, "*", lines[i + 1][:200].decode("utf-8", "replace"), f"字段数 {c} 多于表头 {n_fields}")
+        else:
+            fields = lines[i + 1].decode("utf-8", "replace").split(",")
+            truncated.append((i, fields))
+    if extra_cols_lines:
+        messages.append(f"{extra_cols_lines} 行末尾带有空列，已忽略")
+
+    # Good lines → pyarrow (fast path: every station column typed float; detailed path on failure).
+    body = b"\n".join([b",".join(lines[i + 1].split(b",")[:n_fields]) if counts[i] > n_fields else lines[i + 1]
+                       for i in good_rows])
+    names = ["date", "hour", "type"] + stations
+    line_no = np.asarray(good_rows, dtype=np.int64) + 2
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"date": pa.int64(), "hour": pa.int64(), "type": pa.string(),
+                              **{s: pa.float64() for s in stations}},
+                strings_can_be_null=True,
+            ),
+        )
+        values = np.column_stack([table.column(s).to_numpy(zero_copy_only=False) for s in stations]) if stations \
+            else np.empty((table.num_rows, 0))
+        values = values.astype(float)
+        dates = table.column("date").to_numpy()
+        hours = table.column("hour").to_numpy()
+        types = np.asarray(table.column("type").to_pylist(), dtype=object)
+        neg = values < 0
+        if neg.any():
+            r, c = np.nonzero(neg)
+            q.extend(line_no[r], [stations[j] for j in c], values[r, c].tolist(), "负值（按缺测处理）")
+            values[neg] = np.nan
+    except (pa.ArrowInvalid, ValueError):
+        df = pd.read_csv(io.BytesIO(body), header=None, names=names, dtype=str, keep_default_na=False)
+        dates_f = coerce_numeric(df["date"], line_no, "date", q)
+        hours_f = coerce_numeric(df["hour"], line_no, "hour", q)
+        ok = ~np.isnan(dates_f) & ~np.isnan(hours_f)
+        values = np.column_stack([coerce_numeric(df[s], line_no, s, q) for s in stations])[ok]
+        dates, hours = dates_f[ok].astype(np.int64), hours_f[ok].astype(np.int64)
+        types = df["type"].to_numpy(dtype=object)[ok]
+        line_no = line_no[ok]
+
+    # Truncated lines: keep complete fields, quarantine the possibly cut last one.
+    for i, fields in truncated:
+        ln = i + 2
+        messages.append(f"第 {ln} 行被截断：只有 {len(fields)} 个字段（应为 {n_fields}），缺少的 {n_fields - len(fields)} 个站点按缺测处理")
+        if len(fields) < 4:
+            q.add(ln, "*", ",".join(fields), "截断行，无数据")
+            continue
+        last_name = names[len(fields) - 1]
+        q.add(ln, last_name, fields[-1], "截断行的最后一个字段可能不完整，未采用")
+        row = np.full(len(stations), np.nan)
+        for j, cell in enumerate(fields[3:-1]):  # rare path: one line, plain loop is fine
+            text = cell.strip()
+            if text in MISSING_MARKERS:
+                continue
+            try:
+                row[j] = float(text)
+            except ValueError:
+                q.add(ln, stations[j], text, "非数值")
+        try:
+            d, h = int(fields[0]), int(fields[1])
+        except ValueError:
+            q.add(ln, "date/hour", ",".join(fields[:3]), "截断行的日期或时次无效")
+            continue
+        values = np.vstack([values, row[None, :]])
+        dates = np.append(dates, d)
+        hours = np.append(hours, h)
+        types = np.append(types, fields[2])
+        line_no = np.append(line_no, ln)
+
+    # Validate date/hour/type.
+    m = _NAME_RE.search(Path(source).name)
+    file_day = int(m.group(1)) if m else None
+    bad = np.zeros(len(dates), dtype=bool)
+    if file_day is not None:
+        wrong_day = dates != file_day
+        if wrong_day.any():
+            q.extend(line_no[wrong_day], "date", dates[wrong_day].tolist(), f"日期与文件名 {file_day} 不符")
+            bad |= wrong_day
+    bad_hour = (hours < 0) | (hours > 23)
+    if bad_hour.any():
+        q.extend(line_no[bad_hour], "hour", hours[bad_hour].tolist(), "时次应为 0–23")
+        bad |= bad_hour
+    type_idx = np.array([_COLS.index(TYPE_COLUMNS[t]) if t in TYPE_COLUMNS else -1 for t in types], dtype=np.int64)
+    unknown = type_idx < 0
+    if unknown.any():
+        q.extend(line_no[unknown], "type", types[unknown].tolist(), "未知的数据类型")
+        bad |= unknown
+    keep = ~bad
+    values, dates, hours, type_idx, line_no = values[keep], dates[keep], hours[keep], type_idx[keep], line_no[keep]
+
+    hi_rows = _day_index(dates) * 24 + hours if len(dates) else np.empty(0, dtype=np.int64)
+    # Duplicate (hour, type) lines: identical → dropped; conflicting → later line quarantined.
+    key = hi_rows * 16 + type_idx
+    order = np.argsort(key, kind="stable")
+    dup = np.zeros(len(key), dtype=bool)
+    if len(key) > 1:
+        same = key[order][1:] == key[order][:-1]
+        dup[order[1:][same]] = True
+        first_of = {}
+        for pos in np.flatnonzero(dup):
+            k = key[pos]
+            first = first_of.setdefault(k, order[np.searchsorted(key[order], k)])
+            if not np.array_equal(values[pos], values[first], equal_nan=True):
+                q.add(line_no[pos], "type", _COLS[type_idx[pos]], f"与第 {line_no[first]} 行时次、类型重复且数值不同，未采用")
+        if dup.any():
+            messages.append(f"{int(dup.sum())} 行与前面的行时次、类型重复")
+    keep = ~dup
+    values, hi_rows, type_idx = values[keep], hi_rows[keep], type_idx[keep]
+
+    hours_u, hour_pos = np.unique(hi_rows, return_inverse=True)
+    cube = np.full((len(hours_u), len(_COLS), len(stations)), np.nan)
+    cube[hour_pos, type_idx, :] = values
+    flat = cube.transpose(0, 2, 1).reshape(-1, len(_COLS))
+    station_arr = np.tile(np.asarray(stations, dtype=object), len(hours_u))
+    hi_arr = np.repeat(hours_u, len(stations))
+    present = ~np.isnan(flat).all(axis=1)
+    data = pa.table(
+        {"station": pa.array(station_arr[present], pa.string()), "hi": pa.array(hi_arr[present], pa.int32()),
+         **{c: pa.array(flat[present, j], pa.float64(), from_pandas=True) for j, c in enumerate(_COLS)}}
+    )
+    return ParsedFile(source, KIND, data, q, messages, rows_read=len(lines) - 1, sha256=sha)

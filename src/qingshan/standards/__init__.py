@@ -1,0 +1,1 @@
+"""Pure, versioned implementations of the national standards. No I/O anywhere in this package."""

@@ -1,0 +1,213 @@
+"""The measurement store: one DuckDB file per workspace (DESIGN.md "Two stores").
+
+Schema (documented in docs/store.md):
+
+* ``imports`` — one row per imported file: kind, source path, SHA-256, counts, messages.
+* ``stations`` — air stations: code, name, city, district, lon/lat, control-site flag, status.
+* ``air_hourly`` — one row per station-hour: ``hi`` = hours since 1970-01-01 00:00 **Beijing time**, labelled by
+  the **end** of the hour (CNEMC convention); ``ts`` the same instant as a naive Beijing-time timestamp; the six
+  pollutants in canonical units (µg/m³, CO mg/m³); the values published with the data (``pub_*``: station AQI,
+  24-h moving means, O3 8-h …) kept for audit and comparison; ``import_id`` of the import that last wrote the row.
+* ``quarantine`` — every rejected row or cell with file, line, field, raw text and reason.
+
+Re-import is idempotent: a station-hour already stored with the same values is counted as unchanged and not
+written; a non-empty new value replaces the stored one (a correction, counted as updated); an empty new cell
+never erases a stored value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..standards.pollutants import SIX
+
+DB_FILE = "measurements.duckdb"
+
+PUBLISHED = (
+    "pub_aqi",
+    "pub_so2_24h",
+    "pub_no2_24h",
+    "pub_co_24h",
+    "pub_o3_24h",
+    "pub_o3_8h",
+    "pub_o3_8h_24h",
+    "pub_pm10_24h",
+    "pub_pm25_24h",
+)
+VALUE_COLUMNS: tuple[str, ...] = SIX + PUBLISHED
+
+_SCHEMA = f"""
+CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    sha256 VARCHAR,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    rows_read BIGINT,
+    rows_new BIGINT,
+    rows_updated BIGINT,
+    rows_unchanged BIGINT,
+    rows_quarantined BIGINT,
+    messages VARCHAR
+);
+CREATE TABLE IF NOT EXISTS stations (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    city VARCHAR,
+    district VARCHAR,
+    lon DOUBLE,
+    lat DOUBLE,
+    is_control BOOLEAN NOT NULL DEFAULT FALSE,
+    status VARCHAR,
+    import_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS air_hourly (
+    station VARCHAR NOT NULL,
+    hi INTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    {", ".join(f"{c} DOUBLE" for c in VALUE_COLUMNS)},
+    import_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    import_id INTEGER,
+    source VARCHAR,
+    line BIGINT,
+    field VARCHAR,
+    raw VARCHAR,
+    reason VARCHAR
+);
+"""
+
+
+def default_workspace() -> Path:
+    return Path(os.environ.get("QINGSHAN_WORKSPACE", "qingshan-workspace"))
+
+
+class Workspace:
+    """A deployment's folder: the measurement store and generated files."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, read_only: bool = False):
+        self.path = Path(path) if path is not None else default_workspace()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
+        if not read_only:
+            self.con.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- imports ------------------------------------------------------------------------------------------------
+
+    def new_import(self, kind: str, source: str, sha256: str | None) -> int:
+        (iid,) = self.con.execute("SELECT nextval('import_id_seq')").fetchall()[0]
+        self.con.execute(
+            "INSERT INTO imports (import_id, kind, source, sha256, started_at) VALUES (?, ?, ?, ?, now())",
+            [iid, kind, source, sha256],
+        )
+        return int(iid)
+
+    def finish_import(self, import_id: int, counts: dict[str, int], messages: list[str]) -> None:
+        self.con.execute(
+            """UPDATE imports SET finished_at = now(), rows_read = ?, rows_new = ?, rows_updated = ?,
+               rows_unchanged = ?, rows_quarantined = ?, messages = ? WHERE import_id = ?""",
+            [
+                counts.get("read", 0),
+                counts.get("new", 0),
+                counts.get("updated", 0),
+                counts.get("unchanged", 0),
+                counts.get("quarantined", 0),
+                "\n".join(messages),
+                import_id,
+            ],
+        )
+
+    def previous_import_of(self, sha256: str, kind: str) -> int | None:
+        row = self.con.execute(
+            "SELECT min(import_id) FROM imports WHERE sha256 = ? AND kind = ? AND finished_at IS NOT NULL",
+            [sha256, kind],
+        ).fetchall()[0]
+        return None if row is None or row[0] is None else int(row[0])
+
+    def add_quarantine(self, rows: pa.Table) -> None:
+        if rows.num_rows:
+            self.con.register("_q", rows)
+            self.con.execute("INSERT INTO quarantine SELECT import_id, source, line, field, raw, reason FROM _q")
+            self.con.unregister("_q")
+
+    # -- measurements -------------------------------------------------------------------------------------------
+
+    def upsert_air_hourly(self, batch: pa.Table) -> dict[str, int]:
+        """Merge a canonical batch (station, hi, value columns, import_id) into ``air_hourly``.
+
+        The batch must hold at most one row per (station, hi); adapters resolve duplicates first.
+        Returns counts of new, updated and unchanged station-hours.
+        """
+        con = self.con
+        cols = [c for c in VALUE_COLUMNS if c in batch.column_names]
+        con.register("_batch", batch)
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _s AS SELECT station, hi, "
+                + ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in cols)
+                + ", import_id FROM _batch"
+            )
+        finally:
+            con.unregister("_batch")
+        lo, hi_ = con.execute("SELECT min(hi), max(hi) FROM _s").fetchall()[0]
+        total = con.execute("SELECT count(*) FROM _s").fetchall()[0][0]
+        overlap = con.execute(
+            "SELECT count(*) FROM air_hourly WHERE hi BETWEEN ? AND ?", [lo, hi_]
+        ).fetchall()[0][0] if total else 0
+        updated = unchanged = 0
+        if overlap:
+            differs = " OR ".join(f"(s.{c} IS NOT NULL AND (a.{c} IS NULL OR a.{c} <> s.{c}))" for c in cols)
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _m AS
+                    SELECT s.station, s.hi, ({differs}) AS changed
+                    FROM _s s JOIN air_hourly a ON a.station = s.station AND a.hi = s.hi"""
+            )
+            updated, matched = con.execute("SELECT count(*) FILTER (WHERE changed), count(*) FROM _m").fetchall()[0]
+            unchanged = matched - updated
+            if updated:
+                sets = ", ".join(f"{c} = coalesce(s.{c}, air_hourly.{c})" for c in cols)
+                con.execute(
+                    f"""UPDATE air_hourly SET {sets}, import_id = s.import_id
+                        FROM (SELECT s.* FROM _s s JOIN _m USING (station, hi) WHERE _m.changed) s
+                        WHERE air_hourly.station = s.station AND air_hourly.hi = s.hi"""
+                )
+            con.execute("DELETE FROM _s USING _m WHERE _s.station = _m.station AND _s.hi = _m.hi")
+        new = total - updated - unchanged
+        if new:
+            all_cols = ", ".join(cols)
+            con.execute(
+                f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
+                    SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
+                    FROM _s"""
+            )
+        con.execute("DROP TABLE IF EXISTS _s; DROP TABLE IF EXISTS _m")
+        return {"new": int(new), "updated": int(updated), "unchanged": int(unchanged)}
+
+    def upsert_stations(self, table: pa.Table) -> dict[str, int]:
+        con = self.con
+        con.register("_st", table)
+        try:
+            (existing,) = con.execute("SELECT count(*) FROM stations JOIN _st USING (code)").fetchall()[0]
+            con.execute(
+                """INSERT OR REPLACE INTO stations (code, name, city, district, lon, lat, is_control, status, import_id)
+                   SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _st"""
+            )
+        finally:
+            con.unregister("_st")
+        return {"new": table.num_rows - int(existing), "updated": int(existing), "unchanged": 0}
