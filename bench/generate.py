@@ -364,6 +364,23 @@ def codes_of(x: np.ndarray, co: bool = False) -> np.ndarray:
     return np.where(nan, MISSING, c).astype(np.int32)
 
 
+_LUTS: dict[str, np.ndarray] = {}
+
+
+def _iaqi_lut(p: str) -> np.ndarray:
+    """1-h IAQI (int16, -1 = missing) indexed by cell code, i.e. :func:`hourly_aqi` as a lookup table."""
+    if p not in _LUTS:
+        lut = np.full(MISSING + 1, -1, dtype=np.int16)
+        if p == "co":
+            lut[CO_BASE:MISSING] = iaqi_exact(np.arange(1000) / 10, HOURLY_BP[p], 10)
+        else:
+            c = np.arange(MAX_INT + 1, dtype=float)
+            i = iaqi_exact(c, HOURLY_BP[p])
+            lut[: MAX_INT + 1] = np.where(c > 800, 200, i) if p == "so2" else i
+        _LUTS[p] = lut
+    return _LUTS[p]
+
+
 # --- trailing windows for the quotsoft rows ---------------------------------------------------------------------------
 
 
@@ -405,7 +422,7 @@ def quotsoft_codes(v: dict[str, np.ndarray], tail: dict[str, np.ndarray]) -> np.
     mov = {p: r(trailing(ext[p], 24, 20), p == "co")[TAIL:] for p in SIX}
     o3_8h = r(trailing(ext["o3"], 8, 6))
     rows = {
-        "AQI": hourly_aqi(v),
+        "AQI": None,  # from the 1-h codes below
         "PM2.5": v["pm25"], "PM2.5_24h": mov["pm25"], "PM10": v["pm10"], "PM10_24h": mov["pm10"],
         "SO2": v["so2"], "SO2_24h": mov["so2"], "NO2": v["no2"], "NO2_24h": mov["no2"],
         "O3": v["o3"], "O3_24h": trailing(ext["o3"], 24, 20, "max")[TAIL:],
@@ -414,7 +431,12 @@ def quotsoft_codes(v: dict[str, np.ndarray], tail: dict[str, np.ndarray]) -> np.
     }  # fmt: skip
     out = np.empty((T, len(QUOTSOFT_TYPES), v["pm25"].shape[1]), dtype=np.int32)
     for k, name in enumerate(QUOTSOFT_TYPES):
-        out[:, k, :] = codes_of(rows[name], co=name.startswith("CO"))
+        if name != "AQI":
+            out[:, k, :] = codes_of(rows[name], co=name.startswith("CO"))
+    aqi = np.full(out[:, 0, :].shape, -1, dtype=np.int16)
+    for p, name in zip(SIX, ("SO2", "NO2", "CO", "O3", "PM10", "PM2.5")):
+        np.maximum(aqi, _iaqi_lut(p)[out[:, QUOTSOFT_TYPES.index(name), :]], out=aqi)
+    out[:, 0, :] = np.where(aqi < 0, MISSING, aqi)
     for p in SIX:
         tail[p] = ext[p][-TAIL:]
     return out

@@ -1,0 +1,289 @@
+"""The ``qingshan`` command line: ``qingshan <area> <verb>`` (DESIGN.md "Interfaces we promise users")."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .ingest import PARSERS, ImportError_, import_files
+from .store.workspace import Workspace, default_workspace
+
+app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="导入监测数据（quotsoft 站点日文件、CNEMC 接口导出、长表 CSV/XLSX、站点表）", no_args_is_help=True)
+air_app = typer.Typer(help="环境空气质量：AQI、HJ 663 评价、排名", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(air_app, name="air")
+
+console = Console()
+err = Console(stderr=True)
+_state: dict[str, Path] = {}
+
+
+@app.callback()
+def main(
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", help="工作区目录（默认 ./qingshan-workspace 或环境变量 QINGSHAN_WORKSPACE）"
+    ),
+) -> None:
+    _state["workspace"] = workspace or default_workspace()
+
+
+def _ws() -> Workspace:
+    return Workspace(_state.get("workspace", default_workspace()))
+
+
+# --- import ---------------------------------------------------------------------------------------------------
+
+
+def _run_import(kind: str, files: list[Path], **options) -> None:
+    with _ws() as ws, Progress(
+        TextColumn("[bold]导入[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(kind, total=len(files))
+        try:
+            reports = import_files(ws, kind, files, progress=lambda _: progress.advance(task), **options)
+        except ImportError_ as e:
+            err.print(f"[red]导入失败：[/]{e}")
+            raise typer.Exit(2)
+    failed_rows = 0
+    t = Table(title=f"导入结果（{kind}）")
+    for col in ("批次", "文件", "读取行", "新增", "更新", "未变", "隔离"):
+        t.add_column(col, justify="right" if col not in ("文件",) else "left")
+    for r in reports:
+        t.add_row(str(r.import_id), Path(r.source).name, str(r.rows_read), str(r.new), str(r.updated),
+                  str(r.unchanged), str(r.quarantined))
+        failed_rows += r.quarantined
+    console.print(t)
+    for r in reports:
+        for m in r.messages:
+            console.print(f"  {Path(r.source).name}: {m}")
+    if failed_rows:
+        console.print(f"[yellow]共 {failed_rows} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
+
+
+@import_app.command("quotsoft")
+def import_quotsoft(files: list[Path] = typer.Argument(..., help="china_sites_YYYYMMDD.csv 文件")) -> None:
+    """导入 quotsoft/CNEMC 站点日文件（宽表）。"""
+    _run_import("quotsoft", files)
+
+
+@import_app.command("cnemc")
+def import_cnemc(files: list[Path] = typer.Argument(..., help="timepoint,stationcode,... 格式的 CSV")) -> None:
+    """导入 CNEMC 实时接口导出的 CSV（每行一个站点小时）。"""
+    _run_import("cnemc", files)
+
+
+@import_app.command("long")
+def import_long(
+    files: list[Path] = typer.Argument(..., help="station,time,so2,no2,co,o3,pm10,pm25 长表（CSV 或 XLSX）"),
+    hour_beginning: bool = typer.Option(False, "--hour-beginning", help="时间为时段开始（默认：时段结束，CNEMC 口径）"),
+) -> None:
+    """导入用户自有的小时数据长表（格式见 docs/formats.md）。"""
+    _run_import("long", files, hour_beginning=hour_beginning)
+
+
+@import_app.command("stations")
+def import_stations(file: Path = typer.Argument(..., help="站点表 CSV/XLSX")) -> None:
+    """导入站点表（编码、名称、城市、区县、经纬度、对照点）。"""
+    _run_import("stations", [file])
+
+
+@app.command("quarantine")
+def list_quarantine(limit: int = typer.Option(50, help="最多显示行数"), import_id: Optional[int] = typer.Option(None, "--import")) -> None:
+    """列出被隔离的数据（文件、行号、字段、原文、原因）。"""
+    with _ws() as ws:
+        sql = "SELECT import_id, source, line, field, raw, reason FROM quarantine"
+        sql += f" WHERE import_id = {int(import_id)}" if import_id is not None else ""
+        rows = ws.con.execute(sql + f" ORDER BY import_id, line LIMIT {int(limit)}").fetchall()
+    t = Table(title="隔离数据")
+    for c in ("批次", "文件", "行", "字段", "原文", "原因"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r[0]), Path(r[1]).name, str(r[2]), str(r[3]), str(r[4]), str(r[5]))
+    console.print(t)
+
+
+# --- air ------------------------------------------------------------------------------------------------------
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    from .ingest.common import read_bytes, utf8_bytes
+
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return pd.read_excel(path, dtype=str, keep_default_na=False)
+    import io
+
+    data, _ = utf8_bytes(read_bytes(path), str(path))
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        df.to_excel(path, index=False)
+    elif suffix == ".json":
+        df.to_json(path, orient="records", force_ascii=False, indent=1)
+    else:
+        df.to_csv(path, index=False)
+
+
+@air_app.command("aqi")
+def air_aqi(
+    input: Path = typer.Argument(..., help="CSV/XLSX：station,time,so2,no2,co,o3,pm10,pm25（小时值，时段结束，北京时间）"),
+    output: Path = typer.Option(..., "-o", "--output", help="输出文件（.csv/.xlsx/.json）"),
+    ruleset: Optional[str] = typer.Option(None, "--ruleset", help="cnemc-realtime | hj633-2012 | hj633-2026（默认按日期：2026-03-01 前为 cnemc-realtime）"),
+) -> None:
+    """计算每个站点小时的 IAQI、AQI、级别、类别与首要污染物。"""
+    from .evaluate.aqi_table import compute_aqi_table
+    from .standards.rulesets import get_aqi_ruleset
+
+    try:
+        override = get_aqi_ruleset(ruleset) if ruleset else None
+        df = _read_table(input)
+        result = compute_aqi_table(df, override, source=str(input))
+    except (ValueError, ImportError_) as e:
+        err.print(f"[red]错误：[/]{e}")
+        raise typer.Exit(2)
+    _write_table(result.table, output)
+    q = result.problems
+    for line, fld, raw, reason in list(zip(q.lines, q.fields, q.raws, q.reasons))[:20]:
+        err.print(f"[yellow]第 {line} 行 {fld}：{raw!r} {reason}（该值按缺测处理）[/]")
+    if len(q) > 20:
+        err.print(f"[yellow]……共 {len(q)} 处问题[/]")
+    n = len(result.table)
+    n_aqi = int(result.table["aqi"].notna().sum())
+    console.print(f"已计算 {n} 行（{n_aqi} 行有 AQI），规则集：{', '.join(result.rulesets) or '-'}；结果写入 {output}")
+
+
+def _eval_ruleset(name: Optional[str]):
+    from .standards.rulesets import get_eval_ruleset
+
+    return get_eval_ruleset(name) if name else None
+
+
+_SCREEN_COLUMNS = [
+    ("name", "名称"), ("valid_days", "有效天"), ("good_ratio", "优良率%"), ("pm25_mean", "PM2.5"), ("pm10_mean", "PM10"),
+    ("so2_mean", "SO2"), ("no2_mean", "NO2"), ("co_p95", "CO-95"), ("o3_8h_p90", "O3-8h-90"), ("composite_index", "综合指数"),
+]
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "—"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+@air_app.command("evaluate")
+def air_evaluate(
+    period: str = typer.Option(..., "--period", help="2023 | 2023-01 | 2023-01-01:2023-03-31"),
+    city: Optional[str] = typer.Option(None, "--city", help="城市名称（站点表中的“城市”），缺省为全部"),
+    ruleset: Optional[str] = typer.Option(None, "--ruleset", help="gb3095-2012 | gb3095-2026-transitional | gb3095-2026-final（默认按日期）"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="完整结果表（.csv/.xlsx/.json）"),
+) -> None:
+    """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
+    from .evaluate.air import evaluate_period
+    from .evaluate.periods import parse_period
+
+    try:
+        p = parse_period(period)
+        ev = _eval_ruleset(ruleset)
+    except ValueError as e:
+        err.print(f"[red]错误：[/]{e}")
+        raise typer.Exit(2)
+    with _ws() as ws:
+        if city is not None and not ws.con.execute("SELECT count(*) FROM stations WHERE city = ?", [city]).fetchall()[0][0]:
+            err.print(f"[red]错误：[/]站点表中没有城市 {city!r}（先用 qingshan import stations 导入站点表）")
+            raise typer.Exit(2)
+        res = evaluate_period(ws.con, p, city=city, ev_override=ev)
+    table = res.table
+    if table.empty:
+        err.print(f"[yellow]{p.label} 没有可评价的数据[/]")
+        raise typer.Exit(1)
+    if city is not None:
+        table = table[(table["level"] == "station") | (table["code"] == city)]
+    shown = table[(table["level"] == "city") | (table.get("is_control", False) != True)]  # noqa: E712
+    t = Table(title=f"环境空气质量评价 {p.label}（{'、'.join(res.eval_rulesets)}；限值 {res.limits}）")
+    t.add_column("层级")
+    for _, zh in _SCREEN_COLUMNS:
+        t.add_column(zh, justify="right")
+    for _, row in shown.head(60).iterrows():
+        t.add_row("城市" if row["level"] == "city" else "站点", *[_fmt(row[c]) for c, _ in _SCREEN_COLUMNS])
+    console.print(t)
+    if len(shown) > 60:
+        console.print(f"（屏幕仅显示前 60 行，共 {len(shown)} 行；完整结果请用 -o 输出）")
+    for n in res.notes:
+        console.print(f"注：{n}")
+    if output:
+        table = table.assign(eval_rulesets=",".join(res.eval_rulesets), limits=res.limits, period=p.label)
+        _write_table(table, output)
+        console.print(f"完整结果写入 {output}")
+
+
+@air_app.command("rank")
+def air_rank(
+    period: str = typer.Option(..., "--period"),
+    level: str = typer.Option("city", "--level", help="city | station | district"),
+    by: str = typer.Option("composite_index", "--by", help="composite_index | pm25_mean | good_ratio"),
+    city: Optional[str] = typer.Option(None, "--city", help="只对该城市的站点/区县排名"),
+    ruleset: Optional[str] = typer.Option(None, "--ruleset"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+) -> None:
+    """按综合指数、PM2.5 或优良天数比例排名（并列同名次）。"""
+    from .evaluate.air import evaluate_period, rank
+    from .evaluate.periods import parse_period
+
+    if level not in ("city", "station", "district") or by not in ("composite_index", "pm25_mean", "good_ratio"):
+        err.print("[red]错误：[/]--level 应为 city|station|district，--by 应为 composite_index|pm25_mean|good_ratio")
+        raise typer.Exit(2)
+    try:
+        p = parse_period(period)
+        ev = _eval_ruleset(ruleset)
+    except ValueError as e:
+        err.print(f"[red]错误：[/]{e}")
+        raise typer.Exit(2)
+    with _ws() as ws:
+        res = evaluate_period(ws.con, p, city=city, ev_override=ev, levels=(level,))
+    table = res.table
+    if level == "station":
+        table = table[table["is_control"] != True]  # noqa: E712
+    ranked = rank(table, by)
+    t = Table(title=f"{ {'city': '城市', 'station': '站点', 'district': '区县'}[level] }排名 {p.label}（按 {by}）")
+    for c in ("名次", "名称", "综合指数", "PM2.5", "优良率%", "有效天"):
+        t.add_column(c, justify="right")
+    for _, r in ranked.head(50).iterrows():
+        t.add_row(_fmt(r[f"rank_{by}"]), str(r["name"]), _fmt(r["composite_index"]), _fmt(r["pm25_mean"]),
+                  _fmt(r["good_ratio"]), _fmt(r["valid_days"]))
+    console.print(t)
+    if output:
+        _write_table(ranked, output)
+        console.print(f"完整排名写入 {output}")
+
+
+@app.command("demo")
+def demo(
+    data: Optional[Path] = typer.Option(None, "--data", help="真实数据目录（quotsoft 日文件、CNEMC 导出、站点表）；缺省使用内置生成数据"),
+    city: Optional[str] = typer.Option(None, "--city", help="评价的城市（缺省：数据最多的城市，或内置示范城市）"),
+) -> None:
+    """一条命令看到平台的主流程：导入 → 小时 AQI → HJ 663 评价 → 排名，结果写入工作区 out/。"""
+    from .demo import run_demo
+
+    try:
+        run_demo(_state.get("workspace", default_workspace()), data, city, console)
+    except ImportError_ as e:
+        err.print(f"[red]导入失败：[/]{e}")
+        raise typer.Exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
