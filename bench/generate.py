@@ -336,14 +336,18 @@ class Cells:
 
 
 def render(parts: list[tuple[np.ndarray, Cells]]) -> bytes:
-    """Rows of CSV text. ``parts`` are (codes (N, k), Cells) column groups in order; the last must end lines."""
-    chars, masks = [], []
-    for codes, cells in parts:
-        codes = codes.reshape(codes.shape[0], -1)
-        chars.append(cells.chars[codes].reshape(codes.shape[0], -1))
-        m = np.arange(cells.width) < cells.lens[codes][..., None]
-        masks.append(m.reshape(codes.shape[0], -1))
-    return np.hstack(chars)[np.hstack(masks)].tobytes()
+    """Rows of CSV text. ``parts`` are (codes (N, k), Cells) column groups in order; the last must end lines.
+
+    Cell strings are gathered into a zero-padded byte matrix; dropping the zero bytes leaves the text.
+    """
+    n = parts[0][0].shape[0]
+    widths = [int(np.prod(c.shape[1:], dtype=int)) * cells.width for c, cells in parts]
+    buf = np.empty((n, sum(widths)), dtype=np.uint8)
+    off = 0
+    for (codes, cells), w in zip(parts, widths):
+        buf[:, off : off + w] = cells.chars[codes.reshape(n, -1)].reshape(n, w)
+        off += w
+    return buf[buf != 0].tobytes()
 
 
 MAX_INT = 9999
