@@ -415,6 +415,12 @@ def trailing(x: np.ndarray, w: int, need: int, how: str = "mean") -> np.ndarray:
     return np.where(cnt >= need, out, np.nan)
 
 
+def _round_half_even(x: np.ndarray, co: bool = False) -> np.ndarray:
+    """GB/T 8170 rounding (half to even) to reporting precision; the inner round absorbs float noise."""
+    s = 10.0 if co else 1.0
+    return np.rint(np.round(x * s, 6)) / s
+
+
 TAIL = 32  # hours of history kept between chunks for the trailing windows
 
 
@@ -422,7 +428,7 @@ def quotsoft_codes(v: dict[str, np.ndarray], tail: dict[str, np.ndarray]) -> np.
     """(T, 15, n) int32 cell codes of the quotsoft rows for one chunk; ``tail`` holds the previous TAIL hours."""
     T = v["pm25"].shape[0]
     ext = {p: np.vstack([tail[p], v[p]]) for p in SIX}
-    r = lambda a, co=False: np.round(a, 1) if co else np.rint(a)  # noqa: E731
+    r = _round_half_even
     mov = {p: r(trailing(ext[p], 24, 20), p == "co")[TAIL:] for p in SIX}
     o3_8h = r(trailing(ext["o3"], 8, 6))
     rows = {

@@ -53,7 +53,7 @@ def sql_round_gbt8170(expr: str, digits: int = 0) -> str:
     Written with ``floor`` and arithmetic only, so it runs unchanged on DuckDB, ClickHouse, Spark and PostgreSQL.
     """
     scale = f"{10.0**digits!r}"
-    x = f"(({expr}) * {scale})"
+    x = f"(CAST(({expr}) AS DOUBLE) * {scale})"
     return (
         f"(CASE WHEN abs({x} - floor({x}) - 0.5) < {HALF_TOL!r} * greatest(1.0, abs({x})) "
         f"THEN (floor({x}) + (floor({x}) - 2 * floor(floor({x}) / 2))) / {scale} "
