@@ -33,7 +33,7 @@ import calendar
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -535,9 +535,8 @@ def generate(n_stations: int, year: int, out: Path, fmt: str = "both", seed: int
             "generate_s": t_gen, "write_s": t_write}  # fmt: skip
 
 
-def _datetimes(jan1: date, t0: int, t1: int):
-    from datetime import datetime
-
+def _datetimes(jan1: date, t0: int, t1: int) -> list[datetime]:
+    """Hour-ending labels of hour indices t0..t1-1."""
     base = datetime(jan1.year, 1, 1)
     return [base + timedelta(hours=t + 1) for t in range(t0, t1)]
 
