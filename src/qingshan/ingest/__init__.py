@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import pyarrow as pa
 
 from ..store.workspace import Workspace
@@ -26,60 +27,88 @@ def import_files(
     paths: Iterable[str | Path],
     progress: Callable[[str], None] | None = None,
     threads: int = 2,
+    batch_rows: int = 2_000_000,
     **options,
 ) -> list[ImportReport]:
     """Parse and store files of one format. Each file is its own import (own id, counts, quarantine).
 
     Files are parsed in a small thread pool (the parsers spend their time in pyarrow/numpy, which release the
-    GIL) and written by this thread in order, because the store has a single writer. A file that cannot be read
-    at all raises :class:`ImportError_` after the files before it have been stored.
+    GIL) with a bounded number in flight, and written by this thread — the store has a single writer — in
+    batches of about ``batch_rows`` rows, each batch in one transaction. A file that cannot be read at all raises
+    :class:`ImportError_` after the batches before it have been stored.
     """
     parse = PARSERS[kind]
-    paths = [Path(p) for p in paths]
+    queue = iter([Path(p) for p in paths])
     reports: list[ImportReport] = []
+    pending: list[ParsedFile] = []
+    pending_rows = 0
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [pool.submit(parse, p, **options) for p in paths]
-        for path, fut in zip(paths, futures):
-            parsed = fut.result()
-            reports.append(_store(ws, parsed))
-            if progress:
-                progress(str(path))
+        futures = [pool.submit(parse, p, **options) for _, p in zip(range(max(2, threads * 3)), queue)]
+        while futures:
+            try:
+                parsed = futures.pop(0).result()
+            except ImportError_:
+                if pending:
+                    reports.extend(_store_batch(ws, pending))
+                raise
+            nxt = next(queue, None)
+            if nxt is not None:
+                futures.append(pool.submit(parse, nxt, **options))
+            pending.append(parsed)
+            pending_rows += parsed.data.num_rows if parsed.data is not None else 0
+            if pending_rows >= batch_rows or not futures:
+                reports.extend(_store_batch(ws, pending))
+                if progress:
+                    for item in pending:
+                        progress(item.source)
+                pending, pending_rows = [], 0
     return reports
 
 
-def _store(ws: Workspace, parsed: ParsedFile) -> ImportReport:
-    previous = ws.previous_import_of(parsed.sha256, parsed.kind)
-    iid = ws.new_import(parsed.kind, parsed.source, parsed.sha256)
-    data = parsed.data
-    counts = {"new": 0, "updated": 0, "unchanged": 0}
+def _store_batch(ws: Workspace, batch: list[ParsedFile]) -> list[ImportReport]:
+    if len(batch) > 1 and batch[0].kind != "stations":
+        tables = [b.data.select(["station", "hi"]) for b in batch if b.data is not None and b.data.num_rows]
+        if tables:
+            ws.con.register("_keys", pa.concat_tables(tables, promote_options="default"))
+            (dups,) = ws.con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM _keys").fetchall()[0]
+            ws.con.unregister("_keys")
+            if dups:  # files overlap each other: store one by one so that later files correct earlier ones
+                return [r for b in batch for r in _store_batch(ws, [b])]
     ws.con.execute("BEGIN TRANSACTION")
     try:
-        if data is not None and data.num_rows:
-            data = data.append_column("import_id", pa.array([iid] * data.num_rows, pa.int32()))
-            if parsed.kind == "stations":
-                counts = ws.upsert_stations(data)
-            else:
-                counts = ws.upsert_air_hourly(data)
-                meta = getattr(parsed, "stations_meta", None)
-                if meta is not None and len(meta):
-                    _register_unknown_stations(ws, meta, iid, parsed.messages)
-        ws.add_quarantine(parsed.quarantine.to_arrow(iid))
-        if parsed.kind != "stations":
-            unknown = _unknown_stations(ws, data)
-            if unknown:
-                shown = "、".join(unknown[:10]) + (" 等" if len(unknown) > 10 else "")
-                parsed.messages.append(f"{len(unknown)} 个站点不在站点表中（数据已保存，但在导入站点表前不参与城市评价）：{shown}")
-        if previous is not None:
-            parsed.messages.append(f"同一文件已于导入批次 #{previous} 导入过")
-        counts["read"] = parsed.rows_read
-        counts["quarantined"] = len(parsed.quarantine)
-        ws.finish_import(iid, counts, parsed.messages)
+        ids = [(ws.previous_import_of(b.sha256, b.kind), ws.new_import(b.kind, b.source, b.sha256)) for b in batch]
+        with_ids = [
+            b.data.append_column("import_id", pa.array(np.full(b.data.num_rows, iid, np.int32)))
+            for b, (_, iid) in zip(batch, ids)
+            if b.data is not None and b.data.num_rows
+        ]
+        if batch[0].kind == "stations":
+            counts = {ids[0][1]: ws.upsert_stations(with_ids[0])} if with_ids else {}
+        else:
+            counts = ws.upsert_air_hourly(pa.concat_tables(with_ids, promote_options="default")) if with_ids else {}
+        reports = []
+        for b, (previous, iid) in zip(batch, ids):
+            meta = getattr(b, "stations_meta", None)
+            if meta is not None and len(meta):
+                _register_unknown_stations(ws, meta, iid, b.messages)
+            ws.add_quarantine(b.quarantine.to_arrow(iid))
+            if b.kind != "stations":
+                unknown = _unknown_stations(ws, b.data)
+                if unknown:
+                    shown = "、".join(unknown[:10]) + (" 等" if len(unknown) > 10 else "")
+                    b.messages.append(f"{len(unknown)} 个站点不在站点表中（数据已保存，但在导入站点表前不参与城市评价）：{shown}")
+            if previous is not None:
+                b.messages.append(f"同一文件已于导入批次 #{previous} 导入过")
+            c = {"new": 0, "updated": 0, "unchanged": 0, **counts.get(iid, {})}
+            c["read"], c["quarantined"] = b.rows_read, len(b.quarantine)
+            ws.finish_import(iid, c, b.messages)
+            reports.append(ImportReport(b.source, b.kind, iid, b.rows_read, c["new"], c["updated"], c["unchanged"],
+                                        len(b.quarantine), b.messages, previous))
         ws.con.execute("COMMIT")
     except Exception:
         ws.con.execute("ROLLBACK")
         raise
-    return ImportReport(parsed.source, parsed.kind, iid, parsed.rows_read, counts["new"], counts["updated"],
-                        counts["unchanged"], len(parsed.quarantine), parsed.messages, previous)
+    return reports
 
 
 def _unknown_stations(ws: Workspace, data: pa.Table | None) -> list[str]:

@@ -112,15 +112,22 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         messages.append(f"{extra_cols_lines} 行末尾带有空列，已忽略")
 
     # Good lines → pyarrow (fast path: every station column typed float; detailed path on failure).
-    body = b"\n".join([b",".join(lines[i + 1].split(b",")[:n_fields]) if counts[i] > n_fields else lines[i + 1]
-                       for i in good_rows])
     names = ["date", "hour", "type"] + stations
+    if len(good_rows) == len(counts) and (counts == n_fields).all():
+        body = buf[buf.index(b"\n") + 1:]  # regular file: hand pyarrow the bytes as they are
+    elif len(good_rows) == len(counts) and (counts == counts[0]).all():
+        body = buf[buf.index(b"\n") + 1:]  # every line has the same trailing empty columns
+        names = names + [f"_empty{k}" for k in range(int(counts[0]) - n_fields)]
+    else:
+        body = b"\n".join([b",".join(lines[i + 1].split(b",")[:n_fields]) if counts[i] > n_fields else lines[i + 1]
+                           for i in good_rows])
     line_no = np.asarray(good_rows, dtype=np.int64) + 2
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             convert_options=pacsv.ConvertOptions(
+                include_columns=["date", "hour", "type", *stations],
                 column_types={"date": pa.int64(), "hour": pa.int64(), "type": pa.string(),
                               **{s: pa.float64() for s in stations}},
                 strings_can_be_null=True,
@@ -220,11 +227,12 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     cube = np.full((len(hours_u), len(_COLS), len(stations)), np.nan)
     cube[hour_pos, type_idx, :] = values
     flat = cube.transpose(0, 2, 1).reshape(-1, len(_COLS))
-    station_arr = np.tile(np.asarray(stations, dtype=object), len(hours_u))
+    station_idx = np.tile(np.arange(len(stations), dtype=np.int32), len(hours_u))
     hi_arr = np.repeat(hours_u, len(stations))
     present = ~np.isnan(flat).all(axis=1)
+    station_col = pa.DictionaryArray.from_arrays(pa.array(station_idx[present]), pa.array(stations, pa.string()))
     data = pa.table(
-        {"station": pa.array(station_arr[present], pa.string()), "hi": pa.array(hi_arr[present], pa.int32()),
+        {"station": station_col, "hi": pa.array(hi_arr[present], pa.int32()),
          **{c: pa.array(flat[present, j], pa.float64(), from_pandas=True) for j, c in enumerate(_COLS)}}
     )
     return ParsedFile(source, KIND, data, q, messages, rows_read=len(lines) - 1, sha256=sha)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..standards.pollutants import SIX
 
@@ -148,56 +149,66 @@ class Workspace:
 
     # -- measurements -------------------------------------------------------------------------------------------
 
-    def upsert_air_hourly(self, batch: pa.Table) -> dict[str, int]:
+    def upsert_air_hourly(self, batch: pa.Table) -> dict[int, dict[str, int]]:
         """Merge a canonical batch (station, hi, value columns, import_id) into ``air_hourly``.
 
         The batch must hold at most one row per (station, hi); adapters resolve duplicates first.
-        Returns counts of new, updated and unchanged station-hours.
+        Returns, per import id in the batch, the counts of new, updated and unchanged station-hours.
         """
         con = self.con
         cols = [c for c in VALUE_COLUMNS if c in batch.column_names]
+        all_cols = ", ".join(cols)
+        if not batch.num_rows:
+            return {}
+        mm = pc.min_max(batch.column("hi"))
+        lo, hi_ = mm["min"].as_py(), mm["max"].as_py()
+        (overlap,) = con.execute("SELECT count(*) FROM air_hourly WHERE hi BETWEEN ? AND ?", [lo, hi_]).fetchall()[0]
         con.register("_batch", batch)
         try:
+            if not overlap:  # nothing stored in this time range: a plain bulk insert, one pass
+                con.execute(
+                    f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
+                        SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
+                        FROM _batch"""
+                )
+                ids = pc.value_counts(batch.column("import_id")).to_pylist()
+                return {int(d["values"]): {"new": int(d["counts"]), "updated": 0, "unchanged": 0} for d in ids}
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _s AS SELECT station, hi, "
+                "CREATE OR REPLACE TEMP TABLE _s AS SELECT CAST(station AS VARCHAR) AS station, CAST(hi AS INTEGER) AS hi, "
                 + ", ".join(f"CAST({c} AS DOUBLE) AS {c}" for c in cols)
-                + ", import_id FROM _batch"
+                + ", CAST(import_id AS INTEGER) AS import_id FROM _batch"
             )
         finally:
             con.unregister("_batch")
-        lo, hi_ = con.execute("SELECT min(hi), max(hi) FROM _s").fetchall()[0]
-        total = con.execute("SELECT count(*) FROM _s").fetchall()[0][0]
-        overlap = con.execute(
-            "SELECT count(*) FROM air_hourly WHERE hi BETWEEN ? AND ?", [lo, hi_]
-        ).fetchall()[0][0] if total else 0
-        updated = unchanged = 0
-        if overlap:
-            differs = " OR ".join(f"(s.{c} IS NOT NULL AND (a.{c} IS NULL OR a.{c} <> s.{c}))" for c in cols)
+        totals = dict(con.execute("SELECT import_id, count(*) FROM _s GROUP BY 1").fetchall())
+        counts = {int(i): {"new": int(n), "updated": 0, "unchanged": 0} for i, n in totals.items()}
+        # Rows of this time range are already stored: compare, update the changed ones, insert the rest.
+        differs = " OR ".join(f"(s.{c} IS NOT NULL AND (a.{c} IS NULL OR a.{c} <> s.{c}))" for c in cols)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _m AS
+                SELECT s.station, s.hi, s.import_id, ({differs}) AS changed
+                FROM _s s JOIN air_hourly a ON a.station = s.station AND a.hi = s.hi"""
+        )
+        for iid, upd, matched in con.execute(
+            "SELECT import_id, count(*) FILTER (WHERE changed), count(*) FROM _m GROUP BY 1"
+        ).fetchall():
+            c = counts[int(iid)]
+            c["updated"], c["unchanged"], c["new"] = int(upd), int(matched - upd), c["new"] - int(matched)
+        if con.execute("SELECT count(*) FROM _m WHERE changed").fetchall()[0][0]:
+            sets = ", ".join(f"{c} = coalesce(s.{c}, air_hourly.{c})" for c in cols)
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _m AS
-                    SELECT s.station, s.hi, ({differs}) AS changed
-                    FROM _s s JOIN air_hourly a ON a.station = s.station AND a.hi = s.hi"""
+                f"""UPDATE air_hourly SET {sets}, import_id = s.import_id
+                    FROM (SELECT s.* FROM _s s JOIN _m USING (station, hi) WHERE _m.changed) s
+                    WHERE air_hourly.station = s.station AND air_hourly.hi = s.hi"""
             )
-            updated, matched = con.execute("SELECT count(*) FILTER (WHERE changed), count(*) FROM _m").fetchall()[0]
-            unchanged = matched - updated
-            if updated:
-                sets = ", ".join(f"{c} = coalesce(s.{c}, air_hourly.{c})" for c in cols)
-                con.execute(
-                    f"""UPDATE air_hourly SET {sets}, import_id = s.import_id
-                        FROM (SELECT s.* FROM _s s JOIN _m USING (station, hi) WHERE _m.changed) s
-                        WHERE air_hourly.station = s.station AND air_hourly.hi = s.hi"""
-                )
-            con.execute("DELETE FROM _s USING _m WHERE _s.station = _m.station AND _s.hi = _m.hi")
-        new = total - updated - unchanged
-        if new:
-            all_cols = ", ".join(cols)
-            con.execute(
-                f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
-                    SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
-                    FROM _s"""
-            )
+        con.execute("DELETE FROM _s USING _m WHERE _s.station = _m.station AND _s.hi = _m.hi")
+        con.execute(
+            f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
+                SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
+                FROM _s"""
+        )
         con.execute("DROP TABLE IF EXISTS _s; DROP TABLE IF EXISTS _m")
-        return {"new": int(new), "updated": int(updated), "unchanged": int(unchanged)}
+        return counts
 
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
