@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from qingshan.evaluate.air import daily_sql, evaluate_period, moving_means_sql, rank
+from qingshan.evaluate.air import evaluate_period, rank, station_daily
+from qingshan.evaluate.grid import load_grid
 from qingshan.evaluate.periods import Period, day_index, parse_period
 from qingshan.standards.pollutants import SIX
 from qingshan.standards.rulesets import GB3095_2012_EVAL, GB3095_2026_TRANSITIONAL_EVAL
@@ -38,8 +39,8 @@ def day_hours(day: int) -> np.ndarray:
 
 
 def daily(ws, first: int, last: int, ev=GB3095_2012_EVAL) -> pd.DataFrame:
-    mv = f"({moving_means_sql('air_hourly')})"
-    return ws.con.sql(daily_sql(mv, first, last, ev)).df().sort_values(["station", "day"]).reset_index(drop=True)
+    table, _ = station_daily(load_grid(ws.con, "air_hourly", first, last), [(first, last, ev)])
+    return table.to_pandas().sort_values(["station", "day"]).reset_index(drop=True)
 
 
 def test_daily_mean_needs_20_hours_and_rounds_half_even(ws):
@@ -75,13 +76,14 @@ def test_mda8_windows_inside_the_day(ws):
 
 
 def test_mda8_needs_14_windows_unless_above_limit(ws):
-    # Hours 01:00–12:00 only: 8-h windows ending 08…12 are valid (5 < 14): invalid unless above the 160 limit.
+    # Hours 01:00–12:00 only. 8-h windows with ≥ 6 valid hours end at 06…14 (the one ending 14:00 holds 07–12);
+    # inside the day that is 08…14: 7 < 14 windows, so the MDA8 is invalid unless above the 160 limit.
     hours = np.arange(D0 * 24 + 1, D0 * 24 + 13)
     low = pd.DataFrame({"station": "L", "hi": hours, "o3": 100.0})
     high = pd.DataFrame({"station": "H", "hi": hours, "o3": 200.0})
     load(ws, pd.concat([low, high]))
     d = daily(ws, D0, D0).set_index("station")
-    assert pd.isna(d.loc["L", "o3_8h_max"]) and d.loc["L", "n_o3_8h"] == 5
+    assert pd.isna(d.loc["L", "o3_8h_max"]) and d.loc["L", "n_o3_8h"] == 7
     assert d.loc["H", "o3_8h_max"] == 200
 
 

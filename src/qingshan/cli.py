@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .ingest import PARSERS, ImportError_, import_files
+from .ingest import ImportError_, import_files
 from .store.workspace import Workspace, default_workspace
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)

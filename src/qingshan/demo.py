@@ -7,10 +7,8 @@ into the workspace and imported through the same adapter a user's file would go 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -81,9 +79,14 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
             ).fetchall()[0][0]
         period = Period(day_date((lo - 1) // 24), day_date((hi_ - 1) // 24), "")
         period = Period(period.start, period.end, f"{period.start.isoformat()}:{period.end.isoformat()}")
-        hourly = evaluate_hourly(ws.con, "air_hourly", period.first_hi, period.last_hi)
+        hourly = evaluate_hourly(ws.con, period, city=city)
         hourly_path = out_dir / "hourly_aqi.csv"
-        hourly.filter(f"station IN (SELECT code FROM stations WHERE city = '{city}')").order("station, hi").write_csv(str(hourly_path))
+        ws.con.register("_hourly", hourly)
+        ws.con.execute(
+            "COPY (SELECT station, TIMESTAMP '1970-01-01' + to_hours(hi) AS time, * EXCLUDE (station, hi) "
+            f"FROM _hourly ORDER BY station, hi) TO '{hourly_path}' (HEADER, DELIMITER ',')"
+        )
+        ws.con.unregister("_hourly")
         res = evaluate_period(ws.con, period, city=city)
         table = res.table[(res.table["level"] == "city") | (res.table["is_control"] != True)]  # noqa: E712
         eval_path = out_dir / "evaluation.csv"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qingshan.evaluate.air import hourly_sql
+from qingshan.evaluate.air import evaluate_hourly
+from qingshan.evaluate.periods import Period, day_date
 from qingshan.ingest import import_files
 from qingshan.standards.air_aqi import HJ633_2012
 
@@ -22,8 +23,12 @@ def store(tmp_path_factory):
     import_files(ws, "stations", sorted(need(STATION_LIST).glob("*.csv")))
     reports = import_files(ws, "quotsoft", sorted(folder.glob("china_sites_*.csv")))
     lo, hi = ws.con.execute("SELECT min(hi), max(hi) FROM air_hourly").fetchall()[0]
-    ws.con.execute(f"CREATE TABLE h AS {hourly_sql('air_hourly', lo, hi)}")
-    ws.con.execute(f"CREATE TABLE h2012 AS {hourly_sql('air_hourly', lo, hi, HJ633_2012)}")
+    # the files start at the hour labelled 2023-01-20 00:00, the last hour of 2023-01-19
+    period = Period(day_date((lo - 1) // 24), day_date((hi - 1) // 24), "oracle")
+    for name, override in (("h", None), ("h2012", HJ633_2012)):
+        ws.con.register("_t", evaluate_hourly(ws.con, period, override=override))
+        ws.con.execute(f"CREATE TABLE {name} AS SELECT * FROM _t")
+        ws.con.unregister("_t")
     yield ws, reports, lo
     ws.close()
 

@@ -1,21 +1,18 @@
-"""Air-quality engine: applies :mod:`qingshan.standards` to hourly data with vectorised SQL (DuckDB).
+"""Air-quality engine: applies :mod:`qingshan.standards` to the hourly store, vectorised end to end.
 
-Pipeline (every step is one SQL statement generated from the standards' tables; no per-value Python):
-
-1. **hourly**: per station-hour, 24-h moving means (SO2, NO2, CO, PM10, PM2.5; ≥ 20 valid of the trailing 24) and the
-   O3 8-h moving mean (≥ 6 of the trailing 8), GB 3095 表4; the hourly IAQIs, AQI, level and primary pollutants of
-   the AQI rule set in force (or the override).
-2. **daily** (station): daily means (≥ 20 valid hours), O3 max 1-h and daily max 8-h over the 17 windows inside
-   the day (≥ 14 valid, or valid anyway above the 8-h limit, HJ 663 §6.1.2), daily AQI (日报) and whether the
-   day counts as a valid day.
-3. **city daily**: the arithmetic mean of the city's evaluation stations (control sites 对照点 and stopped stations
-   excluded) of each daily statistic, O3 daily max 8-h included ("点位平均法"); a city value needs valid values
+1. **hourly** (:func:`evaluate_hourly`, numpy on a station × hour grid, :mod:`.grid`): 24-h moving means (SO2, NO2,
+   CO, PM10, PM2.5; ≥ 20 valid of the trailing 24) and the O3 8-h moving mean (≥ 6 of 8), GB 3095 表4; hourly
+   IAQIs, AQI, level and primary pollutants of the AQI rule set in force (or the override).
+2. **station daily**: daily means (≥ 20 valid hours), O3 max 1-h and daily max 8-h over the 17 windows inside the
+   day (≥ 14 valid, or valid anyway above the 8-h limit, HJ 663 §6.1.2), daily AQI (日报) and day validity.
+3. **city/district daily**: the arithmetic mean of the evaluation stations' valid daily values (control sites
+   对照点 and stopped stations excluded), O3 daily max 8-h included ("点位平均法"); a city value needs valid values
    from at least ``city_min_station_fraction`` of the city's evaluation stations (our documented choice, 0.5).
-   The city daily AQI is computed from the city daily concentrations (HJ 633-2026 §4.2), not as a max of
+   The city daily AQI is computed from the city daily concentrations (HJ 633-2026 §4.2), never as a max of
    station AQIs.
-4. **period statistics** per station and per city (:func:`evaluate_period`): HJ 663 annual items with coverage and
-   validity, compliance and exceedance multiples, daily ranges and daily compliance rates, good-days ratio, days
-   by category and by primary pollutant, composite index.
+4. **period statistics** (:func:`period_statistics`, DuckDB SQL over the daily rows): HJ 663 annual items with
+   coverage and validity, compliance and exceedance multiples, daily ranges and daily compliance rates,
+   good-days ratio, days by category and by primary pollutant, composite index; :func:`rank` with ties.
 
 A day switches rule set on 2026-03-01 unless an override is given; every output names the rule sets used.
 """
@@ -24,181 +21,118 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..standards import air_aqi
-from ..standards.air_aqi import AqiRuleSet, sql_aqi_select, sql_category_level, sql_primary
+from ..standards.air_aqi import AqiRuleSet
 from ..standards.air_evaluation import ANNUAL_ITEMS, COMPOSITE_ITEMS
 from ..standards.air_ranking import DENOMINATOR_AVERAGING, rank_with_ties
 from ..standards.air_validity import period_months
-from ..standards.pollutants import PRIMARY_CODES, SIX, digits_of
-from ..standards.rounding import round_gbt8170_array, sql_round_gbt8170
+from ..standards.pollutants import PRIMARY_CODES, digits_of
+from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
+from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
 from .periods import Period, day_date, day_index
 
-MOVING_24H = ("so2", "no2", "co", "pm10", "pm25")
-DAILY_MEAN = ("so2", "no2", "co", "pm10", "pm25")
-DAILY_COLUMNS = ("so2", "no2", "co", "o3_1h_max", "o3_8h_max", "pm10", "pm25")
-
-
-def _segments(first_day: int, last_day: int, override):
-    """[(first_day, last_day, ruleset)] pieces of a day range, split at the 2026 switch unless overridden."""
+def _segments(first_day: int, last_day: int, override: AirEvalRuleSet | None) -> list[tuple[int, int, AirEvalRuleSet]]:
+    """``(first_day, last_day, rule set)`` pieces of a day range, split at the 2026 switch unless overridden."""
     if override is not None:
         return [(first_day, last_day, override)]
     switch = day_index(SWITCH_2026)
-    out = []
+    pieces = []
     if first_day < switch:
-        out.append((first_day, min(last_day, switch - 1), None))
+        pieces.append((first_day, min(last_day, switch - 1)))
     if last_day >= switch:
-        out.append((max(first_day, switch), last_day, None))
-    return [(a, b, eval_ruleset_for(day_date(a)) if r is None else r) for a, b, r in out]
+        pieces.append((max(first_day, switch), last_day))
+    return [(a, b, eval_ruleset_for(day_date(a))) for a, b in pieces]
+
+
+def _aqi_segments(first_day: int, last_day: int, override: AqiRuleSet | None) -> list[tuple[int, int, AqiRuleSet]]:
+    return [(a, b, override or aqi_ruleset_for(day_date(a))) for a, b, _ in _segments(first_day, last_day, None)]
+
+
+def _station_where(stations: str, city: str | None, extra: str | None) -> str:
+    conds = []
+    if city is not None:
+        conds.append(f"station IN (SELECT code FROM {stations} WHERE city = {_q(city)})")
+    if extra:
+        conds.append(extra)
+    return " AND ".join(conds)
 
 
 # --- 1. hourly ------------------------------------------------------------------------------------------------
 
 
-def moving_means_sql(src: str) -> str:
-    """24-h and 8-h trailing moving means (unrounded) with their validity counts, GB 3095 表4."""
-    w24 = "(PARTITION BY station ORDER BY hi RANGE BETWEEN 23 PRECEDING AND CURRENT ROW)"
-    w8 = "(PARTITION BY station ORDER BY hi RANGE BETWEEN 7 PRECEDING AND CURRENT ROW)"
-    items = [
-        f"CASE WHEN count({p}) OVER {w24} >= 20 THEN avg({p}) OVER {w24} END AS {p}_24h" for p in MOVING_24H
-    ]
-    items.append(f"CASE WHEN count(o3) OVER {w8} >= 6 THEN avg(o3) OVER {w8} END AS o3_8h")
-    return f"SELECT station, hi, {', '.join(SIX)}, {', '.join(items)} FROM {src}"
-
-
-def hourly_aqi_sql(src: str, ruleset: AqiRuleSet) -> str:
-    """Hourly IAQIs, AQI, level and primary pollutants over a relation that has the columns the rule set needs
-    (``so2 … pm25`` and, for ``hj633-2012``, the moving means). Every ``iaqi_<code>`` of
-    :data:`~qingshan.standards.pollutants.PRIMARY_CODES` is present (NULL where the rule set has no such term)."""
-    codes = tuple(i.code for i in ruleset.hourly)
-    inner = f"SELECT *, {', '.join(sql_aqi_select(ruleset, 'hourly'))} FROM {src}"
-    missing = "".join(f", CAST(NULL AS INTEGER) AS iaqi_{c}" for c in PRIMARY_CODES if c not in codes)
-    return (
-        f"SELECT *, {sql_category_level('aqi')} AS level, {sql_primary(codes)} AS primary_pollutants, "
-        f"'{ruleset.name}' AS aqi_ruleset{missing} FROM ({inner})"
-    )
-
-
-def hourly_sql(src: str, first_hi: int, last_hi: int, override: AqiRuleSet | None = None) -> str:
-    """Hourly evaluation of ``src`` (station, hi, six pollutants) for hours ``first_hi … last_hi``.
-
-    Moving means look back 23 hours before ``first_hi``; output moving means are rounded to reporting precision
-    (the IAQI kernels round their inputs themselves)."""
-    lookback = f"(SELECT station, hi, {', '.join(SIX)} FROM {src} WHERE hi BETWEEN {first_hi - 23} AND {last_hi})"
-    mv = f"(SELECT * FROM ({moving_means_sql(lookback)}) WHERE hi BETWEEN {first_hi} AND {last_hi})"
-    parts = []
-    for a, b, _ in _segments((first_hi - 1) // 24, (last_hi - 1) // 24, None):
-        rs = override or aqi_ruleset_for(day_date(a))
-        seg = f"(SELECT * FROM {mv} WHERE hi BETWEEN {max(first_hi, a * 24 + 1)} AND {min(last_hi, (b + 1) * 24)})"
-        parts.append(hourly_aqi_sql(seg, rs))
-    rounded = ", ".join(
-        f"{sql_round_gbt8170(c, digits_of(c))} AS {c}" for c in [f"{p}_24h" for p in MOVING_24H] + ["o3_8h"]
-    )
-    iaqis = ", ".join(f"iaqi_{c}" for c in PRIMARY_CODES)
-    return (
-        f"SELECT station, hi, {', '.join(SIX)}, {rounded}, {iaqis}, aqi, level, primary_pollutants, aqi_ruleset "
-        f"FROM ({_union_all_by_name(parts)})"
-    )
-
-
-def _union_all_by_name(parts: list[str]) -> str:
-    return " UNION ALL BY NAME ".join(f"SELECT * FROM ({p})" for p in parts) if len(parts) > 1 else parts[0]
-
-
 def evaluate_hourly(
-    con: duckdb.DuckDBPyConnection, src: str, first_hi: int, last_hi: int, override: AqiRuleSet | None = None
-) -> duckdb.DuckDBPyRelation:
-    return con.sql(hourly_sql(src, first_hi, last_hi, override))
+    con: duckdb.DuckDBPyConnection, period: Period, source: str = "air_hourly", override: AqiRuleSet | None = None,
+    stations: str = "stations", city: str | None = None, where: str | None = None,
+) -> pa.Table:
+    """Hourly AQI, IAQIs, primary pollutants and the rounded 24-h / 8-h moving means of every stored station-hour
+    of ``period`` (one Arrow table; ``aqi_ruleset`` names the rule set of each row)."""
+    grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, where))
+    if not len(grid.stations):
+        return pa.table({})
+    ev = _segments(period.first_day, period.last_day, None)[0][2]
+    mv = moving_means(grid, ev.validity)
+    return hourly_table(grid, mv, _aqi_segments(period.first_day, period.last_day, override))
 
 
-# --- 2. daily -------------------------------------------------------------------------------------------------
+# --- 2. and 3. daily values of stations and cities -------------------------------------------------------------
 
 
-def daily_sql(hourly: str, first_day: int, last_day: int, ev_override: AirEvalRuleSet | None = None) -> str:
-    """Station daily statistics and daily AQI from an hourly relation that has ``o3_8h`` (unrounded or rounded)."""
-    parts = []
-    for a, b, ev in _segments(first_day, last_day, ev_override):
-        v = ev.validity
-        o3_limit_8h = ev.limits.limit("o3", "8h")
-        o3_limit_1h = ev.limits.limit("o3", "1h")
-        means = ", ".join(
-            f"count({p}) AS n_{p}, CASE WHEN count({p}) >= {v.daily_min_hours} THEN "
-            f"{sql_round_gbt8170(f'avg({p})', digits_of(p))} END AS {p}" for p in DAILY_MEAN
-        )
-        in_day = "((hi - 1) % 24 + 1) >= 8"
-        agg = (
-            f"SELECT station, (hi - 1) // 24 AS day, {means}, "
-            f"count(o3) AS n_o3, max(o3) AS o3_1h_raw, "
-            f"count(o3_8h) FILTER (WHERE {in_day}) AS n_o3_8h, max(o3_8h) FILTER (WHERE {in_day}) AS o3_8h_raw "
-            f"FROM {hourly} WHERE hi BETWEEN {a * 24 + 1} AND {(b + 1) * 24} GROUP BY station, day"
-        )
-        o3_1h = sql_round_gbt8170("o3_1h_raw", 0)
-        o3_8h = sql_round_gbt8170("o3_8h_raw", 0)
-        valid = (
-            f"SELECT * EXCLUDE (o3_1h_raw, o3_8h_raw), "
-            f"CASE WHEN n_o3 >= {v.daily_min_hours} OR {o3_1h} > {o3_limit_1h} THEN {o3_1h} END AS o3_1h_max, "
-            f"CASE WHEN n_o3_8h >= {v.mda8_min_windows} OR {o3_8h} > {o3_limit_8h} THEN {o3_8h} END AS o3_8h_max "
-            f"FROM ({agg})"
-        )
-        parts.append(daily_aqi_sql(valid, ev))
-    return _union_all_by_name(parts)
+def _daily_arrow(codes: np.ndarray, first_day: int, values: dict[str, np.ndarray], counts: dict[str, np.ndarray],
+                 keep: np.ndarray, segments) -> pa.Table:
+    """Flatten S × D daily arrays (rows where ``keep``) and add the daily AQI."""
+    rows, days = np.nonzero(keep)
+    day = (first_day + days).astype(np.int64)
+    flat = {c: values[c][rows, days] for c in DAILY_COLUMNS}
+    aqi = with_daily_aqi(flat, day, segments)
+    cols = {"station": pa.array(codes[rows].astype(str)), "day": pa.array(day)}
+    cols.update({c: pa.array(v, from_pandas=True) for c, v in flat.items()})
+    cols.update({k: pa.array(v[rows, days]) for k, v in counts.items()})
+    for k, v in aqi.items():
+        if k == "level":
+            cols[k] = pa.array(np.where(v == 0, None, v).astype(object), pa.int8())
+        elif k in ("primary_pollutants", "eval_ruleset"):
+            cols[k] = pa.array(v, pa.string())
+        elif k == "day_valid":
+            cols[k] = pa.array(v.astype(bool))
+        else:
+            cols[k] = pa.array(v, pa.int16(), from_pandas=True)
+    return pa.table(cols)
 
 
-def daily_aqi_sql(src: str, ev: AirEvalRuleSet) -> str:
-    """Daily AQI (日报) and day validity over a relation with the daily columns of :data:`DAILY_COLUMNS`.
-
-    A day counts as a valid day when every indicator of the daily AQI is valid, or when the valid ones already
-    give AQI > 100 (HJ 633-2026 §5.3.1, applied to every rule set as our documented choice for pre-2026 data)."""
-    rs = ev.aqi
-    codes = tuple(i.code for i in rs.daily)
-    items = sql_aqi_select(rs, "daily")
-    all_present = " AND ".join(f"iaqi_{c} IS NOT NULL" for c in codes)
-    inner = f"SELECT *, {', '.join(items)} FROM ({src})"
-    missing = ", ".join(f"CAST(NULL AS INTEGER) AS iaqi_{c}" for c in PRIMARY_CODES if c not in codes)
-    return (
-        f"SELECT *, {sql_category_level('aqi')} AS level, {sql_primary(codes)} AS primary_pollutants, "
-        f"(aqi IS NOT NULL AND ({all_present} OR aqi > 100)) AS day_valid, "
-        f"'{ev.name}' AS eval_ruleset{', ' + missing if missing else ''} FROM ({inner})"
-    )
+def station_daily(grid, segments) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    o3_8h = moving_mean(grid.values["o3"], 8, segments[0][2].validity.o3_8h_min_hours, 0)
+    dv = daily_values(grid, o3_8h, segments)
+    counts = {k: v for k, v in dv.items() if k.startswith("n_") or k == "hours"}
+    return _daily_arrow(grid.stations, grid.first_day, dv, counts, dv["hours"] > 0, segments), dv
 
 
-def city_daily_sql(daily: str, stations: str, level: str = "city", ev_override: AirEvalRuleSet | None = None,
-                   first_day: int | None = None, last_day: int | None = None) -> str:
-    """City (or district) daily values: mean of the evaluation stations' valid daily values."""
-    frac = (ev_override or eval_ruleset_for(day_date(first_day or 0))).city_min_station_fraction
-    group = "s.city" if level == "city" else "s.district"
-    n_eval = (
-        f"(SELECT {group.split('.')[1]} AS entity, count(*) AS n_stations FROM {stations} s "
-        f"WHERE NOT s.is_control AND {group} IS NOT NULL GROUP BY 1)"
-    )
-    cols = []
+def group_daily(codes: np.ndarray, groups: np.ndarray, n_members: np.ndarray, dv: dict[str, np.ndarray], first_day: int,
+                segments, min_fraction: float) -> pa.Table:
+    """City (or district) daily values: the mean of its evaluation stations' valid daily values ("点位平均法").
+
+    ``groups`` is a G × S 0/1 membership matrix over the grid's stations (evaluation stations only) and
+    ``n_members`` the number of evaluation stations registered for each group. A group-day value needs valid
+    values from at least ``max(1, ceil(min_fraction · n_members))`` stations."""
+    need = np.maximum(1, np.ceil(min_fraction * n_members))[:, None]
+    values, counts = {}, {}
     for c in DAILY_COLUMNS:
-        need = f"greatest(1, ceil({frac} * n.n_stations))"
-        digits = digits_of(c)
-        cols.append(
-            f"CASE WHEN count(d.{c}) >= {need} THEN {sql_round_gbt8170(f'avg(d.{c})', digits)} END AS {c}, "
-            f"count(d.{c}) AS ns_{c}"
-        )
-    agg = (
-        f"SELECT {group} AS station, d.day, any_value(n.n_stations) AS n_stations, "
-        + ", ".join(c.replace("n.n_stations", "any_value(n.n_stations)") for c in cols)
-        + f" FROM ({daily}) d JOIN {stations} s ON s.code = d.station "
-        f"JOIN {n_eval} n ON n.entity = {group} "
-        f"WHERE NOT s.is_control AND {group} IS NOT NULL GROUP BY {group}, d.day"
-    )
-    if first_day is None:
-        first_day, last_day = 0, 10**6
-    parts = []
-    for a, b, ev in _segments(first_day, last_day, ev_override):
-        seg = f"SELECT * FROM ({agg}) WHERE day BETWEEN {a} AND {b}"
-        parts.append(daily_aqi_sql(seg, ev))
-    return _union_all_by_name(parts)
+        v = dv[c]
+        ok = ~np.isnan(v)
+        total = groups @ np.where(ok, v, 0.0)
+        n = groups @ ok.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / np.maximum(n, 1)
+        values[c] = np.where(n >= need, round_gbt8170_array(mean, digits_of(c)), np.nan)
+        counts[f"ns_{c}"] = n.astype(np.int32)
+    keep = np.logical_or.reduce([counts[f"ns_{c}"] > 0 for c in DAILY_COLUMNS])
+    counts["n_stations"] = np.repeat(n_members[:, None], keep.shape[1], axis=1).astype(np.int32)
+    return _daily_arrow(codes, first_day, values, counts, keep, segments)
 
 
 # --- 4. period statistics -------------------------------------------------------------------------------------
@@ -339,42 +273,50 @@ def evaluate_period(
     levels: tuple[str, ...] = ("station", "city"),
     station_filter: str | None = None,
 ) -> EvaluationResult:
-    """HJ 663 evaluation of ``period`` for stations and cities (optionally one city) from the hourly store."""
-    where = [f"hi BETWEEN {period.first_hi - 23} AND {period.last_hi}"]
-    if city is not None:
-        where.append(f"station IN (SELECT code FROM {stations} WHERE city = {_q(city)})")
-    if station_filter:
-        where.append(station_filter)
-    src = f"(SELECT station, hi, {', '.join(SIX)} FROM {source} WHERE {' AND '.join(where)})"
-    mv = f"({moving_means_sql(src)})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _daily AS {daily_sql(mv, period.first_day, period.last_day, ev_override)}")
+    """HJ 663 evaluation of ``period`` for stations and cities/districts (optionally of one city)."""
     segs = _segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
+    grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
+    notes = list(dict.fromkeys(n for _, _, ev in segs for n in ev.notes))
+    result = EvaluationResult(period, pd.DataFrame(), [ev.name for _, _, ev in segs],
+                              sorted({ev.aqi.name for _, _, ev in segs}), ev_last.limits.name, notes)
+    if not len(grid.stations):
+        return result
+    daily, dv = station_daily(grid, segs)
     ent = con.sql(f"SELECT code, name, city, district, is_control FROM {stations}").df()
     frames = []
-    if "station" in levels:
-        st = period_statistics(con, "SELECT * FROM _daily", period, ev_last, ent)
-        st = pd.concat([pd.DataFrame({"level": ["station"] * len(st)}), st], axis=1)
-        frames.append(st)
+    con.register("_daily", daily)
+    try:
+        if "station" in levels:
+            st = period_statistics(con, "SELECT * FROM _daily", period, ev_last, ent)
+            frames.append(pd.concat([pd.DataFrame({"level": ["station"] * len(st)}), st], axis=1))
+    finally:
+        con.unregister("_daily")
     for lvl in ("city", "district"):
-        if lvl in levels:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _cdaily AS "
-                f"{city_daily_sql('SELECT * FROM _daily', stations, lvl, ev_override, period.first_day, period.last_day)}"
-            )
+        if lvl not in levels:
+            continue
+        members = ent[~ent["is_control"].astype(bool) & ent[lvl].notna()]
+        if city is not None:
+            members = members[members["city"] == city]
+        names = np.array(sorted(members[lvl].unique()), dtype=object)
+        if not len(names):
+            continue
+        pos = {c: i for i, c in enumerate(grid.stations)}
+        gidx = {g: i for i, g in enumerate(names)}
+        m = np.zeros((len(names), len(grid.stations)))
+        for code, g in zip(members["code"], members[lvl]):
+            if code in pos:
+                m[gidx[g], pos[code]] = 1.0
+        n_members = members.groupby(lvl).size().reindex(names).to_numpy(dtype=float)
+        cdaily = group_daily(names, m, n_members, dv, grid.first_day, segs, ev_last.city_min_station_fraction)
+        con.register("_cdaily", cdaily)
+        try:
             ct = period_statistics(con, "SELECT * FROM _cdaily", period, ev_last)
-            ct = pd.concat([pd.DataFrame({"level": [lvl] * len(ct), "name": ct["code"].to_numpy()}), ct], axis=1)
-            frames.append(ct)
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    notes = [n for _, _, ev in segs for n in ev.notes]
-    return EvaluationResult(
-        period=period,
-        table=table,
-        eval_rulesets=[ev.name for _, _, ev in segs],
-        aqi_rulesets=sorted({ev.aqi.name for _, _, ev in segs}),
-        limits=ev_last.limits.name,
-        notes=notes,
-    )
+        finally:
+            con.unregister("_cdaily")
+        frames.append(pd.concat([pd.DataFrame({"level": [lvl] * len(ct), "name": ct["code"].to_numpy()}), ct], axis=1))
+    result.table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return result
 
 
 def rank(table: pd.DataFrame, by: str = "composite_index") -> pd.DataFrame:

@@ -101,4 +101,9 @@ def parse_period(text: str) -> Period:
 
 def _pad(s: str) -> str:
     y, m, d = s.split("-")
-    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+    text = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"日期无效：{s}") from None
+    return text

@@ -52,10 +52,14 @@ def parse_hour_index(times: pd.Series, line_no: np.ndarray, q: Quarantine, field
     text = times.astype("string").str.strip()
     is24 = text.str.contains(r"[ T]24:00", regex=True, na=False)
     fixed = text.where(~is24, text.str.replace(r"[ T]24:00(:00)?", " 00:00", regex=True))
-    ts = pd.to_datetime(fixed, errors="coerce", format="mixed")
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    ns = ts.to_numpy(dtype="datetime64[ns]")
+    has_zone = fixed.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False).to_numpy()
+    ns = np.full(len(fixed), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if (~has_zone).any():
+        naive = pd.to_datetime(fixed[~has_zone], errors="coerce", format="mixed")
+        ns[~has_zone] = naive.to_numpy(dtype="datetime64[ns]")
+    if has_zone.any():  # stamps with an offset are converted to Beijing time
+        zoned = pd.to_datetime(fixed[has_zone], errors="coerce", format="mixed", utc=True)
+        ns[has_zone] = zoned.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     bad = np.isnat(ns)
     secs = (ns - np.datetime64("1970-01-01T00:00:00", "ns")).astype("timedelta64[s]").astype(np.int64)
     off_hour = ~bad & (secs % 3600 != 0)
@@ -73,8 +77,8 @@ def dedupe(frame: pd.DataFrame, line_no: np.ndarray, q: Quarantine, messages: li
     if not dup_mask.any():
         return frame
     dups = frame[dup_mask]
-    first = frame[~dup_mask].set_index(["station", "hi"])
-    joined = dups.join(first, on=["station", "hi"], rsuffix="_first")
+    first = frame[~dup_mask].rename(columns={c: c + "_first" for c in value_cols})
+    joined = dups.merge(first, on=["station", "hi"], how="left")
     a = joined[value_cols].to_numpy(dtype=float)
     b = joined[[c + "_first" for c in value_cols]].to_numpy(dtype=float)
     conflict = ~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
@@ -131,7 +135,8 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     stations = None
     if {"positionname", "area"}.issubset(df.columns):
         meta = df.loc[ok, ["stationcode", "positionname", "area"] + [c for c in ("longitude", "latitude") if c in df.columns]]
-        stations = meta.drop_duplicates("stationcode")
+        meta = meta.assign(stationcode=meta["stationcode"].str.strip())
+        stations = meta[meta["stationcode"] != ""].drop_duplicates("stationcode")
     pf = ParsedFile(source, KIND, pa.Table.from_pandas(out, preserve_index=False), q, messages, len(df), sha256_of(raw))
     pf.stations_meta = stations  # type: ignore[attr-defined]
     return pf

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -114,6 +115,29 @@ def utf8_bytes(data: bytes, source: str) -> tuple[bytes, str]:
     except UnicodeDecodeError:
         text, enc = decode_bytes(data, source)
         return text.encode("utf-8"), enc
+
+
+def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, str]:
+    """(is UTF-8, starts with a BOM, SHA-256) of a file, streamed in chunks so big files are never held in memory."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    h = hashlib.sha256()
+    ok = True
+    with open(path, "rb") as f:
+        bom = f.read(3) == b"\xef\xbb\xbf"
+        f.seek(0)
+        while block := f.read(chunk):
+            h.update(block)
+            if ok:
+                try:
+                    dec.decode(block)
+                except UnicodeDecodeError:
+                    ok = False
+    if ok:
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            ok = False
+    return ok, bom, h.hexdigest()
 
 
 def read_bytes(path: str | Path) -> bytes:

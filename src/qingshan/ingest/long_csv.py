@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from ..standards.pollutants import POLLUTANTS, SIX
 from .cnemc_api import dedupe, parse_hour_index
-from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from .common import MISSING_MARKERS, ImportError_, file_is_utf8, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
 
 KIND = "long"
 
@@ -81,37 +81,55 @@ def _check_units(frame: dict[str, np.ndarray], source: str) -> None:
 
 
 def _finish(
-    source: str, raw: bytes, station: np.ndarray, hi: np.ndarray, values: dict[str, np.ndarray], line_no: np.ndarray,
+    source: str, sha: str, station: pa.Array, hi: np.ndarray, values: dict[str, np.ndarray], line_no: np.ndarray,
     q: Quarantine, messages: list[str], rows_read: int,
 ) -> ParsedFile:
-    ok = ~np.isnan(hi)
-    empty_station = np.array([not s for s in station], dtype=bool) if station.dtype == object else station == ""
+    """Drop rows without a valid time or station, resolve duplicates, build the canonical Arrow table."""
+    station = pc.utf8_trim_whitespace(station.fill_null(""))
+    empty_station = pc.equal(station, "").to_numpy(zero_copy_only=False)
     if empty_station.any():
         q.extend(line_no[empty_station], "station", [""] * int(empty_station.sum()), "缺少站点编码")
-        ok &= ~empty_station
-    frame = pd.DataFrame({"station": station[ok], "hi": hi[ok].astype(np.int64), **{k: v[ok] for k, v in values.items()}})
-    kept = line_no[ok]
+    ok = ~np.isnan(hi) & ~empty_station
+    keep = (lambda a: a) if ok.all() else (lambda a: a[ok])
+    table = pa.table({
+        "station": pc.dictionary_encode(station if ok.all() else station.filter(pa.array(ok))),
+        "hi": pa.array(keep(hi).astype(np.int32)),
+        **{k: pa.array(keep(values.pop(k)), pa.float64(), from_pandas=True) for k in list(values)},
+    })
     con = duckdb.connect()
-    (ndup,) = con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM frame").fetchall()[0]
+    con.register("_t", table)
+    (ndup,) = con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM _t").fetchall()[0]
     con.close()
     if ndup:
-        frame = dedupe(frame.reset_index(drop=True), kept, q, messages, list(values))
-    return ParsedFile(source, KIND, pa.Table.from_pandas(frame, preserve_index=False), q, messages, rows_read, sha256_of(raw))
+        frame = table.to_pandas()
+        frame["station"] = frame["station"].astype(str)
+        frame = dedupe(frame, line_no[ok], q, messages, [c for c in frame.columns if c not in ("station", "hi")])
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    return ParsedFile(source, KIND, table, q, messages, rows_read, sha)
 
 
 def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = False) -> ParsedFile:
     source = str(path)
-    raw = read_bytes(path) if data is None else data
     q = Quarantine(source)
     messages: list[str] = []
     if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
+        raw = read_bytes(path) if data is None else data
         df = pd.read_excel(io.BytesIO(raw), dtype=str, keep_default_na=False)
-        return _from_strings(df, source, raw, q, messages, hour_beginning)
-    buf, encoding = utf8_bytes(raw, source)
+        return _from_strings(df, source, sha256_of(raw), q, messages, hour_beginning)
+    if data is None:
+        is_utf8, bom, sha = file_is_utf8(path)
+        if is_utf8 and not bom:  # the common big-file case: pyarrow reads the file itself, nothing held twice
+            buf, encoding = None, "UTF-8"
+        else:
+            buf, encoding = utf8_bytes(read_bytes(path), source)
+    else:
+        sha = sha256_of(data)
+        buf, encoding = utf8_bytes(data, source)
     if encoding != "UTF-8":
         messages.append(f"文件编码为 {encoding}，已按该编码读取")
-    header_line = buf.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    names, factors, ignored = _canonical_header(header_line.split(","), source)
+    with (open(path, "rb") if buf is None else io.BytesIO(buf)) as fh:
+        header_line = fh.readline().decode("utf-8").rstrip("\r\n")
+    names, factors, ignored = _canonical_header(next(csv.reader([header_line])), source)
     if "station" not in names or "time" not in names:
         raise ImportError_(f"{source}: 缺少必需列 station 与 time（实际表头：{header_line[:200]}）")
     if not factors:
@@ -120,7 +138,7 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         messages.append("忽略了非标准列：" + "、".join(ignored))
     try:  # fast path
         table = pacsv.read_csv(
-            io.BytesIO(buf),
+            str(path) if buf is None else io.BytesIO(buf),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             convert_options=pacsv.ConvertOptions(
                 include_columns=["station", "time", *factors],
@@ -130,11 +148,17 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        df, line_no = _read_rows_checked(buf, names, q)
-        return _from_strings(df, source, raw, q, messages, hour_beginning, factors, line_no)
+        df, line_no = _read_rows_checked(read_bytes(path) if buf is None else buf, names, q)
+        return _from_strings(df, source, sha, q, messages, hour_beginning, factors, line_no)
     n = table.num_rows
     line_no = np.arange(n, dtype=np.int64) + 2
-    values = {p: table.column(p).to_numpy(zero_copy_only=False).astype(float) * factors[p] for p in factors}
+    values = {}
+    for p in factors:  # one float array per pollutant; the Arrow column is released as we go
+        v = table.column(p).to_numpy(zero_copy_only=False).astype(float, copy=True)
+        if factors[p] != 1.0:
+            v *= factors[p]
+        values[p] = v
+        table = table.drop_columns([p])
     _check_units(values, source)
     for p, v in values.items():
         neg = v < 0
@@ -152,9 +176,7 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         hi = parse_hour_index(times.to_pandas(), line_no, q, "time")
     if hour_beginning:
         hi = hi + 1
-    station = np.asarray(pc.utf8_trim_whitespace(table.column("station").fill_null("")).to_pylist(), dtype=object) \
-        if n < 2_000_000 else table.column("station").fill_null("").to_numpy(zero_copy_only=False)
-    return _finish(source, raw, station, hi, values, line_no, q, messages, n)
+    return _finish(source, sha, table.column("station").combine_chunks(), hi, values, line_no, q, messages, n)
 
 
 def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine) -> tuple[pd.DataFrame, np.ndarray]:
@@ -174,8 +196,13 @@ def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine) -> tuple[pd.
     return pd.DataFrame(rows, columns=names, dtype=str), np.asarray(lines, dtype=np.int64)
 
 
+def _count_rows(df: pd.DataFrame, q: Quarantine) -> int:
+    """Rows read = rows parsed + rows rejected for their structure."""
+    return len(df) + sum(1 for f in q.fields if f == "*")
+
+
 def _from_strings(
-    df: pd.DataFrame, source: str, raw: bytes, q: Quarantine, messages: list[str], hour_beginning: bool,
+    df: pd.DataFrame, source: str, sha: str, q: Quarantine, messages: list[str], hour_beginning: bool,
     factors: dict[str, float] | None = None, line_no: np.ndarray | None = None,
 ) -> ParsedFile:
     """Detailed path: every cell validated; used for XLSX and for CSV files with bad cells."""
@@ -184,6 +211,8 @@ def _from_strings(
         df.columns = names
         if "station" not in names or "time" not in names:
             raise ImportError_(f"{source}: 缺少必需列 station 与 time")
+        if not factors:
+            raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
         if ignored:
             messages.append("忽略了非标准列：" + "、".join(ignored))
     if line_no is None:
@@ -193,5 +222,5 @@ def _from_strings(
     hi = parse_hour_index(df["time"], line_no, q, "time")
     if hour_beginning:
         hi = hi + 1
-    station = df["station"].astype(str).str.strip().to_numpy(dtype=object)
-    return _finish(source, raw, station, hi, values, line_no, q, messages, len(df))
+    return _finish(source, sha, pa.array(df["station"].astype(str).tolist(), pa.string()), hi, values, line_no, q,
+                   messages, _count_rows(df, q))

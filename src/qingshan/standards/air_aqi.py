@@ -1,7 +1,8 @@
 """HJ 633 — 环境空气质量指数 (AQI) 技术规定, versions 2012 and 2026, plus the national platform practice.
 
-Everything here is data (breakpoint tables, categories, rule sets) and pure functions. The SQL used by the
-evaluation engine is *generated* from the same tables by :func:`sql_iaqi`, so a breakpoint lives in one place.
+Everything here is data (breakpoint tables, categories, rule sets) and pure functions: the scalar reference
+(:func:`iaqi`, :func:`aqi_of`, exact :class:`fractions.Fraction` arithmetic) and the vectorised kernels the engine
+runs (:func:`iaqi_array`, :func:`aqi_arrays`), both driven by the same tables so a breakpoint lives in one place.
 
 Clauses implemented
 -------------------
@@ -25,7 +26,9 @@ from fractions import Fraction
 from typing import Literal, Mapping
 
 from .pollutants import PRIMARY_CODES
-from .rounding import round_gbt8170, sql_round_gbt8170
+import numpy as np
+
+from .rounding import round_gbt8170, round_gbt8170_array
 
 IAQI_STEPS: tuple[int, ...] = (0, 50, 100, 150, 200, 300, 400, 500)
 
@@ -307,69 +310,74 @@ def aqi_of(values: Mapping[str, float | None], ruleset: AqiRuleSet, kind: Litera
     return AqiResult(out, aqi, primary, category(aqi))
 
 
-# --- SQL generation --------------------------------------------------------------------------------------------
+# --- vectorised kernels (numpy): the engine's hot path ------------------------------------------------------
 
 
-def sql_scaled(expr: str, digits: int) -> str:
-    """``expr`` rounded per GB/T 8170 to the reporting precision, in integer units."""
-    return f"({sql_round_gbt8170(expr, digits)} * {10**digits})"
+def iaqi_array(table: Breakpoints, conc: np.ndarray) -> np.ndarray:
+    """:func:`iaqi` for an array (float result, NaN = no IAQI). Same rounding, same exact integer arithmetic."""
+    c = np.asarray(conc, dtype=float)
+    valid = ~np.isnan(c) & (c >= 0)
+    x = np.where(valid, round_gbt8170_array(np.where(valid, c, 0.0) * 10**table.digits, 0), 0).astype(np.int64)
+    bps = np.asarray(table.scaled(), dtype=np.int64)
+    steps = np.asarray(table.iaqi[: len(bps)], dtype=np.int64)
+    j = np.clip(np.searchsorted(bps, x, side="left"), 1, len(bps) - 1)
+    lo, hi, ilo, ihi = bps[j - 1], bps[j], steps[j - 1], steps[j]
+    den = hi - lo
+    value = ilo + ((ihi - ilo) * (x - lo) + den - 1) // den  # ceiling of the exact interpolation
+    value = np.where(x >= bps[-1], steps[-1], value)
+    return np.where(valid, value.astype(float), np.nan)
 
 
-def sql_iaqi(table: Breakpoints, expr: str) -> str:
-    """SQL for :func:`iaqi` (same rounding, same exact integer interpolation, same cap)."""
-    x = sql_scaled(expr, table.digits)
-    bps = table.scaled()
-    parts = [f"CASE WHEN ({expr}) IS NULL OR ({expr}) < 0 THEN NULL", f"WHEN {x} >= {bps[-1]} THEN {table.top_iaqi}"]
-    for i in range(1, len(bps)):
-        lo, hi = bps[i - 1], bps[i]
-        ilo, ihi = table.iaqi[i - 1], table.iaqi[i]
-        d_c, d_i = hi - lo, ihi - ilo
-        parts.append(f"WHEN {x} <= {hi} THEN {ilo} + floor(({d_i} * ({x} - {lo}) + {d_c - 1}) / {d_c})")
-    parts.append("END")
-    return "CAST(" + " ".join(parts) + " AS INTEGER)"
+#: ``primary_pollutants`` text for every bit pattern of :data:`PRIMARY_CODES`.
+_PRIMARY_TEXT = np.array(
+    [",".join(c for k, c in enumerate(PRIMARY_CODES) if m >> k & 1) for m in range(1 << len(PRIMARY_CODES))],
+    dtype=object,
+)
+_LEVEL_UPPER = np.array([c.upper for c in CATEGORIES[:-1]], dtype=float)
 
 
-def sql_indicator_iaqi(ruleset: AqiRuleSet, ind: Indicator, col: callable = lambda s: s) -> str:
-    """SQL for one indicator's IAQI including the SO2-1h / O3-8h above-table rules. ``col`` maps a source name
-    to a column expression."""
-    table = ruleset.tables[ind.table]
-    base = sql_iaqi(table, col(ind.source))
-    if ind.table == "so2_1h":
-        above = "200" if ruleset.so2_1h_above_top == "iaqi_200" else sql_iaqi(ruleset.tables["so2_24h"], col("so2_24h"))
-        return f"(CASE WHEN {col(ind.source)} > {table.top} THEN {above} ELSE {base} END)"
-    if ind.table == "o3_8h":
-        above = "300" if ruleset.o3_8h_above_top == "iaqi_300" else "CAST(NULL AS INTEGER)"
-        return f"(CASE WHEN {col(ind.source)} > {table.top} THEN {above} ELSE {base} END)"
-    return base
+def level_array(aqi: np.ndarray) -> np.ndarray:
+    """Category level 1…6 of each AQI (0 where AQI is missing)."""
+    a = np.asarray(aqi, dtype=float)
+    return np.where(np.isnan(a), 0, np.searchsorted(_LEVEL_UPPER, np.nan_to_num(a), side="left") + 1).astype(np.int8)
 
 
-def sql_category_level(aqi_expr: str) -> str:
-    parts = ["CASE WHEN " + aqi_expr + " IS NULL THEN NULL"]
-    for c in CATEGORIES:
-        if c.upper is not None:
-            parts.append(f"WHEN {aqi_expr} <= {c.upper} THEN {c.level}")
-    parts.append(f"ELSE {CATEGORIES[-1].level} END")
-    return "(" + " ".join(parts) + ")"
-
-
-def sql_aqi_select(ruleset: AqiRuleSet, kind: Literal["hourly", "daily"], col: callable = lambda s: s) -> list[str]:
-    """SELECT-list items computing ``iaqi_<code>``, ``aqi``, ``level`` and ``primary_pollutants``.
-
-    Written as nested sub-expressions of the input columns only, so the list can be placed in a single SELECT.
-    """
+def aqi_arrays(
+    values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: Literal["hourly", "daily"]
+) -> dict[str, np.ndarray]:
+    """:func:`aqi_of` for arrays: ``iaqi_<code>`` for every code of :data:`PRIMARY_CODES` (NaN where the rule set
+    has no such term), ``aqi``, ``level`` (0 = missing) and ``primary_pollutants`` (text, '' when AQI ≤ 50)."""
     indicators = ruleset.hourly if kind == "hourly" else ruleset.daily
-    iaqis = {ind.code: sql_indicator_iaqi(ruleset, ind, col) for ind in indicators}
-    items = [f"{e} AS iaqi_{code}" for code, e in iaqis.items()]
-    greatest = "greatest(" + ", ".join(iaqis.values()) + ")" if len(iaqis) > 1 else next(iter(iaqis.values()))
-    aqi = greatest
+    n = len(next(iter(values.values())))
+    out: dict[str, np.ndarray] = {}
+    for ind in indicators:
+        table = ruleset.tables[ind.table]
+        c = np.asarray(values[ind.source], dtype=float)
+        v = iaqi_array(table, c)
+        with np.errstate(invalid="ignore"):
+            above = c > table.top
+        if ind.table == "so2_1h" and above.any():
+            alt = (np.full(n, 200.0) if ruleset.so2_1h_above_top == "iaqi_200"
+                   else iaqi_array(ruleset.tables["so2_24h"], values["so2_24h"]))
+            v = np.where(above, alt, v)
+        elif ind.table == "o3_8h" and above.any():
+            v = np.where(above, 300.0 if ruleset.o3_8h_above_top == "iaqi_300" else np.nan, v)
+        out[f"iaqi_{ind.code}"] = v
+    terms = np.vstack([out[f"iaqi_{i.code}"] for i in indicators])
+    aqi = np.fmax.reduce(terms, axis=0)
     if ruleset.publish_requires_complete:
-        all_present = " AND ".join(f"({e}) IS NOT NULL" for e in iaqis.values())
-        aqi = f"(CASE WHEN {all_present} OR {greatest} > 100 THEN {greatest} END)"
-    items.append(f"{aqi} AS aqi")
-    return items
-
-
-def sql_primary(codes: tuple[str, ...]) -> str:
-    """``primary_pollutants`` from already computed ``iaqi_<code>`` and ``aqi`` columns (comma-joined, ordered)."""
-    terms = [f"CASE WHEN iaqi_{c} = aqi THEN '{c}' END" for c in PRIMARY_CODES if c in codes]
-    return f"(CASE WHEN aqi > 50 THEN concat_ws(',', {', '.join(terms)}) ELSE '' END)"
+        complete = ~np.isnan(terms).any(axis=0)
+        with np.errstate(invalid="ignore"):
+            aqi = np.where(complete | (aqi > 100), aqi, np.nan)
+    mask = np.zeros(n, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for k, code in enumerate(PRIMARY_CODES):
+            if f"iaqi_{code}" in out:
+                mask |= (out[f"iaqi_{code}"] == aqi).astype(np.int64) << k
+        mask = np.where(aqi > 50, mask, 0)
+    for code in PRIMARY_CODES:
+        out.setdefault(f"iaqi_{code}", np.full(n, np.nan))
+    out["aqi"] = aqi
+    out["level"] = level_array(aqi)
+    out["primary_pollutants"] = _PRIMARY_TEXT[mask]
+    return out

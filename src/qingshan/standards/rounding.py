@@ -8,7 +8,7 @@
 Binary floating point cannot hold most decimal halves (2.675 is stored as 2.67499999…), so a statistic computed in
 floating point may sit a few ulps off an exact half. :func:`round_gbt8170` treats anything within ``HALF_TOL`` of a
 half as the half, which is what the exact decimal computation would have given for data with a finite number of
-decimals. :func:`sql_round_gbt8170` emits the same rule for SQL engines.
+decimals.
 """
 
 from __future__ import annotations
@@ -45,17 +45,3 @@ def round_gbt8170_array(values: np.ndarray, digits: int = 0) -> np.ndarray:
     is_half = np.abs(frac - 0.5) < HALF_TOL * np.maximum(1.0, np.abs(x))
     rounded = np.where(is_half, fl + np.mod(fl, 2.0), np.floor(x + 0.5))
     return rounded / scale
-
-
-def sql_round_gbt8170(expr: str, digits: int = 0) -> str:
-    """SQL expression rounding ``expr`` per GB/T 8170 (same tolerance as :func:`round_gbt8170_array`).
-
-    Written with ``floor`` and arithmetic only, so it runs unchanged on DuckDB, ClickHouse, Spark and PostgreSQL.
-    """
-    scale = f"{10.0**digits!r}"
-    x = f"(CAST(({expr}) AS DOUBLE) * {scale})"
-    return (
-        f"(CASE WHEN abs({x} - floor({x}) - 0.5) < {HALF_TOL!r} * greatest(1.0, abs({x})) "
-        f"THEN (floor({x}) + (floor({x}) - 2 * floor(floor({x}) / 2))) / {scale} "
-        f"ELSE floor({x} + 0.5) / {scale} END)"
-    )

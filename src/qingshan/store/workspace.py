@@ -214,11 +214,17 @@ class Workspace:
         con = self.con
         con.register("_st", table)
         try:
-            (existing,) = con.execute("SELECT count(*) FROM stations JOIN _st USING (code)").fetchall()[0]
+            existing, same = con.execute(
+                """SELECT count(*), count(*) FILTER (WHERE s.name IS NOT DISTINCT FROM t.name
+                       AND s.city IS NOT DISTINCT FROM t.city AND s.district IS NOT DISTINCT FROM t.district
+                       AND s.lon IS NOT DISTINCT FROM t.lon AND s.lat IS NOT DISTINCT FROM t.lat
+                       AND s.is_control = t.is_control AND s.status IS NOT DISTINCT FROM t.status)
+                   FROM stations s JOIN _st t USING (code)"""
+            ).fetchall()[0]
             con.execute(
                 """INSERT OR REPLACE INTO stations (code, name, city, district, lon, lat, is_control, status, import_id)
                    SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _st"""
             )
         finally:
             con.unregister("_st")
-        return {"new": table.num_rows - int(existing), "updated": int(existing), "unchanged": 0}
+        return {"new": table.num_rows - int(existing), "updated": int(existing - same), "unchanged": int(same)}
