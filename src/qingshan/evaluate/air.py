@@ -72,12 +72,20 @@ def evaluate_hourly(
 ) -> pa.Table:
     """Hourly AQI, IAQIs, primary pollutants and the rounded 24-h / 8-h moving means of every stored station-hour
     of ``period`` (one Arrow table; ``aqi_ruleset`` names the rule set of each row)."""
+    batches = list(evaluate_hourly_batches(con, period, source, override, stations, city, where))
+    return pa.concat_tables(batches) if batches else pa.table({})
+
+
+def evaluate_hourly_batches(
+    con: duckdb.DuckDBPyConnection, period: Period, source: str = "air_hourly", override: AqiRuleSet | None = None,
+    stations: str = "stations", city: str | None = None, where: str | None = None, block: int = 200,
+):
+    """:func:`evaluate_hourly` as Arrow tables of at most ``block`` stations each, so callers can stream them."""
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, where))
-    if not len(grid.stations):
-        return pa.table({})
-    ev = _segments(period.first_day, period.last_day, None)[0][2]
-    mv = moving_means(grid, ev.validity)
-    return hourly_table(grid, mv, _aqi_segments(period.first_day, period.last_day, override))
+    validity = _segments(period.first_day, period.last_day, None)[0][2].validity
+    segs = _aqi_segments(period.first_day, period.last_day, override)
+    for part in grid.blocks(block):
+        yield hourly_table(part, moving_means(part, validity), segs)
 
 
 # --- 2. and 3. daily values of stations and cities -------------------------------------------------------------
@@ -106,8 +114,12 @@ def _daily_arrow(codes: np.ndarray, first_day: int, values: dict[str, np.ndarray
 
 
 def station_daily(grid, segments) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    o3_8h = moving_mean(grid.values["o3"], 8, segments[0][2].validity.o3_8h_min_hours, 0)
-    dv = daily_values(grid, o3_8h, segments)
+    """Daily rows (with daily AQI) of every station-day with data, and the S × D daily arrays."""
+    parts = []
+    for part in grid.blocks():
+        o3_8h = moving_mean(part.values["o3"], 8, segments[0][2].validity.o3_8h_min_hours, 0)
+        parts.append(daily_values(part, o3_8h, segments))
+    dv = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     counts = {k: v for k, v in dv.items() if k.startswith("n_") or k == "hours"}
     return _daily_arrow(grid.stations, grid.first_day, dv, counts, dv["hours"] > 0, segments), dv
 

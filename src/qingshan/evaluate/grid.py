@@ -45,27 +45,38 @@ class HourGrid:
     def shape(self) -> tuple[int, int]:
         return len(self.stations), (self.n_days + 1) * 24
 
+    def blocks(self, size: int = 200):
+        """Views of at most ``size`` stations each: engines work block by block to bound their memory."""
+        for i in range(0, len(self.stations), size):
+            yield HourGrid(self.stations[i : i + size], self.first_day, self.n_days,
+                           {p: v[i : i + size] for p, v in self.values.items()}, self.present[i : i + size])
+
 
 def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_day: int, where: str = "") -> HourGrid:
     """Scatter ``source`` (``station, hi`` + six pollutants) for ``first_day − 1 … last_day`` into a grid."""
     first_hi, last_hi = (first_day - 1) * 24 + 1, (last_day + 1) * 24
     cond = f"hi BETWEEN {first_hi} AND {last_hi}" + (f" AND ({where})" if where else "")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _grid_src AS SELECT station, hi, {', '.join(SIX)} FROM {source} WHERE {cond}")
-    stations = np.array([r[0] for r in con.execute("SELECT DISTINCT station FROM _grid_src ORDER BY 1").fetchall()], dtype=object)
-    cols = con.execute(
-        f"""SELECT d.idx, CAST(s.hi - {first_hi} AS INTEGER) AS t, {', '.join('s.' + p for p in SIX)}
-            FROM _grid_src s JOIN (SELECT station, CAST(row_number() OVER (ORDER BY station) - 1 AS INTEGER) AS idx
-                                   FROM (SELECT DISTINCT station FROM _grid_src)) d USING (station)"""
-    ).fetchnumpy()
-    con.execute("DROP TABLE _grid_src")
+    stations = np.array(
+        [r[0] for r in con.execute(f"SELECT DISTINCT station FROM {source} WHERE {cond} ORDER BY 1").fetchall()],
+        dtype=object,
+    )
+    con.register("_grid_idx", pa.table({"station": pa.array(stations.astype(str)),
+                                        "idx": pa.array(np.arange(len(stations), dtype=np.int32))}))
+    try:
+        cols = con.execute(
+            f"""SELECT d.idx, CAST(s.hi - {first_hi} AS INTEGER) AS t, {', '.join('s.' + p for p in SIX)}
+                FROM (SELECT * FROM {source} WHERE {cond}) s JOIN _grid_idx d ON d.station = s.station"""
+        ).fetchnumpy()
+    finally:
+        con.unregister("_grid_idx")
     shape = (len(stations), (last_day - first_day + 2) * 24)
-    idx, t = np.asarray(cols["idx"]), np.asarray(cols["t"])
+    flat = np.asarray(cols.pop("idx"), dtype=np.int64) * shape[1] + np.asarray(cols.pop("t"), dtype=np.int64)
     present = np.zeros(shape, dtype=bool)
-    present[idx, t] = True
+    present.ravel()[flat] = True
     values = {}
     for p in SIX:
         grid = np.full(shape, np.nan)
-        grid[idx, t] = _as_float(cols[p])
+        grid.ravel()[flat] = _as_float(cols.pop(p))
         values[p] = grid
     return HourGrid(stations, first_day, last_day - first_day + 1, values, present)
 
@@ -132,32 +143,37 @@ def hourly_table(grid: HourGrid, mv: dict[str, np.ndarray], segments: list[tuple
     """Hourly values, rounded moving means and AQI for every stored station-hour of the evaluated days.
 
     ``segments`` are ``(first_day, last_day, AQI rule set)`` pieces covering the evaluated days."""
-    s_count, _ = grid.shape
+    _, width = grid.shape
     parts = []
     for a, b, rs in segments:
         c0, c1 = (a - grid.first_day + 1) * 24, (b - grid.first_day + 2) * 24
-        sel = grid.present[:, c0:c1]
-        rows, cols = np.nonzero(sel)
-        cols = cols + c0
+        rows, cols = np.nonzero(grid.present[:, c0:c1])
+        flat = rows * width + cols + c0
 
         def take(arr: np.ndarray) -> np.ndarray:
-            return arr[rows, cols]
+            return np.take(arr.ravel(), flat)
 
         vals = {p: take(grid.values[p]) for p in SIX}
         moving = {k: take(v) for k, v in mv.items()}
         res = aqi_arrays({**vals, **moving}, rs, "hourly")
+        level = res.pop("level")
         cols_out = {
             "station": pa.DictionaryArray.from_arrays(pa.array(rows.astype(np.int32)), pa.array(grid.stations.astype(str))),
-            "hi": pa.array((grid.first_hi + cols).astype(np.int64)),
+            "hi": pa.array((grid.first_hi + cols + c0).astype(np.int64)),
             **{p: pa.array(v, from_pandas=True) for p, v in vals.items()},
             **{k: pa.array(round_gbt8170_array(v, digits_of(k)), from_pandas=True) for k, v in moving.items()},
-            **{k: pa.array(v, pa.int16(), from_pandas=True) for k, v in res.items() if k.startswith("iaqi_") or k == "aqi"},
-            "level": pa.array(np.where(res["level"] == 0, None, res["level"]).astype(object), pa.int8()),
+            **{k: _int_column(v) for k, v in res.items() if k.startswith("iaqi_") or k == "aqi"},
+            "level": pa.array(level, pa.int8(), mask=level == 0),
             "primary_pollutants": pa.array(res["primary_pollutants"], pa.string()),
-            "aqi_ruleset": pa.array(np.full(len(rows), rs.name, dtype=object), pa.string()),
+            "aqi_ruleset": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(rows), np.int8)), pa.array([rs.name])),
         }
         parts.append(pa.table(cols_out))
     return pa.concat_tables(parts) if parts else pa.table({})
+
+
+def _int_column(v: np.ndarray) -> pa.Array:
+    missing = np.isnan(v)
+    return pa.array(np.where(missing, 0, v).astype(np.int16), pa.int16(), mask=missing)
 
 
 # --- daily ----------------------------------------------------------------------------------------------------

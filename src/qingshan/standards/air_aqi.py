@@ -21,6 +21,7 @@ Clauses implemented
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, Mapping
@@ -313,19 +314,31 @@ def aqi_of(values: Mapping[str, float | None], ruleset: AqiRuleSet, kind: Litera
 # --- vectorised kernels (numpy): the engine's hot path ------------------------------------------------------
 
 
-def iaqi_array(table: Breakpoints, conc: np.ndarray) -> np.ndarray:
-    """:func:`iaqi` for an array (float result, NaN = no IAQI). Same rounding, same exact integer arithmetic."""
-    c = np.asarray(conc, dtype=float)
-    valid = ~np.isnan(c) & (c >= 0)
-    x = np.where(valid, round_gbt8170_array(np.where(valid, c, 0.0) * 10**table.digits, 0), 0).astype(np.int64)
+@functools.lru_cache(maxsize=None)
+def _lookup(table: Breakpoints) -> np.ndarray:
+    """IAQI of every concentration from 0 to the top breakpoint, in integer units of the reporting precision
+    (at most 38,401 entries): the exact ceiling interpolation of :func:`iaqi`, evaluated once per table."""
     bps = np.asarray(table.scaled(), dtype=np.int64)
     steps = np.asarray(table.iaqi[: len(bps)], dtype=np.int64)
+    x = np.arange(bps[-1] + 1, dtype=np.int64)
     j = np.clip(np.searchsorted(bps, x, side="left"), 1, len(bps) - 1)
     lo, hi, ilo, ihi = bps[j - 1], bps[j], steps[j - 1], steps[j]
     den = hi - lo
-    value = ilo + ((ihi - ilo) * (x - lo) + den - 1) // den  # ceiling of the exact interpolation
-    value = np.where(x >= bps[-1], steps[-1], value)
-    return np.where(valid, value.astype(float), np.nan)
+    return (ilo + ((ihi - ilo) * (x - lo) + den - 1) // den).astype(float)  # ceiling, exact integers
+
+
+def iaqi_array(table: Breakpoints, conc: np.ndarray) -> np.ndarray:
+    """:func:`iaqi` for an array (float result, NaN = no IAQI): GB/T 8170-rounded concentration in integer units,
+    capped at the top breakpoint, looked up in the table's exact IAQI table."""
+    c = np.asarray(conc, dtype=float)
+    lut = _lookup(table)
+    with np.errstate(invalid="ignore"):
+        valid = c >= 0
+    units = round_gbt8170_array(np.where(valid, c, 0.0) * 10**table.digits, 0)  # integer-valued, exact
+    idx = np.minimum(units, len(lut) - 1).astype(np.int64)
+    out = lut[idx]
+    out[~valid] = np.nan
+    return out
 
 
 #: ``primary_pollutants`` text for every bit pattern of :data:`PRIMARY_CODES`.
