@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import duckdb
 import numpy as np
@@ -113,11 +114,22 @@ def _daily_arrow(codes: np.ndarray, first_day: int, values: dict[str, np.ndarray
     return pa.table(cols)
 
 
-def station_daily(grid, segments) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """Daily rows (with daily AQI) of every station-day with data, and the S × D daily arrays."""
+def station_daily(grid, segments, hourly_sink: Callable[[pa.Table], None] | None = None,
+                  aqi_override: AqiRuleSet | None = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """Daily rows (with daily AQI) of every station-day with data, and the S × D daily arrays.
+
+    With ``hourly_sink`` the hourly evaluation of each block of stations is produced in the same pass (the moving
+    means are computed once) and handed to the sink, so a full evaluation never holds all hourly results."""
     parts = []
+    validity = segments[0][2].validity
+    aqi_segs = _aqi_segments(grid.first_day, grid.first_day + grid.n_days - 1, aqi_override)
     for part in grid.blocks():
-        o3_8h = moving_mean(part.values["o3"], 8, segments[0][2].validity.o3_8h_min_hours, 0)
+        if hourly_sink is not None:
+            mv = moving_means(part, validity)
+            hourly_sink(hourly_table(part, mv, aqi_segs))
+            o3_8h = mv["o3_8h"]
+        else:
+            o3_8h = moving_mean(part.values["o3"], 8, validity.o3_8h_min_hours, 0)
         parts.append(daily_values(part, o3_8h, segments))
     dv = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     counts = {k: v for k, v in dv.items() if k.startswith("n_") or k == "hours"}
@@ -284,8 +296,13 @@ def evaluate_period(
     ev_override: AirEvalRuleSet | None = None,
     levels: tuple[str, ...] = ("station", "city"),
     station_filter: str | None = None,
+    hourly_sink: Callable[[pa.Table], None] | None = None,
+    aqi_override: AqiRuleSet | None = None,
 ) -> EvaluationResult:
-    """HJ 663 evaluation of ``period`` for stations and cities/districts (optionally of one city)."""
+    """HJ 663 evaluation of ``period`` for stations and cities/districts (optionally of one city).
+
+    ``hourly_sink``, when given, receives the hourly evaluation (:func:`evaluate_hourly` columns) block by block,
+    computed in the same pass."""
     segs = _segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
@@ -294,7 +311,7 @@ def evaluate_period(
                               sorted({ev.aqi.name for _, _, ev in segs}), ev_last.limits.name, notes)
     if not len(grid.stations):
         return result
-    daily, dv = station_daily(grid, segs)
+    daily, dv = station_daily(grid, segs, hourly_sink, aqi_override)
     ent = con.sql(f"SELECT code, name, city, district, is_control FROM {stations}").df()
     frames = []
     con.register("_daily", daily)

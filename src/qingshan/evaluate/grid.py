@@ -62,21 +62,22 @@ def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_
     )
     con.register("_grid_idx", pa.table({"station": pa.array(stations.astype(str)),
                                         "idx": pa.array(np.arange(len(stations), dtype=np.int32))}))
+    shape = (len(stations), (last_day - first_day + 2) * 24)
     try:
-        cols = con.execute(
-            f"""SELECT d.idx, CAST(s.hi - {first_hi} AS INTEGER) AS t, {', '.join('s.' + p for p in SIX)}
+        table = con.sql(
+            f"""SELECT CAST(d.idx AS BIGINT) * {shape[1]} + (s.hi - {first_hi}) AS flat, {', '.join('s.' + p for p in SIX)}
                 FROM (SELECT * FROM {source} WHERE {cond}) s JOIN _grid_idx d ON d.station = s.station"""
-        ).fetchnumpy()
+        ).to_arrow_table()
     finally:
         con.unregister("_grid_idx")
-    shape = (len(stations), (last_day - first_day + 2) * 24)
-    flat = np.asarray(cols.pop("idx"), dtype=np.int64) * shape[1] + np.asarray(cols.pop("t"), dtype=np.int64)
+    flat = table.column("flat").to_numpy()
     present = np.zeros(shape, dtype=bool)
     present.ravel()[flat] = True
     values = {}
     for p in SIX:
         grid = np.full(shape, np.nan)
-        grid.ravel()[flat] = _as_float(cols.pop(p))
+        grid.ravel()[flat] = table.column(p).to_numpy()  # nulls arrive as NaN
+        table = table.drop_columns([p])
         values[p] = grid
     return HourGrid(stations, first_day, last_day - first_day + 1, values, present)
 
@@ -96,12 +97,6 @@ def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np
         g[station_idx, t] = values[p]
         grids[p] = g
     return HourGrid(np.arange(n_stations), first_day, last_day - first_day + 1, grids, present)
-
-
-def _as_float(col) -> np.ndarray:
-    if isinstance(col, np.ma.MaskedArray):
-        return col.filled(np.nan).astype(float)
-    return np.asarray(col, dtype=float)
 
 
 # --- moving means ---------------------------------------------------------------------------------------------
