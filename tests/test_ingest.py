@@ -554,7 +554,7 @@ def test_quotsoft_negative_and_duplicate_lines(ws, tmp_path):
     lines = quotsoft_lines()
     k = TYPES.index("PM2.5")
     lines.append(lines[line_of(0, "PM2.5") - 1])  # identical repeat: dropped silently
-    lines.append(f"20230101,0,PM2.5,1,2,3")  # conflicting repeat: quarantined, first kept
+    lines.append("20230101,0,PM2.5,1,2,3")  # conflicting repeat: quarantined, first kept
     lines[line_of(1, "O3") - 1] = f"20230101,1,O3,-5,{qvalue(1, TYPES.index('O3'), 1)},{qvalue(1, TYPES.index('O3'), 2)}"
     r = imp(ws, "quotsoft", write_quotsoft(tmp_path, lines))
     q = quarantined(ws, r.import_id)

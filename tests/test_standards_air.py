@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from qingshan.standards.air_aqi import (
     CNEMC_REALTIME, HJ633_2012, HJ633_2026, TABLES_2012, TABLES_2026, aqi_arrays, aqi_of, category, iaqi,
-    iaqi_array,
+    iaqi_array, primary_text,
 )
 from qingshan.standards.air_evaluation import exceedance_multiple, percentile_hj663
 from qingshan.standards.air_limits import GB3095_2012, GB3095_2026_FINAL, GB3095_2026_TRANSITIONAL
@@ -143,13 +143,27 @@ def test_vectorised_kernel_equals_scalar_reference(rows, kind):
                 assert (v is None and np.isnan(g)) or g == v, (rs.name, code, r)
             assert (want.aqi is None and np.isnan(got["aqi"][i])) or got["aqi"][i] == want.aqi
             assert got["level"][i] == (want.category.level if want.category else 0)
-            assert got["primary_pollutants"][i] == ",".join(want.primary)
+            assert primary_text(got["primary_mask"])[i] == ",".join(want.primary)
 
 
 @given(st.sampled_from(sorted(TABLES_2026)), st.lists(st.floats(0, 5000, allow_nan=False), min_size=1, max_size=50))
 def test_iaqi_array_equals_iaqi(table, xs):
     t = TABLES_2026[table]
     assert iaqi_array(t, np.array(xs)).tolist() == [float(iaqi(t, x)) for x in xs]
+    assert np.isnan(iaqi_array(t, np.array([-0.3, np.nan]))).all()
+
+
+def test_chunked_kernel_equals_single_pass(monkeypatch):
+    import qingshan.standards.air_aqi as aq
+
+    rng = np.random.default_rng(3)
+    vals = {p: np.where(rng.random(5000) < 0.1, np.nan, rng.gamma(2, 60, 5000)) for p in ("so2", "no2", "o3", "pm10", "pm25")}
+    vals["co"] = rng.gamma(2, 1.5, 5000)
+    whole = aq.aqi_arrays(vals, HJ633_2026, "hourly")
+    monkeypatch.setattr(aq, "CHUNK_ROWS", 777)
+    chunked = aq.aqi_arrays(vals, HJ633_2026, "hourly")
+    for k in whole:
+        assert np.array_equal(whole[k], chunked[k], equal_nan=True), k
 
 
 @given(st.floats(0, 1e5, allow_nan=False), st.integers(0, 2))

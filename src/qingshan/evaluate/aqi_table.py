@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..ingest.cnemc_api import parse_hour_index
 from ..ingest.common import Quarantine, coerce_numeric
-from ..standards.air_aqi import CATEGORIES, AqiRuleSet, aqi_arrays
+from ..standards.air_aqi import CATEGORIES, AqiRuleSet, aqi_arrays, primary_text
 from ..standards.pollutants import SIX
 from ..standards.rulesets import GB3095_TABLE4
 from .air import _aqi_segments
@@ -45,7 +45,7 @@ def compute_aqi_table(df: pd.DataFrame, override: AqiRuleSet | None = None, sour
     hi = parse_hour_index(df["time"].astype(str), line_no, q, "time")
     values = {p: coerce_numeric(df[p].astype("string"), line_no, p, q) if p in df.columns else np.full(n, np.nan) for p in SIX}
     res = {f"iaqi_{c}": np.full(n, np.nan) for c in (*OUTPUT_IAQI, "o3_8h")}
-    res.update(aqi=np.full(n, np.nan), level=np.zeros(n, dtype=np.int8), primary_pollutants=np.full(n, "", dtype=object))
+    res.update(aqi=np.full(n, np.nan), level=np.zeros(n, dtype=np.int8), primary_mask=np.zeros(n, dtype=np.int16))
     used: list[str] = []
     known = ~np.isnan(hi)
     if known.any():
@@ -70,5 +70,5 @@ def compute_aqi_table(df: pd.DataFrame, override: AqiRuleSet | None = None, sour
     out["aqi"] = pd.array(res["aqi"], dtype="Float64").astype("Int64")
     out["level"] = _LEVEL_ZH[res["level"]]
     out["category"] = _NAME_ZH[res["level"]]
-    out["primary_pollutants"] = res["primary_pollutants"]
+    out["primary_pollutants"] = primary_text(res["primary_mask"])
     return AqiTableResult(out, q, used)

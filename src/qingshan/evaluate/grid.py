@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..standards.air_aqi import AqiRuleSet, aqi_arrays
+from ..standards.air_aqi import PRIMARY_TEXT, AqiRuleSet, aqi_arrays, primary_text
 from ..standards.air_validity import Validity
 from ..standards.pollutants import SIX, digits_of
 from ..standards.rounding import round_gbt8170_array
@@ -159,7 +159,7 @@ def hourly_table(grid: HourGrid, mv: dict[str, np.ndarray], segments: list[tuple
             **{k: pa.array(round_gbt8170_array(v, digits_of(k)), from_pandas=True) for k, v in moving.items()},
             **{k: _int_column(v) for k, v in res.items() if k.startswith("iaqi_") or k == "aqi"},
             "level": pa.array(level, pa.int8(), mask=level == 0),
-            "primary_pollutants": pa.array(res["primary_pollutants"], pa.string()),
+            "primary_pollutants": pa.DictionaryArray.from_arrays(pa.array(res["primary_mask"]), pa.array(PRIMARY_TEXT, pa.string())),
             "aqi_ruleset": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(rows), np.int8)), pa.array([rs.name])),
         }
         parts.append(pa.table(cols_out))
@@ -231,6 +231,7 @@ def with_daily_aqi(columns: dict[str, np.ndarray], day: np.ndarray, segments: li
         if not m.any():
             continue
         r = aqi_arrays({c: columns[c][m] for c in DAILY_COLUMNS}, ev.aqi, "daily")
+        r["primary_pollutants"] = primary_text(r.pop("primary_mask"))
         codes = [i.code for i in ev.aqi.daily]
         complete = np.logical_and.reduce([~np.isnan(r[f"iaqi_{c}"]) for c in codes])
         with np.errstate(invalid="ignore"):

@@ -332,17 +332,17 @@ def iaqi_array(table: Breakpoints, conc: np.ndarray) -> np.ndarray:
     capped at the top breakpoint, looked up in the table's exact IAQI table."""
     c = np.asarray(conc, dtype=float)
     lut = _lookup(table)
+    units = round_gbt8170_array(c * 10**table.digits if table.digits else c, 0)  # integer-valued, exact
     with np.errstate(invalid="ignore"):
-        valid = c >= 0
-    units = round_gbt8170_array(np.where(valid, c, 0.0) * 10**table.digits, 0)  # integer-valued, exact
-    idx = np.minimum(units, len(lut) - 1).astype(np.int64)
-    out = lut[idx]
-    out[~valid] = np.nan
+        invalid = ~(c >= 0)  # NaN or negative
+    units[invalid] = 0
+    out = lut.take(units.astype(np.int64), mode="clip")  # "clip" caps at the top breakpoint
+    out[invalid] = np.nan
     return out
 
 
 #: ``primary_pollutants`` text for every bit pattern of :data:`PRIMARY_CODES`.
-_PRIMARY_TEXT = np.array(
+PRIMARY_TEXT = np.array(
     [",".join(c for k, c in enumerate(PRIMARY_CODES) if m >> k & 1) for m in range(1 << len(PRIMARY_CODES))],
     dtype=object,
 )
@@ -355,14 +355,39 @@ def level_array(aqi: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), 0, np.searchsorted(_LEVEL_UPPER, np.nan_to_num(a), side="left") + 1).astype(np.int8)
 
 
+def primary_text(mask: np.ndarray) -> np.ndarray:
+    """``primary_pollutants`` texts (comma-joined codes) of primary-pollutant bit masks."""
+    return PRIMARY_TEXT[np.asarray(mask, dtype=np.int64)]
+
+
+#: Rows per internal slice of :func:`aqi_arrays`: small enough for the CPU caches, large enough for numpy.
+CHUNK_ROWS = 1 << 18
+
+
 def aqi_arrays(
     values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: Literal["hourly", "daily"]
 ) -> dict[str, np.ndarray]:
     """:func:`aqi_of` for arrays: ``iaqi_<code>`` for every code of :data:`PRIMARY_CODES` (NaN where the rule set
-    has no such term), ``aqi``, ``level`` (0 = missing) and ``primary_pollutants`` (text, '' when AQI ≤ 50)."""
-    indicators = ruleset.hourly if kind == "hourly" else ruleset.daily
+    has no such term), ``aqi`` (NaN = none), ``level`` (1…6, 0 = missing) and ``primary_mask`` (bit k set when
+    ``PRIMARY_CODES[k]`` is a primary pollutant; 0 when AQI ≤ 50 — see :func:`primary_text`)."""
     n = len(next(iter(values.values())))
+    if n <= CHUNK_ROWS:
+        return _aqi_chunk(values, ruleset, kind, n)
+    out: dict[str, np.ndarray] | None = None
+    for i in range(0, n, CHUNK_ROWS):
+        part = _aqi_chunk({k: v[i : i + CHUNK_ROWS] for k, v in values.items()}, ruleset, kind, min(CHUNK_ROWS, n - i))
+        if out is None:
+            out = {k: np.empty(n, dtype=v.dtype) for k, v in part.items()}
+        for k, v in part.items():
+            out[k][i : i + len(v)] = v
+    return out
+
+
+def _aqi_chunk(values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: str, n: int) -> dict[str, np.ndarray]:
+    indicators = ruleset.hourly if kind == "hourly" else ruleset.daily
     out: dict[str, np.ndarray] = {}
+    aqi = np.full(n, np.nan)
+    complete = np.ones(n, dtype=bool)
     for ind in indicators:
         table = ruleset.tables[ind.table]
         c = np.asarray(values[ind.source], dtype=float)
@@ -376,21 +401,21 @@ def aqi_arrays(
         elif ind.table == "o3_8h" and above.any():
             v = np.where(above, 300.0 if ruleset.o3_8h_above_top == "iaqi_300" else np.nan, v)
         out[f"iaqi_{ind.code}"] = v
-    terms = np.vstack([out[f"iaqi_{i.code}"] for i in indicators])
-    aqi = np.fmax.reduce(terms, axis=0)
+        np.fmax(aqi, v, out=aqi)
+        if ruleset.publish_requires_complete:
+            complete &= ~np.isnan(v)
     if ruleset.publish_requires_complete:
-        complete = ~np.isnan(terms).any(axis=0)
         with np.errstate(invalid="ignore"):
-            aqi = np.where(complete | (aqi > 100), aqi, np.nan)
-    mask = np.zeros(n, dtype=np.int64)
+            aqi[~(complete | (aqi > 100))] = np.nan
+    mask = np.zeros(n, dtype=np.int16)
     with np.errstate(invalid="ignore"):
         for k, code in enumerate(PRIMARY_CODES):
             if f"iaqi_{code}" in out:
-                mask |= (out[f"iaqi_{code}"] == aqi).astype(np.int64) << k
-        mask = np.where(aqi > 50, mask, 0)
+                mask |= (out[f"iaqi_{code}"] == aqi).astype(np.int16) << k
+        mask[~(aqi > 50)] = 0
     for code in PRIMARY_CODES:
         out.setdefault(f"iaqi_{code}", np.full(n, np.nan))
     out["aqi"] = aqi
     out["level"] = level_array(aqi)
-    out["primary_pollutants"] = _PRIMARY_TEXT[mask]
+    out["primary_mask"] = mask
     return out
