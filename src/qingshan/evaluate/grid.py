@@ -238,8 +238,8 @@ def with_daily_aqi(columns: dict[str, np.ndarray], day: np.ndarray, segments: li
             r["day_valid"] = ~np.isnan(r["aqi"]) & (complete | (r["aqi"] > 100))
         for k, v in r.items():
             if k not in res:
-                res[k] = np.empty(n, dtype=v.dtype) if v.dtype != object else np.empty(n, dtype=object)
-                if v.dtype == float:
+                res[k] = np.empty(n, dtype=v.dtype)
+                if np.issubdtype(v.dtype, np.floating):
                     res[k][:] = np.nan
             res[k][m] = v
         ruleset_name[m] = ev.name

@@ -324,12 +324,12 @@ def _lookup(table: Breakpoints) -> np.ndarray:
     j = np.clip(np.searchsorted(bps, x, side="left"), 1, len(bps) - 1)
     lo, hi, ilo, ihi = bps[j - 1], bps[j], steps[j - 1], steps[j]
     den = hi - lo
-    return (ilo + ((ihi - ilo) * (x - lo) + den - 1) // den).astype(float)  # ceiling, exact integers
+    return (ilo + ((ihi - ilo) * (x - lo) + den - 1) // den).astype(np.float32)  # ceiling, exact integers
 
 
 def iaqi_array(table: Breakpoints, conc: np.ndarray) -> np.ndarray:
-    """:func:`iaqi` for an array (float result, NaN = no IAQI): GB/T 8170-rounded concentration in integer units,
-    capped at the top breakpoint, looked up in the table's exact IAQI table."""
+    """:func:`iaqi` for an array (float32 result — IAQIs are integers ≤ 500 —, NaN = no IAQI): GB/T 8170-rounded
+    concentration in integer units, capped at the top breakpoint, looked up in the table's exact IAQI table."""
     c = np.asarray(conc, dtype=float)
     lut = _lookup(table)
     units = round_gbt8170_array(c * 10**table.digits if table.digits else c, 0)  # integer-valued, exact
@@ -386,7 +386,7 @@ def aqi_arrays(
 def _aqi_chunk(values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: str, n: int) -> dict[str, np.ndarray]:
     indicators = ruleset.hourly if kind == "hourly" else ruleset.daily
     out: dict[str, np.ndarray] = {}
-    aqi = np.full(n, np.nan)
+    aqi = np.full(n, np.nan, dtype=np.float32)
     complete = np.ones(n, dtype=bool)
     for ind in indicators:
         table = ruleset.tables[ind.table]
@@ -395,11 +395,11 @@ def _aqi_chunk(values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: str,
         with np.errstate(invalid="ignore"):
             above = c > table.top
         if ind.table == "so2_1h" and above.any():
-            alt = (np.full(n, 200.0) if ruleset.so2_1h_above_top == "iaqi_200"
+            alt = (np.full(n, 200.0, dtype=np.float32) if ruleset.so2_1h_above_top == "iaqi_200"
                    else iaqi_array(ruleset.tables["so2_24h"], values["so2_24h"]))
             v = np.where(above, alt, v)
         elif ind.table == "o3_8h" and above.any():
-            v = np.where(above, 300.0 if ruleset.o3_8h_above_top == "iaqi_300" else np.nan, v)
+            v = np.where(above, np.float32(300.0 if ruleset.o3_8h_above_top == "iaqi_300" else np.nan), v)
         out[f"iaqi_{ind.code}"] = v
         np.fmax(aqi, v, out=aqi)
         if ruleset.publish_requires_complete:
@@ -411,10 +411,10 @@ def _aqi_chunk(values: Mapping[str, np.ndarray], ruleset: AqiRuleSet, kind: str,
     with np.errstate(invalid="ignore"):
         for k, code in enumerate(PRIMARY_CODES):
             if f"iaqi_{code}" in out:
-                mask |= (out[f"iaqi_{code}"] == aqi).astype(np.int16) << k
+                np.bitwise_or(mask, np.int16(1 << k), out=mask, where=out[f"iaqi_{code}"] == aqi)
         mask[~(aqi > 50)] = 0
     for code in PRIMARY_CODES:
-        out.setdefault(f"iaqi_{code}", np.full(n, np.nan))
+        out.setdefault(f"iaqi_{code}", np.full(n, np.nan, dtype=np.float32))
     out["aqi"] = aqi
     out["level"] = level_array(aqi)
     out["primary_mask"] = mask
