@@ -176,11 +176,14 @@ _SCREEN_COLUMNS = [
 ]
 
 
-def _fmt(v) -> str:
+_DIGITS = {"good_ratio": 1, "composite_index": 2, "co_p95": 1}
+
+
+def _fmt(v, column: str = "") -> str:
     if v is None or (isinstance(v, float) and v != v):
         return "—"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return f"{float(v):.{_DIGITS.get(column, 0)}f}"
     return str(v)
 
 
@@ -218,7 +221,7 @@ def air_evaluate(
     for _, zh in _SCREEN_COLUMNS:
         t.add_column(zh, justify="right")
     for _, row in shown.head(60).iterrows():
-        t.add_row("城市" if row["level"] == "city" else "站点", *[_fmt(row[c]) for c, _ in _SCREEN_COLUMNS])
+        t.add_row("城市" if row["level"] == "city" else "站点", *[_fmt(row[c], c) for c, _ in _SCREEN_COLUMNS])
     console.print(t)
     if len(shown) > 60:
         console.print(f"（屏幕仅显示前 60 行，共 {len(shown)} 行；完整结果请用 -o 输出）")
@@ -262,8 +265,8 @@ def air_rank(
     for c in ("名次", "名称", "综合指数", "PM2.5", "优良率%", "有效天"):
         t.add_column(c, justify="right")
     for _, r in ranked.head(50).iterrows():
-        t.add_row(_fmt(r[f"rank_{by}"]), str(r["name"]), _fmt(r["composite_index"]), _fmt(r["pm25_mean"]),
-                  _fmt(r["good_ratio"]), _fmt(r["valid_days"]))
+        t.add_row(_fmt(r[f"rank_{by}"]), str(r["name"]), _fmt(r["composite_index"], "composite_index"),
+                  _fmt(r["pm25_mean"]), _fmt(r["good_ratio"], "good_ratio"), _fmt(r["valid_days"]))
     console.print(t)
     if output:
         _write_table(ranked, output)

@@ -95,16 +95,18 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         t = Table(title=f"{city} 环境空气质量评价 {period.label}（{'、'.join(res.eval_rulesets)}）")
         for c in ("名次", "站点/城市", "有效天", "优良率%", "PM2.5", "PM10", "NO2", "O3-8h-90", "CO-95", "综合指数"):
             t.add_column(c, justify="right")
-        def f(v):
-            return "—" if v is None or v != v else (str(int(v)) if float(v).is_integer() else str(v))
+        def f(v, digits: int = 0):
+            return "—" if v is None or v != v else f"{float(v):.{digits}f}"
+
+        def cells(r):
+            return [f(r["valid_days"]), f(r["good_ratio"], 1), f(r["pm25_mean"]), f(r["pm10_mean"]), f(r["no2_mean"]),
+                    f(r["o3_8h_p90"]), f(r["co_p95"], 1), f(r["composite_index"], 2)]
+
         for _, r in ranked.iterrows():
-            t.add_row(f(r["rank_composite_index"]), str(r["name"]), f(r["valid_days"]), f(r["good_ratio"]), f(r["pm25_mean"]),
-                      f(r["pm10_mean"]), f(r["no2_mean"]), f(r["o3_8h_p90"]), f(r["co_p95"]), f(r["composite_index"]))
+            t.add_row(f(r["rank_composite_index"]), str(r["name"]), *cells(r))
         c = table[table["level"] == "city"]
         if len(c):
-            r = c.iloc[0]
-            t.add_row("", f"{city}（城市）", f(r["valid_days"]), f(r["good_ratio"]), f(r["pm25_mean"]), f(r["pm10_mean"]),
-                      f(r["no2_mean"]), f(r["o3_8h_p90"]), f(r["co_p95"]), f(r["composite_index"]))
+            t.add_row("", f"{city}（城市）", *cells(c.iloc[0]))
         console.print(t)
         console.print(f"逐时 AQI：{hourly_path}\nHJ 663 评价表：{eval_path}")
     finally:
