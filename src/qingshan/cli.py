@@ -164,10 +164,22 @@ def air_aqi(
     console.print(f"已计算 {n} 行（{n_aqi} 行有 AQI），规则集：{', '.join(result.rulesets) or '-'}；结果写入 {output}")
 
 
-def _eval_ruleset(name: Optional[str]):
+def _period_args(period: str, ruleset: Optional[str]):
+    """Parsed period and evaluation rule-set override, or exit 2 with the reason."""
+    from .evaluate.periods import parse_period
     from .standards.rulesets import get_eval_ruleset
 
-    return get_eval_ruleset(name) if name else None
+    try:
+        return parse_period(period), (get_eval_ruleset(ruleset) if ruleset else None)
+    except ValueError as e:
+        err.print(f"[red]错误：[/]{e}")
+        raise typer.Exit(2)
+
+
+def _check_city(ws: Workspace, city: Optional[str]) -> None:
+    if city is not None and not ws.con.execute("SELECT count(*) FROM stations WHERE city = ?", [city]).fetchall()[0][0]:
+        err.print(f"[red]错误：[/]站点表中没有城市 {city!r}（先用 qingshan import stations 导入站点表）")
+        raise typer.Exit(2)
 
 
 _SCREEN_COLUMNS = [
@@ -196,18 +208,10 @@ def air_evaluate(
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
     from .evaluate.air import evaluate_period
-    from .evaluate.periods import parse_period
 
-    try:
-        p = parse_period(period)
-        ev = _eval_ruleset(ruleset)
-    except ValueError as e:
-        err.print(f"[red]错误：[/]{e}")
-        raise typer.Exit(2)
+    p, ev = _period_args(period, ruleset)
     with _ws() as ws:
-        if city is not None and not ws.con.execute("SELECT count(*) FROM stations WHERE city = ?", [city]).fetchall()[0][0]:
-            err.print(f"[red]错误：[/]站点表中没有城市 {city!r}（先用 qingshan import stations 导入站点表）")
-            raise typer.Exit(2)
+        _check_city(ws, city)
         res = evaluate_period(ws.con, p, city=city, ev_override=ev)
     table = res.table
     if table.empty:
@@ -244,18 +248,13 @@ def air_rank(
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）。"""
     from .evaluate.air import evaluate_period, rank
-    from .evaluate.periods import parse_period
 
     if level not in ("city", "station", "district") or by not in ("composite_index", "pm25_mean", "good_ratio"):
         err.print("[red]错误：[/]--level 应为 city|station|district，--by 应为 composite_index|pm25_mean|good_ratio")
         raise typer.Exit(2)
-    try:
-        p = parse_period(period)
-        ev = _eval_ruleset(ruleset)
-    except ValueError as e:
-        err.print(f"[red]错误：[/]{e}")
-        raise typer.Exit(2)
+    p, ev = _period_args(period, ruleset)
     with _ws() as ws:
+        _check_city(ws, city)
         res = evaluate_period(ws.con, p, city=city, ev_override=ev, levels=(level,))
     table = res.table
     if level == "station":
