@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..store.workspace import Workspace
 from . import cnemc_api, long_csv, quotsoft_sites, stations
@@ -66,14 +67,13 @@ def import_files(
 
 
 def _store_batch(ws: Workspace, batch: list[ParsedFile]) -> list[ImportReport]:
-    if len(batch) > 1 and batch[0].kind != "stations":
+    if len(batch) > 1 and batch[0].kind != "stations" and _may_overlap(batch):
         tables = [b.data.select(["station", "hi"]) for b in batch if b.data is not None and b.data.num_rows]
-        if tables:
-            ws.con.register("_keys", pa.concat_tables(tables, promote_options="default"))
-            (dups,) = ws.con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM _keys").fetchall()[0]
-            ws.con.unregister("_keys")
-            if dups:  # files overlap each other: store one by one so that later files correct earlier ones
-                return [r for b in batch for r in _store_batch(ws, [b])]
+        ws.con.register("_keys", pa.concat_tables(tables, promote_options="default"))
+        (dups,) = ws.con.execute("SELECT count(*) - count(DISTINCT (station, hi)) FROM _keys").fetchall()[0]
+        ws.con.unregister("_keys")
+        if dups:  # files overlap each other: store one by one so that later files correct earlier ones
+            return [r for b in batch for r in _store_batch(ws, [b])]
     ws.con.execute("BEGIN TRANSACTION")
     try:
         ids = [(ws.previous_import_of(b.sha256, b.kind), ws.new_import(b.kind, b.source, b.sha256)) for b in batch]
@@ -86,17 +86,17 @@ def _store_batch(ws: Workspace, batch: list[ParsedFile]) -> list[ImportReport]:
             counts = {ids[0][1]: ws.upsert_stations(with_ids[0])} if with_ids else {}
         else:
             counts = ws.upsert_air_hourly(pa.concat_tables(with_ids, promote_options="default")) if with_ids else {}
+        unknown = _unknown_stations(ws, [b.data for b in batch]) if batch[0].kind != "stations" else set()
         reports = []
         for b, (previous, iid) in zip(batch, ids):
             meta = getattr(b, "stations_meta", None)
             if meta is not None and len(meta):
                 _register_unknown_stations(ws, meta, iid, b.messages)
             ws.add_quarantine(b.quarantine.to_arrow(iid))
-            if b.kind != "stations":
-                unknown = _unknown_stations(ws, b.data)
-                if unknown:
-                    shown = "、".join(unknown[:10]) + (" 等" if len(unknown) > 10 else "")
-                    b.messages.append(f"{len(unknown)} 个站点不在站点表中（数据已保存，但在导入站点表前不参与城市评价）：{shown}")
+            mine = sorted(unknown & _station_set(b.data)) if unknown else []
+            if mine:
+                shown = "、".join(mine[:10]) + (" 等" if len(mine) > 10 else "")
+                b.messages.append(f"{len(mine)} 个站点不在站点表中（数据已保存，但在导入站点表前不参与城市评价）：{shown}")
             if previous is not None:
                 b.messages.append(f"同一文件已于导入批次 #{previous} 导入过")
             c = {"new": 0, "updated": 0, "unchanged": 0, **counts.get(iid, {})}
@@ -111,17 +111,32 @@ def _store_batch(ws: Workspace, batch: list[ParsedFile]) -> list[ImportReport]:
     return reports
 
 
-def _unknown_stations(ws: Workspace, data: pa.Table | None) -> list[str]:
-    if data is None or not data.num_rows or ws.con.execute("SELECT count(*) FROM stations").fetchall()[0][0] == 0:
-        return []
-    ws.con.register("_d", data.select(["station"]))
-    try:
-        rows = ws.con.execute(
-            "SELECT DISTINCT station FROM _d WHERE station NOT IN (SELECT code FROM stations) ORDER BY 1"
-        ).fetchall()
-    finally:
-        ws.con.unregister("_d")
-    return [r[0] for r in rows]
+def _may_overlap(batch: list[ParsedFile]) -> bool:
+    """Whether the hour ranges of the batch's files overlap (only then can two files hold the same station-hour)."""
+    ranges = sorted(
+        (mm["min"].as_py(), mm["max"].as_py())
+        for b in batch if b.data is not None and b.data.num_rows
+        for mm in [pc.min_max(b.data.column("hi"))]
+    )
+    return any(nxt[0] <= cur[1] for cur, nxt in zip(ranges, ranges[1:]))
+
+
+def _station_set(data: pa.Table | None) -> set[str]:
+    if data is None or not data.num_rows:
+        return set()
+    values = pc.unique(data.column("station").combine_chunks())
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return set(values.to_pylist())
+
+
+def _unknown_stations(ws: Workspace, tables: list[pa.Table | None]) -> set[str]:
+    """Station codes of the data that are not in a non-empty station table."""
+    codes = set().union(*(_station_set(t) for t in tables))
+    if not codes or ws.con.execute("SELECT count(*) FROM stations").fetchall()[0][0] == 0:
+        return set()
+    known = {r[0] for r in ws.con.execute("SELECT code FROM stations").fetchall()}
+    return codes - known
 
 
 def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str]) -> None:
