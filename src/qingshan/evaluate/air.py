@@ -38,6 +38,7 @@ from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, e
 from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
 from .periods import Period, day_date, day_index
 
+
 def _segments(first_day: int, last_day: int, override: AirEvalRuleSet | None) -> list[tuple[int, int, AirEvalRuleSet]]:
     """``(first_day, last_day, rule set)`` pieces of a day range, split at the 2026 switch unless overridden."""
     if override is not None:

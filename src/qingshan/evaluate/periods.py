@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 EPOCH = date(1970, 1, 1)
 
@@ -21,15 +21,6 @@ def day_index(d: date) -> int:
 
 def day_date(i: int) -> date:
     return EPOCH + timedelta(days=int(i))
-
-
-def hi_of(dt: datetime) -> int:
-    """Hour index of a naive Beijing-time hour label."""
-    return int((dt - datetime(1970, 1, 1)).total_seconds() // 3600)
-
-
-def hi_datetime(hi: int) -> datetime:
-    return datetime(1970, 1, 1) + timedelta(hours=int(hi))
 
 
 @dataclass(frozen=True)
@@ -50,25 +41,8 @@ class Period:
     def n_days(self) -> int:
         return self.last_day - self.first_day + 1
 
-    @property
-    def first_hi(self) -> int:
-        return self.first_day * 24 + 1
-
-    @property
-    def last_hi(self) -> int:
-        return (self.last_day + 1) * 24
-
     def is_calendar_year(self) -> bool:
         return self.start == date(self.start.year, 1, 1) and self.end == date(self.start.year, 12, 31)
-
-    def shifted_years(self, years: int) -> "Period":
-        """The same period ``years`` earlier/later (同比), 29 February mapped to 28 February."""
-
-        def shift(d: date) -> date:
-            y = d.year + years
-            return date(y, d.month, min(d.day, calendar.monthrange(y, d.month)[1]))
-
-        return Period(shift(self.start), shift(self.end), f"{self.label}({years:+d}年)")
 
 
 _YEAR = re.compile(r"^(\d{4})$")
