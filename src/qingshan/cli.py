@@ -287,5 +287,9 @@ def demo(
         raise typer.Exit(2)
 
 
+from .cli_water import register as _register_water  # noqa: E402  (water, noise, rain, dust; import water-*)
+
+_register_water(app, import_app)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

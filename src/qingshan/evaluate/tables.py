@@ -1,0 +1,54 @@
+"""Reading the small documented input tables of the noise, acid-rain and dustfall evaluations (CSV or XLSX)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..ingest.common import ImportError_, Quarantine, coerce_numeric, read_bytes, utf8_bytes
+
+
+def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
+    """All cells as text; UTF-8 or GBK CSV, or the first (or named) sheet of an XLSX."""
+    p = Path(path)
+    raw = read_bytes(p)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            return pd.read_excel(io.BytesIO(raw), sheet_name=sheet, dtype=str, keep_default_na=False)
+        except Exception as e:  # noqa: BLE001
+            raise ImportError_(f"{p}: 无法读取 XLSX：{e}") from None
+    buf, _ = utf8_bytes(raw, str(p))
+    try:
+        return pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.ParserError as e:
+        raise ImportError_(f"{p}: CSV 结构错误：{e}") from None
+
+
+def columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]], required: tuple[str, ...], source: str) -> dict[str, str]:
+    """Map canonical names to the table's columns via aliases (case-insensitive); error if a required one lacks."""
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    found: dict[str, str] = {}
+    for name, names in aliases.items():
+        for a in (name, *names):
+            if a.lower() in lower:
+                found[name] = lower[a.lower()]
+                break
+    missing = [r for r in required if r not in found]
+    if missing:
+        want = "；".join(f"{r}（或 {'、'.join(aliases[r])}）" for r in missing)
+        raise ImportError_(f"{source}: 缺少必需列 {want}；实际表头：{'、'.join(map(str, df.columns[:20]))}")
+    return found
+
+
+def numbers(df: pd.DataFrame, col: str, name: str, q: Quarantine) -> np.ndarray:
+    lines = np.arange(len(df), dtype=np.int64) + 2
+    return coerce_numeric(df[col], lines, name, q)
+
+
+def text(df: pd.DataFrame, col: str | None) -> pd.Series:
+    if col is None:
+        return pd.Series([""] * len(df), index=df.index)
+    return df[col].astype(str).str.strip()
