@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .ingest import ImportError_, import_files
+from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
 from .store.workspace import Workspace, default_workspace
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
@@ -20,6 +21,7 @@ import_app = typer.Typer(help="导入监测数据（quotsoft 站点日文件、C
 air_app = typer.Typer(help="环境空气质量：AQI、HJ 663 评价、排名", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(air_app, name="air")
+app.add_typer(ledger_app, name="ledger")
 
 console = Console()
 err = Console(stderr=True)
@@ -33,6 +35,7 @@ def main(
     ),
 ) -> None:
     _state["workspace"] = workspace or default_workspace()
+    set_ledger_workspace(_state["workspace"])
 
 
 def _ws() -> Workspace:

@@ -1,0 +1,527 @@
+"""REST API of the ledger: ``/api/v1/ledger/...`` and ``/api/v1/auth/...`` (docs/ledger.md "API").
+
+Authentication: ``POST /api/v1/auth/token`` with ``username`` and ``password`` (form or JSON) returns a bearer
+token; send it as ``Authorization: Bearer <token>``. Without a token the caller is the public and sees only
+disclosed records. Every endpoint goes through :class:`.service.LedgerService`, so the permission rules of
+:mod:`.rbac` hold here exactly as in the CLI: a department cannot change another unit's record through any
+endpoint (tests enumerate every mutating route to prove it).
+
+Errors: 401 (no or bad token where one is needed), 403 (not allowed), 404 (absent or not visible), 409 (workflow
+or version conflict), 413 (file too large), 415/422 (bad file type, bad input). Messages are in Chinese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Optional
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import auth, views
+from .audit import AuditImmutable
+from .db import Ledger
+from .files import FileStore, UploadRejected
+from .fines import Recheck, daily_fine
+from .models import KIND_LABELS, CampaignEnterprise, Indicator, Milestone, OrgUnit
+from .rbac import LedgerError, NotFound, PermissionDenied, Principal
+from .service import LedgerService, ValidationFailed, VersionConflict, WorkflowError
+from .xlsx import XlsxError, export_workbook, import_xlsx
+
+API_PREFIX = "/api/v1"
+bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 取得的令牌")
+
+auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["认证"])
+router = APIRouter(prefix=f"{API_PREFIX}/ledger", tags=["治理台账"])
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Ctx:
+    """One request's session, principal and service."""
+
+    session: Session
+    principal: Principal
+    anonymous: bool
+    svc: LedgerService
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+def _ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    s = _ledger(request).sessionmaker()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
+
+
+def get_ctx(request: Request, session: Session = Depends(get_session),
+            cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> Ctx:
+    if cred is None:
+        principal, anonymous = Principal.public(), True
+    else:
+        user = auth.user_for_token(session, cred.credentials)
+        if user is None:
+            raise HTTPException(401, "令牌无效或已过期", headers={"WWW-Authenticate": "Bearer"})
+        principal, anonymous = Principal.of(user), False
+    request.state.anonymous = anonymous
+    state = request.app.state
+    svc = LedgerService(session, principal, files=state.files, today=state.today)
+    return Ctx(session, principal, anonymous, svc)
+
+
+def install_error_handlers(app: Any) -> None:
+    """Map the ledger's exceptions to HTTP statuses (messages stay in Chinese)."""
+
+    def handler(status: int):
+        async def _h(request: Request, exc: Exception) -> JSONResponse:
+            code = status
+            headers = None
+            if isinstance(exc, PermissionDenied) and getattr(request.state, "anonymous", False):
+                code, headers = 401, {"WWW-Authenticate": "Bearer"}
+            if isinstance(exc, UploadRejected):
+                code = 413 if "大小" in str(exc) else 415
+            return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+        return _h
+
+    app.add_exception_handler(PermissionDenied, handler(403))
+    app.add_exception_handler(NotFound, handler(404))
+    app.add_exception_handler(WorkflowError, handler(409))
+    app.add_exception_handler(VersionConflict, handler(409))
+    app.add_exception_handler(AuditImmutable, handler(403))
+    app.add_exception_handler(UploadRejected, handler(415))
+    app.add_exception_handler(ValidationFailed, handler(422))
+    app.add_exception_handler(XlsxError, handler(422))
+    app.add_exception_handler(LedgerError, handler(400))
+
+    async def stale(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "记录已被他人同时修改，请刷新后重试"}, status_code=409)
+
+    app.add_exception_handler(StaleDataError, stale)
+
+    async def integrity(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "与已有记录冲突（编号或名称重复）"}, status_code=409)
+
+    app.add_exception_handler(IntegrityError, integrity)
+
+
+# --- auth --------------------------------------------------------------------------------------------------
+
+
+@auth_router.post(
+    "/token",
+    summary="用户名密码换取访问令牌",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/x-www-form-urlencoded": {"schema": {"type": "object", "required": ["username", "password"],
+                                                         "properties": {"username": {"type": "string"},
+                                                                        "password": {"type": "string"}}}},
+        "application/json": {"schema": {"type": "object", "required": ["username", "password"],
+                                        "properties": {"username": {"type": "string"},
+                                                       "password": {"type": "string"}}}}}}},
+)
+async def token(request: Request, session: Session = Depends(get_session)) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(422, "请求体不是 JSON") from None
+    else:
+        body = dict(await request.form())
+    username, password = str(body.get("username") or ""), str(body.get("password") or "")
+    if not username or not password:
+        raise HTTPException(422, "需要 username 和 password")
+    user = auth.authenticate(session, username, password)
+    if user is None:
+        session.commit()
+        raise HTTPException(401, "用户名或密码错误", headers={"WWW-Authenticate": "Bearer"})
+    tok, expires = auth.issue_token(session, user)
+    session.commit()
+    return {"access_token": tok, "token_type": "bearer", "expires_at": expires.isoformat(),
+            "user": _user(user)}
+
+
+@auth_router.post("/logout", summary="注销当前令牌")
+def logout(ctx: Ctx = Depends(get_ctx), cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> dict:
+    if cred is None:
+        raise HTTPException(401, "未登录", headers={"WWW-Authenticate": "Bearer"})
+    auth.revoke_token(ctx.session, cred.credentials)
+    ctx.commit()
+    return {"ok": True}
+
+
+@auth_router.get("/me", summary="当前用户")
+def me(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    p = ctx.principal
+    return {"role": p.role, "name": p.name, "user_id": p.user_id, "unit_id": p.unit_id, "district_id": p.district_id,
+            "anonymous": ctx.anonymous}
+
+
+def _user(u: Any) -> dict[str, Any]:
+    return {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
+            "unit": u.unit.name if u.unit else None, "active": u.active}
+
+
+# --- records -----------------------------------------------------------------------------------------------
+
+
+@router.get("/items", summary="台账列表（按类型、单位、状态、逾期、临期、时限区间筛选）")
+def list_items(
+    ctx: Ctx = Depends(get_ctx),
+    kind: Optional[str] = Query(None, description="rectification|key_task|project|campaign|petition|case"),
+    unit: Optional[str] = Query(None, description="单位 id、编码或名称"),
+    unit_role: Optional[str] = Query(None, description="responsible|cooperating"),
+    status: Optional[list[str]] = Query(None),
+    overdue: Optional[bool] = None,
+    at_risk: Optional[bool] = None,
+    deadline_from: Optional[dt.date] = None,
+    deadline_to: Optional[dt.date] = None,
+    district: Optional[str] = None,
+    q: Optional[str] = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    page = ctx.svc.list_records(kind=kind, unit=unit, unit_role=unit_role, status=status, overdue=overdue,
+                                at_risk=at_risk, deadline_from=deadline_from, deadline_to=deadline_to,
+                                district=district, q=q, limit=limit, offset=offset)
+    states = ctx.svc.deadline_states(page.items)
+    return {"total": page.total, "limit": limit, "offset": offset,
+            "items": [views.summary(ctx.svc, r, states[r.id]) for r in page.items]}
+
+
+class CreateBody(BaseModel):
+    kind: str = Field(description="rectification|key_task|project|campaign|petition|case")
+    fields: dict[str, Any] = Field(default_factory=dict, description="见 docs/ledger.md 的各类字段")
+
+
+_CREATORS = {"rectification": "create_rectification", "key_task": "create_key_task", "project": "create_project",
+             "campaign": "create_campaign", "petition": "create_petition", "case": "create_case"}
+
+
+@router.post("/items", status_code=201, summary="新建台账记录（局机关）")
+def create_item(body: CreateBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    if body.kind not in _CREATORS:
+        raise ValidationFailed(f"类型应为 {'/'.join(_CREATORS)}")
+    try:
+        rec = getattr(ctx.svc, _CREATORS[body.kind])(**body.fields)
+    except TypeError as e:
+        raise ValidationFailed(f"字段有误：{e}") from None
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+@router.get("/items/{record_id}", summary="台账详情（含时间线）")
+def get_item(record_id: int, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    return views.detail(ctx.svc, ctx.svc.get(record_id))
+
+
+class PatchBody(BaseModel):
+    changes: dict[str, Any]
+    expected_version: Optional[int] = Field(None, description="读取时的 version；不一致时返回 409")
+    note: Optional[str] = None
+
+
+@router.patch("/items/{record_id}", summary="修改字段（按角色限制可改字段）")
+def patch_item(record_id: int, body: PatchBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rec = ctx.svc.update_record(record_id, body.changes, expected_version=body.expected_version, note=body.note)
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+@router.get("/items/{record_id}/timeline", summary="时间线")
+def timeline(record_id: int, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return ctx.svc.timeline(record_id)
+
+
+async def _read_files(request: Request, files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    store: FileStore = request.app.state.files
+    out = []
+    for f in files:
+        data = await f.read(store.max_bytes + 1)
+        if len(data) > store.max_bytes:
+            raise UploadRejected(f"文件 {f.filename} 超过大小上限 {store.max_bytes // (1024 * 1024)} MiB")
+        out.append((f.filename or "file", data))
+    return out
+
+
+@router.post("/items/{record_id}/progress", status_code=201, summary="报送进展（可附文件）")
+async def add_progress(request: Request, record_id: int, text: str = Form(...),
+                       entry_date: Optional[dt.date] = Form(None), files: list[UploadFile] = File(default=[]),
+                       ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.svc._editable(record_id)
+    data = await _read_files(request, files)
+    entry = ctx.svc.add_progress(record_id, text, entry_date=entry_date, files=data)
+    ctx.commit()
+    return {"id": entry.id, "entry_date": entry.entry_date.isoformat(), "text": entry.text,
+            "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in entry.attachments]}
+
+
+@router.post("/items/{record_id}/attachments", status_code=201, summary="上传证明材料")
+async def add_attachments(request: Request, record_id: int, purpose: str = Form("evidence"),
+                          files: list[UploadFile] = File(...), ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    ctx.svc._editable(record_id)
+    data = await _read_files(request, files)
+    atts = ctx.svc.attach(record_id, data, purpose)
+    ctx.commit()
+    return [{"id": a.id, "filename": a.filename, "size": a.size, "purpose": a.purpose} for a in atts]
+
+
+@router.get("/items/{record_id}/attachments/{attachment_id}", summary="下载附件")
+def download(record_id: int, attachment_id: int, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    att = ctx.svc.attachment(record_id, attachment_id)
+    data = request.app.state.files.read(att.storage_key)
+    return Response(data, media_type=att.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(att.filename)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@router.get("/items/{record_id}/transitions", summary="当前用户可执行的流转")
+def transitions(record_id: int, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return [{"name": t.name, "label": t.label, "target": t.target, "requires": list(t.requires)}
+            for t in ctx.svc.allowed_transitions(record_id)]
+
+
+class TransitionBody(BaseModel):
+    name: str = Field(description="流转名称，如 submit/accept/sign_off/accept/assign/reply/close …")
+    payload: dict[str, Any] = Field(default_factory=dict, description="所需材料字段；on=办理日期，note/reason=说明")
+
+
+@router.post("/items/{record_id}/transitions", summary="执行流转（状态机）")
+def do_transition(record_id: int, body: TransitionBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rec = ctx.svc.transition(record_id, body.name, body.payload)
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+class IndicatorValueBody(BaseModel):
+    value: Any
+    as_of: Optional[dt.date] = None
+    note: Optional[str] = None
+
+
+@router.post("/items/{record_id}/indicators/{indicator_id}/values", status_code=201, summary="填报指标完成值")
+def indicator_value(record_id: int, indicator_id: int, body: IndicatorValueBody,
+                    ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.svc.get(record_id)
+    ind = ctx.session.get(Indicator, indicator_id)
+    if ind is None or ind.task_id != record_id:
+        raise NotFound("指标不存在")
+    v = ctx.svc.record_indicator_value(indicator_id, body.value, as_of=body.as_of, note=body.note)
+    ctx.commit()
+    return {"id": v.id, "as_of": v.as_of.isoformat(), "value": str(v.value)}
+
+
+class MilestoneBody(BaseModel):
+    done_date: Optional[dt.date]
+
+
+@router.patch("/items/{record_id}/milestones/{milestone_id}", summary="登记节点完成")
+def milestone(record_id: int, milestone_id: int, body: MilestoneBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    ctx.svc.get(record_id)
+    ms = ctx.session.get(Milestone, milestone_id)
+    if ms is None or ms.project_id != record_id:
+        raise NotFound("节点不存在")
+    ctx.svc.set_milestone_done(milestone_id, body.done_date)
+    ctx.commit()
+    return {"id": ms.id, "name": ms.name, "done_date": ms.done_date.isoformat() if ms.done_date else None}
+
+
+@router.get("/items/{record_id}/enterprises", summary="专项整治企业")
+def enterprises(record_id: int, stage: Optional[str] = None, limit: int = Query(200, ge=1, le=5000),
+                offset: int = Query(0, ge=0), ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    camp = ctx.svc.get(record_id)
+    if ctx.principal.is_public:
+        return {"rates": ctx.svc.campaign_rates(camp.id), "items": []}
+    stmt = select(CampaignEnterprise).where(CampaignEnterprise.campaign_id == camp.id)
+    if stage:
+        stmt = stmt.where(CampaignEnterprise.stage == stage)
+    if ctx.principal.role == "district":
+        stmt = stmt.where(CampaignEnterprise.district_id == ctx.principal.district_id)
+    rows = ctx.session.execute(stmt.order_by(CampaignEnterprise.id).limit(limit).offset(offset)).scalars().all()
+    return {"rates": ctx.svc.campaign_rates(camp.id),
+            "items": [{"id": e.id, "name": e.name, "stage": e.stage, "district_id": e.district_id,
+                       "stage_note": e.stage_note} for e in rows]}
+
+
+class EnterprisesBody(BaseModel):
+    enterprises: list[dict[str, Any]]
+
+
+@router.post("/items/{record_id}/enterprises", status_code=201, summary="登记专项整治企业（局机关）")
+def add_enterprises(record_id: int, body: EnterprisesBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    n = ctx.svc.add_enterprises(record_id, body.enterprises)
+    ctx.commit()
+    return {"added": n}
+
+
+class StageBody(BaseModel):
+    stage: str = Field(description="registered|plan_approved|remediated|accepted")
+    note: Optional[str] = None
+
+
+@router.patch("/items/{record_id}/enterprises/{enterprise_id}", summary="推进企业整治阶段")
+def enterprise_stage(record_id: int, enterprise_id: int, body: StageBody, ctx: Ctx = Depends(get_ctx)) -> dict:
+    ctx.svc.get(record_id)
+    ent = ctx.session.get(CampaignEnterprise, enterprise_id)
+    if ent is None or ent.campaign_id != record_id:
+        raise NotFound("企业不存在")
+    ctx.svc.set_enterprise_stage(enterprise_id, body.stage, body.note)
+    ctx.commit()
+    return {"id": ent.id, "stage": ent.stage}
+
+
+class TransferBody(BaseModel):
+    ref: str
+    on: Optional[dt.date] = None
+
+
+@router.post("/items/{record_id}/transfer", summary="移送公安机关（局机关）")
+def transfer(record_id: int, body: TransferBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rec = ctx.svc.transfer_case(record_id, body.ref, body.on)
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+class RecheckBody(BaseModel):
+    on: dt.date
+    violation_continues: bool
+    note: Optional[str] = None
+
+
+@router.post("/items/{record_id}/rechecks", status_code=201, summary="登记复查结果")
+def recheck(record_id: int, body: RecheckBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rc = ctx.svc.add_recheck(record_id, body.on, body.violation_continues, body.note)
+    ctx.commit()
+    return {"id": rc.id, "recheck_on": rc.recheck_on.isoformat(), "violation_continues": rc.violation_continues}
+
+
+def _fine_view(f: Any) -> dict[str, Any]:
+    return {"days": f.days, "daily_amount": str(f.daily_amount), "amount": str(f.amount),
+            "start": f.start.isoformat() if f.start else None, "end": f.end.isoformat() if f.end else None,
+            "notes": f.notes}
+
+
+@router.get("/items/{record_id}/daily-fine", summary="按日连续处罚计算")
+def case_daily_fine(record_id: int, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    return _fine_view(ctx.svc.daily_fine(record_id))
+
+
+class FineBody(BaseModel):
+    original_fine: str
+    order_served_on: dt.date
+    rechecks: list[dict[str, Any]] = Field(description="[{on: 日期, violation_continues: true/false}]")
+    stop_measure_on: Optional[dt.date] = None
+
+
+@router.post("/tools/daily-fine", summary="按日连续处罚计算器（不写入台账）")
+def daily_fine_tool(body: FineBody) -> dict[str, Any]:
+    try:
+        f = daily_fine(body.original_fine, body.order_served_on,
+                       [Recheck(dt.date.fromisoformat(str(r["on"])), bool(r["violation_continues"]))
+                        for r in body.rechecks], body.stop_measure_on)
+    except (ValueError, KeyError, ArithmeticError) as e:
+        raise ValidationFailed(f"参数有误：{e}") from None
+    return _fine_view(f)
+
+
+# --- statistics, audit, units, users -----------------------------------------------------------------------
+
+
+@router.get("/stats", summary="统计（按状态/单位/时限月份、完成率、逾期清单）")
+def stats(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    return ctx.svc.stats()
+
+
+@router.get("/audit", summary="审计日志（局机关、管理员）")
+def audit_log(record_id: Optional[int] = None, limit: int = Query(200, ge=1, le=2000), offset: int = Query(0, ge=0),
+              ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,
+             "entity_type": e.entity_type, "entity_id": e.entity_id, "record_id": e.record_id,
+             "record_version": e.record_version, "before": e.before, "after": e.after, "note": e.note,
+             "hash": e.hash} for e in ctx.svc.audit_entries(record_id=record_id, limit=limit, offset=offset)]
+
+
+@router.get("/units", summary="单位")
+def units(ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return [{"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "district_id": u.district_id}
+            for u in ctx.session.execute(select(OrgUnit).order_by(OrgUnit.id)).scalars()]
+
+
+class UserBody(BaseModel):
+    username: str
+    password: str
+    role: str
+    unit: Optional[str] = None
+    display_name: Optional[str] = None
+
+
+@router.post("/users", status_code=201, summary="添加用户（管理员）")
+def add_user(body: UserBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    u = ctx.svc.create_user(body.username, body.password, body.role, body.unit, body.display_name)
+    ctx.commit()
+    return _user(u)
+
+
+@router.get("/users", summary="用户列表（管理员）")
+def list_users(ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+    return [_user(u) for u in ctx.svc.users()]
+
+
+# --- XLSX ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/export.xlsx", summary="导出 XLSX（public=true 为公开表）")
+def export(public: bool = False, ctx: Ctx = Depends(get_ctx)) -> Response:
+    buf = io.BytesIO()
+    export_workbook(ctx.svc, public=public or ctx.principal.is_public).save(buf)
+    name = "督察整改公开表.xlsx" if public or ctx.principal.is_public else "督察整改台账.xlsx"
+    return Response(buf.getvalue(), media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@router.post("/import", summary="导入 XLSX（重复导入按编号更新，报告冲突）")
+async def import_sheet(request: Request, file: UploadFile = File(...), source: str = Form(""),
+                       dry_run: bool = Form(False), ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    if ctx.principal.is_public:
+        raise PermissionDenied("公众不能导入台账")
+    store: FileStore = request.app.state.files
+    data = await file.read(store.max_bytes + 1)
+    if len(data) > store.max_bytes:
+        raise UploadRejected("导入文件超过大小上限")
+    report = import_xlsx(ctx.svc, data, default_source=source)
+    if dry_run:
+        ctx.session.rollback()
+    else:
+        ctx.commit()
+    return {**report.as_dict(), "dry_run": dry_run}
+
+
+@router.get("/kinds", summary="记录类型与状态")
+def kinds() -> dict[str, Any]:
+    from .workflow import MACHINES
+
+    return {k: {"label": KIND_LABELS[k], "states": m.states, "initial": m.initial, "done": sorted(m.done),
+                "transitions": [{"name": t.name, "label": t.label, "from": list(t.sources), "to": t.target,
+                                 "actor": t.actor, "requires": list(t.requires)} for t in m.transitions]}
+            for k, m in MACHINES.items()}
+
+
+__all__ = ["API_PREFIX", "auth_router", "install_error_handlers", "router"]

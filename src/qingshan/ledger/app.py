@@ -1,0 +1,65 @@
+"""The FastAPI application of the ledger: :func:`create_app` (``qingshan serve`` will mount the same routers).
+
+``create_app(workspace)`` opens (and migrates) the workspace's ledger — ``<workspace>/ledger.sqlite`` or the URL
+in ``QINGSHAN_LEDGER_URL`` — and mounts ``/api/v1/auth/...`` and ``/api/v1/ledger/...``; the OpenAPI schema is at
+``/api/v1/openapi.json`` and the interactive docs at ``/api/v1/docs``. Attachments live in
+``<workspace>/ledger-files``, which no route serves directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .api import API_PREFIX, auth_router, install_error_handlers, router
+from .db import open_ledger
+from .files import FileStore
+
+
+def create_app(workspace: str | os.PathLike[str], *, url: str | None = None, max_upload_bytes: int | None = None,
+               max_request_bytes: int | None = None, today: dt.date | None = None) -> FastAPI:
+    """The ledger API for ``workspace``.
+
+    ``max_upload_bytes``: per file (default 20 MiB or ``QINGSHAN_LEDGER_MAX_UPLOAD``); ``max_request_bytes``: per
+    request body (default five files' worth + 1 MiB); ``today`` pins the date used for deadlines (tests, replays).
+    """
+    ledger = open_ledger(Path(workspace), url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ledger.dispose()
+
+    app = FastAPI(
+        title="青山 · 治理台账 API",
+        version="1",
+        description="督察整改、重点任务、项目、专项整治、信访、执法案件；令牌：POST /api/v1/auth/token。",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ledger = ledger
+    app.state.files = FileStore(ledger.files_dir, max_upload_bytes)
+    app.state.today = today
+    install_error_handlers(app)
+    limit = max_request_bytes or 5 * app.state.files.max_bytes + 1024 * 1024
+
+    @app.middleware("http")
+    async def refuse_oversized(request: Request, call_next):  # noqa: ANN001, ANN202
+        """Refuse a body announced larger than the limit before it is read (a reverse proxy should cap it too)."""
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return JSONResponse({"detail": f"请求体超过上限 {limit // (1024 * 1024)} MiB"}, status_code=413)
+        return await call_next(request)
+
+    app.include_router(auth_router)
+    app.include_router(router)
+
+    return app

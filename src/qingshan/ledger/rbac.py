@@ -1,0 +1,137 @@
+"""Roles, permissions and scopes — our own small RBAC module (DESIGN.md "Stack: Web"), enforced in the service.
+
+Roles (docs/ledger.md "Roles"):
+
+=============  ==========================================  ============================================
+role           sees                                        changes
+=============  ==========================================  ============================================
+``admin``      everything, the audit log                   everything, users and units
+``bureau``     everything, the audit log                   every record; supervisor steps (验收, 销号,
+                                                           受理, 交办, 延期, 办结, 处罚决定 …); imports
+``department`` every record (personal data masked unless   only records where its unit is **responsible**
+               it handles the petition)                    (责任/牵头 — cooperating 配合 is not enough):
+                                                           fields, progress, files, responsible steps
+``district``   records of its district: the record's       records whose responsible unit lies in its
+               district, or a unit of the district         district (or whose district is its own)
+               attached to it
+``public``     only disclosed records, public fields       nothing
+=============  ==========================================  ============================================
+
+Anonymous API callers are ``public``. A record that a principal may not see is reported as *not found*
+(its existence is not leaked); a record it may see but not change gives *permission denied*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .models import ROLES
+
+if TYPE_CHECKING:
+    from .models import Record, User
+
+SUPERVISORS = frozenset({"admin", "bureau"})
+
+
+class LedgerError(Exception):
+    """Base of the ledger's user-facing errors (messages in Chinese)."""
+
+
+class PermissionDenied(LedgerError):
+    pass
+
+
+class NotFound(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts: a user, the local operator (CLI) or the anonymous public."""
+
+    role: str
+    user_id: int | None = None
+    name: str = "公众"
+    unit_id: int | None = None
+    district_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+        if self.role in ("department", "district") and self.unit_id is None:
+            raise ValueError(f"a {self.role} user needs a unit")
+        if self.role == "district" and self.district_id is None:
+            raise ValueError("a district user's unit must belong to a district")
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in SUPERVISORS
+
+    @property
+    def is_public(self) -> bool:
+        return self.role == "public"
+
+    @classmethod
+    def public(cls) -> Principal:
+        return cls("public")
+
+    @classmethod
+    def system(cls, name: str = "系统（本机命令行）") -> Principal:
+        """The local operator: whoever can run the CLI on the workspace can already read and write its files."""
+        return cls("admin", None, name)
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        unit = user.unit
+        return cls(user.role, user.id, user.display_name or user.username, user.unit_id,
+                   unit.district_id if unit is not None else None)
+
+
+def _record_districts(record: Record, role: str | None = None) -> set[int]:
+    out = {u.unit.district_id for u in record.units if (role is None or u.role == role) and u.unit.district_id}
+    return out
+
+
+def can_view(p: Principal, record: Record) -> bool:
+    if p.role in ("admin", "bureau", "department"):
+        return True
+    if p.role == "district":
+        return record.district_id == p.district_id or p.district_id in _record_districts(record)
+    return bool(record.disclosed) and record.kind != "petition"
+
+
+def can_edit(p: Principal, record: Record) -> bool:
+    """May ``p`` change ``record`` as (or on behalf of) a responsible unit: fields, progress, files, the
+    responsible unit's workflow steps?"""
+    if p.is_supervisor:
+        return True
+    if p.role == "department":
+        return p.unit_id in record.unit_ids("responsible")
+    if p.role == "district":
+        return record.district_id == p.district_id or p.district_id in _record_districts(record, "responsible")
+    return False
+
+
+def can_supervise(p: Principal) -> bool:
+    """Supervisor steps (acceptance, sign-off, petition intake/assignment/extension/closing, penalty decisions),
+    creating records, changing supervisor-only fields."""
+    return p.is_supervisor
+
+
+def can_see_personal_data(p: Principal, record: Record) -> bool:
+    """Complainants' names and contacts: supervisors and the units that handle the petition."""
+    return p.is_supervisor or (p.role in ("department", "district") and can_edit(p, record))
+
+
+def can_view_audit(p: Principal) -> bool:
+    return p.is_supervisor
+
+
+def can_manage_users(p: Principal) -> bool:
+    return p.role == "admin"
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PermissionDenied(message)
