@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .ingest import ImportError_, import_files
+from .hj212.cli import hj212_app
 from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
 from .store.workspace import Workspace, default_workspace
 
@@ -22,6 +23,7 @@ air_app = typer.Typer(help="环境空气质量：AQI、HJ 663 评价、排名", 
 app.add_typer(import_app, name="import")
 app.add_typer(air_app, name="air")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(hj212_app, name="hj212")
 
 console = Console()
 err = Console(stderr=True)

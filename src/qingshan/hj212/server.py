@@ -1,0 +1,595 @@
+"""The HJ 212 receiver: an asyncio TCP server that data loggers report to (HJ 212-2017 表9; standards.md §9.5).
+
+Per connection the server cuts the byte stream into packets (:class:`~.codec.FrameReader`), verifies length and
+CRC (附录A), checks the device registry (MN known, PW right, ST as registered) and then hands the packet to the
+single write-ahead-log writer.  **Only when the batch holding the packet is fsync'd** does it answer: ``9014`` (数据
+应答) when the packet's Flag.A is set, ``9013`` (通知应答) for notifications (2012, 2022, 1013, heartbeats) with
+Flag.A set.  Refusals are answered at once with ``9011`` and ``QnRtn`` (3 PW, 4 MN, 5 ST, 6 Flag, 7 QN, 8 CN,
+9 CRC, 100 other) when the packet carries a QN to answer to, and are kept in ``hj212_rejects``.
+
+A loader thread moves the log into the workspace DuckDB (:mod:`.store`) every ``load_interval`` seconds and runs the
+monitoring rules (:mod:`.rules`); after a crash, start-up replays the log from the last committed position, so every
+acknowledged packet ends up in the store exactly once.
+
+Limits: bytes buffered per connection ≤ one maximum packet + one read (64 KiB); per-IP and total connection limits;
+idle timeout; a started packet must complete within ``frame_timeout``; a client that does not read its replies is
+dropped after ``write_timeout``; a connection sending more than ``max_errors`` bad frames is closed.
+
+Run: ``python -m qingshan.hj212.server --workspace DIR --host 0.0.0.0 --port 9212 --devices devices.csv`` or
+``qingshan hj212 serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .codec import MAX_SEGMENT, FrameReader, Hj212Error, Packet, parse, reply_9011, reply_9013, reply_9014
+from .devices import Device, DeviceFileError, read_device_file
+from .rules import RuleConfig, RuleEngine
+from .store import Hj212Store, LoadResult, beijing_now
+from .wal import (
+    KIND_PACKET,
+    KIND_REJECT,
+    WAL_DIR,
+    WalError,
+    WalWriter,
+    encode_record,
+    list_segments,
+    read_segment,
+    segment_path,
+)
+
+log = logging.getLogger("qingshan.hj212.server")
+
+#: Notifications (表9 通知命令) answered with 9013; heartbeats (2005 8013, 2025 9015) are treated alike.
+NOTIFY_CNS = frozenset({"2012", "2022", "1013", "8013", "9015"})
+DEFAULT_PORT = 9212
+
+
+@dataclass
+class ServerConfig:
+    workspace: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    devices_file: Path | None = None
+    accept_unknown: bool = False
+    max_segment: int = MAX_SEGMENT
+    idle_timeout: float = 600.0
+    frame_timeout: float = 30.0
+    write_timeout: float = 30.0
+    max_conn_per_ip: int = 256
+    max_connections: int = 10000
+    max_errors: int = 50
+    fsync: bool = True
+    linger: float = 0.002
+    load_interval: float = 0.5
+    load_max_records: int = 20000
+    silence_check_interval: float = 60.0
+    registry_poll: float = 5.0
+    stats_interval: float = 0.0
+    port_file: Path | None = None
+    db_memory_limit: str | None = "512MB"  # DuckDB buffer pool of the server process (None: DuckDB's default)
+    rules: RuleConfig = field(default_factory=RuleConfig)
+
+
+class _Conn:
+    __slots__ = ("draining_since", "errors", "ip", "last_rx", "partial_since", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter, ip: str, now: float) -> None:
+        self.writer = writer
+        self.ip = ip
+        self.last_rx = now
+        self.partial_since: float | None = None
+        self.draining_since: float | None = None
+        self.errors = 0
+
+
+@dataclass
+class Stats:
+    connections: int = 0
+    accepted: int = 0
+    acknowledged: int = 0
+    rejected: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    recovered: int = 0
+
+
+class Hj212Server:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.registry: dict[str, Device] = {}
+        self.wal_dir = Path(config.workspace) / WAL_DIR
+        self.port: int | None = None
+        self._conns: set[_Conn] = set()
+        self._per_ip: dict[str, int] = defaultdict(int)
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="hj212-db")
+        self._ws: Any = None
+        self._store: Hj212Store | None = None
+        self._rules: RuleEngine | None = None
+        self._pos: tuple[int, int] = (0, 0)
+        self._last_seen: dict[str, datetime] = {}
+        self._started = beijing_now()
+        self._devices_mtime: float | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._wal_task: asyncio.Task[None] | None = None
+        self.wal: WalWriter | None = None
+        self._stop = asyncio.Event()
+        # Packets already parsed by the connection handlers, by WAL position, so the loader need not parse them
+        # again.  Bounded; a missing entry only costs a parse (the WAL stays the source of truth).
+        self._parsed: dict[tuple[int, int], Packet] = {}
+        self._parsed_max = 50_000  # ≈ 10 s of packets at 5,000/s; ~30 MB at most
+
+    def _on_written(self, seg: int, start: int, records: list[bytes], tags: list[object]) -> None:
+        cache = self._parsed
+        if len(cache) >= self._parsed_max:
+            return
+        off = start
+        for rec, tag in zip(records, tags):
+            if tag is not None:
+                cache[(seg, off)] = tag  # type: ignore[assignment]
+            off += len(rec)
+
+    # -- database thread ---------------------------------------------------------------------------------------
+
+    async def _run_db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    def _device(self, mn: str) -> Device | None:
+        return self.registry.get(mn)
+
+    def _open_db(self) -> int:
+        """Open the workspace, import the registry file, replay the WAL; returns the next segment number."""
+        from ..store.workspace import Workspace
+
+        self._ws = Workspace(self.config.workspace)
+        if self.config.db_memory_limit:
+            self._ws.con.execute(f"SET memory_limit = '{self.config.db_memory_limit}'")
+        self._store = Hj212Store(self._ws.con)
+        if self.config.devices_file is not None:
+            self._import_devices()
+        self.registry = self._store.devices(registered_only=False)
+        self._rules = RuleEngine(self._device, self.config.rules)
+        self._last_seen = self._store.last_seen()
+        return self._recover()
+
+    def _import_devices(self) -> None:
+        path = self.config.devices_file
+        assert path is not None and self._store is not None
+        self._devices_mtime = path.stat().st_mtime if path.exists() else None
+        devices = read_device_file(path)
+        counts = self._store.upsert_devices(devices, str(path))
+        log.info("设备登记表 %s：新增 %d 台，更新 %d 台", path.name, counts["new"], counts["updated"])
+
+    def _recover(self) -> int:
+        assert self._store is not None
+        self.wal_dir.mkdir(parents=True, exist_ok=True)
+        pos = self._store.wal_position()
+        segs = list_segments(self.wal_dir)
+        recovered = 0
+        for seg in segs:
+            if seg < pos[0]:
+                continue
+            off = pos[1] if seg == pos[0] else 0
+            while True:
+                recs, nxt, torn, at_end = read_segment(self.wal_dir, seg, off,
+                                                       max_records=self.config.load_max_records)
+                if recs:
+                    res = self._store.load(recs, (seg, nxt), self._device, self._rules)
+                    self._after_load(res)
+                    recovered += res.packets_new
+                off = nxt
+                if torn:
+                    path = segment_path(self.wal_dir, seg)
+                    size = path.stat().st_size
+                    if seg == segs[-1]:
+                        log.warning("预写日志 %010d 尾部有 %d 字节未完整写入（崩溃时未确认），已截断", seg, size - nxt)
+                        os.truncate(path, nxt)
+                    else:
+                        log.error("预写日志 %010d 在偏移 %d 处损坏，其后 %d 字节无法读取，已改名保留", seg, nxt,
+                                  size - nxt)
+                        path.rename(path.with_suffix(".corrupt"))
+                    break
+                if at_end or not recs:
+                    break
+        new_seg = max([pos[0], *segs]) + 1
+        self._store.load([], (new_seg, 0), self._device, None)
+        self._pos = (new_seg, 0)
+        self._delete_loaded_segments()
+        self.stats.recovered = recovered
+        if recovered:
+            log.info("已从预写日志恢复 %d 个数据包入库", recovered)
+        return new_seg
+
+    def _after_load(self, res: LoadResult) -> None:
+        self._last_seen.update(res.last_seen)
+        self.stats.loaded += res.packets_new
+        self.stats.duplicates += res.packets_duplicate
+        self.stats.alerts += res.alerts
+        for a in res.alert_list:
+            log.warning("报警[%s] %s", a.kind, a.message)
+
+    def _delete_loaded_segments(self) -> None:
+        for seg in list_segments(self.wal_dir):
+            if seg < self._pos[0]:
+                with contextlib.suppress(FileNotFoundError):
+                    segment_path(self.wal_dir, seg).unlink()
+
+    def _load_step(self, durable: tuple[int, int]) -> LoadResult | None:
+        """Load the WAL from the loaded position up to ``durable`` (at most ``load_max_records``)."""
+        assert self._store is not None
+        seg, off = self._pos
+        limit = self.config.load_max_records
+        records = []
+        while len(records) < limit and seg <= durable[0]:
+            stop = durable[1] if seg == durable[0] else None
+            recs, nxt, torn, at_end = read_segment(self.wal_dir, seg, off, stop, max_records=limit - len(records))
+            records.extend(recs)
+            off = nxt
+            if seg < durable[0] and (at_end or torn):
+                if torn:  # cannot happen for a segment the writer finished and synced; do not get stuck on it
+                    log.error("预写日志 %010d 在偏移 %d 处损坏，跳过其余部分", seg, nxt)
+                seg, off = seg + 1, 0
+                continue
+            break
+        if not records and (seg, off) == self._pos:
+            return None
+        res = self._store.load(records, (seg, off), self._device, self._rules, self._parsed)
+        moved = seg != self._pos[0]
+        self._pos = (seg, off)
+        if moved:
+            self._delete_loaded_segments()
+        self._after_load(res)
+        return res
+
+    def _check_silence(self) -> int:
+        assert self._store is not None and self._rules is not None
+        alerts = self._rules.check_silence(beijing_now(), self.registry, self._last_seen, self._started)
+        if not alerts:
+            return 0
+        self._store.con.execute("BEGIN TRANSACTION")
+        try:
+            n = self._store.insert_alerts(alerts, self._device)
+            self._store.con.execute("COMMIT")
+        except BaseException:
+            self._store.con.execute("ROLLBACK")
+            raise
+        for a in alerts:
+            log.warning("报警[%s] %s", a.kind, a.message)
+        self.stats.alerts += n
+        return n
+
+    def _reload_devices_if_changed(self) -> bool:
+        path = self.config.devices_file
+        if path is None or not path.exists():
+            return False
+        m = path.stat().st_mtime
+        if m == self._devices_mtime:
+            return False
+        try:
+            self._import_devices()
+        except DeviceFileError as e:
+            self._devices_mtime = m
+            log.error("设备登记表未更新：%s", e)
+            return False
+        assert self._store is not None
+        self.registry = self._store.devices(registered_only=False)
+        return True
+
+    def _close_db(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+            self._ws = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    async def start(self, listen: bool = True) -> None:
+        new_seg = await self._run_db(self._open_db)
+        if not listen:
+            return
+        cfg = self.config
+        self.wal = WalWriter(self.wal_dir, new_seg, fsync=cfg.fsync, linger=cfg.linger,
+                             on_written=self._on_written)
+        self._wal_task = asyncio.create_task(self.wal.run(), name="hj212-wal")
+        self._server = await asyncio.start_server(self._handle, cfg.host, cfg.port, limit=1 << 16, backlog=4096)
+        self.port = self._server.sockets[0].getsockname()[1]
+        if cfg.port_file is not None:
+            tmp = Path(str(cfg.port_file) + ".tmp")
+            tmp.write_text(str(self.port))
+            tmp.replace(cfg.port_file)
+        self._tasks = [asyncio.create_task(self._loader(), name="hj212-loader"),
+                       asyncio.create_task(self._sweeper(), name="hj212-sweeper"),
+                       asyncio.create_task(self._periodic(), name="hj212-periodic")]
+        log.info("HJ 212 接收服务已启动：%s:%d（工作区 %s，已登记设备 %d 台%s）", cfg.host, self.port, cfg.workspace,
+                 sum(1 for d in self.registry.values() if d.registered),
+                 "，接收未登记设备" if cfg.accept_unknown else "")
+        if not any(d.registered for d in self.registry.values()) and not cfg.accept_unknown:
+            log.warning("设备登记表为空：所有数据包都将以 QnRtn=4 拒收（用 --devices 导入登记表，或 --accept-unknown）")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stop.wait()
+
+    async def stop(self) -> None:
+        """Stop accepting, drop connections, flush the WAL, load everything into the store, close it."""
+        if self._server is not None:
+            self._server.close()
+        for c in list(self._conns):
+            c.writer.transport.abort()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self.wal is not None:
+            await self.wal.close(self._wal_task)
+            while await self._run_db(self._load_step, self.wal.durable) is not None:
+                pass
+        await self._run_db(self._close_db)
+        self._db.shutdown(wait=True)
+        log.info("HJ 212 接收服务已停止：接收 %d，确认 %d，拒收 %d，入库 %d，重复 %d，报警 %d", self.stats.accepted,
+                 self.stats.acknowledged, self.stats.rejected, self.stats.loaded, self.stats.duplicates,
+                 self.stats.alerts)
+
+    # -- background tasks --------------------------------------------------------------------------------------
+
+    async def _loader(self) -> None:
+        cfg = self.config
+        while True:
+            await asyncio.sleep(cfg.load_interval)
+            assert self.wal is not None
+            try:
+                while True:
+                    res = await self._run_db(self._load_step, self.wal.durable)
+                    if res is None or res.records < cfg.load_max_records:
+                        break
+            except Exception:
+                log.exception("入库失败，稍后重试（数据仍在预写日志中）")
+
+    async def _sweeper(self) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        tick = max(0.05, min(1.0, cfg.idle_timeout / 4, cfg.frame_timeout / 4, cfg.write_timeout / 4))
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for c in list(self._conns):
+                if c.draining_since is not None and now - c.draining_since > cfg.write_timeout:
+                    log.info("客户端 %s 长时间不读取应答，断开", c.ip)
+                    c.writer.transport.abort()
+                elif c.partial_since is not None and now - c.partial_since > cfg.frame_timeout:
+                    log.info("客户端 %s 报文发送过慢（%.0f 秒未发完），断开", c.ip, cfg.frame_timeout)
+                    c.writer.transport.abort()
+                elif now - c.last_rx > cfg.idle_timeout:
+                    log.info("客户端 %s 空闲超过 %.0f 秒，断开", c.ip, cfg.idle_timeout)
+                    c.writer.transport.abort()
+
+    async def _periodic(self) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        next_silence = loop.time() + cfg.silence_check_interval
+        next_registry = loop.time() + cfg.registry_poll
+        next_stats = loop.time() + cfg.stats_interval if cfg.stats_interval else None
+        while True:
+            await asyncio.sleep(min(0.5, cfg.silence_check_interval, cfg.registry_poll))
+            now = loop.time()
+            try:
+                if now >= next_registry:
+                    next_registry = now + cfg.registry_poll
+                    if await self._run_db(self._reload_devices_if_changed):
+                        log.info("设备登记表已重新加载")
+                if now >= next_silence:
+                    next_silence = now + cfg.silence_check_interval
+                    await self._run_db(self._check_silence)
+                if next_stats is not None and now >= next_stats:
+                    next_stats = now + cfg.stats_interval
+                    s = self.stats
+                    log.info("连接 %d，接收 %d，确认 %d，拒收 %d，入库 %d，报警 %d", len(self._conns), s.accepted,
+                             s.acknowledged, s.rejected, s.loaded, s.alerts)
+            except Exception:
+                log.exception("定时任务出错")
+
+    # -- connections -------------------------------------------------------------------------------------------
+
+    def _check(self, p: Packet) -> tuple[int, str] | None:
+        dev = self.registry.get(p.mn)
+        if dev is None or not dev.registered:
+            if self.config.accept_unknown and p.mn:
+                return None
+            return 4, f"未登记的设备 MN={p.mn!r}"
+        if dev.password is not None and p.pw != dev.password:
+            return 3, f"密码错误 MN={p.mn}"
+        if dev.st is not None and p.st != dev.st and p.st != "91":
+            return 5, f"系统编码 ST={p.st} 与登记的 {dev.st} 不符 MN={p.mn}"
+        return None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        peer = writer.get_extra_info("peername")
+        ip = str(peer[0]) if peer else "?"
+        peer_s = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if len(self._conns) >= cfg.max_connections or self._per_ip[ip] >= cfg.max_conn_per_ip:
+            log.warning("拒绝来自 %s 的连接：连接数已达上限", ip)
+            self.stats.rejected += 1
+            writer.transport.abort()
+            return
+        conn = _Conn(writer, ip, loop.time())
+        self._conns.add(conn)
+        self._per_ip[ip] += 1
+        self.stats.connections += 1
+        frames = FrameReader(cfg.max_segment)
+        wal = self.wal
+        assert wal is not None
+        try:
+            while True:
+                data = await reader.read(1 << 16)
+                if not data:
+                    break
+                now = loop.time()
+                conn.last_rx = now
+                events = frames.feed(data)
+                if frames.buffered:
+                    if conn.partial_since is None:
+                        conn.partial_since = now
+                else:
+                    conn.partial_since = None
+                if not events:
+                    continue
+                received_ms = int(time.time() * 1000)
+                records: list[bytes] = []
+                tags: list[Packet | None] = []
+                replies: list[bytes] = []
+                acks = 0
+                for ev in events:
+                    if isinstance(ev, Hj212Error):
+                        self._refuse(conn, ev, ev.head, ev.qnrtn, ev.message, ev.raw or b"", peer_s, received_ms,
+                                     records, replies)
+                        tags.append(None)
+                        continue
+                    try:
+                        p = parse(ev)
+                    except Hj212Error as e:
+                        self._refuse(conn, e, e.head, e.qnrtn, e.message, ev, peer_s, received_ms, records, replies)
+                        tags.append(None)
+                        continue
+                    bad = self._check(p)
+                    if bad is not None:
+                        self._refuse(conn, None, p, bad[0], bad[1], ev, peer_s, received_ms, records, replies)
+                        tags.append(None)
+                        continue
+                    raw = ev[:-2] if ev[-2:] == b"\r\n" else ev
+                    records.append(encode_record(KIND_PACKET, received_ms, peer_s, raw))
+                    tags.append(p)
+                    self.stats.accepted += 1
+                    if p.needs_reply and not p.cn.startswith("90"):
+                        replies.append(reply_9013(p) if p.cn in NOTIFY_CNS else reply_9014(p))
+                        acks += 1
+                if records:
+                    try:
+                        await wal.submit(records, tags)
+                    except WalError:
+                        log.error("预写日志不可用，断开 %s，不确认", peer_s)
+                        break
+                if replies:
+                    writer.write(b"".join(replies) if len(replies) > 1 else replies[0])
+                    self.stats.acknowledged += acks
+                    if writer.transport.get_write_buffer_size() > (1 << 16):
+                        conn.draining_since = loop.time()
+                        await writer.drain()
+                        conn.draining_since = None
+                if conn.errors > cfg.max_errors:
+                    log.warning("客户端 %s 错误报文过多（%d），断开", peer_s, conn.errors)
+                    break
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._conns.discard(conn)
+            self._per_ip[ip] -= 1
+            if self._per_ip[ip] <= 0:
+                del self._per_ip[ip]
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def _refuse(self, conn: _Conn, err: Hj212Error | None, head: Packet | dict, qnrtn: int, reason: str, raw: bytes,
+                peer: str, received_ms: int, records: list[bytes], replies: list[bytes]) -> None:
+        conn.errors += 1
+        self.stats.rejected += 1
+        if raw[-2:] == b"\r\n":
+            raw = raw[:-2]
+        records.append(encode_record(KIND_REJECT, received_ms, peer, raw[:4096], f"QnRtn={qnrtn} {reason}"))
+        qn = head.qn if isinstance(head, Packet) else head.get("QN")
+        if qn:
+            replies.append(reply_9011(head, qnrtn))
+        if conn.errors <= 5 or conn.errors % 100 == 0:
+            log.info("拒收 %s 的报文（QnRtn=%d）：%s", peer, qnrtn, reason)
+
+
+async def run_server(config: ServerConfig, *, recover_only: bool = False) -> int:
+    server = Hj212Server(config)
+    try:
+        await server.start(listen=not recover_only)
+    except DeviceFileError as e:
+        log.error("%s", e)
+        return 2
+    except OSError as e:
+        log.error("无法启动接收服务：%s", e)
+        return 2
+    if recover_only:
+        await server.stop()
+        return 0
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, server.request_stop)
+    stopper = asyncio.create_task(server.wait_stopped())
+    assert server._wal_task is not None
+    await asyncio.wait({stopper, server._wal_task}, return_when=asyncio.FIRST_COMPLETED)
+    failed = server.wal is not None and server.wal.failed is not None
+    await server.stop()
+    return 3 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m qingshan.hj212.server", description="HJ 212 数据接收服务")
+    ap.add_argument("--workspace", "-w", type=Path, default=None, help="工作区目录")
+    ap.add_argument("--host", default="127.0.0.1", help="监听地址（设备接入用 0.0.0.0）")
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="监听端口（0 = 自动选择）")
+    ap.add_argument("--devices", type=Path, default=None, help="设备登记表（CSV 或 JSON），启动时导入并在修改后自动重载")
+    ap.add_argument("--accept-unknown", action="store_true", help="接收未登记设备的数据")
+    ap.add_argument("--port-file", type=Path, default=None, help="启动后把实际端口写入此文件")
+    ap.add_argument("--no-fsync", action="store_true", help="不做 fsync（仅用于测试，断电会丢已确认数据）")
+    ap.add_argument("--load-interval", type=float, default=0.5, help="预写日志入库间隔（秒）")
+    ap.add_argument("--idle-timeout", type=float, default=600.0)
+    ap.add_argument("--frame-timeout", type=float, default=30.0)
+    ap.add_argument("--write-timeout", type=float, default=30.0)
+    ap.add_argument("--max-per-ip", type=int, default=256)
+    ap.add_argument("--max-connections", type=int, default=10000)
+    ap.add_argument("--max-frame", type=int, default=MAX_SEGMENT, help="数据段最大字节数")
+    ap.add_argument("--silence-check", type=float, default=60.0, help="停报检查间隔（秒）")
+    ap.add_argument("--stats-interval", type=float, default=0.0, help="每隔若干秒输出统计（0 = 不输出）")
+    ap.add_argument("--db-memory", default="512MB", help="DuckDB 内存上限（如 512MB、2GB）")
+    ap.add_argument("--recover-only", action="store_true", help="只把预写日志恢复入库，然后退出")
+    ap.add_argument("--log-level", default="INFO")
+    return ap
+
+
+def config_from_args(a: argparse.Namespace) -> ServerConfig:
+    from ..store.workspace import default_workspace
+
+    return ServerConfig(
+        workspace=a.workspace or default_workspace(), host=a.host, port=a.port, devices_file=a.devices,
+        accept_unknown=a.accept_unknown, max_segment=min(a.max_frame, MAX_SEGMENT), idle_timeout=a.idle_timeout,
+        frame_timeout=a.frame_timeout, write_timeout=a.write_timeout, max_conn_per_ip=a.max_per_ip,
+        max_connections=a.max_connections, fsync=not a.no_fsync, load_interval=a.load_interval,
+        silence_check_interval=a.silence_check, stats_interval=a.stats_interval, port_file=a.port_file,
+        db_memory_limit=a.db_memory or None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(logging, str(a.log_level).upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    return asyncio.run(run_server(config_from_args(a), recover_only=a.recover_only))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

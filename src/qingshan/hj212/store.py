@@ -1,0 +1,737 @@
+"""HJ 212 tables in the workspace DuckDB, and the loader that moves write-ahead-log records into them.
+
+Tables (created with ``CREATE TABLE IF NOT EXISTS``; documented in docs/hj212.md):
+
+* ``hj212_packets`` — every accepted packet once: ``packet_key`` (signed 128-bit BLAKE2b of the packet identity
+  MN+QN+CN(+PNO), or of the data segment for packets without QN), header fields, ``data_time`` (CP DataTime as
+  sent), ``received_at`` (Beijing time), ``peer``, ``raw`` (the packet text, ``##`` to CRC), WAL position, ``note``.
+* ``source_data`` — long table, one row per packet × factor for CN 2011/2051/2061/2031: ``mn, st, cn, data_time``
+  (Beijing; the acquisition instant for 2011, the **start** of the period for 2051/2061/2031 — standards.md §9.5),
+  ``period_end`` (2061 + 1 h, 2031 + 1 day, 2051 + the device's minute interval when known), ``hi`` (hours since
+  1970-01-01 Beijing of ``period_end``, hourly data only, the store's end-of-hour label), ``factor`` (2017 code;
+  2005 codes mapped, 附录B), ``factor_raw`` (as sent), ``rtd min avg max cou zs_rtd zs_min zs_avg zs_max``, ``flag``
+  (表8 N/F/M/S/D/C/T/B as sent), ``eflag``, ``sample_time``, ``extra`` (JSON of other fields), ``packet_key``.
+* ``hj212_devices`` — the registry plus ``last_seen``/``last_peer``.
+* ``hj212_alerts`` — alerts with ``evidence`` (JSON text incl. the raw packet), ``status`` ``open``.
+* ``hj212_rejects`` — frames refused (CRC, length, unknown MN, wrong PW …) with the reason and the raw bytes.
+* ``hj212_split_done`` — split packets (PNUM/PNO) already reassembled into ``source_data``.
+* ``hj212_wal_state`` — the WAL position loaded so far, committed with the data it covers.
+
+Loading is idempotent: ``hj212_packets.packet_key`` is the primary key and rows for ``source_data`` are written only
+for packets whose insert was not a conflict, in the same transaction.  Replaying WAL records after a crash, or a
+device re-sending a packet whose acknowledgement it never got, never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pyarrow as pa
+
+from .codec import Hj212Error, Packet, identity_hash, parse, parse_datatime, reassemble, salvage_head
+from .devices import Device
+from .factors import CODE_2005_TO_2017
+from .rules import Alert, RuleEngine
+from .wal import KIND_PACKET, KIND_REJECT, Record
+
+log = logging.getLogger("qingshan.hj212.store")
+
+DATA_CNS = frozenset({"2011", "2051", "2061", "2031"})
+NUM_FIELDS = ("Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax")
+NUM_COLS = ("rtd", "min", "avg", "max", "cou", "zs_rtd", "zs_min", "zs_avg", "zs_max")
+_NUM_INDEX = {f: 3 + i for i, f in enumerate(NUM_FIELDS)}  # position in a row list
+_FLAG, _EFLAG, _SAMPLE, _EXTRA = 12, 13, 14, 15
+BEIJING_MS = 8 * 3600 * 1000
+EPOCH = datetime(1970, 1, 1)  # naive: the store keeps naive Beijing time (DESIGN.md "Time")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS hj212_packets (
+    packet_key HUGEINT PRIMARY KEY,
+    mn VARCHAR NOT NULL,
+    qn VARCHAR,
+    st VARCHAR,
+    cn VARCHAR NOT NULL,
+    flag INTEGER,
+    pnum INTEGER,
+    pno INTEGER,
+    data_time TIMESTAMP,
+    received_at TIMESTAMP NOT NULL,
+    peer VARCHAR,
+    raw VARCHAR NOT NULL,
+    wal_seg BIGINT,
+    wal_off BIGINT,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS source_data (
+    packet_key HUGEINT NOT NULL,
+    mn VARCHAR NOT NULL,
+    st VARCHAR,
+    cn VARCHAR NOT NULL,
+    data_time TIMESTAMP NOT NULL,
+    period_end TIMESTAMP,
+    hi INTEGER,
+    factor VARCHAR NOT NULL,
+    factor_raw VARCHAR NOT NULL,
+    {", ".join(f'"{c}" DOUBLE' for c in NUM_COLS)},
+    flag VARCHAR,
+    eflag VARCHAR,
+    sample_time TIMESTAMP,
+    extra VARCHAR,
+    received_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hj212_devices (
+    mn VARCHAR PRIMARY KEY,
+    registered BOOLEAN NOT NULL DEFAULT TRUE,
+    password VARCHAR,
+    name VARCHAR,
+    enterprise VARCHAR,
+    outlet VARCHAR,
+    station VARCHAR,
+    st VARCHAR,
+    factors VARCHAR[],
+    interval_s INTEGER,
+    min_interval INTEGER,
+    limits VARCHAR,
+    limit_cns VARCHAR[],
+    source VARCHAR,
+    updated_at TIMESTAMP,
+    last_seen TIMESTAMP,
+    last_peer VARCHAR
+);
+CREATE TABLE IF NOT EXISTS hj212_alerts (
+    alert_key VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    mn VARCHAR NOT NULL,
+    enterprise VARCHAR,
+    outlet VARCHAR,
+    station VARCHAR,
+    cn VARCHAR,
+    factor VARCHAR,
+    data_time TIMESTAMP,
+    value DOUBLE,
+    threshold DOUBLE,
+    message VARCHAR NOT NULL,
+    evidence VARCHAR NOT NULL,
+    packet_key HUGEINT,
+    raised_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL DEFAULT 'open'
+);
+CREATE TABLE IF NOT EXISTS hj212_rejects (
+    received_at TIMESTAMP NOT NULL,
+    peer VARCHAR,
+    mn VARCHAR,
+    qn VARCHAR,
+    cn VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw BLOB
+);
+CREATE TABLE IF NOT EXISTS hj212_split_done (
+    packet_key HUGEINT PRIMARY KEY,
+    mn VARCHAR,
+    qn VARCHAR,
+    cn VARCHAR,
+    pnum INTEGER,
+    assembled_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS hj212_wal_state (
+    id INTEGER PRIMARY KEY,
+    seg BIGINT NOT NULL,
+    off BIGINT NOT NULL,
+    updated_at TIMESTAMP
+);
+"""
+
+
+def beijing_now() -> datetime:
+    """Now as a naive Beijing-time datetime (the store's convention, DESIGN.md "Time")."""
+    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8)
+
+
+def ms_to_beijing(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms + BEIJING_MS)
+
+
+def packet_identity(p: Packet, segment: bytes) -> str:
+    """MN+QN+CN (+PNO for split parts); packets without QN (2005 style) are identified by their data segment."""
+    if p.qn:
+        return f"{p.mn}\x1f{p.qn}\x1f{p.cn}\x1f{p.pno if p.pno is not None else ''}"
+    return "#" + hashlib.blake2b(segment, digest_size=16).hexdigest()
+
+
+def packet_key(p: Packet, segment: bytes) -> int:
+    return identity_hash(packet_identity(p, segment))
+
+
+_BAD = object()
+
+
+def _num(v: str) -> object:
+    """A finite decimal number (:data:`NUMBER_RE`), ``None`` for an empty value, ``_BAD`` otherwise."""
+    if not v:
+        return None
+    if _NUMBER.fullmatch(v) is None:
+        return _BAD
+    f = float(v)
+    return f if f - f == 0.0 else _BAD
+
+
+def _dt_ms(dt: datetime) -> int:
+    return (dt - EPOCH) // timedelta(milliseconds=1)
+
+
+# A decimal number as devices send it (the same rule in SQL and in Python; nan/inf and 1_000 are refused).
+NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER_RE)
+_KNOWN_FIELDS = (*NUM_FIELDS, "Flag", "EFlag", "SampleTime")
+
+
+_KNOWN = ", ".join(f"'{f}'" for f in _KNOWN_FIELDS)
+
+
+def _num_sql(x: str) -> str:
+    return (f"CASE WHEN regexp_full_match({x}, '{NUMBER_RE}') AND isfinite(TRY_CAST({x} AS DOUBLE)) "
+            f"THEN TRY_CAST({x} AS DOUBLE) END")
+
+
+# CP → items (ridx, pos, code, fld, v) in order.  CP was validated by the codec (every item is name=value, no ";"
+# or "," inside a value), so a regex split on [;,] yields the items; "code-Fld" is split at the last "-" like
+# Python's str.rpartition (regexp + substr work on code points; DuckDB's reverse() works on graphemes).
+_SPLIT_SQL = """
+CREATE OR REPLACE TEMP TABLE _kv AS
+WITH it AS (
+    SELECT ridx, unnest(l) AS item, generate_subscripts(l, 1) AS pos
+    FROM (SELECT ridx, string_split_regex(cp, '[;,]') AS l FROM _rp WHERE cp <> '')
+), kv AS (
+    SELECT ridx, pos, substr(item, 1, strpos(item, '=') - 1) AS k, substr(item, strpos(item, '=') + 1) AS v
+    FROM it WHERE item <> ''
+), c AS (
+    SELECT ridx, pos, v, k, regexp_extract(k, '^(.+)-', 1) AS code FROM kv WHERE k LIKE '%_-%'
+)
+SELECT ridx, pos, v, code, substr(k, length(code) + 2) AS fld FROM c WHERE code <> '';
+CREATE OR REPLACE TEMP TABLE _sd AS
+WITH p AS (
+    SELECT ridx, code, min(pos) AS pos,
+""" + ",\n".join(f"        arg_min(v, pos) FILTER (WHERE fld = '{f}') AS t_{c}"
+                   for f, c in zip(NUM_FIELDS, NUM_COLS, strict=True)) + """,
+        arg_min(v, pos) FILTER (WHERE fld = 'Flag') AS flag,
+        arg_min(v, pos) FILTER (WHERE fld = 'EFlag') AS eflag,
+        arg_min(v, pos) FILTER (WHERE fld = 'SampleTime') AS t_sample
+    FROM _kv GROUP BY ridx, code
+), x AS (
+    SELECT ridx, code, CAST(to_json(map(list(fld ORDER BY pos), list(v ORDER BY pos))) AS VARCHAR) AS extra
+    FROM (SELECT ridx, code, fld, arg_min(v, pos) AS v, min(pos) AS pos FROM _kv
+          WHERE fld NOT IN (""" + _KNOWN + """) GROUP BY ridx, code, fld)
+    GROUP BY ridx, code
+)
+SELECT p.* EXCLUDE (code), coalesce(m.factor, p.code) AS factor, p.code AS factor_raw,
+""" + ",\n".join(f'    {_num_sql("t_" + c)} AS "{c}"' for c in NUM_COLS) + """,
+    CASE WHEN regexp_full_match(t_sample, '[0-9]{14}') THEN try_strptime(t_sample, '%Y%m%d%H%M%S')
+         WHEN regexp_full_match(t_sample, '[0-9]{17}') THEN try_strptime(substr(t_sample, 1, 14), '%Y%m%d%H%M%S')
+              + to_milliseconds(CAST(substr(t_sample, 15, 3) AS INTEGER)) END AS sample_time,
+    x.extra
+FROM p LEFT JOIN _code_map m ON m.code = p.code LEFT JOIN x ON x.ridx = p.ridx AND x.code = p.code
+"""
+
+_INSERT_ROWS_SQL = f"""
+INSERT INTO source_data
+SELECT CAST(h.packet_key AS HUGEINT), h.mn, h.st, h.cn, h.data_time, h.period_end,
+    CASE WHEN h.cn = '2061' AND date_trunc('hour', h.period_end) = h.period_end
+         THEN CAST(epoch(h.period_end) // 3600 AS INTEGER) END,
+    d.factor, d.factor_raw, {", ".join(f'd."{c}"' for c in NUM_COLS)}, d.flag, d.eflag, d.sample_time, d.extra,
+    h.received_at
+FROM _sd d JOIN _rp h USING (ridx)
+"""
+
+_BAD_NUMBERS_SQL = """
+SELECT ridx, factor_raw || '-' || b.f, b.t FROM (
+    SELECT ridx, pos, factor_raw, unnest([""" + ", ".join(
+    f"{{'f': '{f}', 't': t_{c}, 'x': \"{c}\"}}"
+    for f, c in zip(NUM_FIELDS, NUM_COLS, strict=True)) + """]) AS b FROM _sd)
+WHERE b.t <> '' AND b.x IS NULL
+ORDER BY ridx, pos
+"""
+
+_RULE_INPUT_SQL = """
+SELECT d.ridx, d.factor,
+    CASE WHEN h.cn = '2011' THEN d.rtd ELSE d.avg END AS measured,
+    CASE WHEN h.cn = '2011' THEN coalesce(d.zs_rtd, d.rtd) ELSE coalesce(d.zs_avg, d.avg) END AS judged,
+    CASE WHEN h.cn = '2011' THEN CASE WHEN d.zs_rtd IS NULL THEN 'Rtd' ELSE 'ZsRtd' END
+         ELSE CASE WHEN d.zs_avg IS NULL THEN 'Avg' ELSE 'ZsAvg' END END AS jfield,
+    d.flag
+FROM _sd d JOIN _rp h USING (ridx)
+ORDER BY d.ridx, d.pos
+"""
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """A query result as an Arrow table (``to_arrow_table`` in DuckDB ≥ 2, ``arrow`` before)."""
+    rel = con.sql(sql)
+    f = getattr(rel, "to_arrow_table", None) or rel.arrow
+    return f()
+
+
+def _source(p: Packet) -> str:
+    return f"hj212 MN={p.mn} QN={p.qn or ''} CN={p.cn}"
+
+
+def reference_rows(p: Packet) -> list[dict]:
+    """The ``source_data`` values of one packet computed in plain Python (the specification that the SQL in
+    :meth:`Hj212Store._load_rows` is tested against): one dict per factor, in order of first appearance."""
+    out: dict[str, dict] = {}
+    for g in p.cp:
+        for k, v in g:
+            code, dash, fld = k.rpartition("-")
+            if not dash or not code:
+                continue
+            r = out.get(code)
+            if r is None:
+                r = out[code] = {"factor": CODE_2005_TO_2017.get(code, code), "factor_raw": code,
+                                 **{c: None for c in NUM_COLS}, "flag": None, "eflag": None, "sample_time": None,
+                                 "extra": {}, "_seen": set()}
+            if fld in r["_seen"]:
+                continue
+            r["_seen"].add(fld)
+            if fld in _NUM_INDEX:
+                x = _num(v)
+                r[NUM_COLS[NUM_FIELDS.index(fld)]] = None if x is _BAD else x
+            elif fld == "Flag":
+                r["flag"] = v
+            elif fld == "EFlag":
+                r["eflag"] = v
+            elif fld == "SampleTime":
+                r["sample_time"] = parse_datatime(v)
+            else:
+                r["extra"][fld] = v
+    rows = []
+    for r in out.values():
+        del r["_seen"]
+        r["extra"] = r["extra"] or None
+        rows.append(r)
+    return rows
+
+
+
+@dataclass
+class LoadResult:
+    records: int = 0
+    packets_new: int = 0
+    packets_duplicate: int = 0
+    rows: int = 0
+    rejects: int = 0
+    alerts: int = 0
+    quarantined: int = 0
+    assembled: int = 0
+    alert_list: list[Alert] = field(default_factory=list)
+    last_seen: dict[str, datetime] = field(default_factory=dict)
+
+
+class Hj212Store:
+    """HJ 212 tables on a workspace connection.  Not thread-safe: one loader thread owns it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        con.execute(SCHEMA)
+        # 2005 → 2017 factor codes (附录B), for the SQL that splits CP into rows; constants from factors.py
+        values = ", ".join(f"('{a}', '{b}')" for a, b in sorted(CODE_2005_TO_2017.items()))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _code_map AS SELECT * FROM (VALUES {values}) t(code, factor)")
+
+    # -- WAL position --------------------------------------------------------------------------------------------
+
+    def wal_position(self) -> tuple[int, int]:
+        rows = self.con.execute("SELECT seg, off FROM hj212_wal_state WHERE id = 1").fetchall()
+        return (0, 0) if not rows else (int(rows[0][0]), int(rows[0][1]))
+
+    # -- devices -----------------------------------------------------------------------------------------------
+
+    def upsert_devices(self, devices: Iterable[Device], source: str) -> dict[str, int]:
+        devs = list(devices)
+        if not devs:
+            return {"new": 0, "updated": 0}
+        existing = {r[0] for r in self.con.execute(
+            "SELECT mn FROM hj212_devices WHERE registered AND mn IN (SELECT unnest(?))", [[d.mn for d in devs]]
+        ).fetchall()}
+        now = beijing_now()
+        t = pa.table({
+            "mn": [d.mn for d in devs],
+            "password": [d.password for d in devs],
+            "name": [d.name for d in devs],
+            "enterprise": [d.enterprise for d in devs],
+            "outlet": [d.outlet for d in devs],
+            "station": [d.station for d in devs],
+            "st": [d.st for d in devs],
+            "factors": pa.array([list(d.factors) for d in devs], pa.list_(pa.string())),
+            "interval_s": pa.array([d.interval_s for d in devs], pa.int32()),
+            "min_interval": pa.array([d.min_interval for d in devs], pa.int32()),
+            "limits": [json.dumps(dict(d.limits), ensure_ascii=False) if d.limits else None for d in devs],
+            "limit_cns": pa.array([list(d.limit_cns) for d in devs], pa.list_(pa.string())),
+            "source": [source] * len(devs),
+            "updated_at": pa.array([now] * len(devs), pa.timestamp("us")),
+        })
+        self.con.register("_dev", t)
+        try:
+            self.con.execute("""
+                INSERT INTO hj212_devices (mn, registered, password, name, enterprise, outlet, station, st, factors,
+                    interval_s, min_interval, limits, limit_cns, source, updated_at)
+                SELECT mn, TRUE, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval,
+                    limits, limit_cns, source, updated_at FROM _dev
+                ON CONFLICT (mn) DO UPDATE SET registered = TRUE, password = excluded.password,
+                    name = excluded.name, enterprise = excluded.enterprise, outlet = excluded.outlet,
+                    station = excluded.station, st = excluded.st, factors = excluded.factors,
+                    interval_s = excluded.interval_s, min_interval = excluded.min_interval,
+                    limits = excluded.limits, limit_cns = excluded.limit_cns, source = excluded.source,
+                    updated_at = excluded.updated_at""")
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister("_dev")
+        return {"new": len(devs) - len(existing), "updated": len(existing)}
+
+    def devices(self, registered_only: bool = True) -> dict[str, Device]:
+        rows = self.con.execute(
+            """SELECT mn, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval, limits,
+                      limit_cns, registered FROM hj212_devices"""
+            + (" WHERE registered" if registered_only else "")).fetchall()
+        out = {}
+        for r in rows:
+            out[r[0]] = Device(
+                mn=r[0], password=r[1], name=r[2], enterprise=r[3], outlet=r[4], station=r[5], st=r[6],
+                factors=tuple(r[7] or ()), interval_s=r[8], min_interval=r[9],
+                limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
+                registered=bool(r[12]))
+        return out
+
+    def last_seen(self) -> dict[str, datetime]:
+        return dict(self.con.execute(
+            "SELECT mn, last_seen FROM hj212_devices WHERE last_seen IS NOT NULL").fetchall())
+
+    # -- alerts ---------------------------------------------------------------------------------------------------
+
+    def insert_alerts(self, alerts: list[Alert], device: Callable[[str], Device | None]) -> int:
+        if not alerts:
+            return 0
+        now = beijing_now()
+        devs = [device(a.mn) for a in alerts]
+        t = pa.table({
+            "alert_key": [a.key for a in alerts],
+            "kind": [a.kind for a in alerts],
+            "mn": [a.mn for a in alerts],
+            "enterprise": [d.enterprise if d else None for d in devs],
+            "outlet": [d.outlet if d else None for d in devs],
+            "station": [d.station if d else None for d in devs],
+            "cn": [a.cn for a in alerts],
+            "factor": [a.factor for a in alerts],
+            "data_time": pa.array([a.data_time for a in alerts], pa.timestamp("us")),
+            "value": pa.array([a.value for a in alerts], pa.float64()),
+            "threshold": pa.array([a.threshold for a in alerts], pa.float64()),
+            "message": [a.message for a in alerts],
+            "evidence": [json.dumps(a.evidence, ensure_ascii=False, default=str) for a in alerts],
+            "packet_key": [None if a.packet_key is None else str(a.packet_key) for a in alerts],
+            "raised_at": pa.array([now] * len(alerts), pa.timestamp("us")),
+        })
+        self.con.register("_al", t)
+        try:
+            n = self.con.execute("""
+                INSERT INTO hj212_alerts (alert_key, kind, mn, enterprise, outlet, station, cn, factor, data_time,
+                    value, threshold, message, evidence, packet_key, raised_at)
+                SELECT alert_key, kind, mn, enterprise, outlet, station, cn, factor, data_time, value, threshold,
+                    message, evidence, CAST(packet_key AS HUGEINT), raised_at FROM _al
+                ON CONFLICT DO NOTHING RETURNING alert_key""").fetchall()
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister("_al")
+        return len(n)
+
+    # -- loading ---------------------------------------------------------------------------------------------------
+
+    def load(self, records: list[Record], position: tuple[int, int], device: Callable[[str], Device | None],
+             rules: RuleEngine | None, parsed: dict[tuple[int, int], Packet] | None = None) -> LoadResult:
+        """Load WAL records and record ``position`` as loaded, in one transaction (idempotent).
+
+        ``parsed`` may hold packets the server already parsed, keyed by WAL position (an optimisation: entries are
+        popped; records without an entry are parsed again).
+        """
+        con = self.con
+        res = LoadResult(records=len(records))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            self._load(records, device, rules, res, parsed if parsed is not None else {})
+            con.execute(
+                """INSERT INTO hj212_wal_state VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE
+                   SET seg = excluded.seg, off = excluded.off, updated_at = excluded.updated_at""",
+                [position[0], position[1], beijing_now()])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return res
+
+    def _load(self, records: list[Record], device: Callable[[str], Device | None], rules: RuleEngine | None,
+              res: LoadResult, parsed: dict[tuple[int, int], Packet]) -> None:
+        con = self.con
+        # hj212_packets columns
+        k_key: list[str] = []
+        k_mn: list[str] = []
+        k_qn: list[str | None] = []
+        k_st: list[str] = []
+        k_cn: list[str] = []
+        k_flag: list[int | None] = []
+        k_pnum: list[int | None] = []
+        k_pno: list[int | None] = []
+        k_dt: list[int | None] = []
+        k_recv: list[int] = []
+        k_peer: list[str] = []
+        k_raw: list[str] = []
+        k_seg: list[int] = []
+        k_off: list[int] = []
+        k_note: list[str | None] = []
+        rej: list[tuple[int, str, dict[str, str], str, bytes]] = []
+        staged: list[tuple[int, Packet, datetime | None, str | None, int, str]] = []
+        parts: list[tuple[int, Packet]] = []
+        seen: set[int] = set()
+        last: dict[str, tuple[int, str]] = {}
+        pop = parsed.pop
+        for rec in records:
+            if rec.kind != KIND_PACKET:
+                if rec.kind == KIND_REJECT:
+                    h = salvage_head(rec.raw[6:-4] if rec.raw[:2] == b"##" else rec.raw)
+                    rej.append((rec.received_ms, rec.peer, h, rec.note or "拒收", rec.raw))
+                continue
+            p = pop((rec.seg, rec.off), None)
+            if p is None:
+                try:
+                    p = parse(rec.raw, verify_crc=False)
+                except Hj212Error as e:  # cannot happen for records the server accepted; kept for safety
+                    rej.append((rec.received_ms, rec.peer, {}, f"预写日志记录无法解析：{e.message}", rec.raw))
+                    continue
+            key = identity_hash(packet_identity(p, rec.raw[6:-4]))
+            if key in seen:
+                res.packets_duplicate += 1
+                continue
+            seen.add(key)
+            dt_text = p.cp_value("DataTime")
+            dt = parse_datatime(dt_text)
+            raw_text = rec.raw.decode("utf-8")
+            is_data = p.cn in DATA_CNS
+            k_key.append(str(key))
+            k_mn.append(p.mn)
+            k_qn.append(p.qn)
+            k_st.append(p.st)
+            k_cn.append(p.cn)
+            k_flag.append(p.flag)
+            k_pnum.append(p.pnum)
+            k_pno.append(p.pno)
+            k_dt.append(None if dt is None else _dt_ms(dt))
+            k_recv.append(rec.received_ms + BEIJING_MS)
+            k_peer.append(rec.peer)
+            k_raw.append(raw_text)
+            k_seg.append(rec.seg)
+            k_off.append(rec.off)
+            k_note.append(None if dt is not None or not is_data else
+                          ("DataTime 缺失" if dt_text is None else f"DataTime 无效：{dt_text[:32]}"))
+            prev = last.get(p.mn)
+            if prev is None or rec.received_ms > prev[0]:
+                last[p.mn] = (rec.received_ms, rec.peer)
+            if p.pnum is not None:
+                parts.append((key, p))
+            elif is_data:
+                staged.append((key, p, dt, dt_text, rec.received_ms, raw_text))
+        new_keys: set[int] = set()
+        if k_key:
+            t = pa.table({
+                "packet_key": k_key, "mn": k_mn, "qn": pa.array(k_qn, pa.string()), "st": k_st, "cn": k_cn,
+                "flag": pa.array(k_flag, pa.int32()), "pnum": pa.array(k_pnum, pa.int32()),
+                "pno": pa.array(k_pno, pa.int32()), "data_time": pa.array(k_dt, pa.timestamp("ms")),
+                "received_at": pa.array(k_recv, pa.timestamp("ms")), "peer": k_peer, "raw": k_raw,
+                "wal_seg": pa.array(k_seg, pa.int64()), "wal_off": pa.array(k_off, pa.int64()),
+                "note": pa.array(k_note, pa.string()),
+            })
+            con.register("_pk", t)
+            try:
+                new_keys = {int(r[0]) for r in con.execute("""
+                    INSERT INTO hj212_packets SELECT CAST(packet_key AS HUGEINT), mn, qn, st, cn, flag, pnum, pno,
+                        data_time, received_at, peer, raw, wal_seg, wal_off, note FROM _pk
+                    ON CONFLICT DO NOTHING RETURNING packet_key""").fetchall()}
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("_pk")
+        res.packets_new = len(new_keys)
+        res.packets_duplicate += len(k_key) - len(new_keys)
+        if len(new_keys) < len(k_key):
+            staged = [x for x in staged if x[0] in new_keys]
+        # split packets: reassemble groups whose parts are now all stored
+        if parts:
+            for mn, qn, cn, pnum in {(p.mn, p.qn, p.cn, p.pnum) for k, p in parts if k in new_keys}:
+                a = self._assemble(mn, qn, cn, pnum)
+                if a is not None:
+                    staged.append(a)
+                    res.assembled += 1
+        self._load_rows(staged, device, rules, res)
+        if rej:
+            t = pa.table({
+                "received_at": pa.array([r[0] + BEIJING_MS for r in rej], pa.timestamp("ms")),
+                "peer": [r[1] for r in rej], "mn": pa.array([r[2].get("MN") for r in rej], pa.string()),
+                "qn": pa.array([r[2].get("QN") for r in rej], pa.string()),
+                "cn": pa.array([r[2].get("CN") for r in rej], pa.string()), "reason": [r[3] for r in rej],
+                "raw": pa.array([r[4][:4096] for r in rej], pa.binary()),
+            })
+            con.register("_rej", t)
+            try:
+                con.execute("INSERT INTO hj212_rejects SELECT received_at, peer, mn, qn, cn, reason, raw FROM _rej")
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("_rej")
+            res.rejects = len(rej)
+        if last:
+            t = pa.table({"mn": list(last), "last_seen": pa.array([v[0] + BEIJING_MS for v in last.values()],
+                                                                  pa.timestamp("ms")),
+                          "last_peer": [v[1] for v in last.values()]})
+            con.register("_ls", t)
+            try:
+                con.execute("""
+                    INSERT INTO hj212_devices (mn, registered, last_seen, last_peer)
+                    SELECT mn, FALSE, last_seen, last_peer FROM _ls
+                    ON CONFLICT (mn) DO UPDATE SET
+                        last_seen = greatest(coalesce(hj212_devices.last_seen, excluded.last_seen), excluded.last_seen),
+                        last_peer = excluded.last_peer""")
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("_ls")
+            res.last_seen = {mn: ms_to_beijing(v[0]) for mn, v in last.items()}
+
+    def _load_rows(self, staged: list[tuple[int, Packet, datetime | None, str | None, int, str]],
+                   device: Callable[[str], Device | None], rules: RuleEngine | None, res: LoadResult) -> None:
+        """``source_data`` rows for newly stored data packets, split from CP inside DuckDB (column-wise, outside
+        the GIL); then the rules over the values that came in.  :func:`reference_rows` is the same in Python."""
+        con = self.con
+        quarantine: list[tuple[str, str, str, str]] = []
+        h_key: list[str] = []
+        h_mn: list[str] = []
+        h_st: list[str] = []
+        h_cn: list[str] = []
+        h_dt: list[int] = []
+        h_pe: list[int | None] = []
+        h_recv: list[int] = []
+        h_cp: list[str] = []
+        kept: list[tuple[int, Packet, datetime, str, str]] = []
+        for key, p, dt, dt_text, received_ms, raw_text in staged:
+            if dt is None:
+                quarantine.append((_source(p), "DataTime", (dt_text or "")[:64],
+                                   "DataTime 缺失或无效，数据未入 source_data"))
+                continue
+            cn = p.cn
+            dms = _dt_ms(dt)
+            h_key.append(str(key))
+            h_mn.append(p.mn)
+            h_st.append(p.st)
+            h_cn.append(cn)
+            h_dt.append(dms)
+            if cn == "2061":
+                h_pe.append(dms + 3_600_000)
+            elif cn == "2031":
+                h_pe.append(dms + 86_400_000)
+            elif cn == "2051":
+                dev = device(p.mn)
+                h_pe.append(dms + dev.min_interval * 60_000 if dev is not None and dev.min_interval else None)
+            else:
+                h_pe.append(None)
+            h_recv.append(received_ms + BEIJING_MS)
+            h_cp.append(p.cp_text)
+            kept.append((key, p, dt, dt_text or "", raw_text))
+        if kept:
+            rp = pa.table({
+                "ridx": pa.array(range(len(h_key)), pa.int32()),
+                "packet_key": h_key, "mn": h_mn, "st": h_st, "cn": h_cn,
+                "data_time": pa.array(h_dt, pa.timestamp("ms")),
+                "period_end": pa.array(h_pe, pa.timestamp("ms")),
+                "received_at": pa.array(h_recv, pa.timestamp("ms")),
+                "cp": h_cp,
+            })
+            con.register("_rp", rp)
+            try:
+                con.execute(_SPLIT_SQL)
+                res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
+                bad = con.execute(_BAD_NUMBERS_SQL).fetchall()
+                for ridx, name, value in bad:
+                    quarantine.append((_source(kept[ridx][1]), name, value[:64], "数值无效，按缺失处理"))
+                if rules is not None and res.rows:
+                    t = _arrow(con, _RULE_INPUT_SQL)
+                    alerts = self._run_rules(t, kept, rules)
+                    if alerts:
+                        res.alerts = self.insert_alerts(alerts, device)
+                        res.alert_list = alerts
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("_rp")
+        if quarantine:
+            q = pa.table({"source": [x[0] for x in quarantine], "field": [x[1] for x in quarantine],
+                          "raw": [x[2] for x in quarantine], "reason": [x[3] for x in quarantine]})
+            con.register("_q", q)
+            try:
+                con.execute("INSERT INTO quarantine (import_id, source, line, field, raw, reason) "
+                            "SELECT NULL, source, NULL, field, raw, reason FROM _q")
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("_q")
+            res.quarantined = len(quarantine)
+
+    @staticmethod
+    def _run_rules(t: pa.Table, kept: list[tuple[int, Packet, datetime, str, str]], rules: RuleEngine) -> list[Alert]:
+        ridx = t.column("ridx").to_pylist()
+        factor = t.column("factor").to_pylist()
+        measured = t.column("measured").to_pylist()
+        judged = t.column("judged").to_pylist()
+        jfield = t.column("jfield").to_pylist()
+        flag = t.column("flag").to_pylist()
+        alerts: list[Alert] = []
+        n = len(ridx)
+        i = 0
+        while i < n:
+            r = ridx[i]
+            j = i
+            while j < n and ridx[j] == r:
+                j += 1
+            key, p, dt, dt_text, raw = kept[r]
+            obs = list(zip(factor[i:j], measured[i:j], judged[i:j], jfield[i:j], flag[i:j], strict=True))
+            found = rules.observe(key, p.mn, p.cn, p.qn, dt, dt_text, obs, raw)
+            if found:
+                alerts.extend(found)
+            i = j
+        return alerts
+
+    def _assemble(self, mn: str, qn: str | None, cn: str, pnum: int):
+        con = self.con
+        rows = con.execute(
+            """SELECT pno, raw FROM hj212_packets WHERE mn = ? AND qn IS NOT DISTINCT FROM ? AND cn = ? AND pnum = ?
+               ORDER BY pno, received_at DESC""", [mn, qn, cn, pnum]).fetchall()
+        latest: dict[int, str] = {}
+        for pno, raw in rows:
+            latest.setdefault(int(pno), raw)
+        if sorted(latest) != list(range(1, pnum + 1)):
+            return None
+        raws = [latest[i] for i in range(1, pnum + 1)]
+        ident = (f"{mn}\x1f{qn}\x1f{cn}\x1fALL{pnum}" if qn
+                 else "#split" + hashlib.blake2b("\n".join(raws).encode(), digest_size=16).hexdigest())
+        key = identity_hash(ident)
+        done = con.execute(
+            "INSERT INTO hj212_split_done VALUES (CAST(? AS HUGEINT), ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING "
+            "RETURNING packet_key", [str(key), mn, qn, cn, pnum, beijing_now()]).fetchall()
+        if not done:
+            return None
+        try:
+            whole = reassemble([parse(r, verify_crc=False) for r in raws])
+        except Hj212Error as e:
+            log.warning("分包无法合并（MN=%s QN=%s）：%s", mn, qn, e.message)
+            return None
+        dt_text = whole.cp_value("DataTime")
+        first = con.execute("SELECT epoch_ms(max(received_at)) - ? FROM hj212_packets WHERE mn = ? AND "
+                            "qn IS NOT DISTINCT FROM ? AND cn = ? AND pnum = ?",
+                            [BEIJING_MS, mn, qn, cn, pnum]).fetchall()
+        received_ms = int(first[0][0]) if first and first[0][0] is not None else 0
+        return (key, whole, parse_datatime(dt_text), dt_text, received_ms, "\n".join(raws))
