@@ -176,7 +176,9 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         hi = parse_hour_index(times.to_pandas(), line_no, q, "time")
     if hour_beginning:
         hi = hi + 1
-    return _finish(source, sha, table.column("station").combine_chunks(), hi, values, line_no, q, messages, n)
+    station = table.column("station").combine_chunks()
+    del table, times  # release the text columns before the canonical table is built
+    return _finish(source, sha, station, hi, values, line_no, q, messages, n)
 
 
 def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine) -> tuple[pd.DataFrame, np.ndarray]:
