@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .evaluate.tables import read_table, write_table
 from .ingest import ImportError_, import_files
 from .hj212.cli import hj212_app
 from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
@@ -119,28 +119,6 @@ def list_quarantine(limit: int = typer.Option(50, help="最多显示行数"), im
 # --- air ------------------------------------------------------------------------------------------------------
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    from .ingest.common import read_bytes, utf8_bytes
-
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=str, keep_default_na=False)
-    import io
-
-    data, _ = utf8_bytes(read_bytes(path), str(path))
-    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-
-
-def _write_table(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        df.to_excel(path, index=False)
-    elif suffix == ".json":
-        df.to_json(path, orient="records", force_ascii=False, indent=1)
-    else:
-        df.to_csv(path, index=False)
-
-
 @air_app.command("aqi")
 def air_aqi(
     input: Path = typer.Argument(..., help="CSV/XLSX：station,time,so2,no2,co,o3,pm10,pm25（小时值，时段结束，北京时间）"),
@@ -153,12 +131,12 @@ def air_aqi(
 
     try:
         override = get_aqi_ruleset(ruleset) if ruleset else None
-        df = _read_table(input)
+        df = read_table(input)
         result = compute_aqi_table(df, override, source=str(input))
     except (ValueError, ImportError_) as e:
         err.print(f"[red]错误：[/]{e}")
         raise typer.Exit(2)
-    _write_table(result.table, output)
+    write_table(result.table, output)
     q = result.problems
     for line, fld, raw, reason in list(zip(q.lines, q.fields, q.raws, q.reasons))[:20]:
         err.print(f"[yellow]第 {line} 行 {fld}：{raw!r} {reason}（该值按缺测处理）[/]")
@@ -238,7 +216,7 @@ def air_evaluate(
         console.print(f"注：{n}")
     if output:
         table = table.assign(eval_rulesets=",".join(res.eval_rulesets), limits=res.limits, period=p.label)
-        _write_table(table, output)
+        write_table(table, output)
         console.print(f"完整结果写入 {output}")
 
 
@@ -273,7 +251,7 @@ def air_rank(
                   _fmt(r["pm25_mean"]), _fmt(r["good_ratio"], "good_ratio"), _fmt(r["valid_days"]))
     console.print(t)
     if output:
-        _write_table(ranked, output)
+        write_table(ranked, output)
         console.print(f"完整排名写入 {output}")
 
 

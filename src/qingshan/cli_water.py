@@ -13,7 +13,6 @@ never imports ``qingshan.cli`` at import time).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +20,8 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from .evaluate.tables import read_table, write_table
 
 water_app = typer.Typer(help="地表水：GB 3838 定类、地表水环境质量评价办法评价、营养状态", no_args_is_help=True)
 noise_app = typer.Typer(help="声环境：区域、道路交通、功能区（GB 3096、HJ 640）", no_args_is_help=True)
@@ -38,26 +39,6 @@ def _workspace():
     return Workspace(_state.get("workspace", default_workspace()))
 
 
-def _read_input(path: Path) -> pd.DataFrame:
-    from .ingest.common import read_bytes, utf8_bytes
-
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=str, keep_default_na=False)
-    data, _ = utf8_bytes(read_bytes(path), str(path))
-    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-
-
-def _write(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        df.to_excel(path, index=False)
-    elif suffix == ".json":
-        df.to_json(path, orient="records", force_ascii=False, indent=1)
-    else:
-        df.to_csv(path, index=False)
-
-
 def _write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     """Several tables: sheets of one XLSX, or (CSV/JSON) the first table in ``path`` and the others beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +49,7 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
         return
     for k, (name, df) in enumerate(sheets.items()):
         target = path if k == 0 else path.with_name(f"{path.stem}-{name}{path.suffix}")
-        _write(df, target)
+        write_table(df, target)
 
 
 def _fmt(v) -> str:
@@ -179,11 +160,11 @@ def water_classify(
     if items not in ("gb3838", "eval21"):
         _fail("--items 应为 gb3838 或 eval21")
     try:
-        df = _read_input(input)
+        df = read_table(input)
         res = classify_table(df, source=str(input), items=EVAL_ITEMS if items == "eval21" else None)
     except (ValueError, ImportError_) as e:
         _fail(str(e))
-    _write(res.table, output)
+    write_table(res.table, output)
     _print_problems(res.problems)
     counts = res.table["class"].value_counts()
     dist = "，".join(f"{k} {counts[k]}" for k in ("I", "II", "III", "IV", "V", "劣V") if k in counts)
@@ -267,7 +248,6 @@ def noise_evaluate(
 ) -> None:
     """声环境评价：区域与道路交通噪声均值及 HJ 640 等级、路长分布，功能区昼夜达标率（GB 3096）。"""
     from .evaluate import noise as NE
-    from .evaluate.tables import read_table
     from .ingest.common import ImportError_
 
     if not (regional or road or zones):
@@ -309,7 +289,6 @@ def rain_evaluate(
     """酸雨评价：降水量加权 H⁺ 平均 pH、酸雨频率（pH<5.6）、较重（<5.0）/重（<4.5）酸雨等级。"""
     from .evaluate.acid_rain import evaluate_rain
     from .evaluate.periods import parse_period
-    from .evaluate.tables import read_table
     from .ingest.common import ImportError_
 
     try:
@@ -322,7 +301,7 @@ def rain_evaluate(
            "acid_frequency_pct": "酸雨频率%", "mean_ph": "加权平均pH", "grade": "等级", "ph_min": "pH最小", "ph_max": "pH最大",
            "rainfall_mm": "降水量mm"})
     if output:
-        _write(df, output)
+        write_table(df, output)
         console.print(f"结果写入 {output}")
 
 
@@ -335,7 +314,6 @@ def dust_evaluate(
 ) -> None:
     """降尘评价：城市月均值、各点位年均值、城市年均值与考核目标、同比变化。"""
     from .evaluate.dustfall import evaluate_dust
-    from .evaluate.tables import read_table
     from .ingest.common import ImportError_
 
     try:

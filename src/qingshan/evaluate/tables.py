@@ -27,6 +27,19 @@ def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
         raise ImportError_(f"{p}: CSV 结构错误：{e}") from None
 
 
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a result table as CSV (UTF-8), XLSX or JSON records, chosen by the file's suffix."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    if suffix == ".xlsx":
+        df.to_excel(p, index=False)
+    elif suffix == ".json":
+        df.to_json(p, orient="records", force_ascii=False, indent=1)
+    else:
+        df.to_csv(p, index=False)
+
+
 def columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]], required: tuple[str, ...], source: str) -> dict[str, str]:
     """Map canonical names to the table's columns via aliases (case-insensitive); error if a required one lacks."""
     lower = {str(c).strip().lower(): c for c in df.columns}
