@@ -111,3 +111,25 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         console.print(f"逐时 AQI：{hourly_path}\nHJ 663 评价表：{eval_path}")
     finally:
         ws.close()
+    _demo_ledger(workspace, console)
+
+
+def _demo_ledger(workspace: Path, console: Console) -> None:
+    """The demo ledger (2023 Changzhou rectification items, key tasks, petitions …) beside the measurements."""
+    from .ledger.cli import print_stats
+    from .ledger.db import open_ledger
+    from .ledger.demo import build_demo_ledger
+    from .ledger.rbac import Principal
+    from .ledger.service import LedgerService
+
+    ledger = open_ledger(workspace)
+    try:
+        with ledger.session() as s:
+            try:
+                st = build_demo_ledger(s)
+                console.print("已建立演示台账（据公开文件中的事实整理）：")
+            except ValueError:  # the workspace already holds a ledger: show it as it is
+                st = LedgerService(s, Principal.system()).stats()
+    finally:
+        ledger.dispose()
+    print_stats(st)

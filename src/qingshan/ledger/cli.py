@@ -131,12 +131,12 @@ def demo(
     finally:
         ledger.dispose()
     console.print(f"演示台账已建立（{_ws(ctx) / 'ledger.sqlite' if 'sqlite' in ledger.url else '数据库'}）：")
-    _print_stats(st)
+    print_stats(st)
     if demo_password:
         console.print("演示账号：admin、bureau、zjj（市住建局）、wujin（武进区）")
 
 
-def _print_stats(st: dict[str, Any]) -> None:
+def print_stats(st: dict[str, Any]) -> None:
     t = Table(title=f"台账统计（截至 {st['as_of']}）")
     t.add_column("项目")
     t.add_column("数量", justify="right")
@@ -192,7 +192,7 @@ def stats(
     if as_json:
         sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
         return
-    _print_stats(st)
+    print_stats(st)
     if st["overdue"]:
         t = Table(title="逾期清单")
         for c in ("编号", "事项", "时限", "责任单位"):
