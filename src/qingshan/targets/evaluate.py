@@ -1,0 +1,200 @@
+"""Targets of a city and year against the year-to-date data (``YYYY-01-01`` … ``as_of``).
+
+Air targets come from the air engine: :func:`qingshan.evaluate.air.evaluate_period` over ``YYYY-01-01:as_of``
+for the city (HJ 663 city values: mean of the evaluation stations' valid daily values) gives the good and valid
+days and the reported ``pm25_mean``; the exact sum of the city's daily PM2.5 values (integers after GB/T 8170
+rounding of each daily value) is taken from the same engine's city daily values, because the rest-of-year
+requirement needs the sum, not a rounded mean.
+
+Water targets come from the water engine (:func:`water_ytd`): :func:`qingshan.evaluate.water.evaluate_water` over
+the same period gives each section's year-to-date class (from its year-to-date mean concentrations, standing in
+for the annual class) and its monthly classes. A section counts at a level when its ``level`` lists it
+("国考,省考" counts at both); "市考及以上" means 国考, 省考 or 市考. Sections are those of the workspace whose
+``city`` is the city (or one of the config's aliases) or unset (a workspace normally holds one city).
+
+Dustfall and anything else can be passed in ``extra`` (keyed by target id), which overrides the built inputs:
+``{"n_sections": .., "n_meeting": ..}`` for a share, ``{"bad_months": {section: n}, "months_done": m}`` for
+"no 劣Ⅴ", ``{"sum": .., "n": ..}`` (monthly values) for dustfall. Without inputs the row says 无数据.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ..evaluate import air
+from ..evaluate.grid import load_grid
+from ..evaluate.periods import Period
+from .config import Target, TargetConfig
+from .progress import (
+    Progress,
+    days_elapsed,
+    days_left,
+    good_days_progress,
+    mean_progress,
+    months_completed,
+    no_worse_v_progress,
+    share_progress,
+)
+
+COLUMNS = ["id", "name", "indicator", "level", "target", "ytd_value", "unit", "n", "expected", "coverage", "status",
+           "status_text", "requirement", "requirement_text", "required", "required_text", "remaining", "source"]
+
+
+def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -> np.ndarray:
+    """The city's valid daily PM2.5 values over ``period``, built exactly as :func:`air.evaluate_period` builds
+    its city level (same engine functions, same rule sets and station-fraction rule)."""
+    segs = air._segments(period.first_day, period.last_day, None)
+    grid = load_grid(con, "air_hourly", period.first_day, period.last_day, air._station_where("stations", city, None))
+    if not len(grid.stations):
+        return np.array([], dtype=float)
+    _, dv = air.station_daily(grid, segs)
+    ent = con.sql("SELECT code, city, is_control FROM stations").df()
+    members = ent[~ent["is_control"].astype(bool) & (ent["city"] == city)]
+    pos = {c: i for i, c in enumerate(grid.stations)}
+    m = np.zeros((1, len(grid.stations)))
+    for code in members["code"]:
+        if code in pos:
+            m[0, pos[code]] = 1.0
+    cd = air.group_daily(np.array([city], dtype=object), m, np.array([float(len(members))]), dv, grid.first_day, segs,
+                         segs[-1][2].city_min_station_fraction)
+    v = cd.column("pm25").to_numpy(zero_copy_only=False).astype(float)
+    return v[~np.isnan(v)]
+
+
+def air_ytd(con: duckdb.DuckDBPyConnection, city: str, as_of: date) -> dict:
+    """Year-to-date air inputs for ``city``: valid and good days, PM2.5 daily count and exact sum, reported mean."""
+    period = Period(date(as_of.year, 1, 1), as_of, f"{as_of.year}-01-01:{as_of.isoformat()}")
+    res = air.evaluate_period(con, period, city=city, levels=("city",))
+    t = res.table
+    row = t[(t["level"] == "city") & (t["name"] == city)] if len(t) else t
+    if not len(row):
+        return {"found": False, "period": period}
+    r = row.iloc[0]
+    pm = city_daily_pm25(con, period, city)
+    if len(pm) != int(r["n_pm25"]):  # both come from the same engine functions; a mismatch is a bug
+        raise RuntimeError(f"城市日均值个数不一致：{len(pm)} ≠ {int(r['n_pm25'])}")
+    return {"found": True, "period": period, "valid_days": int(r["valid_days"]), "good_days": int(r["good_days"]),
+            "good_ratio": r["good_ratio"], "n_pm25": len(pm), "pm25_sum": float(pm.sum()),
+            "pm25_mean": r["pm25_mean"], "eval_rulesets": res.eval_rulesets}
+
+
+_ABOVE_CITY = ("国考", "省考", "市考")
+
+
+def _levels(text: object) -> set[str]:
+    from ..evaluate.water import LEVEL_SEPARATORS
+
+    if not isinstance(text, str):
+        return set()
+    return {x.strip() for x in re.split(LEVEL_SEPARATORS, text) if x.strip()}
+
+
+def _at_level(levels: set[str], level: str) -> bool:
+    return bool(levels & set(_ABOVE_CITY)) if level == "市考及以上" else level in levels
+
+
+def water_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, city: str, as_of: date) -> dict:
+    """``extra`` inputs (by target id) for the water targets of ``config`` from the water engine (module docstring).
+
+    Share ≥ Ⅲ (≥ Ⅱ): sections at the level with a year-to-date class, and those of class ≤ 3 (≤ 2).
+    No 劣Ⅴ: per section at the level, the number of months whose monthly class is 劣Ⅴ; ``months_done`` is the
+    number of completed months (:func:`months_completed`)."""
+    from ..evaluate.water import evaluate_water
+    from ..standards.water_class import parse_class
+
+    wanted = [t for t in config.targets if t.indicator.startswith("water_")]
+    if not wanted:
+        return {}
+    period = Period(date(as_of.year, 1, 1), as_of, f"{as_of.year}-01-01:{as_of.isoformat()}")
+    try:
+        ev = evaluate_water(con, period)
+    except duckdb.CatalogException:
+        return {}
+    if ev.sections.empty:
+        return {}
+    names = {city, config.city, *config.aliases}
+    cities = con.execute("SELECT section, city FROM water_sections").df().set_index("section")["city"]
+    def ours(section: str) -> bool:
+        c = cities.get(section)
+        return c is None or pd.isna(c) or c in names
+    sec = ev.sections[[ours(s) for s in ev.sections["section"]]]
+    sec = sec.assign(_cls=[parse_class(x) for x in sec["class"]], _lv=[_levels(x) for x in sec["level"]])
+    months = ev.months[[ours(s) for s in ev.months["section"]]] if not ev.months.empty else ev.months
+    out: dict[str, dict] = {}
+    for t in wanted:
+        mask = pd.Series([_at_level(lv, t.level) for lv in sec["_lv"]], index=sec.index, dtype=bool)
+        at = sec[mask & sec["_cls"].notna()]
+        if at.empty:
+            continue
+        if t.indicator in ("water_share_ge3", "water_share_ge2"):
+            worst = 3 if t.indicator == "water_share_ge3" else 2
+            out[t.id] = {"n_sections": len(at), "n_meeting": int((at["_cls"] <= worst).sum())}
+        elif t.indicator == "water_no_worse_v":
+            bad = {s: 0 for s in at["section"]}
+            if not months.empty:
+                for s, c in zip(months["section"], months["class"]):
+                    if s in bad and parse_class(c) == 6:
+                        bad[s] += 1
+            out[t.id] = {"bad_months": bad, "months_done": months_completed(as_of)}
+    return out
+
+
+def progress_for(target: Target, as_of: date, air_inputs: dict | None, extra: dict | None) -> Progress:
+    """Dispatch one target to its :mod:`.progress` rule with the year-to-date inputs."""
+    elapsed, left = days_elapsed(as_of), days_left(as_of)
+    x = (extra or {}).get(target.id)
+    ind = target.indicator
+    if ind == "pm25_mean":
+        if not air_inputs or not air_inputs.get("found"):
+            return mean_progress(target.comparison, target.value, target.digits, None, 0, left, elapsed, target.unit)
+        return mean_progress(target.comparison, target.value, target.digits, air_inputs["pm25_sum"],
+                             air_inputs["n_pm25"], left, elapsed, target.unit)
+    if ind == "good_ratio":
+        good, valid = (air_inputs["good_days"], air_inputs["valid_days"]) if air_inputs and air_inputs.get("found") else (0, 0)
+        return good_days_progress(target.comparison, target.value, target.digits, good, valid, left, elapsed)
+    if ind in ("water_share_ge3", "water_share_ge2"):
+        if not x:
+            return Progress("no_data", "needed", None, 0, 0, 0, None, "未提供断面水质类别数据")
+        return share_progress(target.comparison, target.value, target.digits, int(x["n_sections"]),
+                              int(x["n_meeting"]), year_over=left == 0)
+    if ind == "water_no_worse_v":
+        if not x:
+            return Progress("no_data", "needed", None, 0, 0, 12 - months_completed(as_of), None, "未提供断面月评价数据")
+        limit = int(target.value) - (1 if target.comparison == "<" else 0)
+        return no_worse_v_progress(x["bad_months"], int(x.get("months_done", months_completed(as_of))), limit)
+    if ind == "dustfall_mean":
+        done = months_completed(as_of)
+        if not x:
+            return mean_progress(target.comparison, target.value, target.digits, None, 0, 12 - done, done,
+                                 target.unit, "个月")
+        return mean_progress(target.comparison, target.value, target.digits, float(x["sum"]), int(x["n"]),
+                             12 - done, done, target.unit, "个月")
+    raise ValueError(f"未支持的指标：{ind}")
+
+
+def target_status(con: duckdb.DuckDBPyConnection | None, config: TargetConfig, city: str, as_of: date,
+                  extra: dict | None = None) -> pd.DataFrame:
+    """One row per target of ``config`` with the year-to-date value, coverage, status and rest-of-year requirement.
+
+    ``city`` is the city name used in the store's station table (it may differ from ``config.city``)."""
+    if as_of.year != config.year:
+        raise ValueError(f"截至日期 {as_of} 不在目标年度 {config.year} 内")
+    needs_air = any(t.indicator in ("pm25_mean", "good_ratio") for t in config.targets)
+    air_inputs = air_ytd(con, city, as_of) if needs_air and con is not None else None
+    extra = {**(water_ytd(con, config, city, as_of) if con is not None else {}), **(extra or {})}
+    rows = []
+    for t in config.targets:
+        p = progress_for(t, as_of, air_inputs, extra)
+        d = p.as_dict()
+        rows.append({"id": t.id, "name": t.name, "indicator": t.indicator, "level": t.level, "target": t.text,
+                     "ytd_value": d["ytd_value"], "unit": t.unit, "n": p.n, "expected": p.expected,
+                     "coverage": d["coverage"], "status": p.status, "status_text": d["status_text"],
+                     "requirement": p.requirement, "requirement_text": d["requirement_text"],
+                     "required": p.required, "required_text": p.required_text, "remaining": p.remaining,
+                     "source": t.source})
+    return pd.DataFrame(rows, columns=COLUMNS)
