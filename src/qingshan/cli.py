@@ -60,20 +60,25 @@ def _run_import(kind: str, files: list[Path], **options) -> None:
         except ImportError_ as e:
             err.print(f"[red]导入失败：[/]{e}")
             raise typer.Exit(2)
-    failed_rows = 0
-    t = Table(title=f"导入结果（{kind}）")
+    print_import_reports(reports, f"导入结果（{kind}）")
+
+
+def print_import_reports(reports, title: str) -> None:
+    """The per-file import table (batch, file, rows read, new, updated, unchanged, quarantined) and messages."""
+    t = Table(title=title)
     for col in ("批次", "文件", "读取行", "新增", "更新", "未变", "隔离"):
-        t.add_column(col, justify="right" if col not in ("文件",) else "left")
+        t.add_column(col, justify="left" if col == "文件" else "right")
+    failed = 0
     for r in reports:
         t.add_row(str(r.import_id), Path(r.source).name, str(r.rows_read), str(r.new), str(r.updated),
                   str(r.unchanged), str(r.quarantined))
-        failed_rows += r.quarantined
+        failed += r.quarantined
     console.print(t)
     for r in reports:
         for m in r.messages:
             console.print(f"  {Path(r.source).name}: {m}")
-    if failed_rows:
-        console.print(f"[yellow]共 {failed_rows} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
+    if failed:
+        console.print(f"[yellow]共 {failed} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
 
 
 @import_app.command("quotsoft")

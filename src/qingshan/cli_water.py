@@ -88,20 +88,9 @@ def _fail(message: str) -> None:
 
 
 def _report(reports, title: str) -> None:
-    t = Table(title=title)
-    for col in ("批次", "文件", "读取行", "新增", "更新", "未变", "隔离"):
-        t.add_column(col, justify="left" if col == "文件" else "right")
-    failed = 0
-    for r in reports:
-        t.add_row(str(r.import_id), Path(r.source).name, str(r.rows_read), str(r.new), str(r.updated),
-                  str(r.unchanged), str(r.quarantined))
-        failed += r.quarantined
-    console.print(t)
-    for r in reports:
-        for m in r.messages:
-            console.print(f"  {Path(r.source).name}: {m}")
-    if failed:
-        console.print(f"[yellow]共 {failed} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
+    from .cli import print_import_reports
+
+    print_import_reports(reports, title)
 
 
 def import_water_auto(files: list[Path] = typer.Argument(..., help="自动站发布数据：YYYY-MM-DD.json[.gz]、扁平快照表 CSV 或按断面的 CSV")) -> None:
