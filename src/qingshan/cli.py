@@ -15,6 +15,7 @@ from .evaluate.tables import read_table, write_table
 from .ingest import ImportError_, import_files
 from .hj212.cli import hj212_app
 from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
+from .reports.cli import report_app
 from .targets.cli import targets_app
 from .store.workspace import Workspace, default_workspace
 
@@ -26,6 +27,7 @@ app.add_typer(air_app, name="air")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(hj212_app, name="hj212")
 app.add_typer(targets_app, name="targets")
+app.add_typer(report_app, name="report")
 
 console = Console()
 err = Console(stderr=True)

@@ -1,0 +1,348 @@
+"""Monthly ranking bulletin (月度空气质量排名通报) built from the air engine.
+
+Districts and stations (towns are not modelled yet) are ranked on PM2.5 and the good-days ratio, for the month
+and the year to date, with the year-on-year change against the same periods of the previous year. Values worse
+than the city average are shaded yellow, year-on-year deteriorations red (Changzhou's convention); entities
+whose PM2.5 data are invalid in a period are not ranked and are footnoted. Every number is taken from
+:func:`qingshan.evaluate.air.evaluate_period` results; this module only compares and formats them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from ..evaluate.air import EvaluationResult, evaluate_period, rank
+from ..evaluate.periods import Period, parse_period
+from ..standards.rounding import round_gbt8170
+from .model import (
+    HIGHLIGHT_MEANING,
+    Cell,
+    Document,
+    Footnote,
+    Paragraph,
+    Provenance,
+    Section,
+    Table,
+)
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("station", "city", "district")
+DASH = "—"
+MARKERS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+CN_NUM = "一二三四五六七八九十"
+
+
+class ReportError(ValueError):
+    """The report cannot be produced (no data for the month, bad month)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # column of the engine table
+    name: str
+    unit: str  # unit in table headers
+    digits: int
+    higher_is_worse: bool
+    change: str  # "pct" (relative change in %) or "pp" (difference in percentage points)
+
+
+PM25 = Metric("pm25_mean", "细颗粒物（PM2.5）浓度", "微克/立方米", 0, True, "pct")
+GOOD = Metric("good_ratio", "优良天数比例", "%", 1, False, "pp")
+
+
+# --- periods and engine results --------------------------------------------------------------------------------
+
+
+def month_periods(month: str) -> dict[str, Period]:
+    """The month, the year to date, and the same two periods of the previous year."""
+    if not re.fullmatch(r"\d{4}-\d{2}", month.strip()):
+        raise ReportError(f"月份应为 YYYY-MM 格式：{month!r}")
+    try:
+        mp = parse_period(month)
+    except ValueError as e:
+        raise ReportError(str(e)) from None
+    y, m = mp.start.year, mp.start.month
+    prev = parse_period(f"{y - 1}-{m:02d}")
+    return {
+        "month": mp,
+        "ytd": Period(date(y, 1, 1), mp.end, f"{y}-01-01:{mp.end.isoformat()}"),
+        "prev_month": prev,
+        "prev_ytd": Period(date(y - 1, 1, 1), prev.end, f"{y - 1}-01-01:{prev.end.isoformat()}"),
+    }
+
+
+def _level(res: EvaluationResult, level: str) -> pd.DataFrame:
+    t = res.table
+    if t.empty:
+        return pd.DataFrame(columns=["code"]).set_index("code")
+    rows = t[t["level"] == level]
+    if level == "station" and "is_control" in rows:
+        rows = rows[~rows["is_control"].fillna(False).astype(bool)]
+    return rows.set_index("code", drop=False)
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _valid(row) -> bool:
+    return row is not None and bool(row.get("valid_pm25", False)) and _num(row.get("pm25_mean")) is not None
+
+
+def _get(frame: pd.DataFrame, code: str):
+    return frame.loc[code] if code in frame.index else None
+
+
+def _name(row, code: str) -> str:
+    name = row.get("name")
+    return name if isinstance(name, str) and name else str(code)
+
+
+def fmt(v: float | None, digits: int) -> str:
+    return DASH if v is None else f"{v:.{digits}f}"
+
+
+def change(metric: Metric, cur: float | None, prev: float | None) -> float | None:
+    """Year-on-year change: relative % (PM2.5) or percentage points (good-days ratio), 1 decimal (GB/T 8170)."""
+    if cur is None or prev is None:
+        return None
+    if metric.change == "pct":
+        return None if prev == 0 else round_gbt8170((cur - prev) / prev * 100, 1)
+    return round_gbt8170(cur - prev, 1)
+
+
+def fmt_change(metric: Metric, c: float | None) -> str:
+    if c is None:
+        return DASH
+    sign = "+" if c > 0 else ""
+    return f"{sign}{c:.1f}%" if metric.change == "pct" else f"{sign}{c:.1f}"
+
+
+def _worse(metric: Metric, value: float, reference: float) -> bool:
+    return value > reference if metric.higher_is_worse else value < reference
+
+
+def change_phrase(metric: Metric, c: float | None) -> str:
+    """"同比上升3.0%" / "同比下降1.2个百分点" / "与上年同期持平"; empty when there is no comparison."""
+    if c is None:
+        return ""
+    if c == 0:
+        return "，与上年同期持平"
+    verb = "上升" if c > 0 else "下降"
+    amount = f"{abs(c):.1f}%" if metric.change == "pct" else f"{abs(c):.1f}个百分点"
+    return f"，同比{verb}{amount}"
+
+
+# --- tables ------------------------------------------------------------------------------------------------------
+
+
+def _ranks(frame: pd.DataFrame, metric: Metric) -> dict[str, int]:
+    ok = frame[[_valid(r) for _, r in frame.iterrows()]] if len(frame) else frame
+    if not len(ok):
+        return {}
+    by = metric.key  # rank(): PM2.5 ascending, good-days ratio descending, ties share a rank
+    r = rank(ok.reset_index(drop=True), by)
+    return {c: int(k) for c, k in zip(r["code"], r[f"rank_{by}"]) if k is not None and not pd.isna(k)}
+
+
+def ranking_table(metric: Metric, level: str, res: dict[str, EvaluationResult], city: str,
+                  markers: dict[str, str], with_district: bool) -> Table:
+    """One ranking table: month rank, entity, [district,] month value/YoY, year-to-date value/rank/YoY."""
+    cur = {k: _level(res[k], level) for k in ("month", "ytd")}
+    prev = {k: _level(res[f"prev_{k}"], level) for k in ("month", "ytd")}
+    cityrow = {k: _get(_level(res[k], "city"), city) for k in ("month", "ytd")}
+    ranks = {k: _ranks(cur[k], metric) for k in ("month", "ytd")}
+    unit = metric.unit
+    chg = "同比" if metric.change == "pct" else "同比（百分点）"
+    header = ["排名", "区" if level == "district" else "点位"] + (["所属区"] if with_district else [])
+    header += [f"本月（{unit}）", chg, f"累计（{unit}）", "累计排名", chg]
+    codes = sorted(cur["month"].index, key=lambda c: (ranks["month"].get(c, 10**6), str(c)))
+    rows = []
+    for code in codes:
+        r = cur["month"].loc[code]
+        name = _name(r, code)
+        cells = [Cell(str(ranks["month"].get(code, DASH))), Cell(name + markers.get(code, ""))]
+        if with_district:
+            d = r.get("district")
+            cells.append(Cell(DASH if d is None or (isinstance(d, float) and math.isnan(d)) else str(d)))
+        for k in ("month", "ytd"):
+            row = _get(cur[k], code)
+            valid = _valid(row)
+            v = _num(row[metric.key]) if valid else None
+            c_ref = cityrow[k]
+            ref = _num(c_ref[metric.key]) if c_ref is not None else None
+            yellow = v is not None and ref is not None and _worse(metric, v, ref)
+            p = _get(prev[k], code)
+            pv = _num(p[metric.key]) if _valid(p) else None
+            c = change(metric, v, pv)
+            red = v is not None and pv is not None and _worse(metric, v, pv)
+            cells.append(Cell(fmt(v, metric.digits), "yellow" if yellow else None))
+            if k == "ytd":  # the month rank is the first column
+                cells.append(Cell(str(ranks[k].get(code, DASH))))
+            cells.append(Cell(fmt_change(metric, c), "red" if red else None))
+        rows.append(cells)
+    return Table(header, rows)
+
+
+def _legend() -> Paragraph:
+    return Paragraph("注：本月与累计数值列中黄色底纹表示" + HIGHLIGHT_MEANING["yellow"] + "，同比列中红色底纹表示"
+                     + HIGHLIGHT_MEANING["red"] + "；“—”表示无有效数据或无上年同期数据。", "note")
+
+
+def _invalid_footnotes(level: str, res: EvaluationResult, start: int) -> tuple[dict[str, str], list[Footnote]]:
+    frame = _level(res, level)
+    markers, notes = {}, []
+    i = start
+    for code, row in frame.sort_index().iterrows():
+        if _valid(row):
+            continue
+        mk = MARKERS[i] if i < len(MARKERS) else f"[{i + 1}]"
+        i += 1
+        n = int(_num(row.get("n_pm25")) or 0)
+        name = _name(row, code)
+        markers[code] = mk
+        notes.append(Footnote(mk, f"{name}：本月PM2.5有效日均值{n}个，不满足数据有效性要求，本月数据无效，不参与排名。"))
+    return markers, notes
+
+
+# --- sentences ---------------------------------------------------------------------------------------------------
+
+
+def _overview(res: dict[str, EvaluationResult], city: str, periods: dict[str, Period]) -> list[Paragraph]:
+    y, m = periods["month"].start.year, periods["month"].start.month
+    out = []
+    for k, label in (("month", f"{y}年{m}月"), ("ytd", f"{y}年1—{m}月")):
+        if k == "ytd" and m == 1:
+            continue
+        row = _get(_level(res[k], "city"), city)
+        if row is None:
+            continue
+        prow = _get(_level(res[f"prev_{k}"], "city"), city)
+        pm, gr = _num(row["pm25_mean"]), _num(row["good_ratio"])
+        what = "平均浓度" if k == "month" else "累计平均浓度"
+        parts = [f"{label}，{city}细颗粒物（PM2.5）{what}为{fmt(pm, 0)}微克/立方米"]
+        if pm is not None and prow is not None and _valid(prow) and _valid(row):
+            parts.append(change_phrase(PM25, change(PM25, pm, _num(prow["pm25_mean"]))))
+        if pm is not None and not _valid(row):
+            parts.append("（有效监测数据不足，仅供参考）")
+        parts.append(f"；优良天数比例为{fmt(gr, 1)}%（有效监测{int(row['valid_days'])}天，其中优良{int(row['good_days'])}天）")
+        if gr is not None and prow is not None and _num(prow["good_ratio"]) is not None:
+            parts.append(change_phrase(GOOD, change(GOOD, gr, _num(prow["good_ratio"]))))
+        out.append(Paragraph("".join(parts) + "。"))
+    return out
+
+
+def _extremes(res: EvaluationResult, level: str, what: str) -> Paragraph | None:
+    frame = _level(res, level)
+    ranks = _ranks(frame, PM25)
+    if len(ranks) < 2:
+        return None
+    best = [c for c, r in ranks.items() if r == min(ranks.values())]
+    worst = [c for c, r in ranks.items() if r == max(ranks.values())]
+
+    def names(codes):
+        return "、".join(_name(frame.loc[c], c) for c in sorted(codes))
+
+    v_best = fmt(_num(frame.loc[best[0], "pm25_mean"]), 0)
+    v_worst = fmt(_num(frame.loc[worst[0], "pm25_mean"]), 0)
+    return Paragraph(f"本月各{what}中，PM2.5平均浓度最低的是{names(best)}（{v_best}微克/立方米），"
+                     f"最高的是{names(worst)}（{v_worst}微克/立方米）。")
+
+
+# --- provenance --------------------------------------------------------------------------------------------------
+
+
+def _import_ids(con: duckdb.DuckDBPyConnection, city: str, periods: list[Period]) -> list[int]:
+    ranges = " OR ".join(f"(hi BETWEEN {p.first_day * 24 + 1} AND {(p.last_day + 1) * 24})" for p in periods)
+    rows = con.execute(
+        f"SELECT DISTINCT import_id FROM air_hourly WHERE ({ranges}) "
+        "AND station IN (SELECT code FROM stations WHERE city = ?) ORDER BY 1", [city]).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def _provenance(con, city: str, res: dict[str, EvaluationResult], periods: dict[str, Period], now: datetime) -> Provenance:
+    rules = []
+    for r in res.values():
+        if not r.table.empty:
+            rules += [f"评价：{n}" for n in r.eval_rulesets] + [f"AQI：{n}" for n in r.aqi_rulesets] + [f"限值：{r.limits}"]
+    labels = {"month": "本月", "ytd": "本年累计", "prev_month": "上年同月", "prev_ytd": "上年同期累计"}
+    coverage = []
+    for k, p in periods.items():
+        st = _level(res[k], "station")
+        c = _get(_level(res[k], "city"), city)
+        span = f"{p.start.isoformat()}至{p.end.isoformat()}"
+        if c is None:
+            coverage.append((f"{labels[k]}数据覆盖", f"{span}：无数据"))
+            continue
+        n_valid = sum(_valid(r) for _, r in st.iterrows())
+        text = (f"{span}：{len(st)}个评价点位有数据，其中{n_valid}个PM2.5数据有效；"
+                f"全市有效监测{int(c['valid_days'])}天，应监测{int(c['expected_days'])}天")
+        coverage.append((f"{labels[k]}数据覆盖", text))
+    notes = list(dict.fromkeys(n for r in res.values() for n in r.notes))
+    return Provenance(list(dict.fromkeys(rules)), coverage, _import_ids(con, city, list(periods.values())), now, notes)
+
+
+# --- the bulletin ------------------------------------------------------------------------------------------------
+
+
+def build_monthly(con: duckdb.DuckDBPyConnection, city: str, month: str, now: datetime | None = None) -> Document:
+    """The monthly ranking bulletin of ``city`` for ``month`` (``YYYY-MM``)."""
+    periods = month_periods(month)
+    res = {k: evaluate_period(con, p, city=city, levels=LEVELS) for k, p in periods.items()}
+    y, m = periods["month"].start.year, periods["month"].start.month
+    if _get(_level(res["month"], "city"), city) is None:
+        raise ReportError(f"{city}{y}年{m}月没有空气质量监测数据，无法生成月度排名通报")
+    doc = Document(title=f"{city}{y}年{m}月环境空气质量排名通报",
+                   subtitle=f"（统计时段：{periods['month'].start.isoformat()}至{periods['month'].end.isoformat()}）")
+
+    def note(msg: str) -> None:
+        doc.log.append(msg)
+        log.info(msg)
+
+    for k, label in (("prev_month", "上年同月"), ("prev_ytd", "上年同期累计")):
+        if _get(_level(res[k], "city"), city) is None:
+            note(f"{label}（{periods[k].start.isoformat()}至{periods[k].end.isoformat()}）无数据，同比以“—”表示。")
+
+    n = 0
+    doc.sections.append(Section(f"{CN_NUM[n]}、全市空气质量概况", _overview(res, city, periods)))
+    n += 1
+    marker_start = 0
+    for level, what, with_district in (("district", "区", False), ("station", "监测点位", True)):
+        if _level(res["month"], level).empty:
+            note(f"本月无{what}级评价结果（{'站点未配置所属区' if level == 'district' else '无评价点位数据'}），略去“各{what}排名”一节。")
+            continue
+        if level == "station" and "is_control" in res["month"].table:
+            ctl = res["month"].table
+            ctl = ctl[(ctl["level"] == "station") & ctl["is_control"].fillna(False).astype(bool)]
+            if len(ctl):
+                note(f"对照点{len(ctl)}个不参与点位排名。")
+        markers, footnotes = _invalid_footnotes(level, res["month"], marker_start)
+        marker_start += len(footnotes)
+        sec = Section(f"{CN_NUM[n]}、各{what}空气质量排名")
+        if (p := _extremes(res["month"], level, what)) is not None:
+            sec.blocks.append(p)
+        doc.sections.append(sec)
+        for i, metric in enumerate((PM25, GOOD)):
+            sub = Section(f"（{CN_NUM[i]}）{metric.name}排名", level=2)
+            sub.blocks.append(ranking_table(metric, level, res, city, markers, with_district))
+            sub.blocks.extend(footnotes)
+            sub.blocks.append(_legend())
+            doc.sections.append(sub)
+        n += 1
+    doc.sections.append(Section("附录　数据来源与生成说明",
+                                [_provenance(con, city, res, periods, now or datetime.now().replace(microsecond=0))]))
+    return doc
