@@ -71,18 +71,6 @@ def _typical_packets(n: int) -> list[bytes]:
 # --- codec speed ----------------------------------------------------------------------------------------------
 
 
-def naive_crc(data: bytes) -> int:
-    reg = 0xFFFF
-    for b in data:
-        reg = (reg >> 8) ^ b
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
-    return reg
-
-
 def naive_parse(packet: bytes) -> dict:
     """How a packet is usually parsed: strip, check length, bit-loop CRC, split into dicts."""
     text = packet.decode("utf-8").rstrip("\r\n")
@@ -92,7 +80,7 @@ def naive_parse(packet: bytes) -> dict:
     body = text[6:-4]
     if len(body.encode("utf-8")) != n:
         raise ValueError("length")
-    if naive_crc(body.encode("utf-8")) != int(text[-4:], 16):
+    if C.crc16_reference(body.encode("utf-8")) != int(text[-4:], 16):
         raise ValueError("crc")
     head, cp = body.split("CP=&&", 1)
     out: dict = dict(f.split("=", 1) for f in head.rstrip(";").split(";"))
@@ -124,7 +112,7 @@ def phase_codec(n: int = 20000) -> dict:
     naive = _rate(naive_parse, pkts[: n // 10])
     crc_fold = _rate(C.crc16, segs)
     crc_table = _rate(C.crc16_bytewise, segs)
-    crc_bits = _rate(naive_crc, segs[: n // 10])
+    crc_bits = _rate(C.crc16_reference, segs[: n // 10])
     return {
         "packets": n, "mean_bytes": round(sum(map(len, pkts)) / n, 1),
         "parse_crc_us": round(ours, 2), "parse_crc_split_cp_us": round(full, 2), "naive_parse_crc_us": round(naive, 2),
