@@ -70,33 +70,37 @@ def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_
         ).to_arrow_table()
     finally:
         con.unregister("_grid_idx")
-    flat = table.column("flat").to_numpy()
-    present = np.zeros(shape, dtype=bool)
-    present.ravel()[flat] = True
-    values = {}
-    for p in SIX:
-        grid = np.full(shape, np.nan)
-        grid.ravel()[flat] = table.column(p).to_numpy()  # nulls arrive as NaN
-        table = table.drop_columns([p])
-        values[p] = grid
-    return HourGrid(stations, first_day, last_day - first_day + 1, values, present)
+
+    def columns():  # one pollutant at a time, releasing each Arrow column once scattered
+        nonlocal table
+        for p in SIX:
+            values = table.column(p).to_numpy()  # nulls arrive as NaN
+            table = table.drop_columns([p])
+            yield p, values
+
+    return _scatter(stations, first_day, last_day, table.column("flat").to_numpy(), columns())
 
 
 def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np.ndarray], n_stations: int) -> HourGrid:
     """Grid from row arrays (used for users' tables); later duplicates of a station-hour overwrite earlier ones."""
     first_day = int((hi.min() - 1) // 24)
     last_day = int((hi.max() - 1) // 24)
-    first_hi = (first_day - 1) * 24 + 1
-    shape = (n_stations, (last_day - first_day + 2) * 24)
-    t = (hi - first_hi).astype(np.int64)
+    width = (last_day - first_day + 2) * 24
+    flat = station_idx.astype(np.int64) * width + (hi - ((first_day - 1) * 24 + 1)).astype(np.int64)
+    return _scatter(np.arange(n_stations), first_day, last_day, flat, ((p, values[p]) for p in SIX))
+
+
+def _scatter(stations: np.ndarray, first_day: int, last_day: int, flat: np.ndarray, columns) -> HourGrid:
+    """Place row values at their flat grid positions (``station × width + hour offset``)."""
+    shape = (len(stations), (last_day - first_day + 2) * 24)
     present = np.zeros(shape, dtype=bool)
-    present[station_idx, t] = True
+    present.ravel()[flat] = True
     grids = {}
-    for p in SIX:
+    for p, column in columns:
         g = np.full(shape, np.nan)
-        g[station_idx, t] = values[p]
+        g.ravel()[flat] = column
         grids[p] = g
-    return HourGrid(np.arange(n_stations), first_day, last_day - first_day + 1, grids, present)
+    return HourGrid(stations, first_day, last_day - first_day + 1, grids, present)
 
 
 # --- moving means ---------------------------------------------------------------------------------------------
