@@ -62,7 +62,19 @@ class Provenance:
     notes: list[str] = field(default_factory=list)
 
 
-Block = Paragraph | Table | Footnote | Provenance
+@dataclass
+class Figure:
+    """A chart: a Vega-Lite specification (from :mod:`qingshan.charts.specs`, data inline) and its caption.
+
+    Renderers draw it server-side (PNG for Word, SVG for PDF); the web console embeds the same spec.
+    """
+
+    spec: dict
+    caption: str
+    width_cm: float = 15.0
+
+
+Block = Paragraph | Table | Footnote | Provenance | Figure
 
 
 @dataclass
