@@ -276,7 +276,7 @@ def test_evaluate_unknown_city_in_empty_workspace_exit_2(tmp_path):
 
 def test_demo_without_data(tmp_path):
     ws = tmp_path / "ws"
-    res = run(ws, "demo")
+    res = run(ws, "demo", "--no-serve")
     assert res.exit_code == 0, repr(res.exception)
     ev = pd.read_csv(ws / "out" / "evaluation.csv")
     city = ev[ev["level"] == "city"]

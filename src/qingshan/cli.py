@@ -268,15 +268,47 @@ def air_rank(
 def demo(
     data: Optional[Path] = typer.Option(None, "--data", help="真实数据目录（quotsoft 日文件、CNEMC 导出、站点表）；缺省使用内置生成数据"),
     city: Optional[str] = typer.Option(None, "--city", help="评价的城市（缺省：数据最多的城市，或内置示范城市）"),
+    serve_console: bool = typer.Option(True, "--serve/--no-serve", help="建好工作区后启动 Web 控制台"),
+    host: str = typer.Option("127.0.0.1", "--host", help="控制台监听地址"),
+    port: int = typer.Option(8000, "--port", help="控制台端口"),
+    demo_password: Optional[str] = typer.Option(None, "--demo-password", help="演示账号的密码（缺省随机生成并打印）"),
 ) -> None:
-    """一条命令看到平台的主流程：导入 → 小时 AQI → HJ 663 评价 → 排名，结果写入工作区 out/。"""
+    """一条命令看到平台的全貌：导入 → 小时 AQI → HJ 663 评价 → 目标进度 → 演示台账 → 启动控制台。"""
     from .demo import run_demo
 
+    workspace = Path(_state.get("workspace", default_workspace()))
     try:
-        run_demo(_state.get("workspace", default_workspace()), data, city, console)
+        city_used, accounts = run_demo(workspace, data, city, console, demo_password)
     except ImportError_ as e:
         err.print(f"[red]导入失败：[/]{e}")
         raise typer.Exit(2)
+    if city_used is None:
+        raise typer.Exit(2)
+    logins = workspace / "demo-logins.txt"
+    if accounts and logins.exists():
+        console.print("演示账号（用户名、密码、角色；另存于 " + str(logins) + "）：")
+        for line in logins.read_text(encoding="utf-8").splitlines():
+            console.print("  " + line.replace("\t", "  "))
+    if serve_console:
+        _serve(workspace, host, port)
+
+
+def _serve(workspace: Path, host: str, port: int) -> None:
+    import uvicorn
+
+    from .web.app import create_console_app
+
+    console.print(f"控制台：http://{host}:{port}/ （Ctrl+C 结束）")
+    uvicorn.run(create_console_app(workspace), host=host, port=port, log_level="warning")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务时用 0.0.0.0，并置于反向代理之后）"),
+    port: int = typer.Option(8000, "--port", help="端口"),
+) -> None:
+    """启动 Web 控制台与 REST API（/api/v1）；工作区的 DuckDB 文件由本进程独占。"""
+    _serve(Path(_state.get("workspace", default_workspace())), host, port)
 
 
 from .cli_water import register as _register_water  # noqa: E402  (water, noise, rain, dust; import water-*)

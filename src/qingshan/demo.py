@@ -7,6 +7,8 @@ into the workspace and imported through the same adapter a user's file would go 
 
 from __future__ import annotations
 
+import secrets
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +18,9 @@ from .evaluate.air import evaluate_hourly, evaluate_period, rank
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
 from .store.workspace import Workspace
+from .ingest.water_samples import import_water_samples
 from .synth import DEMO_CITY, DEMO_STATIONS, generate_hourly, to_long_csv
+from .synth_water import write_workbook
 
 
 def _classify(folder: Path) -> dict[str, list[Path]]:
@@ -36,7 +40,8 @@ def _classify(folder: Path) -> dict[str, list[Path]]:
     return kinds
 
 
-def run_demo(workspace: Path, data: Path | None, city: str | None, console: Console) -> None:
+def run_demo(workspace: Path, data: Path | None, city: str | None, console: Console,
+             demo_password: str | None = None) -> tuple[str | None, dict[str, str]]:
     ws = Workspace(workspace)
     out_dir = ws.path / "out"
     out_dir.mkdir(exist_ok=True)
@@ -45,7 +50,7 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
             kinds = _classify(Path(data))
             if not any(kinds.values()):
                 console.print(f"[red]{data} 中没有可识别的数据文件[/]")
-                return
+                return None, {}
             for kind in ("stations", "quotsoft", "cnemc", "long"):
                 if kinds[kind]:
                     reports = import_files(ws, kind, kinds[kind])
@@ -56,29 +61,20 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
                         for m in r.messages:
                             console.print(f"  {Path(r.source).name}: {m}")
         else:
-            gen_dir = ws.path / "demo-data"
-            gen_dir.mkdir(exist_ok=True)
-            year = 2025
-            st = DEMO_STATIONS.rename(columns={"is_control": "is_control"}).copy()
-            st["is_control"] = st["is_control"].map({True: "Y", False: "N"})
-            st.to_csv(gen_dir / "stations.csv", index=False)
-            to_long_csv(generate_hourly(DEMO_STATIONS, year)).to_csv(gen_dir / f"hourly_{year}.csv", index=False)
-            console.print(f"已生成内置示范数据（{DEMO_CITY}，{year} 年逐时，合成数据）：{gen_dir}")
-            for kind, files in (("stations", [gen_dir / "stations.csv"]), ("long", [gen_dir / f"hourly_{year}.csv"])):
-                for r in import_files(ws, kind, files):
-                    console.print(f"导入 {kind}: 新增 {r.new} 行，未变 {r.unchanged} 行，隔离 {r.quarantined} 处")
             city = city or DEMO_CITY
+            _synthetic(ws, console)
         lo, hi_ = ws.con.execute("SELECT min(hi), max(hi) FROM air_hourly").fetchall()[0]
         if lo is None:
             console.print("[red]没有导入任何小时数据[/]")
-            return
+            return None, {}
         if city is None:
             city = ws.con.execute(
                 "SELECT s.city FROM air_hourly h JOIN stations s ON s.code = h.station "
                 "GROUP BY s.city ORDER BY count(*) DESC, s.city LIMIT 1"
             ).fetchall()[0][0]
-        period = Period(day_date((lo - 1) // 24), day_date((hi_ - 1) // 24), "")
-        period = Period(period.start, period.end, f"{period.start.isoformat()}:{period.end.isoformat()}")
+        first, last = day_date((lo - 1) // 24), day_date((hi_ - 1) // 24)
+        first = max(first, date(last.year, 1, 1))  # the latest calendar year in the data (or the span within it)
+        period = Period(first, last, f"{first.isoformat()}:{last.isoformat()}")
         hourly = evaluate_hourly(ws.con, period, city=city)
         hourly_path = out_dir / "hourly_aqi.csv"
         ws.con.register("_hourly", hourly)
@@ -109,13 +105,59 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
             t.add_row("", f"{city}（城市）", *cells(c.iloc[0]))
         console.print(t)
         console.print(f"逐时 AQI：{hourly_path}\nHJ 663 评价表：{eval_path}")
+        _targets(ws, city, last, console)
     finally:
         ws.close()
-    _demo_ledger(workspace, console)
+    return city, _demo_ledger(workspace, console, demo_password)
 
 
-def _demo_ledger(workspace: Path, console: Console) -> None:
-    """The demo ledger (2023 Changzhou rectification items, key tasks, petitions …) beside the measurements."""
+DEMO_YEARS = (2021, 2022, 2023)
+#: the demo's "today": data end on this day, so the console shows a year in progress against its targets
+DEMO_LAST_DAY = date(2023, 10, 31)
+
+
+def _synthetic(ws: Workspace, console: Console) -> None:
+    """Write the generated demo files (two years of hourly air data, a water workbook) and import them through
+    the same adapters a user's files go through."""
+    gen_dir = ws.path / "demo-data"
+    gen_dir.mkdir(exist_ok=True)
+    st = DEMO_STATIONS.copy()
+    st["is_control"] = st["is_control"].map({True: "Y", False: "N"})
+    st.to_csv(gen_dir / "stations.csv", index=False)
+    hourly_files = []
+    for year in DEMO_YEARS:
+        path = gen_dir / f"hourly_{year}.csv"
+        frame = generate_hourly(DEMO_STATIONS, year, seed=year)
+        last_hi = ((DEMO_LAST_DAY - date(1970, 1, 1)).days + 1) * 24  # 24:00 of the last day
+        to_long_csv(frame[frame["hi"] <= last_hi]).to_csv(path, index=False)
+        hourly_files.append(path)
+    water_path = gen_dir / "water_samples.xlsx"
+    write_workbook(water_path, list(DEMO_YEARS), last_month=(DEMO_LAST_DAY.year, DEMO_LAST_DAY.month))
+    console.print(f"已生成内置示范数据（{DEMO_CITY}，{DEMO_YEARS[0]}–{DEMO_YEARS[-1]} 年逐时空气、逐月地表水，合成数据）：{gen_dir}")
+    for kind, files in (("stations", [gen_dir / "stations.csv"]), ("long", hourly_files)):
+        for r in import_files(ws, kind, files):
+            console.print(f"导入 {kind}: 新增 {r.new} 行，未变 {r.unchanged} 行，隔离 {r.quarantined} 处")
+    rep = import_water_samples(ws, water_path)
+    console.print(f"导入 water-samples: 读取 {rep.rows_read} 行，隔离 {rep.quarantined} 处")
+
+
+def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
+    """Year-to-date progress against the city's annual targets, when a target file exists for it."""
+    from .targets.cli import print_status
+    from .targets.config import TargetConfigError, find_config
+    from .targets.evaluate import target_status
+
+    try:
+        config = find_config(city, as_of.year)
+    except TargetConfigError:
+        console.print(f"（没有 {city} {as_of.year} 年的目标文件，跳过目标进度）")
+        return
+    print_status(target_status(ws.con, config, city, as_of), config, as_of, city)
+
+
+def _demo_ledger(workspace: Path, console: Console, password: str | None) -> dict[str, str]:
+    """The demo ledger (2023 Changzhou rectification items, key tasks, petitions …) beside the measurements, and
+    the demo accounts (returned as name → role text); their password is ``password`` or a random one, printed."""
     from .ledger.cli import print_stats
     from .ledger.db import open_ledger
     from .ledger.demo import build_demo_ledger
@@ -128,8 +170,28 @@ def _demo_ledger(workspace: Path, console: Console) -> None:
             try:
                 st = build_demo_ledger(s)
                 console.print("已建立演示台账（据公开文件中的事实整理）：")
+                fresh = True
             except ValueError:  # the workspace already holds a ledger: show it as it is
                 st = LedgerService(s, Principal.system()).stats()
+                fresh = False
+            if fresh:
+                svc = LedgerService(s, Principal.system())
+                password = password or secrets.token_urlsafe(9)
+                for name, role, unit, label in DEMO_ACCOUNTS:
+                    svc.create_user(name, password, role, unit, label)
+                s.commit()
+                logins = Path(workspace) / "demo-logins.txt"
+                logins.write_text("".join(f"{n}\t{password}\t{label}\n" for n, _, _, label in DEMO_ACCOUNTS),
+                                  encoding="utf-8")
+                logins.chmod(0o600)
     finally:
         ledger.dispose()
     print_stats(st)
+    return {n: label for n, _, _, label in DEMO_ACCOUNTS}
+
+
+#: demo accounts: name, role, unit, label (the four roles of the ledger's permission model)
+DEMO_ACCOUNTS = (("admin", "admin", None, "系统管理员"),
+                 ("bureau", "bureau", "常州市生态环境局", "局机关（分析、调度）"),
+                 ("zjj", "department", "市住建局", "责任部门：市住建局"),
+                 ("wujin", "district", "武进区", "属地：武进区"))

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import TargetConfigError, find_config, load_config
+from .config import TargetConfig, TargetConfigError, find_config, load_config
 
 targets_app = typer.Typer(help="年度目标：年初至今进度与剩余时段须达到的水平", no_args_is_help=True)
 console = Console()
@@ -69,7 +69,12 @@ def status(
                "source": cfg.source, "path": cfg.path}, "targets": records}
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
-    t = Table(title=f"{city} {year} 年度目标进度（截至 {day}；目标版本 {cfg.version}）")
+    print_status(table, cfg, day, city)
+
+
+def print_status(table, cfg: TargetConfig, day: date, city: str | None = None) -> None:  # noqa: ANN001
+    """The targets table on the terminal (also used by ``qingshan demo``)."""
+    t = Table(title=f"{city or cfg.city} {cfg.year} 年度目标进度（截至 {day}；目标版本 {cfg.version}）")
     for col in ("指标", "目标", "年初至今", "覆盖率", "状态", "剩余时段须达到"):
         t.add_column(col, overflow="fold")
     for r in table.itertuples():

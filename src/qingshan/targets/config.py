@@ -213,7 +213,28 @@ def load_config(path: str | Path) -> TargetConfig:
         mark = getattr(e, "problem_mark", None)
         at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else ""
         raise TargetConfigError(str(p), [f"YAML 语法错误{at}：{getattr(e, 'problem', None) or e}"]) from None
+    if isinstance(doc, dict) and "based_on" in doc:
+        doc = _inherit(doc, p)
     return parse_config(doc, str(p))
+
+
+def _inherit(doc: dict, path: Path) -> dict:
+    """``based_on: other.yaml`` (same folder): take the other file's targets; keys given here replace its keys.
+
+    Lets a city adopt another's target list without copying it (the demo city uses Changzhou's 2023 targets).
+    """
+    base_name = doc["based_on"]
+    base_path = path.parent / str(base_name)
+    if not isinstance(base_name, str) or "/" in base_name or not base_path.is_file():
+        raise TargetConfigError(str(path), [f"based_on 应为同一目录下的目标文件名，实际为 {base_name!r}"])
+    import yaml
+
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    if not isinstance(base, dict) or "based_on" in base:
+        raise TargetConfigError(str(path), [f"based_on 指向的 {base_name} 不是独立的目标文件"])
+    merged = {**base, "aliases": []}
+    merged.update({k: v for k, v in doc.items() if k != "based_on"})
+    return merged
 
 
 def find_config(city: str, year: int, directory: str | Path | None = None) -> TargetConfig:
