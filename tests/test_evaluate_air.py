@@ -166,3 +166,29 @@ def test_ranking_ties():
     assert r.code.tolist() == ["b", "a", "c", "d"] and r.rank_composite_index.tolist()[:3] == [1, 2, 2]
     g = rank(t, "good_ratio")
     assert g.rank_good_ratio.tolist() == [1, 2, 2, 4]
+
+
+def test_town_stations_rank_their_town_but_stay_out_of_city_and_district(ws, tmp_path):
+    """Town stations (站点类别 乡镇) come from the station list; they form the town level only."""
+    from qingshan.ingest import import_files
+
+    (tmp_path / "st.csv").write_text(
+        "监测点编码,监测点名称,城市,区县,乡镇（街道）,站点类别,对照点\n"
+        "A,甲,城,东区,,国控,N\nB,乙,城,东区,,国控,N\n"
+        "T1,湖镇一,城,东区,湖镇,乡镇,N\nT2,湖镇二,城,东区,湖镇,乡镇站,N\nT3,山镇,城,西区,山镇,乡镇,N\n",
+        encoding="utf-8")
+    import_files(ws, "stations", [tmp_path / "st.csv"])
+    assert ws.con.execute("SELECT count(*) FROM stations WHERE network = '乡镇'").fetchall()[0][0] == 3
+    first = day_index(date(2023, 3, 1))
+    rows = pd.concat([_full_days("A", first, 1, 30.0), _full_days("B", first, 1, 50.0),
+                      _full_days("T1", first, 1, 100.0), _full_days("T2", first, 1, 120.0),
+                      _full_days("T3", first, 1, 7.0)])
+    load(ws, rows)
+    res = evaluate_period(ws.con, Period(date(2023, 3, 1), date(2023, 3, 1), "t"), city="城",
+                          levels=("station", "city", "district", "town"))
+    t = res.table.set_index(["level", "code"])["pm25_mean"]
+    assert t[("city", "城")] == 40 and t[("district", "东区")] == 40  # A and B only
+    assert ("district", "西区") not in t.index  # its only station is a town station
+    assert t[("town", "湖镇")] == 110 and t[("town", "山镇")] == 7
+    # re-importing the same list changes nothing
+    assert import_files(ws, "stations", [tmp_path / "st.csv"])[0].unchanged == 5

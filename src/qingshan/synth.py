@@ -1,6 +1,7 @@
 """A seeded, documented synthetic data set for the demo and for tests that need a full year.
 
-It is *generated*, not real: a demo city 示范市 with 8 evaluation stations in 4 districts plus one control site,
+It is *generated*, not real: a demo city 示范市 with 8 evaluation stations in 4 districts, one control site and
+7 town stations in 6 towns,
 hourly values for one year with a seasonal cycle (PM high in winter, O3 high on summer afternoons), a diurnal
 cycle, station offsets, autocorrelated noise, a few pollution episodes, ~2 % random gaps and one multi-day outage.
 Values are rounded like published data (integers; CO one decimal).
@@ -16,13 +17,21 @@ import pandas as pd
 DEMO_CITY = "示范市"
 DEMO_STATIONS = pd.DataFrame(
     {
-        "code": ["D001A", "D002A", "D003A", "D004A", "D005A", "D006A", "D007A", "D008A", "D009A"],
-        "name": ["市监测站", "城东", "城西", "开发区", "滨湖", "高新区", "北郊", "南湖", "森林公园(对照点)"],
-        "city": [DEMO_CITY] * 9,
-        "district": ["天宁区", "天宁区", "钟楼区", "新北区", "武进区", "新北区", "天宁区", "武进区", "武进区"],
-        "lon": [119.95, 119.99, 119.91, 119.97, 119.94, 119.98, 119.96, 119.93, 119.80],
-        "lat": [31.78, 31.79, 31.77, 31.83, 31.70, 31.86, 31.85, 31.68, 31.60],
-        "is_control": [False] * 8 + [True],
+        "code": ["D001A", "D002A", "D003A", "D004A", "D005A", "D006A", "D007A", "D008A", "D009A",
+                 "T001A", "T002A", "T003A", "T004A", "T005A", "T006A", "T007A"],
+        "name": ["市监测站", "城东", "城西", "开发区", "滨湖", "高新区", "北郊", "南湖", "森林公园(对照点)",
+                 "东湖镇", "西山镇", "南塘镇", "南塘镇工业园", "北桥街道", "青龙街道", "新安镇"],
+        "city": [DEMO_CITY] * 16,
+        "district": ["天宁区", "天宁区", "钟楼区", "新北区", "武进区", "新北区", "天宁区", "武进区", "武进区",
+                     "天宁区", "钟楼区", "武进区", "武进区", "新北区", "天宁区", "新北区"],
+        "lon": [119.95, 119.99, 119.91, 119.97, 119.94, 119.98, 119.96, 119.93, 119.80,
+                120.05, 119.84, 119.90, 119.92, 119.99, 120.02, 119.88],
+        "lat": [31.78, 31.79, 31.77, 31.83, 31.70, 31.86, 31.85, 31.68, 31.60,
+                31.76, 31.75, 31.64, 31.62, 31.90, 31.82, 31.92],
+        "is_control": [False] * 8 + [True] + [False] * 7,
+        # town stations (乡镇站) rank their towns (镇/街道) and stay out of city and district values
+        "town": [None] * 9 + ["东湖镇", "西山镇", "南塘镇", "南塘镇", "北桥街道", "青龙街道", "新安镇"],
+        "network": ["国控"] * 9 + ["乡镇"] * 7,
     }
 )
 

@@ -313,7 +313,7 @@ def evaluate_period(
     if not len(grid.stations):
         return result
     daily, dv = station_daily(grid, segs, hourly_sink, aqi_override)
-    ent = con.sql(f"SELECT code, name, city, district, is_control FROM {stations}").df()
+    ent = con.sql(f"SELECT code, name, city, district, town, is_control, network FROM {stations}").df()
     frames = []
     con.register("_daily", daily)
     try:
@@ -322,10 +322,10 @@ def evaluate_period(
             frames.append(pd.concat([pd.DataFrame({"level": ["station"] * len(st)}), st], axis=1))
     finally:
         con.unregister("_daily")
-    for lvl in ("city", "district"):
+    for lvl in ("city", "district", "town"):
         if lvl not in levels:
             continue
-        members = ent[~ent["is_control"].astype(bool) & ent[lvl].notna()]
+        members = ent[(city_members(ent) if lvl != "town" else ~ent["is_control"].astype(bool)) & ent[lvl].notna()]
         if city is not None:
             members = members[members["city"] == city]
         names = np.array(sorted(members[lvl].unique()), dtype=object)
@@ -347,6 +347,13 @@ def evaluate_period(
         frames.append(pd.concat([pd.DataFrame({"level": [lvl] * len(ct), "name": ct["code"].to_numpy()}), ct], axis=1))
     result.table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return result
+
+
+def city_members(stations: pd.DataFrame) -> pd.Series:
+    """Which stations enter city and district values: not control sites (对照点, 停运) and not town stations
+    (network 乡镇), which only rank their towns. ``stations`` needs ``is_control`` and ``network`` columns."""
+    town = stations["network"].eq("乡镇") if "network" in stations else False
+    return ~stations["is_control"].fillna(False).astype(bool) & ~town
 
 
 def rank(table: pd.DataFrame, by: str = "composite_index") -> pd.DataFrame:

@@ -158,7 +158,8 @@ def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str
         "import_id": iid,
     })
     ws.con.register("_ns", frame)
-    ws.con.execute("INSERT INTO stations SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _ns")
+    ws.con.execute("INSERT INTO stations (code, name, city, district, lon, lat, is_control, status, import_id) "
+                   "SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _ns")
     ws.con.unregister("_ns")
     messages.append(f"按数据中的站点信息登记了 {len(frame)} 个新站点")
 

@@ -5,6 +5,9 @@ Accepted headers (CSV or XLSX, UTF-8 or GBK):
 * the quotsoft/CNEMC list ``监测点编码,监测点名称,城市,经度,纬度,对照点`` (对照点 = Y/N), optionally with ``区县``;
 * English ``code,name,city,district,lon,lat,is_control``.
 
+Optional columns: ``town`` (乡镇/街道) and ``network`` (站点类别: 国控/省控/市控/乡镇). Stations of the 乡镇 network
+are town stations: they rank their town (镇/街道) but, like control sites, do not enter city or district values.
+
 Names may carry status suffixes such as ``(停运161026)``, ``（已停运）``, ``(对照点)``, ``(启用161031)``: the status is
 kept in ``status``; 停运 stations are treated like control sites (not in city averages). Coordinates given as empty
 or ``-`` are stored as missing.
@@ -25,10 +28,21 @@ from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_b
 KIND = "stations"
 
 _ZH = {"监测点编码": "code", "站点编码": "code", "监测点名称": "name", "站点名称": "name", "城市": "city",
-       "区县": "district", "经度": "lon", "纬度": "lat", "对照点": "is_control"}
+       "区县": "district", "经度": "lon", "纬度": "lat", "对照点": "is_control", "乡镇": "town", "街道": "town",
+       "乡镇（街道）": "town", "乡镇(街道)": "town", "镇街": "town", "站点类别": "network", "类别": "network"}
 _STATUS_RE = re.compile(r"[（(]([^()（）]*(停运|启用|对照点)[^()（）]*)[)）]")
 _TRUE = {"y", "yes", "true", "1", "是"}
 _FALSE = {"n", "no", "false", "0", "否", ""}
+
+
+#: station networks; town stations (乡镇站) rank their towns but do not enter city or district values
+TOWN_NETWORK = "乡镇"
+_NETWORKS = {"国控": "国控", "省控": "省控", "市控": "市控", "乡镇": TOWN_NETWORK, "乡镇站": TOWN_NETWORK,
+             "town": TOWN_NETWORK, "national": "国控", "provincial": "省控", "city": "市控"}
+
+
+def _network(text: str) -> str | None:
+    return _NETWORKS.get(text.lower() if text.isascii() else text, text) if text else None
 
 
 def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
@@ -42,7 +56,7 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     df.columns = [_ZH.get(str(c).strip(), str(c).strip().lower()) for c in df.columns]
     if "code" not in df.columns:
         raise ImportError_(f"{source}: 站点表缺少站点编码列（监测点编码 或 code）")
-    for c in ("name", "city", "district", "lon", "lat", "is_control"):
+    for c in ("name", "city", "district", "lon", "lat", "is_control", "town", "network"):
         if c not in df.columns:
             df[c] = ""
     line_no = np.arange(len(df), dtype=np.int64) + 2
@@ -70,6 +84,8 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         "lat": pa.array(coerce_numeric(df["lat"], line_no, "lat", q, allow_negative=True)[keep], pa.float64(), from_pandas=True),
         "is_control": pa.array(is_control[keep].tolist(), pa.bool_()),
         "status": pa.array([s or None for s in status[keep]], pa.string()),
+        "town": pa.array([t or None for t in df["town"].str.strip()[keep]], pa.string()),
+        "network": pa.array([_network(n) for n in df["network"].str.strip()[keep]], pa.string()),
     })
     msgs = [f"{int(is_control[keep].sum())} 个对照点/停运站点不参与城市均值"]
     return ParsedFile(source, KIND, out, q, msgs, len(df), sha256_of(raw))

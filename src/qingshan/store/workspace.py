@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS stations (
     lat DOUBLE,
     is_control BOOLEAN NOT NULL DEFAULT FALSE,
     status VARCHAR,
-    import_id INTEGER
+    import_id INTEGER,
+    town VARCHAR,
+    network VARCHAR
 );
 CREATE TABLE IF NOT EXISTS air_hourly (
     station VARCHAR NOT NULL,
@@ -99,6 +101,9 @@ class Workspace:
         self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
         if not read_only:
             self.con.execute(_SCHEMA)
+            # workspaces created before towns were modelled
+            self.con.execute("ALTER TABLE stations ADD COLUMN IF NOT EXISTS town VARCHAR;"
+                             "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
 
     def close(self) -> None:
         self.con.close()
@@ -212,18 +217,23 @@ class Workspace:
 
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
+        for col in ("town", "network"):  # optional columns of a station list
+            if col not in table.column_names:
+                table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
         con.register("_st", table)
         try:
             existing, same = con.execute(
                 """SELECT count(*), count(*) FILTER (WHERE s.name IS NOT DISTINCT FROM t.name
                        AND s.city IS NOT DISTINCT FROM t.city AND s.district IS NOT DISTINCT FROM t.district
                        AND s.lon IS NOT DISTINCT FROM t.lon AND s.lat IS NOT DISTINCT FROM t.lat
-                       AND s.is_control = t.is_control AND s.status IS NOT DISTINCT FROM t.status)
+                       AND s.is_control = t.is_control AND s.status IS NOT DISTINCT FROM t.status
+                       AND s.town IS NOT DISTINCT FROM t.town AND s.network IS NOT DISTINCT FROM t.network)
                    FROM stations s JOIN _st t USING (code)"""
             ).fetchall()[0]
             con.execute(
-                """INSERT OR REPLACE INTO stations (code, name, city, district, lon, lat, is_control, status, import_id)
-                   SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _st"""
+                """INSERT OR REPLACE INTO stations (code, name, city, district, lon, lat, is_control, status, import_id,
+                                                  town, network)
+                   SELECT code, name, city, district, lon, lat, is_control, status, import_id, town, network FROM _st"""
             )
         finally:
             con.unregister("_st")

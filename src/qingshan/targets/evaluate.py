@@ -53,8 +53,8 @@ def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -
     if not len(grid.stations):
         return np.array([], dtype=float)
     _, dv = air.station_daily(grid, segs)
-    ent = con.sql("SELECT code, city, is_control FROM stations").df()
-    members = ent[~ent["is_control"].astype(bool) & (ent["city"] == city)]
+    ent = con.sql("SELECT code, city, is_control, network FROM stations").df()
+    members = ent[air.city_members(ent) & (ent["city"] == city)]
     pos = {c: i for i, c in enumerate(grid.stations)}
     m = np.zeros((1, len(grid.stations)))
     for code in members["code"]:
