@@ -274,3 +274,31 @@ def test_cli_monthly(ws, tmp_path, monkeypatch):
     assert d.paragraphs[0].text == "青城2023年5月环境空气质量排名通报"
     bad = runner.invoke(app, ["report", "monthly", "--city", "无城", "--month", "2023-05", "-o", str(tmp_path / "x.docx")])
     assert bad.exit_code == 2 and not (tmp_path / "x.docx").exists()
+
+
+def test_town_ranking_from_town_stations(ws):
+    """Two town stations of 湖镇 and one of 山镇: towns are ranked on their stations' mean; the town stations do
+    not change the city or district values, nor appear among the ranked monitoring points."""
+    build_store(ws)
+    may = _year(2023, 10.0)
+    frames = [_days("T1", date(2023, 1, 1), may * 3), _days("T2", date(2023, 1, 1), may * 5),
+              _days("T3", date(2023, 1, 1), may * 2)]
+    rows = pd.concat(frames, ignore_index=True)
+    rows["import_id"] = 8
+    ws.upsert_air_hourly(pa.Table.from_pandas(rows[["station", "hi", *SIX, "import_id"]], preserve_index=False))
+    ws.upsert_stations(pa.table({
+        "code": ["T1", "T2", "T3"], "name": ["湖镇一", "湖镇二", "山镇站"], "city": [CITY] * 3,
+        "district": ["东区", "东区", "西区"], "lon": [None] * 3, "lat": [None] * 3, "is_control": [False] * 3,
+        "status": [None] * 3, "import_id": [8] * 3, "town": ["湖镇", "湖镇", "山镇"], "network": ["乡镇"] * 3}))
+    doc = build_monthly(ws.con, CITY, "2023-05")
+    heads = [s.heading for s in doc.sections]
+    assert "三、各镇（街道）空气质量排名" in heads
+    town_pm = next(b for s in doc.sections for b in s.blocks
+                   if isinstance(b, Table) and b.header[1] == "镇（街道）")
+    cells = {r[1].text: r for r in town_pm.rows}
+    assert cells["山镇"][0].text == "1" and cells["山镇"][2].text == "20"  # 2 × 10
+    assert cells["湖镇"][0].text == "2" and cells["湖镇"][2].text == "40"  # (30 + 50) / 2
+    point_tables = [b for s in doc.sections for b in s.blocks if isinstance(b, Table) and b.header[1] == "点位"]
+    assert point_tables and all(r[1].text[:2] not in ("湖镇", "山镇") for t in point_tables for r in t.rows)
+    city = evaluate_period(ws.con, parse_period("2023-05"), city=CITY).table.query("level == 'city'").iloc[0]
+    assert any(f"平均浓度为{int(city['pm25_mean'])}微克" in t for t in doc.paragraphs())

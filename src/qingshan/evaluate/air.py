@@ -339,6 +339,8 @@ def evaluate_period(
                 m[gidx[g], pos[code]] = 1.0
         n_members = members.groupby(lvl).size().reindex(names).to_numpy(dtype=float)
         cdaily = group_daily(names, m, n_members, dv, grid.first_day, segs, ev_last.city_min_station_fraction)
+        if not cdaily.num_rows:  # no member has data in the period (e.g. town stations set up later)
+            continue
         con.register("_cdaily", cdaily)
         try:
             ct = period_statistics(con, "SELECT * FROM _cdaily", period, ev_last)

@@ -1,6 +1,6 @@
 """Monthly ranking bulletin (月度空气质量排名通报) built from the air engine.
 
-Districts and stations (towns are not modelled yet) are ranked on PM2.5 and the good-days ratio, for the month
+Districts, towns (镇/街道, through their town stations) and stations are ranked on PM2.5 and the good-days ratio, for the month
 and the year to date, with the year-on-year change against the same periods of the previous year. Values worse
 than the city average are shaded yellow, year-on-year deteriorations red (Changzhou's convention); entities
 whose PM2.5 data are invalid in a period are not ranked and are footnoted. Every number is taken from
@@ -18,7 +18,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from ..evaluate.air import EvaluationResult, evaluate_period, rank
+from ..evaluate.air import EvaluationResult, city_members, evaluate_period, rank
 from ..evaluate.periods import Period, parse_period
 from ..standards.rounding import round_gbt8170
 from .model import (
@@ -34,7 +34,7 @@ from .model import (
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("station", "city", "district")
+LEVELS = ("station", "city", "district", "town")
 DASH = "—"
 MARKERS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 CN_NUM = "一二三四五六七八九十"
@@ -84,8 +84,8 @@ def _level(res: EvaluationResult, level: str) -> pd.DataFrame:
     if t.empty:
         return pd.DataFrame(columns=["code"]).set_index("code")
     rows = t[t["level"] == level]
-    if level == "station" and "is_control" in rows:
-        rows = rows[~rows["is_control"].fillna(False).astype(bool)]
+    if level == "station" and "is_control" in rows:  # control sites are not ranked; town stations rank their towns
+        rows = rows[city_members(rows)]
     return rows.set_index("code", drop=False)
 
 
@@ -168,7 +168,7 @@ def ranking_table(metric: Metric, level: str, res: dict[str, EvaluationResult], 
     ranks = {k: _ranks(cur[k], metric) for k in ("month", "ytd")}
     unit = metric.unit
     chg = "同比" if metric.change == "pct" else "同比（百分点）"
-    header = ["排名", "区" if level == "district" else "点位"] + (["所属区"] if with_district else [])
+    header = ["排名", {"district": "区", "town": "镇（街道）"}.get(level, "点位")] + (["所属区"] if with_district else [])
     header += [f"本月（{unit}）", chg, f"累计（{unit}）", "累计排名", chg]
     codes = sorted(cur["month"].index, key=lambda c: (ranks["month"].get(c, 10**6), str(c)))
     rows = []
@@ -321,9 +321,12 @@ def build_monthly(con: duckdb.DuckDBPyConnection, city: str, month: str, now: da
     doc.sections.append(Section(f"{CN_NUM[n]}、全市空气质量概况", _overview(res, city, periods)))
     n += 1
     marker_start = 0
-    for level, what, with_district in (("district", "区", False), ("station", "监测点位", True)):
+    why = {"district": "站点未配置所属区", "town": "站点表中没有乡镇站（站点类别“乡镇”及所属镇/街道）",
+           "station": "无评价点位数据"}
+    for level, what, with_district in (("district", "区", False), ("town", "镇（街道）", False),
+                                       ("station", "监测点位", True)):
         if _level(res["month"], level).empty:
-            note(f"本月无{what}级评价结果（{'站点未配置所属区' if level == 'district' else '无评价点位数据'}），略去“各{what}排名”一节。")
+            note(f"本月无{what}级评价结果（{why[level]}），略去“各{what}排名”一节。")
             continue
         if level == "station" and "is_control" in res["month"].table:
             ctl = res["month"].table
