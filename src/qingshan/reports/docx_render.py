@@ -8,11 +8,15 @@ East-Asian text only takes a font from the ``w:eastAsia`` attribute of ``w:rFont
 sets ``w:ascii``/``w:hAnsi`` only), so every style and run gets it explicitly, and the theme-font attributes of the
 built-in heading styles are removed so they cannot override it. Fonts are referenced by name only: Word and
 LibreOffice substitute an installed CJK font when the named one is absent, so nothing has to be installed or
-embedded to open the file.
+embedded to open the file. The text language is declared zh-CN so that the substitute is a Chinese face.
+
+Figures (:class:`~qingshan.reports.model.Figure`) are drawn server-side by :func:`qingshan.charts.render.to_png`
+and inserted as centred inline pictures with the caption below (style Caption).
 """
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 from docx import Document as new_docx
@@ -20,12 +24,13 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Cm, Mm, Pt, RGBColor
 
 from .model import (
     HIGHLIGHT_FILL,
     Cell,
     Document,
+    Figure,
     Footnote,
     Paragraph,
     Provenance,
@@ -46,6 +51,7 @@ SIZE_BODY = Pt(16)  # 三号
 SIZE_TABLE = Pt(10.5)  # 五号
 SIZE_NOTE = Pt(12)  # 小四
 LINE_PITCH = Pt(29)  # 225 mm / 22 lines
+TYPE_WIDTH_CM = 15.6  # 210 − 28 − 26 mm: a figure is never wider than the type area
 
 
 def set_east_asian_font(target, east_asian: str, latin: str = LATIN_FONT) -> None:
@@ -64,6 +70,21 @@ def set_east_asian_font(target, east_asian: str, latin: str = LATIN_FONT) -> Non
     rfonts.set(qn("w:hint"), "eastAsia")
 
 
+def _set_language(doc) -> None:
+    """Declare Simplified Chinese for East-Asian text in the document defaults (``w:lang w:eastAsia="zh-CN"``).
+
+    Without it LibreOffice substitutes the named fonts (仿宋, 黑体 …) by language-neutral rules and may pick the
+    Japanese variant of a CJK family, with Japanese glyph shapes and centred full-width punctuation.
+    """
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "zh-CN")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+
+
 def _style(doc, name: str, east_asian: str, size, bold: bool = False) -> None:
     st = doc.styles[name]
     set_east_asian_font(st, east_asian)
@@ -74,6 +95,7 @@ def _style(doc, name: str, east_asian: str, size, bold: bool = False) -> None:
 
 
 def _setup(doc) -> None:
+    _set_language(doc)
     for s in doc.sections:
         s.page_width, s.page_height = Mm(210), Mm(297)
         s.top_margin, s.bottom_margin = Mm(37), Mm(35)
@@ -86,6 +108,11 @@ def _setup(doc) -> None:
     _style(doc, "Title", TITLE_FONT, SIZE_TITLE, bold=True)
     _style(doc, "Heading 1", HEADING1_FONT, SIZE_BODY)
     _style(doc, "Heading 2", HEADING2_FONT, SIZE_BODY)
+    _style(doc, "Caption", HEADING1_FONT, SIZE_NOTE)
+    cap = doc.styles["Caption"].paragraph_format
+    cap.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    cap.space_before, cap.space_after = Pt(2), Pt(8)
+    cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for name in ("Title", "Heading 1", "Heading 2"):
         f = doc.styles[name].paragraph_format
         f.line_spacing_rule = WD_LINE_SPACING.EXACTLY
@@ -169,6 +196,25 @@ def _provenance(doc, pv: Provenance) -> None:
         _note(doc, n)
 
 
+def _figure(doc, f: Figure) -> None:
+    """A chart as a centred inline PNG (drawn by vl-convert at 2× for print) with its caption below it.
+
+    The picture's paragraph is single-spaced: the body's exact 29 pt line pitch would clip the picture to one line.
+    """
+    from ..charts.render import to_png
+
+    png = to_png(f.spec, scale=2.0)
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    pf = p.paragraph_format
+    pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    pf.first_line_indent = Pt(0)
+    pf.keep_with_next = True  # the caption stays on the picture's page
+    p.add_run().add_picture(BytesIO(png), width=Cm(min(f.width_cm, TYPE_WIDTH_CM)))
+    cap = doc.add_paragraph(style="Caption")
+    _run(cap, f.caption, HEADING1_FONT, SIZE_NOTE, False)
+
+
 def _c(text: str) -> Cell:
     return Cell(text)
 
@@ -192,6 +238,8 @@ def _section(doc, s: Section) -> None:
             _note(doc, f"{b.marker} {b.text}")
         elif isinstance(b, Provenance):
             _provenance(doc, b)
+        elif isinstance(b, Figure):
+            _figure(doc, b)
         else:  # pragma: no cover - the model is closed
             raise TypeError(f"未知的文档块：{type(b).__name__}")
 
