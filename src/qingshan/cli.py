@@ -16,6 +16,7 @@ from .ingest import ImportError_, import_files
 from .hj212.cli import hj212_app
 from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
 from .reports.cli import report_app
+from .reports import cli_bulletin  # noqa: E402,F401  (registers `report bulletin` on report_app)
 from .targets.cli import targets_app
 from .store.workspace import Workspace, default_workspace
 
