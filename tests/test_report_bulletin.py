@@ -675,3 +675,23 @@ def test_without_the_chart_module_the_figures_are_left_out_and_logged(monkeypatc
     note = Log()
     assert Figures(note).make("class_share", [], "标题", caption="地表水类别") is None
     assert note.lines == ["图表模块 qingshan.charts.specs 不可用，公报未插入图表（“地表水类别”等）。"]
+
+
+def test_a_year_still_in_progress_is_refused(ws, tmp_path):
+    """Data that stop on 31 October: the annual bulletin would compare ten months with a whole year — refused."""
+    from qingshan.ingest import import_files
+    from qingshan.synth import DEMO_STATIONS, generate_hourly, to_long_csv
+
+    st = DEMO_STATIONS.head(3).copy()
+    st["is_control"] = "N"
+    st.to_csv(tmp_path / "st.csv", index=False)
+    frame = generate_hourly(DEMO_STATIONS.head(3), 2023, seed=1)
+    last = ((date(2023, 10, 31) - date(1970, 1, 1)).days + 1) * 24
+    to_long_csv(frame[frame["hi"] <= last]).to_csv(tmp_path / "h.csv", index=False)
+    import_files(ws, "stations", [tmp_path / "st.csv"])
+    import_files(ws, "long", [tmp_path / "h.csv"])
+    with pytest.raises(ReportError, match="截至2023-10-31，年度尚未结束"):
+        build_bulletin(ws, "示范市", 2023)
+    ws.con.execute(f"DELETE FROM air_hourly WHERE hi > {last - 24 * 61}")  # now the data end on 31 August …
+    with pytest.raises(ReportError, match="截至2023-08-31"):
+        build_bulletin(ws, "示范市", 2023)

@@ -20,6 +20,7 @@ from .ingest import import_files
 from .store.workspace import Workspace
 from .ingest.water_samples import import_water_samples
 from .synth import DEMO_CITY, DEMO_STATIONS, generate_hourly, to_long_csv
+from .synth_other import dust_file, noise_files, rain_file
 from .synth_water import write_workbook
 
 
@@ -139,6 +140,15 @@ def _synthetic(ws: Workspace, console: Console) -> None:
             console.print(f"导入 {kind}: 新增 {r.new} 行，未变 {r.unchanged} 行，隔离 {r.quarantined} 处")
     rep = import_water_samples(ws, water_path)
     console.print(f"导入 water-samples: 读取 {rep.rows_read} 行，隔离 {rep.quarantined} 处")
+    # noise, acid rain and dustfall have no store tables yet: their files feed the reports' input options
+    full_year = DEMO_LAST_DAY.year - 1
+    noise = noise_files(gen_dir, full_year)
+    rain, dust = rain_file(gen_dir, list(DEMO_YEARS)), dust_file(gen_dir, list(DEMO_YEARS), (DEMO_LAST_DAY.year, DEMO_LAST_DAY.month))
+    console.print(f"报告示例：qingshan --workspace {ws.path} report bulletin --city {DEMO_CITY} --year {full_year} -o 公报 "
+                  f"--noise-regional {noise['regional']} --noise-road {noise['road']} --noise-zone {noise['zones']} "
+                  f"--rain {rain} --dust {dust}")
+    console.print(f"　　　　　qingshan --workspace {ws.path} report monthly --city {DEMO_CITY} --month "
+                  f"{DEMO_LAST_DAY:%Y-%m} -o 月报")
 
 
 def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:

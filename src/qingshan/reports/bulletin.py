@@ -17,7 +17,7 @@ import batches, generation time). A chapter or section without data is left out 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 
@@ -87,6 +87,28 @@ def _provenance(chapters: list[Chapter], now: datetime) -> Provenance:
     return Provenance(rules, coverage, ids, now, notes)
 
 
+def _require_complete_year(con: duckdb.DuckDBPyConnection, year: int) -> None:
+    """An annual bulletin describes a finished year: refuse when the store's air data stop inside ``year``.
+
+    Comparing ten months with a whole previous year would mislead; the monthly bulletin covers a year to date.
+    Data that reach 24:00 of 31 December, or any later hour, mean the year is over (gaps are then gaps, handled by
+    the validity rules).
+    """
+    row = con.execute("SELECT max(hi) FROM air_hourly").fetchall()[0][0] if _has_table(con, "air_hourly") else None
+    if row is None:
+        return
+    year_end = (date(year + 1, 1, 1) - date(1970, 1, 1)).days * 24  # hour label of 31 Dec 24:00
+    first = (date(year, 1, 1) - date(1970, 1, 1)).days * 24 + 1
+    if first <= row < year_end:
+        last = date(1970, 1, 1) + timedelta(hours=int(row) - 1)
+        raise ReportError(f"{year}年的监测数据截至{last.isoformat()}，年度尚未结束，不能生成年度公报；"
+                          f"年内进展请用月度通报（qingshan report monthly）或目标进度（qingshan targets status）。")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
 def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, year: int, *, ledger_session=None,
                    inputs: BulletinInputs | None = None, now: datetime | None = None) -> Document:
     """The annual bulletin of ``city`` for ``year`` (see the module docstring).
@@ -96,6 +118,7 @@ def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, 
     Raises :class:`ReportError` when no chapter has data or an input file cannot be read.
     """
     con = ws_or_con.con if isinstance(ws_or_con, Workspace) else ws_or_con
+    _require_complete_year(con, year)
     inputs = inputs or BulletinInputs()
     note = Log()
     figs = Figures(note)
