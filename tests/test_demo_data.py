@@ -64,3 +64,27 @@ def test_based_on_must_name_a_file_beside_it(tmp_path, based_on):
     p.write_text(f"schema: qingshan.targets/1\nbased_on: {based_on}\ncity: 甲市\n", encoding="utf-8")
     with pytest.raises(TargetConfigError, match="based_on"):
         load_config(p)
+
+
+def test_noise_rain_dust_files_evaluate_near_the_bulletin(tmp_path):
+    """The demo's noise/rain/dust files go through the same engines as users' files and land near seeds 004."""
+    import pandas as pd
+
+    from qingshan.evaluate.acid_rain import evaluate_rain
+    from qingshan.evaluate.dustfall import evaluate_dust
+    from qingshan.evaluate.noise import evaluate_regional, evaluate_road
+    from qingshan.synth_other import dust_file, noise_files, rain_file
+
+    noise = noise_files(tmp_path, 2023)
+    regional, q = evaluate_regional(pd.read_csv(noise["regional"], dtype=str))
+    assert not q.lines
+    day = regional[(regional["area"] == "全市") & (regional["period"] == "昼间")].iloc[0]
+    assert day["points"] == 100 and abs(day["mean_db"] - 53.7) <= 1.0
+    road = evaluate_road(pd.read_csv(noise["road"], dtype=str))[0]
+    assert abs(road[road["period"] == "昼间"].iloc[0]["mean_db"] - 65.9) <= 1.5
+    rain, q = evaluate_rain(pd.read_csv(rain_file(tmp_path, [2023]), dtype=str))
+    assert not q.lines
+    whole = rain.iloc[0]
+    assert 5.6 <= whole["mean_ph"] <= 6.3 and 0 < whole["acid_frequency_pct"] < 20
+    dust = evaluate_dust(pd.read_csv(dust_file(tmp_path, [2023], (2023, 10)), dtype=str), 2023)
+    assert dust.summary.iloc[0]["annual_mean"] == pytest.approx(2.2, abs=0.2)
