@@ -146,9 +146,9 @@ def _synthetic(ws: Workspace, console: Console) -> None:
     rain, dust = rain_file(gen_dir, list(DEMO_YEARS)), dust_file(gen_dir, list(DEMO_YEARS), (DEMO_LAST_DAY.year, DEMO_LAST_DAY.month))
     console.print(f"报告示例：qingshan --workspace {ws.path} report bulletin --city {DEMO_CITY} --year {full_year} -o 公报 "
                   f"--noise-regional {noise['regional']} --noise-road {noise['road']} --noise-zone {noise['zones']} "
-                  f"--rain {rain} --dust {dust}")
+                  f"--rain {rain} --dust {dust}", soft_wrap=True)
     console.print(f"　　　　　qingshan --workspace {ws.path} report monthly --city {DEMO_CITY} --month "
-                  f"{DEMO_LAST_DAY:%Y-%m} -o 月报")
+                  f"{DEMO_LAST_DAY:%Y-%m} -o 月报", soft_wrap=True)
 
 
 def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
