@@ -294,22 +294,26 @@ def demo(
         _serve(workspace, host, port)
 
 
-def _serve(workspace: Path, host: str, port: int) -> None:
-    import uvicorn
-
-    from .web.app import create_console_app
+def _serve(workspace: Path, host: str, port: int, secure_cookies: bool = False) -> None:
+    from .web.serve import serve as run_console
+    from .web.store import StoreBusy
 
     console.print(f"控制台：http://{host}:{port}/ （Ctrl+C 结束）")
-    uvicorn.run(create_console_app(workspace), host=host, port=port, log_level="warning")
+    try:
+        run_console(workspace, host, port, secure_cookies=secure_cookies, log_level="warning")
+    except StoreBusy as e:
+        err.print(f"[red]{e}[/]")
+        raise typer.Exit(2) from None
 
 
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务时用 0.0.0.0，并置于反向代理之后）"),
     port: int = typer.Option(8000, "--port", help="端口"),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="会话 Cookie 加 Secure 标记（经 HTTPS 反向代理提供服务时使用）"),
 ) -> None:
     """启动 Web 控制台与 REST API（/api/v1）；工作区的 DuckDB 文件由本进程独占。"""
-    _serve(Path(_state.get("workspace", default_workspace())), host, port)
+    _serve(Path(_state.get("workspace", default_workspace())), host, port, secure_cookies)
 
 
 from .cli_water import register as _register_water  # noqa: E402  (water, noise, rain, dust; import water-*)

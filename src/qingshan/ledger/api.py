@@ -1,10 +1,14 @@
 """REST API of the ledger: ``/api/v1/ledger/...`` and ``/api/v1/auth/...`` (docs/ledger.md "API").
 
 Authentication: ``POST /api/v1/auth/token`` with ``username`` and ``password`` (form or JSON) returns a bearer
-token; send it as ``Authorization: Bearer <token>``. Without a token the caller is the public and sees only
-disclosed records. Every endpoint goes through :class:`.service.LedgerService`, so the permission rules of
-:mod:`.rbac` hold here exactly as in the CLI: a department cannot change another unit's record through any
-endpoint (tests enumerate every mutating route to prove it).
+token; send it as ``Authorization: Bearer <token>``. A browser signed in through the console (qingshan.web) sends
+the same kind of token in the HttpOnly cookie ``qs_session`` instead; a cookie-authenticated request with an unsafe
+method must also carry ``X-CSRF-Token`` (checked by ``app.state.csrf_verify``; without a verifier such requests
+are refused). A bearer header wins over the cookie; an unknown or expired cookie is ignored (the caller is the
+public). Without a token the caller is the public and sees only disclosed records. Every endpoint goes through
+:class:`.service.LedgerService`, so the permission rules of :mod:`.rbac` hold here exactly as in the CLI: a
+department cannot change another unit's record through any endpoint (tests enumerate every mutating route to
+prove it).
 
 Errors: 401 (no or bad token where one is needed), 403 (not allowed), 404 (absent or not visible), 409 (workflow
 or version conflict), 413 (file too large), 415/422 (bad file type, bad input). Messages are in Chinese.
@@ -47,14 +51,21 @@ router = APIRouter(prefix=f"{API_PREFIX}/ledger", tags=["治理台账"])
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+SESSION_COOKIE = "qs_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @dataclass
 class Ctx:
-    """One request's session, principal and service."""
+    """One request's session, principal and service (``cookie_token``: the session token when the caller was
+    authenticated by the console's cookie rather than a bearer header)."""
 
     session: Session
     principal: Principal
     anonymous: bool
     svc: LedgerService
+    cookie_token: Optional[str] = None
 
     def commit(self) -> None:
         self.session.commit()
@@ -73,19 +84,30 @@ def get_session(request: Request) -> Iterator[Session]:
         s.close()
 
 
-def get_ctx(request: Request, session: Session = Depends(get_session),
-            cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> Ctx:
-    if cred is None:
-        principal, anonymous = Principal.public(), True
-    else:
+def resolve_ctx(request: Request, session: Session, cred: Optional[HTTPAuthorizationCredentials]) -> Ctx:
+    """The caller from the bearer header, else from the session cookie, else the public (no CSRF check)."""
+    principal, anonymous, cookie_token = Principal.public(), True, None
+    if cred is not None:
         user = auth.user_for_token(session, cred.credentials)
         if user is None:
             raise HTTPException(401, "令牌无效或已过期", headers={"WWW-Authenticate": "Bearer"})
         principal, anonymous = Principal.of(user), False
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) and (user := auth.user_for_token(session, cookie)):
+        principal, anonymous, cookie_token = Principal.of(user), False, cookie
     request.state.anonymous = anonymous
     state = request.app.state
     svc = LedgerService(session, principal, files=state.files, today=state.today)
-    return Ctx(session, principal, anonymous, svc)
+    return Ctx(session, principal, anonymous, svc, cookie_token)
+
+
+def get_ctx(request: Request, session: Session = Depends(get_session),
+            cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> Ctx:
+    ctx = resolve_ctx(request, session, cred)
+    if ctx.cookie_token is not None and request.method not in SAFE_METHODS:
+        verify = getattr(request.app.state, "csrf_verify", None)
+        if verify is None or not verify(ctx.cookie_token, request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, f"通过 Cookie 登录的写操作须携带有效的 {CSRF_HEADER} 请求头（CSRF 校验失败）")
+    return ctx
 
 
 def install_error_handlers(app: Any) -> None:
@@ -524,4 +546,5 @@ def kinds() -> dict[str, Any]:
             for k, m in MACHINES.items()}
 
 
-__all__ = ["API_PREFIX", "auth_router", "install_error_handlers", "router"]
+__all__ = ["API_PREFIX", "CSRF_HEADER", "SESSION_COOKIE", "auth_router", "get_ctx", "install_error_handlers",
+           "resolve_ctx", "router"]

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .api import API_PREFIX, auth_router, install_error_handlers, router
-from .db import open_ledger
+from .db import Ledger, open_ledger
 from .files import FileStore
 
 
@@ -45,6 +45,15 @@ def create_app(workspace: str | os.PathLike[str], *, url: str | None = None, max
         redoc_url=None,
         lifespan=lifespan,
     )
+    mount_ledger(app, ledger, max_upload_bytes=max_upload_bytes, max_request_bytes=max_request_bytes, today=today)
+    return app
+
+
+def mount_ledger(app: FastAPI, ledger: Ledger, *, max_upload_bytes: int | None = None,
+                 max_request_bytes: int | None = None, today: dt.date | None = None) -> None:
+    """Mount the ledger on ``app``: its state (ledger, file store, pinned date), error handlers, the request-size
+    limit and the ``/api/v1/auth`` and ``/api/v1/ledger`` routers. Shared by :func:`create_app` and the console
+    (:func:`qingshan.web.app.create_console_app`); the caller owns ``ledger`` and disposes of it."""
     app.state.ledger = ledger
     app.state.files = FileStore(ledger.files_dir, max_upload_bytes)
     app.state.today = today
@@ -61,5 +70,3 @@ def create_app(workspace: str | os.PathLike[str], *, url: str | None = None, max
 
     app.include_router(auth_router)
     app.include_router(router)
-
-    return app

@@ -1,0 +1,24 @@
+"""``/api/v1/water/...`` — sections with classes and targets; share of good sections by level."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from ...ledger.api import API_PREFIX
+from ..console import Console, get_console
+from ..data.water import water_sections, water_summary
+from .response import ConsoleJSON
+
+router = APIRouter(prefix=f"{API_PREFIX}/water", tags=["地表水"], default_response_class=ConsoleJSON)
+
+YEAR = Query(None, description="年份；缺省为最新数据所在年")
+
+
+@router.get("/sections", summary="断面：最新月份类别、年度（时段）类别、目标类别、是否达标、湖库 TLI")
+def sections(year: int | None = YEAR, console: Console = Depends(get_console)) -> ConsoleJSON:
+    return ConsoleJSON(water_sections(console, year))
+
+
+@router.get("/summary", summary="按考核级别的优Ⅲ比例与劣Ⅴ比例")
+def summary(year: int | None = YEAR, console: Console = Depends(get_console)) -> ConsoleJSON:
+    return ConsoleJSON(water_summary(console, year))

@@ -1,0 +1,151 @@
+"""The console application: :func:`create_console_app` (``qingshan serve`` runs it with uvicorn, :mod:`.serve`).
+
+One FastAPI app holds
+
+* the ledger API (``/api/v1/auth``, ``/api/v1/ledger``), mounted by :func:`qingshan.ledger.app.mount_ledger`
+  exactly as the stand-alone ledger app does;
+* the measurement and target API (``/api/v1/overview``, ``/api/v1/air/…``, ``/api/v1/water/…``,
+  ``/api/v1/targets``; :mod:`.api`), described in the OpenAPI schema at ``/api/v1/openapi.json``;
+* the pages (:mod:`.pages`) and ``/static/`` (our CSS and JS; the Vega bundle at ``/static/vendor/vega-bundle.js``,
+  built from the vl-convert wheel on first use and cached on disk).
+
+The workspace's DuckDB file is opened once, here (:class:`.store.MeasurementStore`); the ledger database is
+opened (and migrated) as by the ledger app. Interactive API docs are not served: Swagger UI loads its files from a
+CDN and bureau networks are offline; the schema itself is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..ledger.api import API_PREFIX
+from ..ledger.app import mount_ledger
+from ..ledger.db import open_ledger
+from . import api, pages
+from .cache import ResultCache
+from .console import Console
+from .errors import install_console_errors
+from .security import csrf_valid, load_secret
+from .store import MeasurementStore
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+BUNDLE_ROUTE = "/static/vendor/vega-bundle.js"
+
+#: Vega compiles expressions with ``new Function``, hence ``'unsafe-eval'``; inline ``style`` attributes colour the
+#: AQI cards. Everything else must come from this server: the policy also stops any page from reaching the network.
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+       "base-uri 'self'")
+
+
+def create_console_app(workspace: str | os.PathLike[str], *, today: date | None = None, as_of: datetime | None = None,
+                       url: str | None = None, state_ttl: float = 2.0, secure_cookies: bool = False,
+                       bundle_cache_dir: Path | None = None, warm: bool = True,
+                       max_upload_bytes: int | None = None) -> FastAPI:
+    """The console for ``workspace``.
+
+    ``today`` pins the ledger's date (deadlines); ``as_of`` pins "now" of the measurements (default: the latest
+    stored hour); ``url`` is the ledger database (default as :func:`qingshan.ledger.db.open_ledger`);
+    ``state_ttl`` how often (seconds) the store's fingerprint is re-read; ``secure_cookies`` marks the session
+    cookie Secure (serve over HTTPS); ``warm`` computes the overview and the Vega bundle in the background at
+    start-up, so the first visitor does not wait for them.
+    """
+    ws = Path(workspace)
+    store = MeasurementStore(ws, as_of=as_of, state_ttl=state_ttl)  # first: fails clearly if another process holds it
+    ledger = open_ledger(ws, url)
+    secret = load_secret(ws)
+    console = Console(ws, store, ResultCache(), ledger, secret, today)
+    warmer: list[threading.Thread] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            t = threading.Thread(target=_warm, args=(console, bundle_cache_dir), name="qingshan-warm", daemon=True)
+            t.start()
+            warmer.append(t)
+        yield
+        for t in warmer:
+            t.join(timeout=30)
+        ledger.dispose()
+        store.close()
+
+    app = FastAPI(
+        title="青山 · 生态环境业务平台 API",
+        version="1",
+        description="环境空气、地表水、年度目标与治理台账。浏览器页面使用 Cookie 会话（写操作带 X-CSRF-Token），"
+                    "程序调用使用令牌：POST /api/v1/auth/token，然后 Authorization: Bearer <token>。详见 docs/console.md。",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    mount_ledger(app, ledger, today=today, max_upload_bytes=max_upload_bytes)
+    app.state.console = console
+    app.state.secure_cookies = secure_cookies
+    app.state.csrf_verify = lambda session_token, supplied: csrf_valid(secret, session_token, supplied)
+    for r in api.ROUTERS:
+        app.include_router(r)
+    for r in pages.ROUTERS:
+        app.include_router(r)
+
+    @app.get(BUNDLE_ROUTE, include_in_schema=False)
+    async def vega_bundle() -> FileResponse:
+        from ..charts.render import bundle_path
+
+        path = await run_in_threadpool(bundle_path, bundle_cache_dir)
+        return FileResponse(path, media_type="text/javascript; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_console_errors(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        return response
+
+    return app
+
+
+def _warm(console: Console, bundle_cache_dir: Path | None) -> None:
+    """Fill the caches of the default city's overview panels and build the Vega bundle (errors only logged)."""
+    from .data.air_now import air_now
+    from .data.common import DataNotFound
+    from .data.targets import targets
+    from .data.water import water_summary
+
+    try:
+        from ..charts.render import bundle_path
+
+        bundle_path(bundle_cache_dir)
+    except Exception:
+        log.exception("console: building the Vega bundle failed")
+    try:
+        now = air_now(console)
+        water_summary(console)
+        try:
+            targets(console, now["city"])
+        except DataNotFound:
+            pass
+    except DataNotFound:
+        pass
+    except Exception:
+        log.exception("console: warming the overview failed")

@@ -1,0 +1,60 @@
+"""An in-process cache of computed results, keyed by what they depend on.
+
+Keys always contain the store's fingerprint (:class:`.store.StoreState`) or the ledger's (last audit entry), so an
+entry never goes stale: a change of data makes new keys, and old ones are evicted least-recently-used. Concurrent
+requests for the same missing key wait for the one computation instead of repeating it (no stampede when twenty
+clients open the overview at once after an import).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ResultCache:
+    def __init__(self, max_entries: int = 256):
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            gate = self._pending.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._data:  # computed by another thread while we waited
+                    self._data.move_to_end(key)
+                    self.hits += 1
+                    return self._data[key]
+            self.misses += 1
+            try:
+                value = compute()
+            except BaseException:
+                with self._lock:
+                    self._pending.pop(key, None)
+                raise
+            with self._lock:
+                self._data[key] = value
+                self._pending.pop(key, None)
+                while len(self._data) > self.max_entries:
+                    self._data.popitem(last=False)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)

@@ -1,0 +1,144 @@
+"""HJ 663 period evaluation tables and rankings with the bulletin highlights.
+
+Both come from one cached :func:`qingshan.evaluate.air.evaluate_period` call per store state, city and period
+(levels station, district, town and city together); the ranking adds the same period of the previous year and applies
+:func:`qingshan.evaluate.ranking.ranking_rows` — the yellow/red rule of the monthly bulletin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ...evaluate.air import EvaluationResult, city_members, evaluate_period
+from ...evaluate.periods import Period
+from ...evaluate.ranking import (
+    HIGHLIGHT_MEANING,
+    RANKING_METRICS,
+    ranking_rows,
+    year_ago,
+)
+from ...standards.air_evaluation import ANNUAL_ITEMS
+from ...standards.pollutants import POLLUTANTS
+from ...standards.rulesets import EVAL_RULESETS
+from ..console import Console
+from ..jsonable import integer, number, records
+from ..store import StoreState
+from .common import BadParameter, need_data, period_param, resolve_city, ytd_period
+
+LEVELS = ("station", "district", "town", "city")
+LEVEL_LABELS = {"station": "点位", "district": "区", "town": "镇（街道）", "city": "城市"}
+
+
+def evaluation_result(console: Console, state: StoreState, city: str, period: Period) -> EvaluationResult:
+    def compute(_: StoreState) -> EvaluationResult:
+        with console.store.cursor() as cur:
+            return evaluate_period(cur, period, city=city, levels=LEVELS)
+
+    return console.cached("evaluate_period", (city, period.start, period.end), compute, state)
+
+
+def _level_rows(res: EvaluationResult, level: str, keep_control: bool = True) -> pd.DataFrame:
+    t = res.table
+    if t.empty:
+        return t
+    rows = t[t["level"] == level]
+    if level == "station" and not keep_control and "is_control" in rows:  # town stations rank their towns
+        rows = rows[city_members(rows)]
+    return rows
+
+
+def rulesets_of(res: EvaluationResult) -> dict[str, Any]:
+    return {"eval": res.eval_rulesets, "eval_titles": {n: EVAL_RULESETS[n].title_zh for n in res.eval_rulesets
+                                                      if n in EVAL_RULESETS},
+            "aqi": res.aqi_rulesets, "limits": res.limits, "notes": res.notes}
+
+
+def _level_param(level: str | None, allowed: tuple[str, ...], default: str) -> str:
+    lv = level or default
+    if lv not in allowed:
+        raise BadParameter(f"层级 level 应为 {'|'.join(allowed)}，而不是 {lv!r}")
+    return lv
+
+
+def _short(pollutant: str, statistic: str, source: str) -> str:
+    """A column heading: ``PM₂.₅ 均值``, ``PM₂.₅ P95``, ``O₃-8h P90``."""
+    name = POLLUTANTS[pollutant].short_zh + ("-8h" if source == "o3_8h_max" else "")
+    return f"{name} 均值" if statistic == "mean" else f"{name} {statistic.upper()}"
+
+
+#: The columns of the evaluation table shown first (all engine columns follow in ``rows``).
+SUMMARY_COLUMNS = ("level", "code", "name", "district", "is_control", "expected_days", "valid_days", "good_days",
+                   "good_ratio", *(i.key for i in ANNUAL_ITEMS), "composite_index", "valid_all", "complies_all")
+
+
+def evaluation(console: Console, city: str | None = None, period: str | None = None,
+               level: str | None = None) -> dict[str, Any]:
+    """HJ 663 statistics of every entity of ``level`` with coverage (valid days of the expected, valid flags)."""
+    state = console.store.state()
+    need_data(state)
+    name = resolve_city(console, state, city)
+    p = period_param(period, ytd_period(state))
+    lv = _level_param(level, LEVELS, "station")
+    return console.cached("evaluation", (name, p.start, p.end, p.label, lv),
+                          lambda st: _evaluation(console, st, name, p, lv), state)
+
+
+def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str) -> dict[str, Any]:
+    res = evaluation_result(console, state, name, p)
+    rows = records(_level_rows(res, lv))
+    for r in rows:
+        expected, valid = r.get("expected_days"), r.get("valid_days")
+        r["coverage"] = {"expected_days": expected, "valid_days": valid,
+                         "percent": round(100 * valid / expected, 1) if expected and valid is not None else None,
+                         **{f"n_{p}": r.get(f"n_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")},
+                         "valid": {p: r.get(f"valid_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")}}
+    return {"city": name, "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(),
+                                     "days": p.n_days},
+            "level": lv, "level_label": LEVEL_LABELS[lv], "rows": rows,
+            "items": [{"key": i.key, "name": i.name_zh, "short": _short(i.pollutant, i.statistic, i.source),
+                       "pollutant": i.pollutant, "statistic": i.statistic} for i in ANNUAL_ITEMS],
+            "rulesets": rulesets_of(res)}
+
+
+def ranking(console: Console, city: str | None = None, period: str | None = None, level: str | None = None,
+            by: str | None = None) -> dict[str, Any]:
+    """Entities of ``level`` (station or district) ranked by ``by`` with yellow/red highlights."""
+    state = console.store.state()
+    need_data(state)
+    name = resolve_city(console, state, city)
+    p = period_param(period, ytd_period(state))
+    lv = _level_param(level, ("station", "district", "town"), "station")
+    key = by or "composite_index"
+    if key not in RANKING_METRICS:
+        raise BadParameter(f"排名指标 by 应为 {'|'.join(RANKING_METRICS)}，而不是 {key!r}")
+    return console.cached("ranking", (name, p.start, p.end, p.label, lv, key),
+                          lambda st: _ranking(console, st, name, p, lv, key), state)
+
+
+def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str, key: str) -> dict[str, Any]:
+    metric = RANKING_METRICS[key]
+    prev_period = year_ago(p)
+    cur_res = evaluation_result(console, state, name, p)
+    prev_res = evaluation_result(console, state, name, prev_period)
+    city_rows = _level_rows(cur_res, "city")
+    city_row = city_rows[city_rows["code"] == name].iloc[0].to_dict() if len(city_rows) and (city_rows["code"] == name).any() else None
+    rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
+                        _level_rows(prev_res, lv, keep_control=False), metric)
+    prev_city = _level_rows(prev_res, "city")
+    prev_city_value = number(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
+    return {"city": name, "level": lv, "level_label": LEVEL_LABELS[lv],
+            "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
+            "previous_period": {"label": prev_period.label, "start": prev_period.start.isoformat(),
+                                "end": prev_period.end.isoformat()},
+            "by": key, "metric": {"key": metric.key, "name": metric.name_zh, "unit": metric.unit,
+                                  "digits": metric.digits, "higher_is_worse": metric.higher_is_worse,
+                                  "change": metric.change},
+            "city_value": number(city_row.get(key)) if city_row else None,
+            "city_previous_value": prev_city_value,
+            "ranked": sum(1 for r in rows if r["rank"] is not None),
+            "rows": rows, "highlight_meaning": HIGHLIGHT_MEANING,
+            "metrics": {k: m.name_zh for k, m in RANKING_METRICS.items()},
+            "rulesets": rulesets_of(cur_res), "previous_rulesets": rulesets_of(prev_res),
+            "previous_has_data": integer(len(_level_rows(prev_res, lv))) > 0 if not prev_res.table.empty else False}

@@ -1,0 +1,105 @@
+"""Errors of the console: JSON ``{"detail": "…"}`` under ``/api/``, a Chinese error page elsewhere; never a
+stack trace.
+
+* :class:`.data.common.DataNotFound` → 404, :class:`.data.common.BadParameter` → 422;
+* the ledger's errors keep their statuses (:func:`qingshan.ledger.api.install_error_handlers`);
+* FastAPI's request validation (a non-integer ``year`` …) → 422 with a Chinese message naming the parameter;
+* anything unexpected → 500 "服务器内部错误" (the traceback goes to the server log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .data.common import BadParameter, DataNotFound
+from .pages.render import render_plain
+
+log = logging.getLogger(__name__)
+
+TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求方法",
+          409: "操作冲突", 413: "文件过大", 415: "文件类型不支持", 422: "参数有误", 500: "服务器内部错误"}
+LOCATIONS = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头", "cookie": "Cookie"}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    page_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "www-authenticate"}
+    resp = render_plain("error.html", status, status=status, title=TITLES.get(status, "出错了"), detail=detail,
+                        login_hint=status in (401, 403), next=request.url.path)
+    resp.headers.update(page_headers)
+    return resp
+
+
+def _validation_text(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = [str(x) for x in e.get("loc", ())]
+        where = LOCATIONS.get(loc[0], loc[0]) if loc else "参数"
+        name = ".".join(loc[1:]) or "?"
+        kind = e.get("type", "")
+        reason = {"int_parsing": "应为整数", "missing": "缺失", "bool_parsing": "应为 true/false",
+                  "date_from_datetime_parsing": "应为日期 YYYY-MM-DD", "date_parsing": "应为日期 YYYY-MM-DD",
+                  "float_parsing": "应为数值", "greater_than_equal": "取值过小", "less_than_equal": "取值过大",
+                  "json_invalid": "不是有效的 JSON"}.get(kind, "格式不正确")
+        value: Any = e.get("input")
+        shown = f"（收到 {value!r}）" if isinstance(value, str | int | float) else ""
+        parts.append(f"{where} {name} {reason}{shown}")
+    return "；".join(parts) or "请求参数有误"
+
+
+def install_console_errors(app: FastAPI) -> None:
+    """Register the console's handlers (after the ledger's, whose JSON handlers are wrapped for pages)."""
+    for exc_class, handler in list(app.exception_handlers.items()):
+        if not isinstance(exc_class, type):
+            continue
+
+        def wrap(original):
+            async def h(request: Request, exc: Exception) -> Response:
+                resp = await original(request, exc)
+                if wants_json(request):
+                    return resp
+                return error_page(request, resp.status_code, str(exc))
+            return h
+
+        if exc_class not in (StarletteHTTPException, RequestValidationError):
+            app.add_exception_handler(exc_class, wrap(handler))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, str(exc))
+
+    async def bad_parameter(request: Request, exc: Exception) -> Response:
+        return error_page(request, 422, str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "出错了")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "您访问的页面或接口不存在"
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = "不支持该请求方法"
+        return error_page(request, exc.status_code, detail, getattr(exc, "headers", None))
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_page(request, 422, _validation_text(exc))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("console: unhandled error on %s", request.url.path, exc_info=exc)
+        return error_page(request, 500, "服务器内部错误，已记录到服务器日志；请稍后重试或联系管理员")
+
+    app.add_exception_handler(DataNotFound, not_found)
+    app.add_exception_handler(BadParameter, bad_parameter)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(Exception, server_error)

@@ -1,0 +1,10 @@
+"""Server-rendered pages of the console (Jinja2 templates in ``templates/``). Each page handler calls the same
+data function as the matching ``/api/v1`` endpoint (:mod:`qingshan.web.data`) and renders its dict; charts are
+``<figure data-chart="name">`` containers holding a Vega-Lite spec that ``/static/console.js`` draws with
+vega-embed from the locally served bundle."""
+
+from __future__ import annotations
+
+from . import air, auth, ledger, overview, targets, water
+
+ROUTERS = (overview.router, air.router, water.router, ledger.router, targets.router, auth.router)

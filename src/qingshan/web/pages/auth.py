@@ -1,0 +1,70 @@
+"""``/login`` and ``/logout``: the browser session of :mod:`qingshan.web.security`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ...ledger import auth
+from ...ledger.api import SESSION_COOKIE, Ctx, get_ctx, get_session
+from ..console import Console, get_console
+from ..security import PRE_COOKIE, csrf_valid, login_token, new_pre_session, safe_next
+from .render import render
+from .session import CSRF_FAILED, page_ctx, require_form_csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(request: Request, console: Console, next_path: str, error: str = "", status: int = 200,
+                username: str = "", ctx: Ctx | None = None) -> HTMLResponse:
+    pre = request.cookies.get(PRE_COOKIE) or new_pre_session()
+    resp = render(request, "login.html", ctx, title="登录", status_code=status, next=safe_next(next_path),
+                  csrf=login_token(console.secret, pre), error=error, username=username)
+    resp.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
+                    path="/login", max_age=3600)
+    return resp
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", console: Console = Depends(get_console),
+               ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    return _login_page(request, console, next, ctx=ctx)
+
+
+@router.post("/login")
+def login_submit(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
+                 next: str = Form("/"), console: Console = Depends(get_console),
+                 session: Session = Depends(get_session)) -> Response:
+    pre = request.cookies.get(PRE_COOKIE)
+    if not pre or not csrf_valid(console.secret, "pre:" + pre, csrf):
+        return _login_page(request, console, next, CSRF_FAILED, 403, username)
+    if not username or not password:
+        return _login_page(request, console, next, "请输入用户名和密码", 422, username)
+    user = auth.authenticate(session, username, password)
+    if user is None:
+        session.commit()
+        return _login_page(request, console, next, "用户名或密码错误", 401, username)
+    if (old := request.cookies.get(SESSION_COOKIE)) is not None:  # switching accounts ends the previous session
+        auth.revoke_token(session, old)
+    token, _ = auth.issue_token(session, user)
+    session.commit()
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
+                    path="/", max_age=int(auth.token_ttl().total_seconds()))
+    resp.delete_cookie(PRE_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form(""), console: Console = Depends(get_console),
+           ctx: Ctx = Depends(page_ctx)) -> Response:
+    resp = RedirectResponse("/", status_code=303)
+    if ctx.cookie_token is None:  # not signed in by cookie (or the session already expired): just clear it
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+    require_form_csrf(console, ctx, csrf)
+    auth.revoke_token(ctx.session, ctx.cookie_token)
+    ctx.commit()
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp

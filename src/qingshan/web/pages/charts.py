@@ -1,0 +1,66 @@
+"""The pages' charts: the data of the ``/api/v1`` functions reshaped into the rows of the shared chart
+definitions (:mod:`qingshan.charts.specs`), the same specs the reports render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...charts import specs
+from ..data.common import COLUMN_LABELS
+from .render import chart
+
+SERIES_LABEL = {"aqi": "AQI", **{k: v[0] for k, v in COLUMN_LABELS.items()}}
+
+
+def today_aqi(today_hourly: list[dict[str, Any]], city: str) -> dict[str, Any]:
+    rows = [{"time": h["time"], "series": "城市 AQI", "value": h["aqi"]} for h in today_hourly]
+    return chart("city-aqi-today", specs.time_series(rows, f"{city}今日逐时 AQI", "AQI"))
+
+
+def station_series(series: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    rows = [{"time": h["time"], "series": SERIES_LABEL.get(c, c), "value": h.get(c)}
+            for c in columns for h in series["hours"]]
+    unit = "AQI" if columns == ["aqi"] else "浓度（µg/m³；CO 为 mg/m³）"
+    title = f"{series['station']['name']} 逐时变化（{series['start']} 至 {series['end']}）"
+    return chart("station-series", specs.time_series(rows, title, unit))
+
+
+def station_calendar(cal: dict[str, Any]) -> dict[str, Any]:
+    days = [{"date": d["date"], "aqi": d["aqi"], "category": d["category"] if d["aqi"] is not None else None}
+            for d in cal["days"]]
+    return chart("aqi-calendar", specs.aqi_calendar(days, f"{cal['station']['name']} {cal['year']} 年日 AQI 日历"))
+
+
+def category_days(cal: dict[str, Any]) -> dict[str, Any]:
+    return chart("aqi-category-days", specs.aqi_category_days(cal["category_days"],
+                                                              f"{cal['station']['name']} {cal['year']} 年各级别天数"))
+
+
+def station_diurnal(d: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    rows = [{"hour": h["hour"], "series": SERIES_LABEL.get(c, c), "value": h.get(c)}
+            for c in columns for h in d["hours"]]
+    title = f"{d['station']['name']} 日变化（{d['start']} 至 {d['end']}）"
+    return chart("diurnal-profile", specs.diurnal_profile(rows, title, "平均浓度（µg/m³）"))
+
+
+def ranking(r: dict[str, Any]) -> dict[str, Any]:
+    rows = [{"name": x["name"], "value": x["value"], "highlight": x["highlight"]} for x in r["rows"]
+            if x["value"] is not None]
+    unit = r["metric"]["unit"]
+    title = f"{r['city']}{r['level_label']}{r['metric']['name']}排名（{r['period']['label']}）"
+    return chart("ranking-bars", specs.ranking_bars(rows, title, r["metric"]["name"] + (f"（{unit}）" if unit else ""),
+                                                    descending=r["metric"]["higher_is_worse"]))
+
+
+def water_classes(summary: dict[str, Any]) -> dict[str, Any]:
+    rows = [{"group": lv["level"], "class": k, "count": n} for lv in summary["levels"]
+            for k, n in lv["class_counts"].items() if n]
+    return chart("water-class-share", specs.class_share(rows, f"{summary['year']} 年各考核级别断面水质类别比例"))
+
+
+def targets(t: dict[str, Any]) -> dict[str, Any] | None:
+    rows = [{"name": r["name"], "ytd": r["ytd_value"], "target": r["target_value"], "unit": r["unit"],
+             "status": r["status"]} for r in t["rows"] if r.get("target_value") is not None]
+    if not rows:
+        return None
+    return chart("target-progress", specs.target_progress(rows, f"{t['city']} {t['year']} 年度目标进展（截至 {t['as_of']}）"))

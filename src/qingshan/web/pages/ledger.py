@@ -1,0 +1,106 @@
+"""``/ledger`` pages: lists with filters, a record's detail with timeline and progress form, the petition board.
+
+Each page calls the functions behind the ledger API (:mod:`qingshan.ledger.api`: ``list_items``, ``get_item``,
+``add_progress``) with the caller's context, so the service's permission rules hold exactly as in the API: the
+public sees disclosed records only and no single petition; the progress form is shown only when the record says
+``can_edit`` for the caller, and the service checks again when the form is posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ...ledger import api as ledger_api
+from ...ledger.api import Ctx, get_ctx
+from ...ledger.models import KIND_LABELS, KINDS
+from ...ledger.rbac import LedgerError, NotFound, PermissionDenied
+from ...ledger.service import ValidationFailed
+from ...ledger.workflow import MACHINES
+from ..console import Console, get_console
+from ..data.ledger_summary import ledger_summary
+from .render import render
+from .session import page_ctx, require_form_csrf
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+BOARD_LIMIT = 1000
+
+
+def _list(ctx: Ctx, **filters: Any) -> dict[str, Any]:
+    """``GET /api/v1/ledger/items`` called as a function (every parameter given: the route's defaults are
+    FastAPI ``Query`` objects)."""
+    args: dict[str, Any] = {"kind": None, "unit": None, "unit_role": None, "status": None, "overdue": None,
+                            "at_risk": None, "deadline_from": None, "deadline_to": None, "district": None, "q": None,
+                            "limit": PAGE_SIZE, "offset": 0}
+    args.update(filters)
+    return ledger_api.list_items(ctx, **args)
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger_page(request: Request, kind: str | None = None, status: str | None = None,
+                unit: str | None = None, overdue: str | None = None, q: str | None = None,
+                page: int = 1, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    kind = kind or None
+    status = status if status and kind and status in MACHINES[kind].states else None
+    page = max(1, page)
+    flt = {"kind": kind, "status": [status] if status else None, "unit": unit or None,
+           "overdue": True if overdue == "1" else None, "q": q or None}
+    data = _list(ctx, **flt, offset=(page - 1) * PAGE_SIZE)
+    units = [{"id": u.id, "name": u.name} for u in ctx.svc.units()]
+    return render(request, "ledger_list.html", ctx, active="ledger", title="治理台账", data=data, kinds=KINDS,
+                  kind_labels=KIND_LABELS, statuses=MACHINES[kind].states if kind else {}, units=units,
+                  f={"kind": kind or "", "status": status or "", "unit": unit or "", "overdue": overdue == "1",
+                     "q": q or ""},
+                  page=page, pages=max(1, -(-data["total"] // PAGE_SIZE)), public=ctx.principal.is_public)
+
+
+def _detail_page(request: Request, ctx: Ctx, record_id: int, *, error: str = "", status_code: int = 200,
+                 saved: bool = False) -> HTMLResponse:
+    item = ledger_api.get_item(record_id, ctx)
+    return render(request, "ledger_item.html", ctx, active="ledger", title=item["title"], item=item,
+                  can_edit=bool(item.get("can_edit")) and not ctx.principal.is_public, error=error, saved=saved,
+                  today=ctx.svc.today.isoformat(), status_code=status_code)
+
+
+@router.get("/ledger/items/{record_id}", response_class=HTMLResponse)
+def item_page(request: Request, record_id: int, saved: int = 0, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    return _detail_page(request, ctx, record_id, saved=bool(saved))
+
+
+@router.post("/ledger/items/{record_id}/progress")
+async def post_progress(request: Request, record_id: int, text: str = Form(""), csrf: str = Form(""),
+                        entry_date: dt.date | None = Form(None), files: list[UploadFile] = File(default=[]),
+                        console: Console = Depends(get_console), ctx: Ctx = Depends(page_ctx)) -> Response:
+    require_form_csrf(console, ctx, csrf)
+    if not text.strip():
+        return _detail_page(request, ctx, record_id, error="请填写进展内容", status_code=422)
+    chosen = [f for f in files if f.filename]
+    try:
+        await ledger_api.add_progress(request, record_id, text.strip(), entry_date, chosen, ctx)
+    except (NotFound, PermissionDenied):  # not visible / not allowed: the 404/403 error page
+        raise
+    except LedgerError as e:
+        ctx.session.rollback()
+        code = 422 if isinstance(e, ValidationFailed) else 409
+        return _detail_page(request, ctx, record_id, error=str(e), status_code=code)
+    return RedirectResponse(f"/ledger/items/{record_id}?saved=1", status_code=303)
+
+
+@router.get("/ledger/petitions", response_class=HTMLResponse)
+def petitions_page(request: Request, show: str = "open", console: Console = Depends(get_console),
+                   ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    summary = ledger_summary(console, ctx)
+    items: list[dict[str, Any]] = []
+    if not ctx.principal.is_public:
+        data = _list(ctx, kind="petition", limit=BOARD_LIMIT)
+        items = data["items"]
+        if show == "open":
+            items = [r for r in items if r.get("days_left") is not None or r.get("overdue")]
+        items.sort(key=lambda r: (not r.get("overdue"), r.get("days_left") if r.get("days_left") is not None else 10**6,
+                                  r["code"] or ""))
+    return render(request, "petitions.html", ctx, active="ledger", title="信访件办理时限", items=items,
+                  summary=summary, show=show, public=ctx.principal.is_public)

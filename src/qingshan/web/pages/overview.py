@@ -1,0 +1,28 @@
+"""``/`` — 总览: the same :func:`qingshan.web.data.overview.overview` that backs ``GET /api/v1/overview``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from ...ledger.api import Ctx, get_ctx
+from ..console import Console, get_console
+from ..data.air_now import air_now
+from ..data.common import DataNotFound
+from ..data.overview import overview
+from . import charts
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, city: str | None = None, console: Console = Depends(get_console),
+         ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    try:
+        data = overview(console, ctx, city)
+    except DataNotFound as e:
+        return render(request, "overview.html", ctx, active="overview", title="总览", o=None, message=str(e))
+    now = air_now(console, data["city"])
+    return render(request, "overview.html", ctx, active="overview", title="总览", o=data,
+                  today_chart=charts.today_aqi(now["today"]["hourly"], data["city"]))

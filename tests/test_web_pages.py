@@ -1,0 +1,288 @@
+"""The console's pages (qingshan.web.pages) through FastAPI's TestClient: every page renders for the public and for
+a signed-in bureau user, shows the numbers of the matching /api/v1 endpoint, embeds its charts as Vega-Lite JSON,
+and never refers to an address outside this server."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qingshan.ledger.rbac import Principal
+from qingshan.ledger.service import LedgerService
+from qingshan.web.app import create_console_app
+
+from .web_fixtures import (
+    AS_OF,
+    LEDGER_TODAY,
+    cheap_password_hashing,
+    login_cookie,
+    shared_workspace,
+)
+
+API = "/api/v1"
+
+#: page → (heading text it must contain, chart containers it must hold)
+PAGES = {
+    "/": ("示范市生态环境总览", ["city-aqi-today"]),
+    "/air": ("各站点实时", []),
+    "/air/stations/D001A": ("市监测站", ["station-series", "aqi-calendar", "aqi-category-days", "diurnal-profile"]),
+    "/air/evaluation": ("环境空气质量评价（HJ 663）", []),
+    "/air/ranking": ("空气质量排名", ["ranking-bars"]),
+    "/water": ("地表水环境质量", ["water-class-share"]),
+    "/ledger": ("治理台账", []),
+    "/ledger/petitions": ("信访件办理时限", []),
+    "/targets": ("年度目标", ["target-progress"]),
+    "/login": ("登录", []),
+}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    mp = cheap_password_hashing()
+    ws = shared_workspace(tmp_path_factory.getbasetemp())
+    application = create_console_app(ws, as_of=AS_OF, today=LEDGER_TODAY, warm=False,
+                                     bundle_cache_dir=tmp_path_factory.mktemp("bundle"))
+    with TestClient(application):
+        yield application
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def public(app):
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def bureau(app):
+    c = TestClient(app)
+    c.csrf = login_cookie(c, "bureau")  # type: ignore[attr-defined]
+    return c
+
+
+def text_of(page: str) -> str:
+    """The visible text (tags removed, entities decoded) of a page."""
+    no_scripts = re.sub(r"<script\b[^>]*>.*?</script>", " ", page, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", no_scripts))
+
+
+def charts_of(page: str) -> dict[str, dict]:
+    found = re.findall(r'<figure class="chart" data-chart="([^"]+)">.*?<script type="application/json" '
+                       r'class="chart-spec">(.*?)</script>', page, flags=re.DOTALL)
+    return {name: json.loads(spec) for name, spec in found}
+
+
+EXTERNAL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}""")
+ATTR_URL = re.compile(r"""\b(?:src|href|action|data|poster|srcset)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+def assert_no_external_url(page: str, where: str) -> None:
+    assert "http://" not in page and "https://" not in page, where
+    for url in ATTR_URL.findall(page):
+        assert not url.startswith("//") and ":" not in url.split("/")[0], (where, url)
+    assert not EXTERNAL.search(re.sub(r"<script type=\"application/json\".*?</script>", "", page, flags=re.DOTALL)), where
+
+
+def item_ids(app) -> dict[str, int]:
+    with app.state.console.ledger.session() as s:
+        svc = LedgerService(s, Principal.system(), today=LEDGER_TODAY)
+        recs = svc.list_records(kind="rectification", limit=None).items
+        zj = next(r.id for r in recs if "市住建局" in svc.unit_names(r, "responsible"))
+        not_zj = next(r.id for r in recs if "市住建局" not in svc.unit_names(r, "responsible"))
+        petition = svc.list_records(kind="petition", limit=1).items[0].id
+    return {"zj": zj, "not_zj": not_zj, "petition": petition}
+
+
+# --- every page, both audiences ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["public", "bureau"])
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_with_heading_charts_and_no_external_url(request, path, who):
+    client = request.getfixturevalue(who)
+    r = client.get(path)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"].startswith("text/html")
+    heading, charts = PAGES[path]
+    assert heading in text_of(r.text)
+    found = charts_of(r.text)
+    for name in charts:
+        assert name in found, (path, name)
+        spec = found[name]
+        assert "$schema" not in spec and ("data" in spec or "layer" in spec)
+    assert_no_external_url(r.text, path)
+    assert "Traceback" not in r.text
+    if who == "bureau":
+        assert "退出" in r.text and "局机关人员" in text_of(r.text)
+    else:
+        assert "公众访问" in r.text and 'href="/login' in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_ledger_item_page_both_audiences(app, public, bureau):
+    ids = item_ids(app)
+    r = bureau.get(f"/ledger/items/{ids['zj']}")
+    assert r.status_code == 200 and 'data-form="progress"' in r.text and "时间线" in r.text
+    assert_no_external_url(r.text, "item")
+    r = public.get(f"/ledger/items/{ids['zj']}")  # every rectification item is disclosed in the demo ledger
+    assert r.status_code == 200 and 'data-form="progress"' not in r.text and "时间线" not in r.text
+    assert public.get(f"/ledger/items/{ids['petition']}").status_code == 404  # petitions are never public
+
+
+# --- the pages show the API's numbers --------------------------------------------------------------------------
+
+
+def test_overview_page_shows_the_api_numbers(public):
+    o = public.get(f"{API}/overview").json()
+    page = public.get("/").text
+    assert f'data-city-aqi="{o["city_now"]["aqi"]}"' in page
+    assert o["city_now"]["colour"] in page
+    text = text_of(page)
+    for s in o["stations"]:
+        assert f'data-station="{s["code"]}"' in page and s["name"] in text
+    for t in o["targets"]["rows"]:
+        assert t["required_text"] in text
+    for lv in o["water"]["levels"]:
+        assert f'{lv["share_good_pct"]:.1f}%' in text
+    assert f'data-kpi="overdue_total">{o["ledger"]["overdue_total"]}<' in page
+    assert f'data-kpi="petitions">{o["ledger"]["petitions"]}<' in page
+    for a in o["alerts"]["air"]:
+        assert a["message"] in text
+    assert "".join(p["name"] for p in o["today"]["primary"]) in text.replace("、", "")
+
+
+def test_air_page_shows_every_station_value(public):
+    data = public.get(f"{API}/air/stations").json()
+    page = public.get("/air").text
+    for s in data["stations"]:
+        row = re.search(rf'<tr data-station="{s["code"]}".*?</tr>', page, flags=re.DOTALL).group(0)
+        for col in ("pm25", "pm25_24h", "o3_8h", "co"):
+            v = s["values"][col]
+            shown = "—" if v is None else (f"{v:.1f}" if col == "co" else f"{v:.0f}")
+            assert f'data-col="{col}">{shown}<' in row, (s["code"], col)
+        aqi = "—" if s["aqi"] is None else str(s["aqi"])
+        assert f">{aqi}</span>" in row
+
+
+def test_evaluation_page_shows_coverage(public):
+    ev = public.get(f"{API}/air/evaluation", params={"period": "2025-02"}).json()
+    page = public.get("/air/evaluation", params={"period": "2025-02"}).text
+    assert "2025-02-01 至 2025-02-28（28 天）" in text_of(page)
+    for r in ev["rows"]:
+        row = re.search(rf'<tr data-code="{r["code"]}">.*?</tr>', page, flags=re.DOTALL).group(0)
+        assert f'{r["coverage"]["valid_days"]}/{r["coverage"]["expected_days"]}' in row
+        pm = r["pm25_mean"]
+        assert f'data-col="pm25_mean">{"—" if pm is None else f"{pm:.0f}"}<' in row
+
+
+def test_ranking_page_highlights_cells_like_the_api(public):
+    r = public.get(f"{API}/air/ranking", params={"by": "pm25_mean"}).json()
+    page = public.get("/air/ranking", params={"by": "pm25_mean"}).text
+    assert any(x["highlight"] == "yellow" for x in r["rows"])  # the demo city has stations worse than its mean
+    for x in r["rows"]:
+        row = re.search(rf'<tr data-code="{x["code"]}" data-highlight="{x["highlight"] or ""}">.*?</tr>', page,
+                        flags=re.DOTALL)
+        assert row, x["code"]
+        assert ('hl-yellow' in row.group(0)) == x["worse_than_city"]
+        assert ('hl-red' in row.group(0)) == x["worse_than_previous"]
+    bars = charts_of(page)["ranking-bars"]["data"]["values"]
+    assert {b["name"] for b in bars} == {x["name"] for x in r["rows"] if x["value"] is not None}
+
+
+def test_water_and_targets_pages_show_the_api_numbers(public):
+    sections = public.get(f"{API}/water/sections").json()["sections"]
+    page = public.get("/water").text
+    for s in sections:
+        row = re.search(rf'<tr data-section="{s["section"]}">.*?</tr>', page, flags=re.DOTALL).group(0)
+        assert f'data-col="class">{s["class"]}<' in row
+    t = public.get(f"{API}/targets").json()
+    page = public.get("/targets").text
+    for row in t["rows"]:
+        tr = re.search(rf'<tr data-target="{row["id"]}">.*?</tr>', page, flags=re.DOTALL).group(0)
+        assert row["status_text"] in tr and html.escape(row["required_text"]) in tr
+    progress = charts_of(page)["target-progress"]["data"]["values"]
+    assert len(progress) == len(t["rows"])
+
+
+def test_ledger_pages_follow_the_role(app, public, bureau):
+    pub = text_of(public.get("/ledger").text)
+    bur = text_of(bureau.get("/ledger").text)
+    with app.state.console.ledger.session() as s:
+        n_public = LedgerService(s, Principal.public(), today=LEDGER_TODAY).list_records(limit=1).total
+        n_all = LedgerService(s, Principal.system(), today=LEDGER_TODAY).list_records(limit=1).total
+    assert f"共 {n_public} 条" in pub and f"共 {n_all} 条" in bur and n_public < n_all
+    board = public.get("/ledger/petitions").text
+    assert 'data-public="petitions"' in board and 'data-table="petitions"' not in board
+    board = bureau.get("/ledger/petitions", params={"show": "all"}).text
+    rows = re.findall(r'<tr data-record="\d+"', board)
+    assert len(rows) == 196  # the demo ledger's petitions
+    overdue = re.findall(r'<tr data-record="\d+" class="overdue"', board)
+    o = bureau.get(f"{API}/overview").json()["ledger"]
+    assert len(overdue) == o["petitions_overdue"]
+
+
+# --- forms: CSRF, permissions, login/logout --------------------------------------------------------------------
+
+
+def test_progress_form_needs_csrf_and_permission(app, bureau):
+    ids = item_ids(app)
+    url = f"/ledger/items/{ids['zj']}/progress"
+    r = bureau.post(url, data={"text": "缺少 CSRF"}, follow_redirects=False)
+    assert r.status_code == 403 and "CSRF" in text_of(r.text) and "<html" in r.text
+    r = bureau.post(url, data={"text": "页面报送的进展", "csrf": bureau.csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/ledger/items/{ids['zj']}?saved=1"
+    page = bureau.get(r.headers["location"]).text
+    assert "进展已报送" in page and "页面报送的进展" in page
+    # a department user: the form shows only on its own records, and the service refuses the others
+    zjj = TestClient(app)
+    csrf = login_cookie(zjj, "zjj")
+    assert 'data-form="progress"' in zjj.get(f"/ledger/items/{ids['zj']}").text
+    assert 'data-form="progress"' not in zjj.get(f"/ledger/items/{ids['not_zj']}").text
+    r = zjj.post(f"/ledger/items/{ids['not_zj']}/progress", data={"text": "越权", "csrf": csrf})
+    assert r.status_code == 403 and "无权" in text_of(r.text)
+    # the public is sent to the login page
+    r = TestClient(app).post(url, data={"text": "匿名"})
+    assert r.status_code == 401 and "/login" in r.text
+
+
+def test_logout_ends_the_session(app):
+    c = TestClient(app)
+    csrf = login_cookie(c, "wujin")
+    assert "辖市区用户" in text_of(c.get("/").text)
+    assert c.post("/logout", data={"csrf": "wrong"}).status_code == 403
+    r = c.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    c.cookies.clear()
+    assert "公众访问" in c.get("/").text
+
+
+# --- errors and assets -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "status", "words"), [
+    ("/no-such-page", 404, "页面不存在"),
+    ("/air/stations/NOPE", 404, "未知站点"),
+    ("/ledger/items/999999", 404, "不存在"),
+    ("/air/evaluation?period=2025-13", 422, "时段"),
+    ("/water?year=abc", 422, "year"),
+])
+def test_error_pages_are_chinese_without_traces(public, path, status, words):
+    r = public.get(path)
+    assert r.status_code == status and r.headers["content-type"].startswith("text/html")
+    text = text_of(r.text)
+    assert words in text and "Traceback" not in r.text and "Exception" not in r.text
+    assert_no_external_url(r.text, path)
+
+
+def test_static_assets_are_served_locally(public):
+    css = public.get("/static/console.css")
+    js = public.get("/static/console.js")
+    assert css.status_code == 200 and js.status_code == 200 and "vegaEmbed" in js.text
+    bundle = public.get("/static/vendor/vega-bundle.js")
+    assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+    assert "vegaEmbed" in bundle.text and len(bundle.content) > 100_000
+    page = public.get("/").text
+    assert '<script src="/static/vendor/vega-bundle.js"' in page
