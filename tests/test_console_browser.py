@@ -1,0 +1,268 @@
+"""The console in a real headless Chromium (Debian's ``chromium``, driven by Playwright through executable_path).
+
+End to end as a user meets it: ``qingshan demo --no-serve`` builds the demo workspace, ``qingshan serve`` runs as
+its own process on loopback, and the browser logs in as two roles (局机关 ``bureau`` and the department ``zjj`` =
+市住建局), checks the overview against ``/api/v1/overview`` fetched with a bearer token, opens a station page and a
+ledger item, submits a progress update through the form and finds it in the API's timeline, and takes
+screenshots whose pixels are inspected for drawn charts. Every request any page makes is recorded: none may
+leave the machine.
+
+Skipped with the reason when Chromium is not installed — except under CI (``CI`` set), where ``.ci/run``
+installs it and a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI 环境缺少 Debian chromium（.ci/packages.sh 应已安装）")
+    pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+Image = pytest.importorskip("PIL.Image")
+
+PASSWORD = "browser-test-pw-1"
+CITY = "示范市"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qingshan.cli", *args], capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``qingshan demo --no-serve`` then ``qingshan serve`` on a free loopback port; yields the base URL."""
+    ws = tmp_path_factory.mktemp("browser") / "ws"
+    built = _cli("--workspace", str(ws), "demo", "--no-serve", "--demo-password", PASSWORD, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    port = _free_port()
+    log = open(ws / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("控制台未启动：" + (ws / "serve.log").read_text(encoding="utf-8")[-2000:])
+            time.sleep(0.3)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def api(base: str, path: str, token: str | None = None, data: dict | None = None) -> dict | list:
+    req = urllib.request.Request(base + path, data=urllib.parse.urlencode(data).encode() if data else None)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def token(base: str, user: str) -> str:
+    return api(base, "/api/v1/auth/token", data={"username": user, "password": PASSWORD})["access_token"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Session:
+    """One browser context (one user) that records every request its pages make."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def goto(self, path: str):
+        resp = self.page.goto(self.base + path)
+        assert resp is not None and resp.status == 200, f"{path} → {resp.status if resp else None}"
+        return resp
+
+    def login(self, user: str) -> None:
+        self.goto("/login")
+        self.page.fill("input[name=username]", user)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state()
+        assert "/login" not in self.page.url, self.page.content()[:500]
+
+    def charts_drawn(self) -> list[str]:
+        """Wait until every chart on the page has been drawn by vega-embed; return their names."""
+        figs = self.page.locator("figure[data-chart]")
+        names = []
+        for i in range(figs.count()):
+            f = figs.nth(i)
+            f.scroll_into_view_if_needed()
+            self.page.wait_for_function("(el) => el.dataset.rendered", arg=f.element_handle(), timeout=20_000)
+            assert f.get_attribute("data-rendered") == "1", f"图表 {f.get_attribute('data-chart')} 渲染失败"
+            names.append(f.get_attribute("data-chart"))
+        return names
+
+    def chart_check(self, i: int) -> tuple[int, float, int]:
+        """(drawn marks, ink share, colours) of the i-th chart's drawing area (its caption excluded)."""
+        area = self.page.locator("figure[data-chart] .chart-canvas").nth(i)
+        marks = self.page.evaluate(
+            "(el) => el.querySelectorAll('svg g[class*=\"role-mark\"] > *').length", area.element_handle())
+        share, colours = ink(area.screenshot())
+        return marks, share, colours
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def ink(png: bytes) -> tuple[float, int]:
+    """Share of non-background pixels and the number of distinct colours of a screenshot."""
+    im = Image.open(io.BytesIO(png)).convert("RGB")
+    small = im.resize((max(1, im.width // 2), max(1, im.height // 2)))
+    px = list(small.get_flattened_data()) if hasattr(small, "get_flattened_data") else list(small.getdata())
+    bg = max(set(px), key=px.count)
+    inked = sum(1 for p in px if sum(abs(a - b) for a, b in zip(p, bg)) > 60)
+    return inked / len(px), len(set(px))
+
+
+def local_only(base: str, urls: list[str]) -> list[str]:
+    return [u for u in urls if not (u.startswith(base + "/") or u == base or u.startswith("data:") or u.startswith("blob:"))]
+
+
+def test_bureau_overview_matches_the_api_and_charts_are_drawn(server, browser):
+    s = Session(browser, server)
+    try:
+        s.login("bureau")
+        s.goto("/")
+        ov = api(server, f"/api/v1/overview?city={urllib.parse.quote(CITY)}", token(server, "bureau"))
+        shown = s.page.locator("[data-city-aqi]").get_attribute("data-city-aqi")
+        assert shown == str(ov["city_now"]["aqi"]) and ov["city_now"]["aqi"] > 0
+        card = s.page.locator("[data-city-aqi]").locator("xpath=..")
+        # the card is painted in the HJ 633 colour of the API's category
+        rgb = s.page.evaluate("(el) => getComputedStyle(el).backgroundColor", card.element_handle())
+        hexes = ov["city_now"]["colour"].lstrip("#")
+        assert rgb == "rgb({}, {}, {})".format(*(int(hexes[i:i + 2], 16) for i in (0, 2, 4)))
+        # station cards: one per station of the API, each with its AQI
+        for st in ov["stations"]:
+            if st.get("aqi") is not None:
+                assert str(st["aqi"]) in s.page.locator(f"[data-station='{st['code']}']").inner_text()
+        # targets panel: the year-to-date value and "what the rest of the year must achieve" of every target
+        for t in ov["targets"]["rows"] if isinstance(ov["targets"], dict) else ov["targets"]:
+            row = s.page.locator(f"tr[data-target='{t['id']}']").inner_text()
+            assert t["required_text"].split("，")[0] in row
+        # ledger KPIs as the bureau sees them
+        for key in ("rectification_items", "overdue_total", "petitions"):
+            assert s.page.locator(f"[data-kpi='{key}']").inner_text().strip() == str(ov["ledger"][key])
+        names = s.charts_drawn()
+        assert names, "总览页没有图表"
+        for i, name in enumerate(names):
+            marks, share, colours = s.chart_check(i)
+            assert marks > 3 and share > 0.005 and colours > 30, (name, marks, share, colours)
+        assert not s.errors, s.errors
+        assert local_only(server, s.requests) == []
+    finally:
+        s.close()
+
+
+def test_station_page_draws_series_calendar_and_diurnal(server, browser):
+    s = Session(browser, server)
+    try:
+        s.login("bureau")
+        s.goto("/air")
+        first = s.page.locator("tr[data-station] a").first
+        code = first.get_attribute("href").rsplit("/", 1)[-1]
+        first.click()
+        s.page.wait_for_load_state()
+        assert s.page.url.endswith(f"/air/stations/{code}")
+        names = s.charts_drawn()
+        assert len(names) >= 3, names
+        for i, name in enumerate(names):
+            marks, share, colours = s.chart_check(i)
+            assert marks > 3 and share > 0.005 and colours > 30, (name, marks, share, colours)
+        meta = api(server, f"/api/v1/air/stations/{code}")
+        assert meta["name"] in s.page.locator("h1").inner_text()
+        assert not s.errors, s.errors
+        assert local_only(server, s.requests) == []
+    finally:
+        s.close()
+
+
+def test_department_updates_its_own_item_and_not_others(server, browser):
+    zjj = token(server, "zjj")
+    items = api(server, "/api/v1/ledger/items?kind=rectification&limit=200", zjj)
+    items = items["items"] if isinstance(items, dict) else items
+    own = [i for i in items if api(server, f"/api/v1/ledger/items/{i['id']}", zjj).get("can_edit")]
+    other = [i for i in items if i not in own]
+    assert own and other, "演示台账中应有市住建局负责和不负责的整改任务"
+    s = Session(browser, server)
+    try:
+        s.login("zjj")
+        s.goto("/")
+        ov = api(server, f"/api/v1/overview?city={urllib.parse.quote(CITY)}", zjj)
+        assert s.page.locator("[data-kpi='rectification_items']").inner_text().strip() == \
+            str(ov["ledger"]["rectification_items"])
+        item = own[0]["id"]
+        s.goto(f"/ledger/items/{item}")
+        form = s.page.locator("form[data-form='progress']")
+        assert form.count() == 1
+        text = f"浏览器测试进展：已完成现场核查 {time.time_ns()}"
+        form.locator("textarea[name=text]").fill(text)
+        form.locator("button[type=submit]").click()
+        s.page.wait_for_load_state()
+        assert text in s.page.content()
+        timeline = api(server, f"/api/v1/ledger/items/{item}/timeline", zjj)
+        assert any(text in json.dumps(e, ensure_ascii=False) for e in timeline)
+        # another unit's item: visible or not, it never offers the form
+        resp = s.page.goto(f"{server}/ledger/items/{other[0]['id']}")
+        assert resp.status in (200, 403, 404)
+        assert s.page.locator("form[data-form='progress']").count() == 0
+        assert local_only(server, s.requests) == []
+    finally:
+        s.close()
+
+
+def test_public_visitor_sees_pages_but_no_forms(server, browser):
+    s = Session(browser, server)
+    try:
+        for path in ("/", "/air", "/water", "/targets", "/ledger", "/ledger/petitions", "/air/ranking",
+                     "/air/evaluation"):
+            s.goto(path)
+            s.charts_drawn()
+        assert s.page.locator("form[data-form='progress']").count() == 0
+        ov = api(server, f"/api/v1/overview?city={urllib.parse.quote(CITY)}")
+        s.goto("/")
+        assert s.page.locator("[data-city-aqi]").get_attribute("data-city-aqi") == str(ov["city_now"]["aqi"])
+        assert not s.errors, s.errors
+        assert local_only(server, s.requests) == [], local_only(server, s.requests)
+    finally:
+        s.close()
