@@ -286,3 +286,11 @@ def test_static_assets_are_served_locally(public):
     assert "vegaEmbed" in bundle.text and len(bundle.content) > 100_000
     page = public.get("/").text
     assert '<script src="/static/vendor/vega-bundle.js"' in page
+
+
+def test_security_headers_on_pages_and_api(public):
+    page = public.get("/")
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    api = public.get("/api/v1/overview")
+    assert api.headers["referrer-policy"] == "same-origin" and "content-security-policy" not in api.headers

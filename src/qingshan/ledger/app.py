@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api import API_PREFIX, auth_router, install_error_handlers, router
 from .db import Ledger, open_ledger
@@ -60,13 +61,26 @@ def mount_ledger(app: FastAPI, ledger: Ledger, *, max_upload_bytes: int | None =
     install_error_handlers(app)
     limit = max_request_bytes or 5 * app.state.files.max_bytes + 1024 * 1024
 
-    @app.middleware("http")
-    async def refuse_oversized(request: Request, call_next):  # noqa: ANN001, ANN202
-        """Refuse a body announced larger than the limit before it is read (a reverse proxy should cap it too)."""
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": f"请求体超过上限 {limit // (1024 * 1024)} MiB"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(RefuseOversized, limit=limit)
 
     app.include_router(auth_router)
     app.include_router(router)
+
+
+class RefuseOversized:
+    """Refuse a body announced larger than ``limit`` bytes before it is read (a reverse proxy should cap it too).
+
+    A plain ASGI middleware: ``@app.middleware("http")`` would add a task group and a stream to every request.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.limit:
+                response = JSONResponse({"detail": f"请求体超过上限 {self.limit // (1024 * 1024)} MiB"}, status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
