@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..evaluate.ranking import number
 from ..standards.dustfall import DEFAULT_TARGET
 from ..standards.rounding import round_gbt8170
-from .model import Block, Figure, Section
+from .model import CN_NUM, DASH, Block, Figure, Section
 
 log = logging.getLogger(__name__)
 
-DASH = "—"
-CN_NUM = "一二三四五六七八九十"
 SPECS_MODULE = "qingshan.charts.specs"
 
 
@@ -75,15 +73,7 @@ class Log:
 # --- numbers ------------------------------------------------------------------------------------------------------
 
 
-def num(v: Any) -> float | None:
-    """A float, or None for missing/NaN/non-numeric cells."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
+num = number  # a float, or None for missing/NaN/non-numeric cells
 
 
 def fmt(v: Any, digits: int) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import _workspace_path, console, err, report_app
+from .cli import _formats, _workspace_path, console, err, report_app
 
 
 def _file(flag: str, what: str) -> typer.models.OptionInfo:
@@ -22,16 +22,6 @@ def _file(flag: str, what: str) -> typer.models.OptionInfo:
 
 
 InputFile = Path | None
-
-
-def _formats(text: str) -> tuple[str, ...]:
-    from .output import parse_formats
-
-    try:
-        return parse_formats(text)
-    except ValueError as e:
-        err.print(f"[red]{e}[/]")
-        raise typer.Exit(2) from None
 
 
 def _has_ledger(workspace: Path) -> bool:

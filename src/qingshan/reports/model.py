@@ -13,6 +13,11 @@ from typing import Literal
 
 Highlight = Literal["yellow", "red"]
 
+#: shown where a value is missing or not valid
+DASH = "—"
+#: Chinese numerals of section headings (一、二、…)
+CN_NUM = "一二三四五六七八九十"
+
 #: Cell fill colours of the highlights (RGB hex): yellow = worse than the city average, red = worse than the same
 #: period of the previous year (the convention of Changzhou's monthly ranking bulletin).
 HIGHLIGHT_FILL: dict[str, str] = {"yellow": "FFFF00", "red": "FF0000"}

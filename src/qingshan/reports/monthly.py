@@ -20,8 +20,10 @@ import pandas as pd
 
 from ..evaluate.air import EvaluationResult, city_members, evaluate_period, rank
 from ..evaluate.periods import Period, parse_period
-from ..standards.rounding import round_gbt8170
+from ..evaluate.ranking import change, number, worse
 from .model import (
+    CN_NUM,
+    DASH,
     HIGHLIGHT_MEANING,
     Cell,
     Document,
@@ -35,9 +37,7 @@ from .model import (
 log = logging.getLogger(__name__)
 
 LEVELS = ("station", "city", "district", "town")
-DASH = "—"
 MARKERS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-CN_NUM = "一二三四五六七八九十"
 
 
 class ReportError(ValueError):
@@ -89,18 +89,8 @@ def _level(res: EvaluationResult, level: str) -> pd.DataFrame:
     return rows.set_index("code", drop=False)
 
 
-def _num(v) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
 def _valid(row) -> bool:
-    return row is not None and bool(row.get("valid_pm25", False)) and _num(row.get("pm25_mean")) is not None
+    return row is not None and bool(row.get("valid_pm25", False)) and number(row.get("pm25_mean")) is not None
 
 
 def _get(frame: pd.DataFrame, code: str):
@@ -116,24 +106,11 @@ def fmt(v: float | None, digits: int) -> str:
     return DASH if v is None else f"{v:.{digits}f}"
 
 
-def change(metric: Metric, cur: float | None, prev: float | None) -> float | None:
-    """Year-on-year change: relative % (PM2.5) or percentage points (good-days ratio), 1 decimal (GB/T 8170)."""
-    if cur is None or prev is None:
-        return None
-    if metric.change == "pct":
-        return None if prev == 0 else round_gbt8170((cur - prev) / prev * 100, 1)
-    return round_gbt8170(cur - prev, 1)
-
-
 def fmt_change(metric: Metric, c: float | None) -> str:
     if c is None:
         return DASH
     sign = "+" if c > 0 else ""
     return f"{sign}{c:.1f}%" if metric.change == "pct" else f"{sign}{c:.1f}"
-
-
-def _worse(metric: Metric, value: float, reference: float) -> bool:
-    return value > reference if metric.higher_is_worse else value < reference
 
 
 def change_phrase(metric: Metric, c: float | None) -> str:
@@ -182,14 +159,14 @@ def ranking_table(metric: Metric, level: str, res: dict[str, EvaluationResult], 
         for k in ("month", "ytd"):
             row = _get(cur[k], code)
             valid = _valid(row)
-            v = _num(row[metric.key]) if valid else None
+            v = number(row[metric.key]) if valid else None
             c_ref = cityrow[k]
-            ref = _num(c_ref[metric.key]) if c_ref is not None else None
-            yellow = v is not None and ref is not None and _worse(metric, v, ref)
+            ref = number(c_ref[metric.key]) if c_ref is not None else None
+            yellow = v is not None and ref is not None and worse(metric, v, ref)
             p = _get(prev[k], code)
-            pv = _num(p[metric.key]) if _valid(p) else None
+            pv = number(p[metric.key]) if _valid(p) else None
             c = change(metric, v, pv)
-            red = v is not None and pv is not None and _worse(metric, v, pv)
+            red = v is not None and pv is not None and worse(metric, v, pv)
             cells.append(Cell(fmt(v, metric.digits), "yellow" if yellow else None))
             if k == "ytd":  # the month rank is the first column
                 cells.append(Cell(str(ranks[k].get(code, DASH))))
@@ -212,7 +189,7 @@ def _invalid_footnotes(level: str, res: EvaluationResult, start: int) -> tuple[d
             continue
         mk = MARKERS[i] if i < len(MARKERS) else f"[{i + 1}]"
         i += 1
-        n = int(_num(row.get("n_pm25")) or 0)
+        n = int(number(row.get("n_pm25")) or 0)
         name = _name(row, code)
         markers[code] = mk
         notes.append(Footnote(mk, f"{name}：本月PM2.5有效日均值{n}个，不满足数据有效性要求，本月数据无效，不参与排名。"))
@@ -232,16 +209,16 @@ def _overview(res: dict[str, EvaluationResult], city: str, periods: dict[str, Pe
         if row is None:
             continue
         prow = _get(_level(res[f"prev_{k}"], "city"), city)
-        pm, gr = _num(row["pm25_mean"]), _num(row["good_ratio"])
+        pm, gr = number(row["pm25_mean"]), number(row["good_ratio"])
         what = "平均浓度" if k == "month" else "累计平均浓度"
         parts = [f"{label}，{city}细颗粒物（PM2.5）{what}为{fmt(pm, 0)}微克/立方米"]
         if pm is not None and prow is not None and _valid(prow) and _valid(row):
-            parts.append(change_phrase(PM25, change(PM25, pm, _num(prow["pm25_mean"]))))
+            parts.append(change_phrase(PM25, change(PM25, pm, number(prow["pm25_mean"]))))
         if pm is not None and not _valid(row):
             parts.append("（有效监测数据不足，仅供参考）")
         parts.append(f"；优良天数比例为{fmt(gr, 1)}%（有效监测{int(row['valid_days'])}天，其中优良{int(row['good_days'])}天）")
-        if gr is not None and prow is not None and _num(prow["good_ratio"]) is not None:
-            parts.append(change_phrase(GOOD, change(GOOD, gr, _num(prow["good_ratio"]))))
+        if gr is not None and prow is not None and number(prow["good_ratio"]) is not None:
+            parts.append(change_phrase(GOOD, change(GOOD, gr, number(prow["good_ratio"]))))
         out.append(Paragraph("".join(parts) + "。"))
     return out
 
@@ -257,8 +234,8 @@ def _extremes(res: EvaluationResult, level: str, what: str) -> Paragraph | None:
     def names(codes):
         return "、".join(_name(frame.loc[c], c) for c in sorted(codes))
 
-    v_best = fmt(_num(frame.loc[best[0], "pm25_mean"]), 0)
-    v_worst = fmt(_num(frame.loc[worst[0], "pm25_mean"]), 0)
+    v_best = fmt(number(frame.loc[best[0], "pm25_mean"]), 0)
+    v_worst = fmt(number(frame.loc[worst[0], "pm25_mean"]), 0)
     return Paragraph(f"本月各{what}中，PM2.5平均浓度最低的是{names(best)}（{v_best}微克/立方米），"
                      f"最高的是{names(worst)}（{v_worst}微克/立方米）。")
 
