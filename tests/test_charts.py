@@ -247,3 +247,25 @@ def test_javascript_bundle_is_cached_on_disk(tmp_path):
     assert len(code) > 100_000 and "vegaEmbed" in code
     path.write_text("/* cached */", encoding="utf-8")  # a second call must read the file, not rebuild
     assert render.javascript_bundle(tmp_path) == "/* cached */"
+
+
+def test_station_map_places_stations_by_coordinates_in_hj633_colours():
+    from PIL import Image
+
+    from qingshan.charts.render import to_png
+
+    rows = [{"name": "甲站", "lon": 119.9, "lat": 31.7, "aqi": 45, "kind": "城市评价点位"},
+            {"name": "乙站", "lon": 120.1, "lat": 31.9, "aqi": 160, "kind": "乡镇站"},
+            {"name": "丙站", "lon": None, "lat": 31.8, "aqi": 80, "kind": "城市评价点位"},  # no coordinates
+            {"name": "丁站", "lon": 119.8, "lat": 31.6, "aqi": None, "kind": "对照点"}]
+    spec = S.station_map(rows, "站点分布")
+    values = spec["data"]["values"]
+    assert [v["name"] for v in values] == ["甲站", "乙站", "丁站"]
+    assert [v["category"] for v in values] == ["优", "中度污染", S.NO_DATA]
+    assert spec["projection"]["type"] == "equirectangular"
+    pixels = np.asarray(Image.open(io.BytesIO(to_png(spec))).convert("RGB")).reshape(-1, 3)
+    colours = set(map(tuple, np.unique(pixels, axis=0).tolist()))
+    assert {(0, 228, 0), (255, 0, 0)} <= colours  # 优 and 中度污染 markers (the legend lists every category)
+    red = int(np.all(pixels == (255, 0, 0), axis=1).sum())
+    yellow = int(np.all(pixels == (255, 255, 0), axis=1).sum())
+    assert red > 3 * yellow > 0  # a marker for 乙站 against a legend swatch for 良

@@ -289,6 +289,44 @@ def aqi_calendar(days: Sequence[Mapping], title: str) -> dict:
     )
 
 
+def station_map(rows: Sequence[Mapping], title: str) -> dict:
+    """Stations at their coordinates, coloured by the HJ 633 category of their current AQI, labelled with it.
+
+    rows: ``{"name", "lon", "lat", "aqi": int | None, "kind": str}`` (kind: 城市评价点位 / 乡镇站 / 对照点, drawn as
+    circle / square / triangle). An equirectangular projection of the stations' own extent, no base map: nothing
+    is fetched, and positions stay true to each other. Rows without coordinates are left out.
+    """
+    values = []
+    for r in rows:
+        lon, lat = _num(r.get("lon")), _num(r.get("lat"))
+        if lon is None or lat is None:
+            continue
+        aqi = r.get("aqi")
+        aqi = None if aqi is None or (isinstance(aqi, float) and math.isnan(aqi)) else int(aqi)
+        c = category(aqi)
+        values.append({"name": str(r["name"]), "lon": lon, "lat": lat, "aqi": aqi,
+                       "category": c.name_zh if c is not None else NO_DATA, "kind": str(r.get("kind") or "")})
+    colour = {"field": "category", "type": "nominal", "title": "空气质量类别",
+              "scale": {"domain": [*AQI_NAMES, NO_DATA], "range": [*AQI_COLOURS, NO_DATA_COLOUR]}}
+    kinds = _first_seen([v["kind"] for v in values])
+    geo = {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}
+    tooltip = [{"field": "name", "title": "站点"}, {"field": "aqi", "type": "quantitative", "title": "AQI"},
+               {"field": "category", "title": "类别"}, {"field": "kind", "title": "类型"}]
+    return _chart(
+        title, values, width=460, height=360, projection={"type": "equirectangular"},
+        layer=[
+            {"mark": {"type": "point", "filled": True, "size": 320, "stroke": "#333", "strokeWidth": 0.8,
+                      "opacity": 1},
+             "encoding": {**geo, "color": colour, "tooltip": tooltip,
+                          "shape": {"field": "kind", "type": "nominal", "title": "站点类型",
+                                    "scale": {"domain": kinds,
+                                              "range": ["circle", "square", "triangle-up"][:len(kinds)]}}}},
+            {"mark": {"type": "text", "dy": -16, "fontSize": 10},
+             "encoding": {**geo, "text": {"field": "name"}}},
+        ],
+    )
+
+
 # --- series -------------------------------------------------------------------------------------------------------
 
 

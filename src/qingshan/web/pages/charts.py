@@ -17,6 +17,15 @@ def today_aqi(today_hourly: list[dict[str, Any]], city: str) -> dict[str, Any]:
     return chart("city-aqi-today", specs.time_series(rows, f"{city}今日逐时 AQI", "AQI"))
 
 
+KIND = {"city": "城市评价点位", "town": "乡镇站", "control": "对照点"}
+
+
+def station_map(stations: list[dict[str, Any]], city: str) -> dict[str, Any]:
+    rows = [{"name": s["name"], "lon": s["lon"], "lat": s["lat"], "aqi": s.get("aqi"),
+             "kind": KIND.get(s.get("group"), s.get("group"))} for s in stations]
+    return chart("station-map", specs.station_map(rows, f"{city}各站点实时 AQI 分布"))
+
+
 def station_series(series: dict[str, Any], columns: list[str]) -> dict[str, Any]:
     rows = [{"time": h["time"], "series": SERIES_LABEL.get(c, c), "value": h.get(c)}
             for c in columns for h in series["hours"]]

@@ -25,4 +25,5 @@ def home(request: Request, city: str | None = None, console: Console = Depends(g
         return render(request, "overview.html", ctx, active="overview", title="总览", o=None, message=str(e))
     now = air_now(console, data["city"])
     return render(request, "overview.html", ctx, active="overview", title="总览", o=data,
-                  today_chart=charts.today_aqi(now["today"]["hourly"], data["city"]))
+                  today_chart=charts.today_aqi(now["today"]["hourly"], data["city"]),
+                  map_chart=charts.station_map(data["stations"], data["city"]))
