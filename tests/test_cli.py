@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -283,3 +284,17 @@ def test_demo_without_data(tmp_path):
     assert city["code"].tolist() == ["示范市"]
     assert (ev["level"] == "station").sum() >= 1
     assert (ws / "out" / "hourly_aqi.csv").exists()
+    # dustfall (6 sites: 2021, 2022 and 2023 to October), rain and the 2022 noise files are in the store
+    import duckdb
+
+    from qingshan.targets.config import find_config
+    from qingshan.targets.evaluate import target_status
+
+    with duckdb.connect(str(ws / "measurements.duckdb")) as con:
+        assert con.execute("SELECT count(*), max(month) FROM dustfall").fetchall() == [(6 * (12 + 12 + 10), "2023-10")]
+        assert con.execute("SELECT DISTINCT year FROM noise_regional").fetchall() == [(2022,)]
+        assert con.execute("SELECT count(*) FROM noise_zone WHERE year = 2022").fetchall() == [(32,)]
+        assert con.execute("SELECT count(DISTINCT year(date)) FROM rain_samples").fetchall() == [(3,)]
+        dust = target_status(con, find_config("示范市", 2023), "示范市", date(2023, 10, 31)).set_index("id").loc["dustfall"]
+    assert dust["status"] != "no_data" and dust["n"] == 10 and dust["expected"] == 10
+    assert "--rain" not in res.output and "report bulletin --city 示范市 --year 2022 -o 公报" in flat(res.output)

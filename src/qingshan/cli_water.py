@@ -1,8 +1,9 @@
 """Command line of the water, noise, acid-rain and dustfall engines (DESIGN.md "Interfaces we promise users").
 
-Sub-apps ``water_app`` (``classify``, ``evaluate``), ``noise_app``, ``rain_app`` and ``dust_app`` (``evaluate``),
-and the two import commands :func:`import_water_auto` / :func:`import_water_samples` for the ``import`` group.
-:func:`register` wires all of them into the main app (``qingshan.cli``) once:
+Sub-apps ``water_app`` (``classify``, ``evaluate``), ``noise_app``, ``rain_app`` and ``dust_app`` (``evaluate``:
+an input file, or without one what the workspace store holds), the two import commands :func:`import_water_auto`
+/ :func:`import_water_samples` and those of :mod:`qingshan.cli_deposition` (``dust``, ``rain``, ``noise-*``) for
+the ``import`` group. :func:`register` wires all of them into the main app (``qingshan.cli``) once:
 
     from .cli_water import register
     register(app, import_app)
@@ -130,6 +131,11 @@ def register(app: typer.Typer, import_app: typer.Typer) -> None:
         import_app.command("water-auto")(import_water_auto)
     if "water-samples" not in commands:
         import_app.command("water-samples")(import_water_samples)
+    from .cli_deposition import COMMANDS
+
+    for name, command in COMMANDS.items():  # import dust | rain | noise-regional | noise-road | noise-zone
+        if name not in commands:
+            import_app.command(name)(command)
 
 
 # --- water --------------------------------------------------------------------------------------------------------
@@ -228,36 +234,63 @@ def _table(title: str, df: pd.DataFrame, headers: dict[str, str]) -> None:
     console.print(t)
 
 
+def _stored_noise(year: int | None) -> tuple[int, dict[str, pd.DataFrame]]:
+    """The workspace's noise rows of ``year`` (default: the latest stored year) by kind, in the input shape."""
+    from .store.noise import TABLES, load_noise, noise_years
+
+    with _workspace() as ws:
+        years = sorted({y for k in TABLES for y in noise_years(ws.con, k)})
+        if not years:
+            err.print("[yellow]工作区没有声环境数据（先用 qingshan import noise-regional|noise-road|noise-zone 导入，"
+                      "或用 --regional/--road/--zones 给出文件）[/]")
+            raise typer.Exit(1)
+        y = years[-1] if year is None else year
+        frames = {k: load_noise(ws.con, k, y).drop(columns=["import_id"]) for k in TABLES}
+    frames = {k: f for k, f in frames.items() if len(f)}
+    if not frames:
+        err.print(f"[yellow]工作区没有 {y} 年的声环境数据（已有年份：{'、'.join(map(str, years))}）[/]")
+        raise typer.Exit(1)
+    return y, frames
+
+
 @noise_app.command("evaluate")
 def noise_evaluate(
     regional: Optional[Path] = typer.Option(None, "--regional", help="区域声环境：point, leq_day, leq_night[, district]"),
     road: Optional[Path] = typer.Option(None, "--road", help="道路交通：segment, length_km, leq_day, leq_night[, district]"),
     zones: Optional[Path] = typer.Option(None, "--zones", help="功能区：point, zone, leq_day, leq_night[, date]"),
+    year: Optional[int] = typer.Option(None, "--year", help="不给文件时：评价工作区中该年的数据（默认最近一年）"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="结果 .xlsx（或 .csv/.json，各表分文件）"),
 ) -> None:
-    """声环境评价：区域与道路交通噪声均值及 HJ 640 等级、路长分布，功能区昼夜达标率（GB 3096）。"""
+    """声环境评价：区域与道路交通噪声均值及 HJ 640 等级、路长分布，功能区昼夜达标率（GB 3096）。
+    不给 --regional/--road/--zones 时评价工作区已导入的数据。"""
     from .evaluate import noise as NE
     from .ingest.common import ImportError_
 
-    if not (regional or road or zones):
-        _fail("至少给出 --regional、--road、--zones 之一")
     sheets: dict[str, pd.DataFrame] = {}
     try:
-        if regional:
-            df, q = NE.evaluate_regional(read_table(regional), str(regional))
+        if regional or road or zones:
+            given = {"regional": regional, "road": road, "zone": zones}
+            inputs = {k: (read_table(p), str(p)) for k, p in given.items() if p}
+        else:
+            y, frames = _stored_noise(year)
+            console.print(f"评价工作区 {y} 年的声环境数据")
+            names = {"regional": "区域声环境", "road": "道路交通声环境", "zone": "功能区声环境"}
+            inputs = {k: (f, f"工作区 {y} 年{names[k]}数据") for k, f in frames.items()}
+        if "regional" in inputs:
+            df, q = NE.evaluate_regional(*inputs["regional"])
             _print_problems(q)
             _table("区域声环境（HJ 640 网格法）", df, {"area": "区域", "period": "时段", "points": "点位数", "mean_db": "均值 dB(A)",
                                                  "grade": "等级", "grade_name": "评价"})
             sheets["区域"] = df
-        if road:
-            df, bands, q = NE.evaluate_road(read_table(road), str(road))
+        if "road" in inputs:
+            df, bands, q = NE.evaluate_road(*inputs["road"])
             _print_problems(q)
             _table("道路交通声环境（路长加权）", df, {"area": "区域", "period": "时段", "segments": "路段数", "length_km": "路长 km",
                                                "mean_db": "均值 dB(A)", "grade": "等级", "grade_name": "评价"})
             sheets["道路交通"] = df
             sheets["道路声级分布"] = bands
-        if zones:
-            df, q = NE.evaluate_zones(read_table(zones), str(zones))
+        if "zone" in inputs:
+            df, q = NE.evaluate_zones(*inputs["zone"])
             _print_problems(q)
             _table("功能区达标率（GB 3096-2008）", df, {"zone": "功能区", "period": "时段", "limit_db": "限值", "sessions": "点次",
                                                    "compliant": "达标点次", "rate_pct": "达标率%"})
@@ -271,7 +304,7 @@ def noise_evaluate(
 
 @rain_app.command("evaluate")
 def rain_evaluate(
-    input: Path = typer.Argument(..., help="CSV/XLSX：site, date, ph, rainfall（降水量 mm）"),
+    input: Optional[Path] = typer.Argument(None, help="CSV/XLSX：site, date, ph, rainfall（降水量 mm）；省略时评价工作区已导入的数据"),
     period: Optional[str] = typer.Option(None, "--period", help="只统计该时段（2023、2023-06 …）"),
     output: Optional[Path] = typer.Option(None, "-o", "--output"),
 ) -> None:
@@ -279,10 +312,19 @@ def rain_evaluate(
     from .evaluate.acid_rain import evaluate_rain
     from .evaluate.periods import parse_period
     from .ingest.common import ImportError_
+    from .store.deposition import load_rain
 
     try:
         p = parse_period(period) if period else None
-        df, q = evaluate_rain(read_table(input), p, str(input))
+        if input is None:
+            with _workspace() as ws:
+                table = load_rain(ws.con, p.start if p else None, p.end if p else None).drop(columns=["import_id"])
+            if table.empty:
+                err.print(f"[yellow]工作区没有{p.label if p else ''}降水监测数据（先用 qingshan import rain 导入，或给出文件）[/]")
+                raise typer.Exit(1)
+            df, q = evaluate_rain(table, p, "工作区降水数据")
+        else:
+            df, q = evaluate_rain(read_table(input), p, str(input))
     except (ValueError, ImportError_) as e:
         _fail(str(e))
     _print_problems(q)
@@ -296,7 +338,8 @@ def rain_evaluate(
 
 @dust_app.command("evaluate")
 def dust_evaluate(
-    input: Path = typer.Argument(..., help="CSV/XLSX：site, month, dustfall（吨/(平方千米·30天)）或 site, month, flux, days"),
+    input: Optional[Path] = typer.Argument(None, help="CSV/XLSX：site, month, dustfall（吨/(平方千米·30天)）或 site, month, flux, days；"
+                                                     "省略时评价工作区已导入的数据"),
     year: Optional[int] = typer.Option(None, "--year", help="评价年份（默认数据中最近一年）"),
     target: float = typer.Option(2.3, "--target", help="考核目标，吨/(平方千米·30天)"),
     output: Optional[Path] = typer.Option(None, "-o", "--output"),
@@ -304,9 +347,18 @@ def dust_evaluate(
     """降尘评价：城市月均值、各点位年均值、城市年均值与考核目标、同比变化。"""
     from .evaluate.dustfall import evaluate_dust
     from .ingest.common import ImportError_
+    from .store.deposition import load_dust
 
     try:
-        ev = evaluate_dust(read_table(input), year, target, str(input))
+        if input is None:
+            with _workspace() as ws:
+                table = load_dust(ws.con, year).drop(columns=["import_id"])
+            if table.empty or (year is not None and not table["month"].str.startswith(f"{year:04d}-").any()):
+                err.print(f"[yellow]工作区没有{f'{year} 年的' if year else ''}降尘监测数据（先用 qingshan import dust 导入，或给出文件）[/]")
+                raise typer.Exit(1)
+            ev = evaluate_dust(table, year, target, "工作区降尘数据")
+        else:
+            ev = evaluate_dust(read_table(input), year, target, str(input))
     except (ValueError, ImportError_) as e:
         _fail(str(e))
     _print_problems(ev.problems)

@@ -140,15 +140,28 @@ def _synthetic(ws: Workspace, console: Console) -> None:
             console.print(f"导入 {kind}: 新增 {r.new} 行，未变 {r.unchanged} 行，隔离 {r.quarantined} 处")
     rep = import_water_samples(ws, water_path)
     console.print(f"导入 water-samples: 读取 {rep.rows_read} 行，隔离 {rep.quarantined} 处")
-    # noise, acid rain and dustfall have no store tables yet: their files feed the reports' input options
+    _import_other(ws, gen_dir, console)
     full_year = DEMO_LAST_DAY.year - 1
-    noise = noise_files(gen_dir, full_year)
-    rain, dust = rain_file(gen_dir, list(DEMO_YEARS)), dust_file(gen_dir, list(DEMO_YEARS), (DEMO_LAST_DAY.year, DEMO_LAST_DAY.month))
-    console.print(f"报告示例：qingshan --workspace {ws.path} report bulletin --city {DEMO_CITY} --year {full_year} -o 公报 "
-                  f"--noise-regional {noise['regional']} --noise-road {noise['road']} --noise-zone {noise['zones']} "
-                  f"--rain {rain} --dust {dust}", soft_wrap=True)
+    console.print(f"报告示例：qingshan --workspace {ws.path} report bulletin --city {DEMO_CITY} --year {full_year} -o 公报",
+                  soft_wrap=True)
     console.print(f"　　　　　qingshan --workspace {ws.path} report monthly --city {DEMO_CITY} --month "
                   f"{DEMO_LAST_DAY:%Y-%m} -o 月报", soft_wrap=True)
+
+
+def _import_other(ws: Workspace, gen_dir: Path, console: Console) -> None:
+    """Generate the dustfall and rain files (all demo years, dustfall up to the demo's last month) and the noise
+    files of the last full demo year, and import them into the store like a user's files."""
+    from .ingest.deposition import import_dust, import_rain
+    from .ingest.noise import import_noise
+
+    full_year = DEMO_LAST_DAY.year - 1
+    noise = noise_files(gen_dir, full_year)
+    reports = [("dust", import_dust(ws, dust_file(gen_dir, list(DEMO_YEARS), (DEMO_LAST_DAY.year, DEMO_LAST_DAY.month)))),
+               ("rain", import_rain(ws, rain_file(gen_dir, list(DEMO_YEARS))))]
+    for kind, key in (("regional", "regional"), ("road", "road"), ("zone", "zones")):
+        reports.append((f"noise-{kind}（{full_year} 年）", import_noise(ws, kind, noise[key], full_year)))
+    for kind, r in reports:
+        console.print(f"导入 {kind}: 新增 {r.new} 行，未变 {r.unchanged} 行，隔离 {r.quarantined} 处")
 
 
 def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:

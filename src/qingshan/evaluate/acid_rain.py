@@ -17,7 +17,9 @@ ALIASES = {"site": ("点位", "站点", "测点", "station"), "date": ("日期",
            "ph": ("pH", "pH值"), "rainfall": ("降水量", "雨量", "rainfall_mm", "降雨量", "weight", "volume", "样品量")}
 
 
-def evaluate_rain(df: pd.DataFrame, period: Period | None = None, source: str = "<rain>") -> tuple[pd.DataFrame, Quarantine]:
+def rain_values(df: pd.DataFrame, source: str = "<rain>") -> tuple[dict[str, str], np.ndarray, np.ndarray, Quarantine]:
+    """The table's columns (canonical name → header), pH and rainfall (mm) per row (NaN when missing or bad), and
+    the quarantine of bad cells; shared by the evaluation and the importer (:mod:`qingshan.ingest.deposition`)."""
     c = columns(df, ALIASES, ("ph", "rainfall"), source)
     q = Quarantine(source)
     ph = numbers(df, c["ph"], "ph", q)
@@ -26,6 +28,11 @@ def evaluate_rain(df: pd.DataFrame, period: Period | None = None, source: str = 
         q.extend(np.flatnonzero(bad) + 2, "ph", ph[bad].tolist(), "pH 超出 0–14，按缺测处理")
         ph[bad] = np.nan
     rain = numbers(df, c["rainfall"], "rainfall", q)
+    return c, ph, rain, q
+
+
+def evaluate_rain(df: pd.DataFrame, period: Period | None = None, source: str = "<rain>") -> tuple[pd.DataFrame, Quarantine]:
+    c, ph, rain, q = rain_values(df, source)
     site = text(df, c.get("site")).replace("", "（未填）") if "site" in c else pd.Series(["全部"] * len(df))
     keep = np.ones(len(df), bool)
     if period is not None:

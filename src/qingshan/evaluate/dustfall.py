@@ -8,6 +8,7 @@ target (default 2.3 t/(km²·30d)); with data for the previous year also the cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,12 @@ def _month(t: str) -> str | None:
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
-def evaluate_dust(df: pd.DataFrame, year: int | None = None, target: float = D.DEFAULT_TARGET,
-                  source: str = "<dustfall>") -> DustEvaluation:
+def dust_values(df: pd.DataFrame, source: str = "<dustfall>") -> tuple[pd.DataFrame, Quarantine]:
+    """One row per input row: ``site`` (text), ``month`` (``YYYY-MM``, None when unreadable), ``value``
+    (t/(km²·30d); NaN when missing or bad, flux normalised to 30 days) and ``line`` (file line, header = 1).
+
+    Bad cells are recorded in the returned quarantine; the evaluation and the importer
+    (:mod:`qingshan.ingest.deposition`) share this reading."""
     c = columns(df, ALIASES, ("site", "month"), source)
     q = Quarantine(source)
     if "dustfall" in c:
@@ -55,7 +60,28 @@ def evaluate_dust(df: pd.DataFrame, year: int | None = None, target: float = D.D
     months = text(df, c["month"]).map(_month)
     for i in np.flatnonzero(months.isna().to_numpy()):
         q.add(i + 2, "month", str(df[c["month"]].iloc[i]), "月份无法识别（应为 2023-01），该值不参与统计")
-    frame = pd.DataFrame({"site": text(df, c["site"]), "month": months, "value": val}).dropna()
+    rows = pd.DataFrame({"site": text(df, c["site"]), "month": months, "value": val,
+                         "line": np.arange(len(df), dtype=np.int64) + 2})
+    return rows, q
+
+
+def city_monthly_means(frame: pd.DataFrame, exact: bool = False) -> pd.Series:
+    """The city's monthly means, unrounded, indexed by month: the mean of the sites' values in each month
+    (``frame``: rows ``site, month, value`` without missing values, one per site and month).
+
+    ``exact``: the means as :class:`fractions.Fraction` of the values as written (their shortest decimal form, so
+    2.1 is 21/10), so that a sum of monthly means carries no floating-point error (the targets' rest-of-year
+    requirement compares it with an exact bound)."""
+    if not exact:
+        return frame.groupby("month")["value"].mean()
+    return frame.groupby("month")["value"].agg(
+        lambda v: sum((Fraction(repr(float(x))) for x in v), Fraction(0)) / len(v))
+
+
+def evaluate_dust(df: pd.DataFrame, year: int | None = None, target: float = D.DEFAULT_TARGET,
+                  source: str = "<dustfall>") -> DustEvaluation:
+    rows, q = dust_values(df, source)
+    frame = rows[["site", "month", "value"]].dropna()
     frame["year"] = frame["month"].str[:4].astype(int)
     if year is None and len(frame):
         year = int(frame["year"].max())

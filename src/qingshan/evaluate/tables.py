@@ -11,10 +11,11 @@ import pandas as pd
 from ..ingest.common import ImportError_, Quarantine, coerce_numeric, read_bytes, utf8_bytes
 
 
-def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
-    """All cells as text; UTF-8 or GBK CSV, or the first (or named) sheet of an XLSX."""
+def read_table(path: str | Path, sheet: str | int = 0, data: bytes | None = None) -> pd.DataFrame:
+    """All cells as text; UTF-8 or GBK CSV, or the first (or named) sheet of an XLSX. ``data``: the file's bytes
+    when the caller has read them already (the importers hash them)."""
     p = Path(path)
-    raw = read_bytes(p)
+    raw = read_bytes(p) if data is None else data
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             return pd.read_excel(io.BytesIO(raw), sheet_name=sheet, dtype=str, keep_default_na=False)

@@ -347,8 +347,10 @@ def _dedupe(frame: pd.DataFrame, q: Quarantine, messages: list[str]) -> pd.DataF
 # --- storing -------------------------------------------------------------------------------------------------
 
 
-def store_parsed(ws, parsed: ParsedFile, table: str) -> ImportReport:
-    """Store one parsed water file as one import (own id, counts, quarantine) in one transaction."""
+def store_parsed(ws, parsed: ParsedFile, table: str, keys: tuple[str, ...] | None = None,
+                 keep_existing_when_null: tuple[str, ...] = ()) -> ImportReport:
+    """Store one parsed file as one import (own id, counts, quarantine) in one transaction. ``keys`` and
+    ``keep_existing_when_null``: as :func:`qingshan.store.water.upsert` (for tables of other store modules)."""
     from ..store.water import ensure_schema, upsert
 
     ensure_schema(ws.con)
@@ -358,7 +360,7 @@ def store_parsed(ws, parsed: ParsedFile, table: str) -> ImportReport:
         iid = ws.new_import(parsed.kind, parsed.source, parsed.sha256)
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         if parsed.data is not None and parsed.data.num_rows:
-            counts = upsert(ws.con, table, parsed.data, iid)
+            counts = upsert(ws.con, table, parsed.data, iid, keep_existing_when_null, keys)
         for extra_table, extra in getattr(parsed, "extra_tables", {}).items():
             c = upsert(ws.con, extra_table, extra, iid, keep_existing_when_null=("name", "basin", "river", "level",
                        "target_class", "district", "province", "city", "water_body"))

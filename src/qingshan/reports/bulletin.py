@@ -3,9 +3,11 @@
 :func:`build_bulletin` produces the chapters the platform has data for, each from its engine:
 
 * **环境空气质量** — :mod:`.bulletin_air` (air engine, the year and the previous year), with the **酸雨** and
-  **降尘** sub-sections when their input files are given (:class:`BulletinInputs`);
+  **降尘** sub-sections from their input files (:class:`BulletinInputs`) or, when a file is not given, from the
+  store's ``rain_samples`` / ``dustfall`` tables;
 * **地表水环境质量** — :mod:`.bulletin_water` (water engine on the store's samples);
-* **声环境质量** — regional, road-traffic and functional-zone noise from input files;
+* **声环境质量** — regional, road-traffic and functional-zone noise from input files or the store's ``noise_*``
+  tables of the year;
 * **生态环境治理** — enforcement cases, rectification progress and petitions from the ledger, when a ledger
   session is given;
 
@@ -36,6 +38,8 @@ from .bulletin_other import (
     governance_chapter,
     noise_chapter,
     rain_section,
+    stored_dust,
+    stored_rain,
 )
 from .bulletin_water import water_chapter
 from .model import Document, Paragraph, Provenance, Section
@@ -46,16 +50,19 @@ CHANGE_NOTE = ("同比变化由两年的公布值（按GB/T 8170修约后）计�
                "百分点差，pH与声级为差值；降尘同比同样按公布的年均值计算。")
 
 
-def _deposition(year: int, inputs: BulletinInputs, note: Log) -> Chapter:
-    """Acid-rain and dustfall sections from their input files (evaluated first: a bad file fails fast)."""
+def _deposition(con: duckdb.DuckDBPyConnection, year: int, inputs: BulletinInputs, note: Log) -> Chapter:
+    """Acid-rain and dustfall sections from their input files, else from the store (evaluated first: a bad file
+    fails fast)."""
     ch = Chapter("降水酸度与降尘")
-    if inputs.rain is not None:
-        if (sec := rain_section(inputs.rain, year, note, ch)) is not None:
+    rain = inputs.rain if inputs.rain is not None else stored_rain(con, year)
+    if rain is not None:
+        if (sec := rain_section(rain, year, note, ch)) is not None:
             ch.sections.append(sec)
     else:
         note("未生成“酸雨”一节：工作区无酸雨数据，且未提供降水监测文件（--rain）。")
-    if inputs.dust is not None:
-        if (sec := dust_section(inputs.dust, year, inputs.dust_target, note, ch)) is not None:
+    dust = inputs.dust if inputs.dust is not None else stored_dust(con, year)
+    if dust is not None:
+        if (sec := dust_section(dust, year, inputs.dust_target, note, ch)) is not None:
             ch.sections.append(sec)
     else:
         note("未生成“降尘”一节：工作区无降尘数据，且未提供降尘监测文件（--dust）。")
@@ -114,7 +121,8 @@ def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, 
     """The annual bulletin of ``city`` for ``year`` (see the module docstring).
 
     ``ws_or_con``: the workspace or its DuckDB connection; ``ledger_session``: a SQLAlchemy session of the
-    workspace's ledger (read with the system principal); ``inputs``: noise, rain and dustfall input files.
+    workspace's ledger (read with the system principal); ``inputs``: noise, rain and dustfall input files (a
+    section without its file uses the store's data, when there are any).
     Raises :class:`ReportError` when no chapter has data or an input file cannot be read.
     """
     con = ws_or_con.con if isinstance(ws_or_con, Workspace) else ws_or_con
@@ -122,8 +130,8 @@ def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, 
     inputs = inputs or BulletinInputs()
     note = Log()
     figs = Figures(note)
-    deposition = _deposition(year, inputs, note)
-    noise = noise_chapter(inputs, year, note)
+    deposition = _deposition(con, year, inputs, note)
+    noise = noise_chapter(inputs, year, note, con)
     chapters = [ch for ch in (_merge(air_chapter(con, city, year, note, figs), deposition),
                               water_chapter(con, city, year, note, figs), noise) if ch is not None]
     if ledger_session is not None:

@@ -32,8 +32,8 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class BulletinInputs:
-    """Input files of the evaluations that have no store tables (formats of docs/water.md, the same files the
-    ``qingshan noise|rain|dust evaluate`` commands read)."""
+    """Input files of the noise, rain and dustfall sections (formats of docs/water.md, the same files the
+    ``qingshan noise|rain|dust evaluate`` commands read); a section without its file uses the store's data."""
 
     noise_regional: Path | None = None
     noise_road: Path | None = None

@@ -1,17 +1,21 @@
 """Acid rain, dustfall, noise and governance parts of the annual bulletin.
 
-The store holds no noise, rain or dustfall tables: these are evaluated from the input files the
-``qingshan noise|rain|dust evaluate`` commands accept (:func:`qingshan.evaluate.tables.read_table` and the same
-evaluate functions). Rain and dustfall files may hold the previous year too (then the bulletin compares); noise files
-are taken as the bulletin year's monitoring. Governance counts come from the ledger service (system principal).
+Noise, rain and dustfall are evaluated with the functions of ``qingshan noise|rain|dust evaluate``, from an input
+file when one is given (:func:`qingshan.evaluate.tables.read_table`), else from the workspace store
+(:class:`Stored`: the rows of :mod:`qingshan.store.deposition` / :mod:`qingshan.store.noise` read back in the same
+table shape; the provenance then lists their import batches instead of a file name). Rain and dustfall may hold
+the previous year too (then the bulletin compares); noise files are taken as the bulletin year's monitoring, stored
+noise is that of the bulletin year. Governance counts come from the ledger service (system principal).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from ..evaluate import noise as NE
@@ -24,6 +28,8 @@ from ..ingest.common import ImportError_, Quarantine
 from ..standards.acid_rain import ACID_PH
 from ..standards.noise import ROAD_BOUNDS, ZONE_LIMITS, ZONE_NAMES_ZH
 from ..standards.rounding import round_gbt8170
+from ..store.deposition import import_ids, load_dust, load_rain
+from ..store.noise import load_noise
 from .bulletin_common import (
     DASH,
     BulletinInputs,
@@ -44,7 +50,49 @@ DB = "分贝"
 DUST_UNIT = "吨/(平方千米·30天)"
 
 
-def _read(path: Path, what: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Stored:
+    """Rows of the workspace store in the input-table shape, standing in for an input file."""
+
+    frame: pd.DataFrame
+    import_ids: list[int]
+
+    def __str__(self) -> str:
+        return f"工作区测量库（导入批次 {'、'.join(f'#{i}' for i in self.import_ids)}）"
+
+
+Source = Path | Stored
+
+
+def _stored(frame: pd.DataFrame) -> Stored | None:
+    return Stored(frame.drop(columns=["import_id"]), import_ids(frame)) if len(frame) else None
+
+
+def stored_rain(con: duckdb.DuckDBPyConnection, year: int) -> Stored | None:
+    """The store's rain samples of ``year`` and the year before; None when ``year`` has none."""
+    frame = load_rain(con, dt.date(year - 1, 1, 1), dt.date(year, 12, 31))
+    return _stored(frame) if frame["date"].str.startswith(f"{year:04d}-").any() else None
+
+
+def stored_dust(con: duckdb.DuckDBPyConnection, year: int) -> Stored | None:
+    """The store's dustfall of ``year`` and the year before; None when ``year`` has none."""
+    frame = load_dust(con, year)
+    return _stored(frame) if frame["month"].str.startswith(f"{year:04d}-").any() else None
+
+
+def stored_noise(con: duckdb.DuckDBPyConnection, kind: str, year: int) -> Stored | None:
+    """The store's noise rows of ``kind`` (regional, road, zone) for ``year``, or None."""
+    return _stored(load_noise(con, kind, year))
+
+
+def _what(src: Source, what: str) -> str:
+    """How a message names the data: "降水文件 x.csv" or "工作区的降水数据"."""
+    return f"工作区的{what}数据" if isinstance(src, Stored) else f"{what}文件 {src}"
+
+
+def _read(path: Source, what: str) -> pd.DataFrame:
+    if isinstance(path, Stored):
+        return path.frame
     try:
         return read_table(path)
     except (ImportError_, OSError, ValueError) as e:
@@ -58,14 +106,19 @@ def _problems(q: Quarantine, what: str, note: Log) -> None:
         note(f"{what}文件 {q.source} 有{len(q)}处数据问题，已按缺测处理：{first}{'……' if len(q) > 3 else ''}")
 
 
-def _source_note(path: Path, what: str) -> str:
-    return f"{what}：输入文件 {path}"
+def _source_note(path: Source, what: str, ch: Chapter) -> None:
+    """Where a section's data came from: the input file, or the store's import batches (also in ``ch.import_ids``)."""
+    if isinstance(path, Stored):
+        ch.import_ids.extend(path.import_ids)
+        ch.notes.append(f"{what}：{path}")
+    else:
+        ch.notes.append(f"{what}：输入文件 {path}")
 
 
 # --- acid rain ----------------------------------------------------------------------------------------------------
 
 
-def rain_section(path: Path, year: int, note: Log, ch: Chapter) -> Section | None:
+def rain_section(path: Source, year: int, note: Log, ch: Chapter) -> Section | None:
     df = _read(path, "降水")
     cols = columns(df, RAIN_ALIASES, (), str(path))
     try:
@@ -81,7 +134,7 @@ def rain_section(path: Path, year: int, note: Log, ch: Chapter) -> Section | Non
     _problems(q, "降水", note)
     a = cur[cur["site"] == "全部"].iloc[0]
     if int(a["samples"]) == 0:
-        note(f"未生成“酸雨”一节：降水文件 {path} 中没有{year}年的有效样品。")
+        note(f"未生成“酸雨”一节：{_what(path, '降水')}中没有{year}年的有效样品。")
         return None
     p = prev[prev["site"] == "全部"].iloc[0] if prev is not None else None
     if p is not None and int(p["samples"]) == 0:
@@ -105,14 +158,14 @@ def rain_section(path: Path, year: int, note: Log, ch: Chapter) -> Section | Non
     ch.summary.append(f"酸雨频率为{fmt(freq, 1)}%，降水量加权平均pH值为{fmt(ph, 2)}")
     ch.rulesets.append("酸雨：降水量加权H⁺平均pH，酸雨pH<5.6（GB/T 19117-2017）")
     ch.coverage.append((f"{year}年降水", f"{int(a['samples'])}个样品，{len(sites)}个点位"))
-    ch.notes.append(_source_note(path, "酸雨"))
+    _source_note(path, "酸雨", ch)
     return Section("酸雨", blocks, level=2)
 
 
 # --- dustfall -----------------------------------------------------------------------------------------------------
 
 
-def dust_section(path: Path, year: int, target: float, note: Log, ch: Chapter) -> Section | None:
+def dust_section(path: Source, year: int, target: float, note: Log, ch: Chapter) -> Section | None:
     try:
         ev = evaluate_dust(_read(path, "降尘"), year, target, str(path))
     except (ImportError_, ValueError) as e:
@@ -120,7 +173,7 @@ def dust_section(path: Path, year: int, target: float, note: Log, ch: Chapter) -
     _problems(ev.problems, "降尘", note)
     s = ev.summary.iloc[0]
     if int(s["sites"]) == 0:
-        note(f"未生成“降尘”一节：降尘文件 {path} 中没有{year}年的数据。")
+        note(f"未生成“降尘”一节：{_what(path, '降尘')}中没有{year}年的数据。")
         return None
     mean, before = s["annual_mean"], s["previous_year_mean"]
     c = pct_change(mean, before)
@@ -136,11 +189,11 @@ def dust_section(path: Path, year: int, target: float, note: Log, ch: Chapter) -
                                   Cell("是" if r["meets_target"] else "否", None if r["meets_target"] else "red")]
                                  for _, r in ev.sites.sort_values("site").iterrows()], caption=f"{year}年各点位降尘量"))
     if num(before) is None:
-        note(f"降尘文件中没有{year - 1}年数据，降尘不作同比。")
+        note(f"{_what(path, '降尘')}中没有{year - 1}年数据，降尘不作同比。")
     ch.summary.append(f"年均降尘量为{fmt(mean, 1)}{DUST_UNIT}")
     ch.rulesets.append(f"降尘：点位年均值的算术平均，考核目标{plain(target)}{DUST_UNIT}")
     ch.coverage.append((f"{year}年降尘", f"{int(s['sites'])}个点位，{int(ev.monthly['count'].sum())}个点位·月"))
-    ch.notes.append(_source_note(path, "降尘"))
+    _source_note(path, "降尘", ch)
     return Section("降尘", blocks, level=2)
 
 
@@ -151,7 +204,7 @@ def _level_text(row: pd.Series) -> str:
     return f"{fmt(row['mean_db'], 1)}{DB}（{row['grade']}，{row['grade_name']}）" if row["grade"] else fmt(row["mean_db"], 1) + DB
 
 
-def regional_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
+def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
     try:
         df, q = NE.evaluate_regional(_read(path, "区域声环境"), str(path))
     except (ImportError_, ValueError) as e:
@@ -174,7 +227,7 @@ def regional_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
     return Section("区域声环境", blocks, level=2), summary
 
 
-def road_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
+def road_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
     try:
         df, bands, q = NE.evaluate_road(_read(path, "道路交通声环境"), str(path))
     except (ImportError_, ValueError) as e:
@@ -204,7 +257,7 @@ def road_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
     return Section("道路交通声环境", blocks, level=2), summary
 
 
-def zone_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
+def zone_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
     try:
         df, q = NE.evaluate_zones(_read(path, "功能区声环境"), str(path))
     except (ImportError_, ValueError) as e:
@@ -228,19 +281,22 @@ def zone_section(path: Path, year: int, note: Log) -> tuple[Section, str]:
                    level=2), summary
 
 
-def noise_chapter(inputs: BulletinInputs, year: int, note: Log) -> Chapter | None:
+def noise_chapter(inputs: BulletinInputs, year: int, note: Log,
+                  con: duckdb.DuckDBPyConnection | None = None) -> Chapter | None:
+    """Regional, road and functional-zone sections, each from its input file or else the store's ``year``."""
     files = (("regional", inputs.noise_regional, regional_section, "区域声环境"),
              ("road", inputs.noise_road, road_section, "道路交通声环境"),
              ("zone", inputs.noise_zone, zone_section, "功能区声环境"))
     ch = Chapter("声环境质量")
-    for _, path, build, what in files:
-        if path is None:
-            note(f"未生成“{what}”一节：未提供{what}监测文件。")
+    for kind, path, build, what in files:
+        src = Path(path) if path is not None else stored_noise(con, kind, year) if con is not None else None
+        if src is None:
+            note(f"未生成“{what}”一节：工作区无{year}年{what}数据，且未提供{what}监测文件。")
             continue
-        section, summary = build(Path(path), year, note)
+        section, summary = build(src, year, note)
         ch.sections.append(section)
         ch.summary.append(summary)
-        ch.notes.append(_source_note(Path(path), what))
+        _source_note(src, what, ch)
     if not ch.sections:
         note("未生成“声环境质量”一章：工作区无声环境数据，且未提供噪声监测文件（--noise-regional/--noise-road/--noise-zone）。")
         return None

@@ -1,9 +1,10 @@
 """``qingshan report bulletin``: the annual environment status bulletin (:func:`.bulletin.build_bulletin`).
 
 Registers the command on :data:`qingshan.reports.cli.report_app` when imported (``from . import cli_bulletin``
-in ``qingshan/cli.py``). Noise, acid-rain and dustfall data are not in the store: their input files (the formats
-of ``qingshan noise|rain|dust evaluate``, docs/water.md) are given as options. The workspace's ledger, when there
-is one, supplies the governance chapter.
+in ``qingshan/cli.py``). Noise, acid-rain and dustfall come from the workspace store (``qingshan import
+dust|rain|noise-*``) or, per section, from an input file given as an option (the formats of ``qingshan
+noise|rain|dust evaluate``, docs/water.md), which then takes precedence. The workspace's ledger, when there is one,
+supplies the governance chapter.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def bulletin(
     dust_target: Annotated[float, typer.Option("--dust-target", help="降尘考核目标，吨/(平方千米·30天)")] = 2.3,
     ledger: Annotated[bool, typer.Option("--ledger/--no-ledger", help="工作区有治理台账时统计执法、整改与信访")] = True,
 ) -> None:
-    """年度生态环境状况公报：空气（含酸雨、降尘）、地表水、声环境与治理台账；无数据的章节不生成并说明原因。"""
+    """年度生态环境状况公报：空气（含酸雨、降尘）、地表水、声环境与治理台账；无数据的章节不生成并说明原因。
+    噪声、降水、降尘未给文件时使用工作区已导入的数据。"""
     from ..store.workspace import Workspace
     from .bulletin import BulletinInputs, ReportError, build_bulletin
 

@@ -90,14 +90,15 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table, import_id: int,
-           keep_existing_when_null: tuple[str, ...] = ()) -> dict[str, int]:
+           keep_existing_when_null: tuple[str, ...] = (), keys: tuple[str, ...] | None = None) -> dict[str, int]:
     """Merge ``batch`` (one row per key, columns a subset of the table's) into ``table`` under ``import_id``.
 
     Returns the counts of new, updated and unchanged rows. Columns named in ``keep_existing_when_null`` keep the
-    stored value when the batch has NULL (used for section metadata given partly in a later file)."""
+    stored value when the batch has NULL (used for section metadata given partly in a later file). ``keys``: the
+    table's key columns, by default those of :data:`KEYS` (other store modules pass their own)."""
     if not batch.num_rows:
         return {"new": 0, "updated": 0, "unchanged": 0}
-    keys = KEYS[table]
+    keys = keys if keys is not None else KEYS[table]
     cols = [c for c in table_columns(con, table) if c != "import_id" and c in batch.column_names]
     values = [c for c in cols if c not in keys]
     con.register("_wb", batch)

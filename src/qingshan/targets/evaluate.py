@@ -12,7 +12,15 @@ for the annual class) and its monthly classes. A section counts at a level when 
 ("国考,省考" counts at both); "市考及以上" means 国考, 省考 or 市考. Sections are those of the workspace whose
 ``city`` is the city (or one of the config's aliases) or unset (a workspace normally holds one city).
 
-Dustfall and anything else can be passed in ``extra`` (keyed by target id), which overrides the built inputs:
+Dustfall targets come from the store's ``dustfall`` table (:func:`dust_ytd`, imported with ``qingshan import
+dust``): the city's monthly value of each completed month of the year (:func:`.progress.months_completed`; a
+month counts once ``as_of`` is its last day) is the mean of the sites' values in that month
+(:func:`qingshan.evaluate.dustfall.city_monthly_means`, as the dustfall evaluation's monthly means, unrounded: GB/T
+8170 rounding is applied once, to the annual value). ``{"sum": sum of those monthly values, "n": months with
+data}`` is what :func:`.progress.mean_progress` takes, with ``12 − months completed`` months remaining. Sites are
+all the workspace's dustfall sites (a workspace normally holds one city).
+
+Any input can be passed in ``extra`` (keyed by target id), which overrides the built inputs:
 ``{"n_sections": .., "n_meeting": ..}`` for a share, ``{"bad_months": {section: n}, "months_done": m}`` for
 "no 劣Ⅴ", ``{"sum": .., "n": ..}`` (monthly values) for dustfall. Without inputs the row says 无数据.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from fractions import Fraction
 
 import duckdb
 import numpy as np
@@ -144,6 +153,27 @@ def water_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, city: str, a
     return out
 
 
+def dust_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, as_of: date) -> dict:
+    """``extra`` inputs (by target id) for the dustfall targets of ``config`` from the store (module docstring):
+    ``{"sum", "n", "months": {YYYY-MM: city monthly value}}``; nothing when no completed month has data. ``sum`` is
+    an exact :class:`~fractions.Fraction` of the values as written (no floating-point error at the bound)."""
+    from ..evaluate.dustfall import city_monthly_means
+    from ..store.deposition import load_dust
+
+    wanted = [t for t in config.targets if t.indicator == "dustfall_mean"]
+    done = months_completed(as_of)
+    if not wanted or done == 0:
+        return {}
+    months = [f"{as_of.year:04d}-{m:02d}" for m in range(1, done + 1)]
+    rows = load_dust(con, as_of.year)
+    rows = rows[rows["month"].isin(months) & rows["dustfall"].notna()].rename(columns={"dustfall": "value"})
+    if rows.empty:
+        return {}
+    means = city_monthly_means(rows, exact=True)
+    x = {"sum": sum(means, Fraction(0)), "n": len(means), "months": {m: float(v) for m, v in means.items()}}
+    return {t.id: x for t in wanted}
+
+
 def progress_for(target: Target, as_of: date, air_inputs: dict | None, extra: dict | None) -> Progress:
     """Dispatch one target to its :mod:`.progress` rule with the year-to-date inputs."""
     elapsed, left = days_elapsed(as_of), days_left(as_of)
@@ -172,7 +202,8 @@ def progress_for(target: Target, as_of: date, air_inputs: dict | None, extra: di
         if not x:
             return mean_progress(target.comparison, target.value, target.digits, None, 0, 12 - done, done,
                                  target.unit, "个月")
-        return mean_progress(target.comparison, target.value, target.digits, float(x["sum"]), int(x["n"]),
+        total = x["sum"] if isinstance(x["sum"], Fraction) else float(x["sum"])  # an exact sum stays exact
+        return mean_progress(target.comparison, target.value, target.digits, total, int(x["n"]),
                              12 - done, done, target.unit, "个月")
     raise ValueError(f"未支持的指标：{ind}")
 
@@ -181,12 +212,14 @@ def target_status(con: duckdb.DuckDBPyConnection | None, config: TargetConfig, c
                   extra: dict | None = None) -> pd.DataFrame:
     """One row per target of ``config`` with the year-to-date value, coverage, status and rest-of-year requirement.
 
-    ``city`` is the city name used in the store's station table (it may differ from ``config.city``)."""
+    ``city`` is the city name used in the store's station table (it may differ from ``config.city``). Air, water
+    and dustfall inputs are built from the store (module docstring); ``extra`` overrides them per target id."""
     if as_of.year != config.year:
         raise ValueError(f"截至日期 {as_of} 不在目标年度 {config.year} 内")
     needs_air = any(t.indicator in ("pm25_mean", "good_ratio") for t in config.targets)
     air_inputs = air_ytd(con, city, as_of) if needs_air and con is not None else None
-    extra = {**(water_ytd(con, config, city, as_of) if con is not None else {}), **(extra or {})}
+    built = {**water_ytd(con, config, city, as_of), **dust_ytd(con, config, as_of)} if con is not None else {}
+    extra = {**built, **(extra or {})}
     rows = []
     for t in config.targets:
         p = progress_for(t, as_of, air_inputs, extra)
