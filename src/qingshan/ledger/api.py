@@ -40,6 +40,7 @@ from .fines import Recheck, daily_fine
 from .models import KIND_LABELS, CampaignEnterprise, Indicator, Milestone, OrgUnit
 from .rbac import LedgerError, NotFound, PermissionDenied, Principal
 from .service import LedgerService, ValidationFailed, VersionConflict, WorkflowError
+from .throttle import THROTTLED, client_address
 from .xlsx import XlsxError, export_workbook, import_xlsx
 
 API_PREFIX = "/api/v1"
@@ -171,10 +172,15 @@ async def token(request: Request, session: Session = Depends(get_session)) -> di
     username, password = str(body.get("username") or ""), str(body.get("password") or "")
     if not username or not password:
         raise HTTPException(422, "需要 username 和 password")
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    if (wait := throttle.retry_after(username, address)) is not None:
+        raise HTTPException(429, THROTTLED.format(seconds=wait), headers={"Retry-After": str(wait)})
     user = auth.authenticate(session, username, password)
     if user is None:
         session.commit()
+        throttle.failed(username, address)
         raise HTTPException(401, "用户名或密码错误", headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(username, address)
     tok, expires = auth.issue_token(session, user)
     session.commit()
     return {"access_token": tok, "token_type": "bearer", "expires_at": expires.isoformat(),

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .api import API_PREFIX, auth_router, install_error_handlers, router
 from .db import Ledger, open_ledger
 from .files import FileStore
+from .throttle import LoginThrottle
 
 
 def create_app(workspace: str | os.PathLike[str], *, url: str | None = None, max_upload_bytes: int | None = None,
@@ -58,6 +59,7 @@ def mount_ledger(app: FastAPI, ledger: Ledger, *, max_upload_bytes: int | None =
     app.state.ledger = ledger
     app.state.files = FileStore(ledger.files_dir, max_upload_bytes)
     app.state.today = today
+    app.state.login_throttle = LoginThrottle()
     install_error_handlers(app)
     limit = max_request_bytes or 5 * app.state.files.max_bytes + 1024 * 1024
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ...ledger import auth
 from ...ledger.api import SESSION_COOKIE, Ctx, get_ctx, get_session
+from ...ledger.throttle import THROTTLED, client_address
 from ..console import Console, get_console
 from ..security import PRE_COOKIE, csrf_valid, login_token, new_pre_session, safe_next
 from .render import render
@@ -41,10 +42,17 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
         return _login_page(request, console, next, CSRF_FAILED, 403, username)
     if not username or not password:
         return _login_page(request, console, next, "请输入用户名和密码", 422, username)
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    if (wait := throttle.retry_after(username, address)) is not None:
+        resp = _login_page(request, console, next, THROTTLED.format(seconds=wait), 429, username)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     user = auth.authenticate(session, username, password)
     if user is None:
         session.commit()
+        throttle.failed(username, address)
         return _login_page(request, console, next, "用户名或密码错误", 401, username)
+    throttle.succeeded(username, address)
     if (old := request.cookies.get(SESSION_COOKIE)) is not None:  # switching accounts ends the previous session
         auth.revoke_token(session, old)
     token, _ = auth.issue_token(session, user)
