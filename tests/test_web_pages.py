@@ -294,3 +294,40 @@ def test_security_headers_on_pages_and_api(public):
     assert "default-src 'self'" in page.headers["content-security-policy"]
     api = public.get("/api/v1/overview")
     assert api.headers["referrer-policy"] == "same-origin" and "content-security-policy" not in api.headers
+
+
+def test_workflow_forms_follow_the_state_machine_and_the_role(app, bureau):
+    """申请验收 by the responsible department, then 验收通过 by the bureau — through the item page's forms."""
+    with app.state.console.ledger.session() as s:
+        svc = LedgerService(s, Principal.system(), today=LEDGER_TODAY)
+        recs = svc.list_records(kind="rectification", limit=None).items
+        item = [r.id for r in recs if "市住建局" in svc.unit_names(r, "responsible") and r.status == "in_progress"][-1]
+    url = f"/ledger/items/{item}"
+
+    def status() -> str:
+        with app.state.console.ledger.session() as s:
+            return LedgerService(s, Principal.system(), today=LEDGER_TODAY).get(item).status
+
+    zjj = TestClient(app)
+    csrf = login_cookie(zjj, "zjj")
+    page = zjj.get(url).text
+    assert 'data-transition="submit"' in page and 'data-transition="accept"' not in page
+    assert 'data-form="transition"' not in TestClient(app).get(url).text  # the public: no forms
+    # missing evidence: refused, nothing changes
+    r = zjj.post(f"{url}/transition", data={"name": "submit", "csrf": csrf})
+    assert r.status_code in (409, 422) and "完成情况说明" in text_of(r.text) and status() == "in_progress"
+    # no CSRF token: refused
+    r = zjj.post(f"{url}/transition", data={"name": "submit", "completion_note": "已整改"})
+    assert r.status_code == 403 and status() == "in_progress"
+    r = zjj.post(f"{url}/transition", data={"name": "submit", "completion_note": "已完成整改，申请验收",
+                                             "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and status() == "submitted"
+    # the department may not accept its own work
+    r = zjj.post(f"{url}/transition", data={"name": "accept", "acceptance_evidence": "自验", "csrf": csrf})
+    assert r.status_code == 409 and status() == "submitted"
+    page = bureau.get(url).text
+    assert 'data-transition="accept"' in page and 'data-transition="return"' in page
+    r = bureau.post(f"{url}/transition", data={"name": "accept", "acceptance_evidence": "验收意见 示例〔2024〕1号",
+                                                "csrf": bureau.csrf}, follow_redirects=False)
+    assert r.status_code == 303 and status() == "completed"
+    assert "验收通过" in text_of(bureau.get(url).text)

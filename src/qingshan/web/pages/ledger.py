@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...ledger import api as ledger_api
 from ...ledger.api import Ctx, get_ctx
-from ...ledger.models import KIND_LABELS, KINDS
+from ...ledger.models import KIND_LABELS, KINDS, SATISFACTION_LABELS
 from ...ledger.rbac import LedgerError, NotFound, PermissionDenied
-from ...ledger.service import ValidationFailed
+from ...ledger.service import EVIDENCE_LABELS, ValidationFailed
 from ...ledger.workflow import MACHINES
 from ..console import Console, get_console
 from ..data.ledger_summary import ledger_summary
@@ -58,12 +58,37 @@ def ledger_page(request: Request, kind: str | None = None, status: str | None = 
                   page=page, pages=max(1, -(-data["total"] // PAGE_SIZE)), public=ctx.principal.is_public)
 
 
+#: how each evidence field of a transition is entered in the page form (others: one line of text)
+LONG_TEXT = {"completion_note", "reason", "acceptance_evidence", "signoff_evidence", "disclosure_text", "note",
+             "reply_text"}
+NUMBER = {"days", "penalty_amount"}
+
+
+def _actions(ctx: Ctx, record_id: int) -> list[dict[str, Any]]:
+    """The transitions the caller may perform now, each with the inputs of its required evidence."""
+    if ctx.principal.is_public:
+        return []
+    out = []
+    for t in ledger_api.transitions(record_id, ctx):
+        fields = []
+        for f in t["requires"]:
+            kind = ("textarea" if f in LONG_TEXT else "number" if f in NUMBER else
+                    "satisfaction" if f == "satisfaction" else "units" if f == "unit_ids" else "text")
+            fields.append({"name": f, "label": EVIDENCE_LABELS.get(f, f), "kind": kind})
+        out.append({**t, "fields": fields})
+    return out
+
+
 def _detail_page(request: Request, ctx: Ctx, record_id: int, *, error: str = "", status_code: int = 200,
                  saved: bool = False) -> HTMLResponse:
     item = ledger_api.get_item(record_id, ctx)
+    actions = _actions(ctx, record_id)
+    units = [{"id": u.id, "name": u.name} for u in ctx.svc.units()] if any(
+        f["kind"] == "units" for a in actions for f in a["fields"]) else []
     return render(request, "ledger_item.html", ctx, active="ledger", title=item["title"], item=item,
                   can_edit=bool(item.get("can_edit")) and not ctx.principal.is_public, error=error, saved=saved,
-                  today=ctx.svc.today.isoformat(), status_code=status_code)
+                  today=ctx.svc.today.isoformat(), status_code=status_code, actions=actions, units=units,
+                  satisfaction=SATISFACTION_LABELS)
 
 
 @router.get("/ledger/items/{record_id}", response_class=HTMLResponse)
@@ -82,6 +107,37 @@ async def post_progress(request: Request, record_id: int, text: str = Form(""), 
     try:
         await ledger_api.add_progress(request, record_id, text.strip(), entry_date, chosen, ctx)
     except (NotFound, PermissionDenied):  # not visible / not allowed: the 404/403 error page
+        raise
+    except LedgerError as e:
+        ctx.session.rollback()
+        code = 422 if isinstance(e, ValidationFailed) else 409
+        return _detail_page(request, ctx, record_id, error=str(e), status_code=code)
+    return RedirectResponse(f"/ledger/items/{record_id}?saved=1", status_code=303)
+
+
+@router.post("/ledger/items/{record_id}/transition")
+async def post_transition(request: Request, record_id: int, console: Console = Depends(get_console),
+                          ctx: Ctx = Depends(page_ctx)) -> Response:
+    """One workflow step (申请验收, 验收通过, 销号, 交办, 答复 …) from the item page: the same service call as
+    ``POST /api/v1/ledger/items/{id}/transitions``; the state machine and the role rules decide."""
+    form = await request.form()
+    require_form_csrf(console, ctx, str(form.get("csrf") or ""))
+    name = str(form.get("name") or "")
+    allowed = {t["name"]: t for t in ledger_api.transitions(record_id, ctx)}
+    if name not in allowed:
+        return _detail_page(request, ctx, record_id, error="当前状态下不能执行该操作，或无此权限", status_code=409)
+    payload: dict[str, Any] = {}
+    for f in allowed[name]["requires"]:
+        if f == "unit_ids":
+            payload[f] = [int(v) for v in form.getlist(f) if str(v).isdigit()]
+        elif (v := str(form.get(f) or "").strip()):
+            payload[f] = v
+    if (on := str(form.get("on") or "").strip()):
+        payload["on"] = on
+    try:
+        ctx.svc.transition(record_id, name, payload)
+        ctx.commit()
+    except (NotFound, PermissionDenied):
         raise
     except LedgerError as e:
         ctx.session.rollback()
