@@ -27,7 +27,7 @@ API = "/api/v1"
 
 #: page → (heading text it must contain, chart containers it must hold)
 PAGES = {
-    "/": ("示范市生态环境总览", ["city-aqi-today"]),
+    "/": ("示范市生态环境总览", ["station-map", "city-aqi-today"]),
     "/air": ("各站点实时", []),
     "/air/stations/D001A": ("市监测站", ["station-series", "aqi-calendar", "aqi-category-days", "diurnal-profile"]),
     "/air/evaluation": ("环境空气质量评价（HJ 663）", []),
@@ -37,6 +37,7 @@ PAGES = {
     "/ledger/petitions": ("信访件办理时限", []),
     "/targets": ("年度目标", ["target-progress"]),
     "/login": ("登录", []),
+    "/reports": ("报告", []),
 }
 
 
@@ -331,3 +332,29 @@ def test_workflow_forms_follow_the_state_machine_and_the_role(app, bureau):
                                                 "csrf": bureau.csrf}, follow_redirects=False)
     assert r.status_code == 303 and status() == "completed"
     assert "验收通过" in text_of(bureau.get(url).text)
+
+
+def test_reports_page_downloads_the_documents(public):
+    """The 报告 page's forms point at /api/v1/reports; the files are real Word/PDF documents of the builders."""
+    import io
+
+    import docx
+
+    page = public.get("/reports").text
+    assert 'action="/api/v1/reports/monthly"' in page and "第二轮第二批" in page
+    r = public.get("/api/v1/reports/monthly", params={"month": "2025-02", "format": "docx"})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert "attachment" in r.headers["content-disposition"] and "filename*=UTF-8''" in r.headers["content-disposition"]
+    d = docx.Document(io.BytesIO(r.content))
+    assert d.paragraphs[0].text == "示范市2025年2月环境空气质量排名通报"
+    r = public.get("/api/v1/reports/monthly", params={"month": "2025-02", "format": "pdf"})
+    assert r.status_code == 200 and r.content[:5] == b"%PDF-"
+    r = public.get("/api/v1/reports/rectification", params={"inspection": "第二轮第二批", "as_of": "2024-05-31"})
+    assert r.status_code == 200
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    assert "反馈问题整改任务共41项" in text and "已完成整改12项" in text
+    # a year whose data stop in March is refused, with the reason, and a bad format or month is a 422
+    r = public.get("/api/v1/reports/bulletin", params={"year": 2025})
+    assert r.status_code == 422 and "年度尚未结束" in r.json()["detail"]
+    assert public.get("/api/v1/reports/monthly", params={"month": "2025-02", "format": "odt"}).status_code == 422
+    assert public.get("/api/v1/reports/monthly", params={"month": "2025-13"}).status_code == 422
