@@ -255,7 +255,7 @@ def test_public_visitor_sees_pages_but_no_forms(server, browser):
     s = Session(browser, server)
     try:
         for path in ("/", "/air", "/water", "/targets", "/ledger", "/ledger/petitions", "/air/ranking",
-                     "/air/evaluation"):
+                     "/air/evaluation", "/reports"):
             s.goto(path)
             s.charts_drawn()
         assert s.page.locator("form[data-form='progress']").count() == 0
