@@ -529,3 +529,36 @@ def test_year_ago_keeps_labels_and_handles_29_february():
     assert year_ago(parse_period("2025")).label == "2024"
     p = year_ago(parse_period("2024-01-01:2024-02-29"))
     assert (p.start, p.end) == (dt.date(2023, 1, 1), dt.date(2023, 2, 28))
+
+
+def test_hj212_alerts_reach_signed_in_users_only(tmp_path):
+    """A pollution-source alert stored by the HJ 212 loader appears in the overview of a signed-in user (with the
+    enterprise, never the raw evidence) and is only counted as hidden for the public."""
+    from datetime import datetime
+
+    from qingshan.hj212.devices import Device
+    from qingshan.hj212.rules import Alert
+    from qingshan.hj212.store import Hj212Store
+    from qingshan.store.workspace import Workspace
+
+    from .web_fixtures import build_console_workspace
+
+    mp = cheap_password_hashing()
+    try:
+        ws = build_console_workspace(tmp_path / "ws")
+        dev = Device(mn="88888880000001", enterprise="示例化工有限公司", outlet="1号排口")
+        with Workspace(ws) as w:
+            Hj212Store(w.con).insert_alerts([Alert(
+                key="exceed-1", kind="exceed", mn=dev.mn, message="烟尘折算浓度 36 mg/m³ 超过限值 30", cn="2061",
+                factor="a34013", data_time=datetime(2025, 3, 20, 9), value=36.0, threshold=30.0,
+                evidence={"packet": "##0101QN=…"})], lambda mn: dev)
+        app = create_console_app(ws, as_of=AS_OF, today=LEDGER_TODAY, warm=False)
+        with TestClient(app) as c:
+            public = c.get(f"{API}/overview").json()["alerts"]
+            assert public["hj212"] == [] and public["hj212_hidden"] is True
+            seen = c.get(f"{API}/overview", headers=bearer(c, "bureau")).json()["alerts"]
+            assert [(a["kind_label"], a["enterprise"], a["factor"], a["value"], a["threshold"]) for a in seen["hj212"]] \
+                == [("超标", "示例化工有限公司", "a34013", 36.0, 30.0)]
+            assert "evidence" not in seen["hj212"][0] and seen["total"] == len(seen["air"]) + 1
+    finally:
+        mp.undo()
