@@ -562,3 +562,17 @@ def test_hj212_alerts_reach_signed_in_users_only(tmp_path):
             assert "evidence" not in seen["hj212"][0] and seen["total"] == len(seen["air"]) + 1
     finally:
         mp.undo()
+
+
+def test_city_list_counts_evaluation_stations_only(app):
+    """Control sites and town stations are listed but are not evaluation stations of the city."""
+    from qingshan.web.data.common import cities
+
+    console = app.state.console
+    row = next(c for c in cities(console, console.store.state()) if c["city"] == CITY)
+    with console.store.cursor() as cur:
+        n_town, n_ctl, n_all = cur.execute(
+            "SELECT count(*) FILTER (WHERE network = '乡镇'), count(*) FILTER (WHERE is_control), count(*) "
+            "FROM stations WHERE city = ?", [CITY]).fetchall()[0]
+    assert n_town > 0 and n_ctl > 0
+    assert row["stations"] == n_all and row["evaluation_stations"] == n_all - n_town - n_ctl == 8

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.air_aqi import AqiRuleSet
+from ..store.workspace import TOWN_NETWORK
 from ..standards.air_evaluation import ANNUAL_ITEMS, COMPOSITE_ITEMS
 from ..standards.air_ranking import DENOMINATOR_AVERAGING, rank_with_ties
 from ..standards.air_validity import period_months
@@ -354,7 +355,7 @@ def evaluate_period(
 def city_members(stations: pd.DataFrame) -> pd.Series:
     """Which stations enter city and district values: not control sites (对照点, 停运) and not town stations
     (network 乡镇), which only rank their towns. ``stations`` needs ``is_control`` and ``network`` columns."""
-    town = stations["network"].eq("乡镇") if "network" in stations else False
+    town = stations["network"].eq(TOWN_NETWORK) if "network" in stations else False
     return ~stations["is_control"].fillna(False).astype(bool) & ~town
 
 

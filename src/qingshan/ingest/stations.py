@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..store.workspace import TOWN_NETWORK
 from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
 
 KIND = "stations"
@@ -36,7 +37,6 @@ _FALSE = {"n", "no", "false", "0", "否", ""}
 
 
 #: station networks; town stations (乡镇站) rank their towns but do not enter city or district values
-TOWN_NETWORK = "乡镇"
 _NETWORKS = {"国控": "国控", "省控": "省控", "市控": "市控", "乡镇": TOWN_NETWORK, "乡镇站": TOWN_NETWORK,
              "town": TOWN_NETWORK, "national": "国控", "provincial": "省控", "city": "市控"}
 

@@ -19,11 +19,12 @@ import batches, generation time). A chapter or section without data is left out 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import duckdb
 
-from ..store.workspace import Workspace
+from ..evaluate.periods import day_date, day_index
+from ..store.workspace import Workspace, has_table
 from .bulletin_air import air_chapter
 from .bulletin_common import (
     BulletinInputs,
@@ -94,26 +95,22 @@ def _provenance(chapters: list[Chapter], now: datetime) -> Provenance:
     return Provenance(rules, coverage, ids, now, notes)
 
 
-def _require_complete_year(con: duckdb.DuckDBPyConnection, year: int) -> None:
-    """An annual bulletin describes a finished year: refuse when the store's air data stop inside ``year``.
+def _require_complete_year(con: duckdb.DuckDBPyConnection, city: str, year: int) -> None:
+    """An annual bulletin describes a finished year: refuse when the city's air data stop inside ``year``.
 
     Comparing ten months with a whole previous year would mislead; the monthly bulletin covers a year to date.
     Data that reach 24:00 of 31 December, or any later hour, mean the year is over (gaps are then gaps, handled by
     the validity rules).
     """
-    row = con.execute("SELECT max(hi) FROM air_hourly").fetchall()[0][0] if _has_table(con, "air_hourly") else None
-    if row is None:
+    if not has_table(con, "air_hourly"):
         return
-    year_end = (date(year + 1, 1, 1) - date(1970, 1, 1)).days * 24  # hour label of 31 Dec 24:00
-    first = (date(year, 1, 1) - date(1970, 1, 1)).days * 24 + 1
-    if first <= row < year_end:
-        last = date(1970, 1, 1) + timedelta(hours=int(row) - 1)
+    row = con.execute("SELECT max(hi) FROM air_hourly WHERE station IN (SELECT code FROM stations WHERE city = ?)",
+                      [city]).fetchall()[0][0]
+    first, year_end = day_index(date(year, 1, 1)) * 24 + 1, day_index(date(year + 1, 1, 1)) * 24  # 1 Jan 01:00 … 31 Dec 24:00
+    if row is not None and first <= row < year_end:
+        last = day_date((int(row) - 1) // 24)
         raise ReportError(f"{year}年的监测数据截至{last.isoformat()}，年度尚未结束，不能生成年度公报；"
                           f"年内进展请用月度通报（qingshan report monthly）或目标进度（qingshan targets status）。")
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, year: int, *, ledger_session=None,
@@ -126,7 +123,7 @@ def build_bulletin(ws_or_con: Workspace | duckdb.DuckDBPyConnection, city: str, 
     Raises :class:`ReportError` when no chapter has data or an input file cannot be read.
     """
     con = ws_or_con.con if isinstance(ws_or_con, Workspace) else ws_or_con
-    _require_complete_year(con, year)
+    _require_complete_year(con, city, year)
     inputs = inputs or BulletinInputs()
     note = Log()
     figs = Figures(note)

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import _formats, _workspace_path, console, err, report_app
+from .cli import _formats, _workspace_path, _write, err, report_app
 
 
 def _file(flag: str, what: str) -> typer.models.OptionInfo:
@@ -72,14 +72,4 @@ def bulletin(
     except ReportError as e:
         err.print(f"[red]无法生成公报：[/]{e}")
         raise typer.Exit(2) from None
-    from .output import write_report
-
-    try:
-        paths = write_report(doc, output, fmts)
-    except RuntimeError as e:  # fonts, PDF or format conversion problems of the renderers
-        err.print(f"[red]无法写出公报：[/]{e}")
-        raise typer.Exit(2) from None
-    for line in doc.log:
-        err.print(f"[yellow]说明：[/]{line}")
-    for p in paths:
-        console.print(f"已生成：{p}")
+    _write(doc, output, fmts)

@@ -18,9 +18,9 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from ..evaluate.air import EvaluationResult, city_members, evaluate_period, rank
+from ..evaluate.air import EvaluationResult, city_members, evaluate_period
 from ..evaluate.periods import Period, parse_period
-from ..evaluate.ranking import change, number, worse
+from ..evaluate.ranking import RANKING_METRICS, change, number, ranking_rows
 from .model import (
     CN_NUM,
     DASH,
@@ -127,50 +127,45 @@ def change_phrase(metric: Metric, c: float | None) -> str:
 # --- tables ------------------------------------------------------------------------------------------------------
 
 
-def _ranks(frame: pd.DataFrame, metric: Metric) -> dict[str, int]:
-    ok = frame[[_valid(r) for _, r in frame.iterrows()]] if len(frame) else frame
-    if not len(ok):
+def _rows(frame: pd.DataFrame, city_row, previous: pd.DataFrame | None, metric: Metric) -> dict[str, dict]:
+    """The shared ranking (:func:`qingshan.evaluate.ranking.ranking_rows`: validity, ranks with ties, yellow/red,
+    year-on-year change) of one level and period, by entity code."""
+    if frame.empty:
         return {}
-    by = metric.key  # rank(): PM2.5 ascending, good-days ratio descending, ties share a rank
-    r = rank(ok.reset_index(drop=True), by)
-    return {c: int(k) for c, k in zip(r["code"], r[f"rank_{by}"]) if k is not None and not pd.isna(k)}
+    return {r["code"]: r for r in ranking_rows(frame.reset_index(drop=True), city_row, previous,
+                                               RANKING_METRICS[metric.key])}
+
+
+def _ranks(frame: pd.DataFrame, metric: Metric) -> dict[str, int]:
+    return {c: r["rank"] for c, r in _rows(frame, None, None, metric).items() if r["rank"] is not None}
 
 
 def ranking_table(metric: Metric, level: str, res: dict[str, EvaluationResult], city: str,
                   markers: dict[str, str], with_district: bool) -> Table:
     """One ranking table: month rank, entity, [district,] month value/YoY, year-to-date value/rank/YoY."""
-    cur = {k: _level(res[k], level) for k in ("month", "ytd")}
-    prev = {k: _level(res[f"prev_{k}"], level) for k in ("month", "ytd")}
-    cityrow = {k: _get(_level(res[k], "city"), city) for k in ("month", "ytd")}
-    ranks = {k: _ranks(cur[k], metric) for k in ("month", "ytd")}
+    rows_by = {k: _rows(_level(res[k], level), _get(_level(res[k], "city"), city),
+                        _level(res[f"prev_{k}"], level).reset_index(drop=True), metric) for k in ("month", "ytd")}
     unit = metric.unit
     chg = "同比" if metric.change == "pct" else "同比（百分点）"
     header = ["排名", {"district": "区", "town": "镇（街道）"}.get(level, "点位")] + (["所属区"] if with_district else [])
     header += [f"本月（{unit}）", chg, f"累计（{unit}）", "累计排名", chg]
-    codes = sorted(cur["month"].index, key=lambda c: (ranks["month"].get(c, 10**6), str(c)))
+    month = _level(res["month"], level)
+    codes = sorted(month.index, key=lambda c: (rows_by["month"][c]["rank"] or 10**6, str(c)))
     rows = []
     for code in codes:
-        r = cur["month"].loc[code]
-        name = _name(r, code)
-        cells = [Cell(str(ranks["month"].get(code, DASH))), Cell(name + markers.get(code, ""))]
+        r = month.loc[code]
+        m = rows_by["month"][code]
+        cells = [Cell(str(m["rank"] or DASH)), Cell(_name(r, code) + markers.get(code, ""))]
         if with_district:
             d = r.get("district")
             cells.append(Cell(DASH if d is None or (isinstance(d, float) and math.isnan(d)) else str(d)))
         for k in ("month", "ytd"):
-            row = _get(cur[k], code)
-            valid = _valid(row)
-            v = number(row[metric.key]) if valid else None
-            c_ref = cityrow[k]
-            ref = number(c_ref[metric.key]) if c_ref is not None else None
-            yellow = v is not None and ref is not None and worse(metric, v, ref)
-            p = _get(prev[k], code)
-            pv = number(p[metric.key]) if _valid(p) else None
-            c = change(metric, v, pv)
-            red = v is not None and pv is not None and worse(metric, v, pv)
-            cells.append(Cell(fmt(v, metric.digits), "yellow" if yellow else None))
+            x = rows_by[k].get(code)
+            cells.append(Cell(fmt(x and x["value"], metric.digits), "yellow" if x and x["worse_than_city"] else None))
             if k == "ytd":  # the month rank is the first column
-                cells.append(Cell(str(ranks[k].get(code, DASH))))
-            cells.append(Cell(fmt_change(metric, c), "red" if red else None))
+                cells.append(Cell(str((x and x["rank"]) or DASH)))
+            cells.append(Cell(fmt_change(metric, x and x["change"]),
+                              "red" if x and x["worse_than_previous"] else None))
         rows.append(cells)
     return Table(header, rows)
 

@@ -26,6 +26,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from .workspace import has_table
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dustfall (
     site VARCHAR NOT NULL,
@@ -52,11 +54,6 @@ RAIN_COLUMNS = ["site", "date", "ph", "rainfall", "import_id"]
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
-
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
 
 
 def load_dust(con: duckdb.DuckDBPyConnection, year: int | None = None) -> pd.DataFrame:

@@ -238,3 +238,13 @@ class Workspace:
         finally:
             con.unregister("_st")
         return {"new": table.num_rows - int(existing), "updated": int(existing - same), "unchanged": int(same)}
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Does the database hold a table ``name`` (optional tables: HJ 212, deposition, noise)?"""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchall()[0][0])
+
+
+#: ``stations.network`` of town stations (乡镇站): they rank their towns and never enter city or district values
+TOWN_NETWORK = "乡镇"

@@ -25,7 +25,7 @@ import duckdb
 
 from ..evaluate.periods import EPOCH, day_date
 from ..store.water import ensure_schema as ensure_water_schema
-from ..store.workspace import Workspace
+from ..store.workspace import Workspace, has_table
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _EPOCH_DT = datetime(EPOCH.year, EPOCH.month, EPOCH.day)
@@ -115,8 +115,7 @@ class MeasurementStore:
 
     def _read_state(self) -> StoreState:
         with self.cursor() as cur:
-            has_alerts = bool(cur.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'hj212_alerts'").fetchone()[0])
+            has_alerts = has_table(cur, "hj212_alerts")
             alerts = "(SELECT count(*) FROM hj212_alerts)" if has_alerts else "0"
             row = cur.execute(
                 f"""SELECT (SELECT max(import_id) FROM imports), (SELECT count(*) FROM air_hourly),

@@ -21,6 +21,7 @@ from ...evaluate.air import city_members, evaluate_hourly
 from ...evaluate.city_hourly import CITY_COLUMNS, city_hourly
 from ...evaluate.periods import Period
 from ...standards.air_aqi import AQI_RULESETS
+from ...store.workspace import TOWN_NETWORK
 from ...standards.rulesets import eval_ruleset_for
 from ..console import Console
 from ..jsonable import integer, number, value
@@ -37,7 +38,7 @@ def station_meta(console: Console, state: StoreState, city: str) -> pd.DataFrame
         with console.store.cursor() as cur:
             return cur.execute(
                 """SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
-                   WHERE city = ? ORDER BY is_control, network = '乡镇', code""", [city]).df()
+                   WHERE city = ? ORDER BY is_control, network = ?, code""", [city, TOWN_NETWORK]).df()
 
     return console.cached("stations", (city,), compute, state)
 

@@ -106,13 +106,19 @@ async def post_progress(request: Request, record_id: int, text: str = Form(""), 
     chosen = [f for f in files if f.filename]
     try:
         await ledger_api.add_progress(request, record_id, text.strip(), entry_date, chosen, ctx)
-    except (NotFound, PermissionDenied):  # not visible / not allowed: the 404/403 error page
-        raise
     except LedgerError as e:
-        ctx.session.rollback()
-        code = 422 if isinstance(e, ValidationFailed) else 409
-        return _detail_page(request, ctx, record_id, error=str(e), status_code=code)
+        return _refused(request, ctx, record_id, e)
     return RedirectResponse(f"/ledger/items/{record_id}?saved=1", status_code=303)
+
+
+def _refused(request: Request, ctx: Ctx, record_id: int, e: LedgerError) -> HTMLResponse:
+    """The item page again with the service's reason (422 bad input, 409 workflow); a record that is not visible
+    or not editable keeps its 404/403 error page."""
+    if isinstance(e, (NotFound, PermissionDenied)):
+        raise e
+    ctx.session.rollback()
+    code = 422 if isinstance(e, ValidationFailed) else 409
+    return _detail_page(request, ctx, record_id, error=str(e), status_code=code)
 
 
 @router.post("/ledger/items/{record_id}/transition")
@@ -137,12 +143,8 @@ async def post_transition(request: Request, record_id: int, console: Console = D
     try:
         ctx.svc.transition(record_id, name, payload)
         ctx.commit()
-    except (NotFound, PermissionDenied):
-        raise
     except LedgerError as e:
-        ctx.session.rollback()
-        code = 422 if isinstance(e, ValidationFailed) else 409
-        return _detail_page(request, ctx, record_id, error=str(e), status_code=code)
+        return _refused(request, ctx, record_id, e)
     return RedirectResponse(f"/ledger/items/{record_id}?saved=1", status_code=303)
 
 
