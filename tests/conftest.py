@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,6 +11,8 @@ import pytest
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 QUOTSOFT = SHARED_DATA / "cnemc_sites_quotsoft_20230120-23"
 STATION_LIST = SHARED_DATA / "cnemc_station_list_quotsoft_2022-02-13"
+#: the password of the demo accounts in the shared demo build (:func:`demo_build`)
+DEMO_PASSWORD = "demo-test-pw-1"
 
 
 def need(path: Path) -> Path:
@@ -22,3 +28,24 @@ def ws(tmp_path):
     w = Workspace(tmp_path / "ws")
     yield w
     w.close()
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """``qingshan demo --no-serve`` run once per test session, as a user runs it (its own process).
+
+    Building the demo takes 30–80 s on the 2-core CI machine, so the tests that need a demo workspace share this
+    build and take a private copy of it (:func:`demo_copy`) instead of building their own. Returns the pristine
+    workspace (never modify it) and the finished process (its stdout is what the user saw)."""
+    ws = tmp_path_factory.mktemp("demo-build") / "ws"
+    env = {**os.environ, "COLUMNS": "250"}  # no wrapping of the printed commands
+    res = subprocess.run([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "demo", "--no-serve",
+                          "--demo-password", DEMO_PASSWORD], capture_output=True, text=True, timeout=1200, env=env)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return ws, res
+
+
+def demo_copy(demo_build: tuple[Path, subprocess.CompletedProcess], dest: Path) -> Path:
+    """A private copy of the shared demo workspace at ``dest`` (tests may write to it)."""
+    shutil.copytree(demo_build[0], dest)
+    return dest

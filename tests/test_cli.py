@@ -275,10 +275,8 @@ def test_evaluate_unknown_city_in_empty_workspace_exit_2(tmp_path):
 # --- demo ---------------------------------------------------------------------------------------------------------
 
 
-def test_demo_without_data(tmp_path):
-    ws = tmp_path / "ws"
-    res = run(ws, "demo", "--no-serve")
-    assert res.exit_code == 0, repr(res.exception)
+def test_demo_without_data(demo_build):
+    ws, res = demo_build  # `qingshan demo --no-serve` in its own process, shared with the browser tests
     ev = pd.read_csv(ws / "out" / "evaluation.csv")
     city = ev[ev["level"] == "city"]
     assert city["code"].tolist() == ["示范市"]
@@ -297,4 +295,4 @@ def test_demo_without_data(tmp_path):
         assert con.execute("SELECT count(DISTINCT year(date)) FROM rain_samples").fetchall() == [(3,)]
         dust = target_status(con, find_config("示范市", 2023), "示范市", date(2023, 10, 31)).set_index("id").loc["dustfall"]
     assert dust["status"] != "no_data" and dust["n"] == 10 and dust["expected"] == 10
-    assert "--rain" not in res.output and "report bulletin --city 示范市 --year 2022 -o 公报" in flat(res.output)
+    assert "--rain" not in res.stdout and "report bulletin --city 示范市 --year 2022 -o 公报" in flat(res.stdout)

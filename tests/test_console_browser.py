@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import DEMO_PASSWORD, demo_copy
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -35,7 +37,7 @@ if not Path(CHROMIUM).exists():
 playwright = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
 
-PASSWORD = "browser-test-pw-1"
+PASSWORD = DEMO_PASSWORD
 CITY = "示范市"
 
 
@@ -45,16 +47,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qingshan.cli", *args], capture_output=True, text=True, **kw)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``qingshan demo --no-serve`` then ``qingshan serve`` on a free loopback port; yields the base URL."""
-    ws = tmp_path_factory.mktemp("browser") / "ws"
-    built = _cli("--workspace", str(ws), "demo", "--no-serve", "--demo-password", PASSWORD, timeout=600)
-    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+def server(tmp_path_factory, demo_build):
+    """``qingshan demo --no-serve`` (the session's shared build, copied) then ``qingshan serve`` on a free loopback
+    port; yields the base URL."""
+    ws = demo_copy(demo_build, tmp_path_factory.mktemp("browser") / "ws")
     port = _free_port()
     log = open(ws / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port", str(port)],
