@@ -31,7 +31,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -39,7 +39,7 @@ import pyarrow as pa
 from .codec import Hj212Error, Packet, identity_hash, parse, parse_datatime, reassemble, salvage_head
 from .devices import Device
 from .factors import CODE_2005_TO_2017
-from .rules import Alert, RuleEngine
+from .rules import Alert, RuleEngine, beijing_now
 from .wal import KIND_PACKET, KIND_REJECT, Record
 
 log = logging.getLogger("qingshan.hj212.store")
@@ -148,11 +148,6 @@ CREATE TABLE IF NOT EXISTS hj212_wal_state (
     updated_at TIMESTAMP
 );
 """
-
-
-def beijing_now() -> datetime:
-    """Now as a naive Beijing-time datetime (the store's convention, DESIGN.md "Time")."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8)
 
 
 def ms_to_beijing(ms: int) -> datetime:
