@@ -5,7 +5,9 @@ For each backlog size N: a workspace with the simulated devices registered, and 
 written as WAL records (64 MiB segments, as the receiver writes them) after the committed position.  Then, per run
 (a fresh copy of that workspace each time), ``python -m qingshan.hj212.server`` is started and the bench measures
 
-* ``listen_s`` — process start → the port file exists (the server accepts connections);
+* ``listen_s`` — process start → the port file exists (the server accepts connections), and ``listen_cpu_s``,
+  the CPU time the server process had used by then (what the wall time is made of on an idle machine: on a busy
+  one the wall time is this CPU time stretched by the machine's load);
 * ``ack_s`` — process start → a new packet sent on a fresh connection is acknowledged (9014);
 * ``replayed_s`` — process start → the backlog is in the store (the server's "恢复/回放" log line);
 
@@ -113,6 +115,12 @@ def _ack(port: int, deadline: float) -> None:
                     return
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(template: Path, root: Path, n: int, run: int) -> dict:
     ws = root / f"run-{n}-{run}"
     shutil.copytree(template, ws)
@@ -126,6 +134,7 @@ def one_run(template: Path, root: Path, n: int, run: int) -> dict:
                 raise RuntimeError(log.read_text())
             time.sleep(0.005)
         listen = time.monotonic() - t0
+        listen_cpu = _cpu_s(p.pid)
         _ack(int(port_file.read_text()), deadline)
         ack = time.monotonic() - t0
         replayed = None
@@ -143,7 +152,7 @@ def one_run(template: Path, root: Path, n: int, run: int) -> dict:
         stored, distinct = con.execute("SELECT count(*), count(DISTINCT (mn, qn, cn)) FROM hj212_packets").fetchone()
     shutil.rmtree(ws)
     assert stored == distinct == n + 1, (stored, distinct, n + 1)
-    return {"listen_s": round(listen, 3), "ack_s": round(ack, 3),
+    return {"listen_s": round(listen, 3), "listen_cpu_s": round(listen_cpu, 2), "ack_s": round(ack, 3),
             "replayed_s": None if replayed is None else round(replayed, 3)}
 
 
@@ -153,7 +162,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, default=OUT / "hj212_restart_bench.json")
     a = ap.parse_args()
-    results = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+    results = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "packets": a.packets, "runs": a.runs,
                "load_before": os.getloadavg(), "backlogs": {}}
     with tempfile.TemporaryDirectory(prefix="hj212-restart-") as tmp:
         root = Path(tmp)
@@ -163,7 +172,8 @@ def main() -> None:
             shutil.rmtree(template)
             results["backlogs"][str(n)] = runs
             print(f"backlog {n:>7}: " + "; ".join(
-                f"listen {r['listen_s']:.2f} s, ack {r['ack_s']:.2f} s, replayed {r['replayed_s']} s" for r in runs),
+                f"listen {r['listen_s']:.2f} s (CPU {r['listen_cpu_s']:.2f} s), ack {r['ack_s']:.2f} s, "
+                f"replayed {r['replayed_s']} s" for r in runs),
                 flush=True)
     results["load_after"] = os.getloadavg()
     a.out.parent.mkdir(parents=True, exist_ok=True)
