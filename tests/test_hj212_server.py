@@ -797,6 +797,16 @@ def _serve_in_thread(cfg: ServerConfig):
     return box, t
 
 
+def test_locked_workspace_is_a_clear_error(tmp_path):
+    cfg = config(tmp_path)
+    Path(cfg.workspace).mkdir()
+    with duckdb.connect(str(Path(cfg.workspace) / "measurements.duckdb")):  # e.g. a running receiver holds it
+        r = subprocess.run([sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(cfg.workspace),
+                            "--port", "0"], capture_output=True, timeout=300, check=False)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 2 and "无法打开工作区数据库" in err and "Traceback" not in err, err
+
+
 def test_cli_devices_import_list_and_simulate(tmp_path):
     runner = CliRunner()
     sim = SimConfig(devices=4)

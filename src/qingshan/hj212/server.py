@@ -415,6 +415,8 @@ class Hj212Server:
                 pass
         await self._run_db(self._close_db)
         self._db.shutdown(wait=True)
+        if self._store is None:  # start-up failed before the workspace was open: nothing ran
+            return
         log.info("HJ 212 接收服务已停止：接收 %d，确认 %d，拒收 %d，入库 %d，重复 %d，报警 %d", self.stats.accepted,
                  self.stats.acknowledged, self.stats.rejected, self.stats.loaded, self.stats.duplicates,
                  self.stats.alerts)
