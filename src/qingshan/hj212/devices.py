@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .factors import to_2017
+from .factors import MAX_MAGNITUDE, to_2017
+
+MAX_INTERVAL_S = 366 * 86400  # a reporting interval longer than a year is a typo (and must fit the INTEGER column)
 
 _ALIASES = {
     "mn": ("mn", "设备编号", "数采仪编号", "数据采集仪编号"),
@@ -83,16 +85,16 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def _int(v: Any, what: str, where: str) -> int | None:
+def _int(v: Any, what: str, where: str, most: int) -> int | None:
     s = _text(v)
     if s is None:
         return None
     try:
         n = int(float(s))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "inf", "1e400"
         raise DeviceFileError(f"{where}：{what}应为整数，实为 {s!r}") from None
-    if n <= 0:
-        raise DeviceFileError(f"{where}：{what}应为正数，实为 {s!r}")
+    if not 0 < n <= most:
+        raise DeviceFileError(f"{where}：{what}应在 1–{most} 之间，实为 {s!r}")
     return n
 
 
@@ -115,9 +117,12 @@ def _limits(v: Any, where: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for k, val in items:
         try:
-            out[to_2017(str(k).strip())] = float(val)
-        except (TypeError, ValueError):
+            x = float(val)
+        except (TypeError, ValueError, OverflowError):
             raise DeviceFileError(f"{where}：因子 {k} 的限值不是数值：{val!r}") from None
+        if not 0 <= x <= MAX_MAGNITUDE:  # also inf and NaN
+            raise DeviceFileError(f"{where}：因子 {k} 的限值应为 0–{MAX_MAGNITUDE:g} 之间的数，实为 {val!r}")
+        out[to_2017(str(k).strip())] = x
     return out
 
 
@@ -150,8 +155,8 @@ def device_from_mapping(row: Mapping[str, Any], where: str) -> Device:
         station=_text(d.get("station")),
         st=_text(d.get("st")),
         factors=tuple(to_2017(f) for f in _list(d.get("factors"))),
-        interval_s=_int(d.get("interval"), "上报间隔（秒）", where),
-        min_interval=_int(d.get("min_interval"), "分钟数据间隔", where),
+        interval_s=_int(d.get("interval"), "上报间隔（秒）", where, MAX_INTERVAL_S),
+        min_interval=_int(d.get("min_interval"), "分钟数据间隔", where, 1440),
         limits=_limits(d.get("limits"), where),
         limit_cns=cns or ("2061", "2031"),
     )

@@ -108,3 +108,48 @@ def name_of(code: str) -> str:
 def unit_of(code: str) -> str:
     f = FACTORS.get(to_2017(code))
     return f.unit if f else ""
+
+
+# --- physical ranges of reported values ----------------------------------------------------------------------------
+#
+# A number a data logger sends is stored only when it is a finite decimal number inside the physical range of its
+# quantity; anything else (``inf``, ``NaN``, ``1e308``, a 400-digit number, a pH of 20) is kept as text in
+# ``quarantine`` with the reason and stored as missing (docs/hj212.md "数值范围").  Values are in the device's own
+# unit (nothing is converted), so the ranges must hold in every unit 附录B uses for the quantity:
+#
+# * every value, any factor, any field: |x| ≤ MAX_MAGNITUDE = 1e10.  Larger is impossible in every 附录B unit:
+#   10 t/m³ of a gas component (mg/m³), 10 g/m³ of particles even in ng/m³, 10 kg/L in water (µg/L), a flow of
+#   1e10 m³/s or L/s, a day's cumulative flue gas of one stack (~2e8 m³ for a large power plant) × 50.  It also
+#   keeps sums and means over any realistic number of values far from overflowing to ``inf``.
+# * measured values (Rtd/Min/Avg/Max and the converted Zs*) of quantities bounded by definition: percentages,
+#   pH, an angle, temperatures (not below absolute zero).
+#
+# Negative concentrations are kept: analysers report small negative readings around zero (zero drift) and the
+# platform stores what was measured; they are within |x| ≤ MAX_MAGNITUDE.
+
+MAX_MAGNITUDE = 1e10
+ABSOLUTE_ZERO_C = -273.15
+
+#: Measured-value bounds (inclusive) per 2017 factor code, where the quantity defines them.
+PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
+    "a19001": (0.0, 100.0),  # 氧气含量 %
+    "a01014": (0.0, 100.0),  # 烟气湿度 %
+    "a01002": (0.0, 100.0),  # 湿度 %
+    "w01001": (0.0, 14.0),  # pH
+    "a01008": (0.0, 360.0),  # 风向 °
+    "a01001": (ABSOLUTE_ZERO_C, MAX_MAGNITUDE),  # 温度 ℃
+    "a01012": (ABSOLUTE_ZERO_C, MAX_MAGNITUDE),  # 烟气温度 ℃
+    "w01010": (ABSOLUTE_ZERO_C, MAX_MAGNITUDE),  # 水温 ℃
+}
+
+#: Fields holding the measured quantity (``-Cou``, a cumulative amount in another unit, only gets the magnitude rule).
+MEASURED_FIELDS = frozenset({"Rtd", "Min", "Avg", "Max", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax"})
+
+
+def value_range(code: str, fld: str) -> tuple[float, float]:
+    """The inclusive range a value of field ``fld`` (``Rtd``, ``Avg``, ``Cou`` …) of factor ``code`` must lie in."""
+    if fld in MEASURED_FIELDS:
+        r = PHYSICAL_RANGES.get(to_2017(code))
+        if r is not None:
+            return r
+    return (-MAX_MAGNITUDE, MAX_MAGNITUDE)

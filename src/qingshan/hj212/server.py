@@ -8,8 +8,11 @@ Flag.A set.  Refusals are answered at once with ``9011`` and ``QnRtn`` (3 PW, 4 
 9 CRC, 100 other) when the packet carries a QN to answer to, and are kept in ``hj212_rejects``.
 
 A loader thread moves the log into the workspace DuckDB (:mod:`.store`) every ``load_interval`` seconds and runs the
-monitoring rules (:mod:`.rules`); after a crash, start-up replays the log from the last committed position, so every
-acknowledged packet ends up in the store exactly once.
+monitoring rules (:mod:`.rules`).  After a crash the log holds acknowledged packets that are not in the store yet
+(the backlog, from the last committed position on).  Start-up does not wait for it: the server listens at once
+(connections that arrive while the workspace opens wait for it), new packets go to a new segment and are
+acknowledged once durable as always, and the loader first replays the backlog, then loads the new segments behind
+it — one ordered log, one committed position, so every acknowledged packet ends up in the store exactly once.
 
 Limits: bytes buffered per connection ≤ one maximum packet + one read (64 KiB); per-IP and total connection limits;
 idle timeout; a started packet must complete within ``frame_timeout``; a client that does not read its replies is
@@ -34,12 +37,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codec import MAX_SEGMENT, FrameReader, Hj212Error, Packet, parse, reply_9011, reply_9013, reply_9014
 from .devices import Device, DeviceFileError, read_device_file
-from .rules import RuleConfig, RuleEngine
-from .store import Hj212Store, LoadResult, beijing_now
+from .rules import RuleConfig, RuleEngine, beijing_now
 from .wal import (
     KIND_PACKET,
     KIND_REJECT,
@@ -50,7 +52,11 @@ from .wal import (
     list_segments,
     read_segment,
     segment_path,
+    tail_marker,
 )
+
+if TYPE_CHECKING:  # the store pulls in DuckDB and pyarrow: imported when the workspace is opened, after listening
+    from .store import Hj212Store, LoadResult
 
 log = logging.getLogger("qingshan.hj212.server")
 
@@ -85,6 +91,10 @@ class ServerConfig:
     rules: RuleConfig = field(default_factory=RuleConfig)
 
 
+class WorkspaceError(RuntimeError):
+    """The workspace database cannot be opened (the message is user-facing)."""
+
+
 class _Conn:
     __slots__ = ("draining_since", "errors", "ip", "last_rx", "partial_since", "writer")
 
@@ -106,7 +116,8 @@ class Stats:
     loaded: int = 0
     duplicates: int = 0
     alerts: int = 0
-    recovered: int = 0
+    recovered: int = 0  # packets of the backlog (written by an earlier run) newly stored by this run's replay
+    replay_seconds: float | None = None  # how long the replay took (None while it runs or when not started)
 
 
 class Hj212Server:
@@ -122,7 +133,12 @@ class Hj212Server:
         self._ws: Any = None
         self._store: Hj212Store | None = None
         self._rules: RuleEngine | None = None
-        self._pos: tuple[int, int] = (0, 0)
+        self._pos: tuple[int, int] = (0, 0)  # loaded (and committed) up to here
+        # The first position this run writes; everything before it is the backlog of earlier runs.
+        self._replay_end: tuple[int, int] = (0, 0)
+        self._replay_t0 = 0.0
+        self._backlog_bytes = 0
+        self._ready = asyncio.Event()  # the workspace is open and the WAL writer runs: connections may proceed
         self._last_seen: dict[str, datetime] = {}
         self._started = beijing_now()
         self._devices_mtime: float | None = None
@@ -155,10 +171,16 @@ class Hj212Server:
         return self.registry.get(mn)
 
     def _open_db(self) -> int:
-        """Open the workspace, import the registry file, replay the WAL; returns the next segment number."""
-        from ..store.workspace import Workspace
+        """Open the workspace, import the registry file, find the WAL backlog; returns the segment to write next."""
+        import duckdb
 
-        self._ws = Workspace(self.config.workspace)
+        from ..store.workspace import Workspace
+        from .store import Hj212Store
+
+        try:
+            self._ws = Workspace(self.config.workspace)
+        except duckdb.Error as e:  # e.g. another process holds the database
+            raise WorkspaceError(f"无法打开工作区数据库（{self.config.workspace}）：{e}") from None
         if self.config.db_memory_limit:
             self._ws.con.execute(f"SET memory_limit = '{self.config.db_memory_limit}'")
         self._store = Hj212Store(self._ws.con)
@@ -167,7 +189,7 @@ class Hj212Server:
         self.registry = self._store.devices(registered_only=False)
         self._rules = RuleEngine(self._device, self.config.rules)
         self._last_seen = self._store.last_seen()
-        return self._recover()
+        return self._find_backlog()
 
     def _import_devices(self) -> None:
         path = self.config.devices_file
@@ -177,45 +199,55 @@ class Hj212Server:
         counts = self._store.upsert_devices(devices, str(path))
         log.info("设备登记表 %s：新增 %d 台，更新 %d 台", path.name, counts["new"], counts["updated"])
 
-    def _recover(self) -> int:
+    def _find_backlog(self) -> int:
+        """Position the loader at the committed WAL position; this run writes from the next free segment on.
+
+        Only the last segment of the log can end in a record torn by the crash (segments are finished and synced
+        before the next one is opened).  It is marked (``<seg>.tail``) before this run opens a new segment, so
+        that the replay — in the background, possibly interrupted by another crash — truncates a torn tail there
+        instead of taking it for corruption.
+        """
         assert self._store is not None
         self.wal_dir.mkdir(parents=True, exist_ok=True)
-        pos = self._store.wal_position()
-        segs = list_segments(self.wal_dir)
-        recovered = 0
-        for seg in segs:
-            if seg < pos[0]:
-                continue
-            off = pos[1] if seg == pos[0] else 0
-            while True:
-                recs, nxt, torn, at_end = read_segment(self.wal_dir, seg, off,
-                                                       max_records=self.config.load_max_records)
-                if recs:
-                    res = self._store.load(recs, (seg, nxt), self._device, self._rules)
-                    self._after_load(res)
-                    recovered += res.packets_new
-                off = nxt
-                if torn:
-                    path = segment_path(self.wal_dir, seg)
-                    size = path.stat().st_size
-                    if seg == segs[-1]:
-                        log.warning("预写日志 %010d 尾部有 %d 字节未完整写入（崩溃时未确认），已截断", seg, size - nxt)
-                        os.truncate(path, nxt)
-                    else:
-                        log.error("预写日志 %010d 在偏移 %d 处损坏，其后 %d 字节无法读取，已改名保留", seg, nxt,
-                                  size - nxt)
-                        path.rename(path.with_suffix(".corrupt"))
-                    break
-                if at_end or not recs:
-                    break
-        new_seg = max([pos[0], *segs]) + 1
-        self._store.load([], (new_seg, 0), self._device, None)
-        self._pos = (new_seg, 0)
+        self._pos = self._store.wal_position()
         self._delete_loaded_segments()
-        self.stats.recovered = recovered
-        if recovered:
-            log.info("已从预写日志恢复 %d 个数据包入库", recovered)
+        segs = [s for s in list_segments(self.wal_dir) if s >= self._pos[0]]
+        if segs:
+            tail_marker(self.wal_dir, segs[-1]).touch()  # made durable by the writer's directory fsync
+        new_seg = max([self._pos[0], *segs]) + 1
+        self._replay_end = (new_seg, 0)
+        backlog = sum(segment_path(self.wal_dir, s).stat().st_size for s in segs) - (
+            self._pos[1] if segs and segs[0] == self._pos[0] else 0)
+        self._backlog_bytes = max(0, backlog)
+        if backlog > 0:
+            log.info("预写日志中有 %.1f MB 尚未入库（%d 段），在后台回放", backlog / 1e6, len(segs))
         return new_seg
+
+    @property
+    def replaying(self) -> bool:
+        """True while the backlog of earlier runs is not all in the store."""
+        return self._pos < self._replay_end
+
+    def _replay_step(self) -> None:
+        """Load the next part of the backlog (database thread); logs once the whole backlog is in."""
+        if not self.replaying:
+            return
+        if not self._replay_t0:
+            self._replay_t0 = time.monotonic()
+        res = self._load_step(self._replay_end)
+        if res is not None:
+            self.stats.recovered += res.packets_new
+        if not self.replaying:
+            self.stats.replay_seconds = time.monotonic() - self._replay_t0
+            if self._backlog_bytes or self.stats.recovered:
+                log.info("预写日志回放完成（%.1f 秒）：已从预写日志恢复 %d 个数据包入库", self.stats.replay_seconds,
+                         self.stats.recovered)
+        elif res is None:  # cannot happen (every step advances, sets a bad tail aside, or raises); never spin
+            raise WalError(f"预写日志回放停在 {self._pos}")
+
+    def _replay_all(self) -> None:
+        while self.replaying:
+            self._replay_step()
 
     def _after_load(self, res: LoadResult) -> None:
         self._last_seen.update(res.last_seen)
@@ -226,33 +258,56 @@ class Hj212Server:
             log.warning("报警[%s] %s", a.kind, a.message)
 
     def _delete_loaded_segments(self) -> None:
-        for seg in list_segments(self.wal_dir):
-            if seg < self._pos[0]:
+        for f in self.wal_dir.iterdir():
+            if f.suffix in (".wal", ".tail") and f.stem.isdigit() and int(f.stem) < self._pos[0]:
                 with contextlib.suppress(FileNotFoundError):
-                    segment_path(self.wal_dir, seg).unlink()
+                    f.unlink()
 
-    def _load_step(self, durable: tuple[int, int]) -> LoadResult | None:
-        """Load the WAL from the loaded position up to ``durable`` (at most ``load_max_records``)."""
+    def _next_segment(self, seg: int, last: int) -> int:
+        """The first existing segment after ``seg`` (``last`` when none lies between)."""
+        return next((s for s in list_segments(self.wal_dir) if seg < s < last), last)
+
+    def _set_aside(self, seg: int, off: int) -> None:
+        """Segment ``seg`` is unreadable from ``off`` on (the records before it are committed): truncate a crash's
+        torn tail, keep anything else for inspection."""
+        path = segment_path(self.wal_dir, seg)
+        marker = tail_marker(self.wal_dir, seg)
+        size = path.stat().st_size
+        if marker.exists():
+            log.warning("预写日志 %010d 尾部有 %d 字节未完整写入（崩溃时未确认），已截断", seg, size - off)
+            os.truncate(path, off)
+        else:
+            log.error("预写日志 %010d 在偏移 %d 处损坏，其后 %d 字节无法读取，已改名保留", seg, off, size - off)
+            path.rename(path.with_suffix(".corrupt"))
+
+    def _load_step(self, target: tuple[int, int]) -> LoadResult | None:
+        """Load the WAL from the loaded position up to ``target`` (at most ``load_max_records``), committing the
+        new position with the data.  ``None`` when there was nothing to load."""
         assert self._store is not None
         seg, off = self._pos
         limit = self.config.load_max_records
         records = []
-        while len(records) < limit and seg <= durable[0]:
-            stop = durable[1] if seg == durable[0] else None
+        torn = False
+        while len(records) < limit and (seg, off) < target:
+            if seg < target[0] and not segment_path(self.wal_dir, seg).exists():
+                seg, off = self._next_segment(seg, target[0]), 0  # e.g. the committed segment was never written
+                continue
+            stop = target[1] if seg == target[0] else None
             recs, nxt, torn, at_end = read_segment(self.wal_dir, seg, off, stop, max_records=limit - len(records))
             records.extend(recs)
             off = nxt
-            if seg < durable[0] and (at_end or torn):
-                if torn:  # cannot happen for a segment the writer finished and synced; do not get stuck on it
-                    log.error("预写日志 %010d 在偏移 %d 处损坏，跳过其余部分", seg, nxt)
-                seg, off = seg + 1, 0
+            if seg < target[0] and at_end and not torn:
+                seg, off = self._next_segment(seg, target[0]), 0
                 continue
+            torn = torn and seg < target[0]  # within this run's durable region a record is never torn
             break
-        if not records and (seg, off) == self._pos:
+        if not records and (seg, off) == self._pos and not torn:
             return None
         res = self._store.load(records, (seg, off), self._device, self._rules, self._parsed)
         moved = seg != self._pos[0]
         self._pos = (seg, off)
+        if torn:
+            self._set_aside(seg, off)
         if moved:
             self._delete_loaded_segments()
         self._after_load(res)
@@ -300,22 +355,36 @@ class Hj212Server:
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     async def start(self, listen: bool = True) -> None:
-        new_seg = await self._run_db(self._open_db)
-        if not listen:
-            return
+        """Listen at once, then open the workspace; the WAL backlog is replayed by the loader in the background.
+
+        With ``listen=False`` (``--recover-only``) the backlog is replayed here, before returning.
+        """
         cfg = self.config
-        self.wal = WalWriter(self.wal_dir, new_seg, fsync=cfg.fsync, linger=cfg.linger,
-                             on_written=self._on_written)
-        self._wal_task = asyncio.create_task(self.wal.run(), name="hj212-wal")
+        if not listen:
+            await self._run_db(self._open_db)
+            await self._run_db(self._replay_all)
+            return
         self._server = await asyncio.start_server(self._handle, cfg.host, cfg.port, limit=1 << 16, backlog=4096)
         self.port = self._server.sockets[0].getsockname()[1]
-        if cfg.port_file is not None:
+        if cfg.port_file is not None:  # listening: devices can connect (they are answered once the store is open)
             tmp = Path(str(cfg.port_file) + ".tmp")
             tmp.write_text(str(self.port))
             tmp.replace(cfg.port_file)
+        log.info("正在监听 %s:%d，打开工作区……", cfg.host, self.port)
+        try:
+            new_seg = await self._run_db(self._open_db)
+        except BaseException:
+            self._server.close()
+            for c in list(self._conns):
+                c.writer.transport.abort()
+            raise
+        self.wal = WalWriter(self.wal_dir, new_seg, fsync=cfg.fsync, linger=cfg.linger,
+                             on_written=self._on_written)
+        self._wal_task = asyncio.create_task(self.wal.run(), name="hj212-wal")
         self._tasks = [asyncio.create_task(self._loader(), name="hj212-loader"),
                        asyncio.create_task(self._sweeper(), name="hj212-sweeper"),
                        asyncio.create_task(self._periodic(), name="hj212-periodic")]
+        self._ready.set()
         log.info("HJ 212 接收服务已启动：%s:%d（工作区 %s，已登记设备 %d 台%s）", cfg.host, self.port, cfg.workspace,
                  sum(1 for d in self.registry.values() if d.registered),
                  "，接收未登记设备" if cfg.accept_unknown else "")
@@ -341,10 +410,13 @@ class Hj212Server:
                 await t
         if self.wal is not None:
             await self.wal.close(self._wal_task)
+            await self._run_db(self._replay_all)
             while await self._run_db(self._load_step, self.wal.durable) is not None:
                 pass
         await self._run_db(self._close_db)
         self._db.shutdown(wait=True)
+        if self._store is None:  # start-up failed before the workspace was open: nothing ran
+            return
         log.info("HJ 212 接收服务已停止：接收 %d，确认 %d，拒收 %d，入库 %d，重复 %d，报警 %d", self.stats.accepted,
                  self.stats.acknowledged, self.stats.rejected, self.stats.loaded, self.stats.duplicates,
                  self.stats.alerts)
@@ -353,6 +425,12 @@ class Hj212Server:
 
     async def _loader(self) -> None:
         cfg = self.config
+        while self.replaying:  # the backlog first, back to back (new packets wait in the WAL behind it)
+            try:
+                await self._run_db(self._replay_step)
+            except Exception:
+                log.exception("预写日志回放失败，稍后重试（数据仍在预写日志中）")
+                await asyncio.sleep(cfg.load_interval)
         while True:
             await asyncio.sleep(cfg.load_interval)
             assert self.wal is not None
@@ -396,7 +474,7 @@ class Hj212Server:
                     next_registry = now + cfg.registry_poll
                     if await self._run_db(self._reload_devices_if_changed):
                         log.info("设备登记表已重新加载")
-                if now >= next_silence:
+                if now >= next_silence and not self.replaying:  # last_seen is stale until the backlog is in
                     next_silence = now + cfg.silence_check_interval
                     await self._run_db(self._check_silence)
                 if next_stats is not None and now >= next_stats:
@@ -437,9 +515,11 @@ class Hj212Server:
         self._per_ip[ip] += 1
         self.stats.connections += 1
         frames = FrameReader(cfg.max_segment)
-        wal = self.wal
-        assert wal is not None
         try:
+            if not self._ready.is_set():  # connected while the workspace opens: its bytes wait in the socket
+                await self._ready.wait()
+            wal = self.wal
+            assert wal is not None
             while True:
                 data = await reader.read(1 << 16)
                 if not data:
@@ -527,11 +607,10 @@ async def run_server(config: ServerConfig, *, recover_only: bool = False) -> int
     server = Hj212Server(config)
     try:
         await server.start(listen=not recover_only)
-    except DeviceFileError as e:
-        log.error("%s", e)
-        return 2
-    except OSError as e:
+    except (DeviceFileError, OSError, WorkspaceError) as e:
         log.error("无法启动接收服务：%s", e)
+        with contextlib.suppress(Exception):
+            await server.stop()
         return 2
     if recover_only:
         await server.stop()

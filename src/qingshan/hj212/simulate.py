@@ -198,7 +198,20 @@ def _answer_to(ev: bytes, qn: str | None) -> str | None:
     return p.cn if p.qn == qn else None
 
 
-async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: float | None, start: datetime,
+class _Deadline:
+    """When devices stop sending new packets (loop time; ``None``: not yet known).  A packet already sent is
+    still re-sent until answered, for at most ``ack_timeout`` past the deadline."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+
+    def passed(self, now: float, grace: float = 0.0) -> bool:
+        return self.at is not None and now >= self.at + grace
+
+
+async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: _Deadline, start: datetime,
                   replay: list[bytes] | None, t_begin: float) -> None:
     mn = device_mn(cfg, i)
     rng = random.Random(cfg.seed * 1_000_003 + i)
@@ -225,7 +238,7 @@ async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: float | None
         while True:
             if pending is None:
                 now = loop.time()
-                if deadline is not None and now >= deadline:
+                if deadline.passed(now):
                     break
                 if cfg.count is not None and seq >= cfg.count:
                     break
@@ -241,7 +254,7 @@ async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: float | None
                     pending = (pkt, qn, bool(cfg.flag & 1))
                 seq += 1
             if writer is None:
-                if deadline is not None and loop.time() >= deadline + cfg.ack_timeout:
+                if deadline.passed(loop.time(), cfg.ack_timeout):
                     break
                 try:
                     async with asyncio.timeout(cfg.connect_timeout):
@@ -297,16 +310,31 @@ async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: float | None
         close()
 
 
-async def run_simulation(cfg: SimConfig) -> SimResult:
-    """Run ``cfg.devices`` devices concurrently until ``duration`` elapses or each sent ``count`` packets."""
-    res = SimResult(devices=cfg.devices)
+async def run_simulation(cfg: SimConfig, *, stop: asyncio.Event | None = None,
+                         result: SimResult | None = None) -> SimResult:
+    """Run ``cfg.devices`` devices concurrently until ``duration`` elapses, each sent ``count`` packets, or ``stop``
+    is set (whichever comes first).  ``result`` (updated while the devices run) lets a caller watch the progress,
+    e.g. to stop once a condition holds instead of after a fixed time."""
+    res = result if result is not None else SimResult()
+    res.devices = cfg.devices
     replay = load_replay(cfg.replay) if cfg.replay is not None else None
     start = cfg.start or (datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8))
     loop = asyncio.get_running_loop()
     t_begin = loop.time()
-    deadline = t_begin + cfg.duration if cfg.duration is not None else None
+    deadline = _Deadline(t_begin + cfg.duration if cfg.duration is not None else None)
+
+    async def watch(ev: asyncio.Event) -> None:
+        await ev.wait()
+        now = loop.time()
+        deadline.at = now if deadline.at is None else min(deadline.at, now)
+
+    watcher = asyncio.create_task(watch(stop)) if stop is not None else None
     t0 = time.perf_counter()
-    await asyncio.gather(*(_device(i, cfg, res, deadline, start, replay, t_begin) for i in range(cfg.devices)))
+    try:
+        await asyncio.gather(*(_device(i, cfg, res, deadline, start, replay, t_begin) for i in range(cfg.devices)))
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     res.seconds = time.perf_counter() - t0
     return res
 

@@ -31,15 +31,15 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
 from .codec import Hj212Error, Packet, identity_hash, parse, parse_datatime, reassemble, salvage_head
 from .devices import Device
-from .factors import CODE_2005_TO_2017
-from .rules import Alert, RuleEngine
+from .factors import CODE_2005_TO_2017, MAX_MAGNITUDE, MEASURED_FIELDS, PHYSICAL_RANGES, value_range
+from .rules import Alert, RuleEngine, beijing_now
 from .wal import KIND_PACKET, KIND_REJECT, Record
 
 log = logging.getLogger("qingshan.hj212.store")
@@ -150,11 +150,6 @@ CREATE TABLE IF NOT EXISTS hj212_wal_state (
 """
 
 
-def beijing_now() -> datetime:
-    """Now as a naive Beijing-time datetime (the store's convention, DESIGN.md "Time")."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8)
-
-
 def ms_to_beijing(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms + BEIJING_MS)
 
@@ -170,24 +165,27 @@ def packet_key(p: Packet, segment: bytes) -> int:
     return identity_hash(packet_identity(p, segment))
 
 
-_BAD = object()
-
-
-def _num(v: str) -> object:
-    """A finite decimal number (:data:`NUMBER_RE`), ``None`` for an empty value, ``_BAD`` otherwise."""
+def check_number(code: str, fld: str, v: str) -> tuple[float | None, str | None]:
+    """The value of field ``fld`` of factor ``code`` sent as ``v``: ``(x, None)`` for a finite decimal number
+    (:data:`NUMBER_RE`) inside :func:`~.factors.value_range`, ``(None, None)`` for an empty value, and
+    ``(None, reason)`` for anything else (the SQL in :data:`_SPLIT_SQL` applies the same rules)."""
     if not v:
-        return None
+        return None, None
     if _NUMBER.fullmatch(v) is None:
-        return _BAD
-    f = float(v)
-    return f if f - f == 0.0 else _BAD
+        return None, "不是有限的十进制数"
+    x = float(v)
+    lo, hi = value_range(code, fld)
+    if not lo <= x <= hi:  # also inf (a finite-looking number too large for a double)
+        return None, f"超出物理范围 [{lo:g}, {hi:g}]"
+    return x, None
 
 
 def _dt_ms(dt: datetime) -> int:
     return (dt - EPOCH) // timedelta(milliseconds=1)
 
 
-# A decimal number as devices send it (the same rule in SQL and in Python; nan/inf and 1_000 are refused).
+# A decimal number as devices send it (the same rule in SQL and in Python; nan/inf and 1_000 are refused, and so
+# is any value outside its physical range: factors.value_range).
 NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER_RE)
 _KNOWN_FIELDS = (*NUM_FIELDS, "Flag", "EFlag", "SampleTime")
@@ -197,8 +195,15 @@ _KNOWN = ", ".join(f"'{f}'" for f in _KNOWN_FIELDS)
 
 
 def _num_sql(x: str) -> str:
-    return (f"CASE WHEN regexp_full_match({x}, '{NUMBER_RE}') AND isfinite(TRY_CAST({x} AS DOUBLE)) "
-            f"THEN TRY_CAST({x} AS DOUBLE) END")
+    return f"CASE WHEN regexp_full_match({x}, '{NUMBER_RE}') THEN TRY_CAST({x} AS DOUBLE) END"
+
+
+def _in_range_sql(c: str, fld: str) -> str:
+    """Column ``n_<c>`` (the parsed number) when inside the field's range (``r``: the factor's row of
+    ``_factor_range``), else NULL; ±inf fail the magnitude bound, NaN cannot be produced by NUMBER_RE."""
+    m = f"CAST({MAX_MAGNITUDE!r} AS DOUBLE)"
+    lo, hi = (f"coalesce(r.lo, -{m})", f"coalesce(r.hi, {m})") if fld in MEASURED_FIELDS else (f"-{m}", m)
+    return f'CASE WHEN n_{c} BETWEEN {lo} AND {hi} THEN n_{c} END AS "{c}"'
 
 
 # CP → items (ridx, pos, code, fld, v) in order.  CP was validated by the codec (every item is name=value, no ";"
@@ -230,14 +235,18 @@ WITH p AS (
     FROM (SELECT ridx, code, fld, arg_min(v, pos) AS v, min(pos) AS pos FROM _kv
           WHERE fld NOT IN (""" + _KNOWN + """) GROUP BY ridx, code, fld)
     GROUP BY ridx, code
+), n AS (
+    SELECT p.* EXCLUDE (code), coalesce(m.factor, p.code) AS factor, p.code AS factor_raw,
+""" + ",\n".join(f'        {_num_sql("t_" + c)} AS n_{c}' for c in NUM_COLS) + """,
+        CASE WHEN regexp_full_match(t_sample, '[0-9]{14}') THEN try_strptime(t_sample, '%Y%m%d%H%M%S')
+             WHEN regexp_full_match(t_sample, '[0-9]{17}') THEN try_strptime(substr(t_sample, 1, 14),
+                  '%Y%m%d%H%M%S') + to_milliseconds(CAST(substr(t_sample, 15, 3) AS INTEGER)) END AS sample_time,
+        x.extra
+    FROM p LEFT JOIN _code_map m ON m.code = p.code LEFT JOIN x ON x.ridx = p.ridx AND x.code = p.code
 )
-SELECT p.* EXCLUDE (code), coalesce(m.factor, p.code) AS factor, p.code AS factor_raw,
-""" + ",\n".join(f'    {_num_sql("t_" + c)} AS "{c}"' for c in NUM_COLS) + """,
-    CASE WHEN regexp_full_match(t_sample, '[0-9]{14}') THEN try_strptime(t_sample, '%Y%m%d%H%M%S')
-         WHEN regexp_full_match(t_sample, '[0-9]{17}') THEN try_strptime(substr(t_sample, 1, 14), '%Y%m%d%H%M%S')
-              + to_milliseconds(CAST(substr(t_sample, 15, 3) AS INTEGER)) END AS sample_time,
-    x.extra
-FROM p LEFT JOIN _code_map m ON m.code = p.code LEFT JOIN x ON x.ridx = p.ridx AND x.code = p.code
+SELECT n.* EXCLUDE (""" + ", ".join(f"n_{c}" for c in NUM_COLS) + """),
+""" + ",\n".join(f"    {_in_range_sql(c, f)}" for f, c in zip(NUM_FIELDS, NUM_COLS, strict=True)) + """
+FROM n LEFT JOIN _factor_range r ON r.factor = n.factor
 """
 
 _INSERT_ROWS_SQL = f"""
@@ -251,7 +260,7 @@ FROM _sd d JOIN _rp h USING (ridx)
 """
 
 _BAD_NUMBERS_SQL = """
-SELECT ridx, factor_raw || '-' || b.f, b.t FROM (
+SELECT ridx, factor_raw, b.f, b.t FROM (
     SELECT ridx, pos, factor_raw, unnest([""" + ", ".join(
     f"{{'f': '{f}', 't': t_{c}, 'x': \"{c}\"}}"
     for f, c in zip(NUM_FIELDS, NUM_COLS, strict=True)) + """]) AS b FROM _sd)
@@ -300,8 +309,7 @@ def reference_rows(p: Packet) -> list[dict]:
                 continue
             r["_seen"].add(fld)
             if fld in _NUM_INDEX:
-                x = _num(v)
-                r[NUM_COLS[NUM_FIELDS.index(fld)]] = None if x is _BAD else x
+                r[NUM_COLS[NUM_FIELDS.index(fld)]] = check_number(code, fld, v)[0]
             elif fld == "Flag":
                 r["flag"] = v
             elif fld == "EFlag":
@@ -342,6 +350,9 @@ class Hj212Store:
         # 2005 → 2017 factor codes (附录B), for the SQL that splits CP into rows; constants from factors.py
         values = ", ".join(f"('{a}', '{b}')" for a, b in sorted(CODE_2005_TO_2017.items()))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _code_map AS SELECT * FROM (VALUES {values}) t(code, factor)")
+        ranges = ", ".join(f"('{c}', {lo!r}, {hi!r})" for c, (lo, hi) in sorted(PHYSICAL_RANGES.items()))
+        con.execute("CREATE OR REPLACE TEMP TABLE _factor_range (factor VARCHAR, lo DOUBLE, hi DOUBLE);"
+                    f"INSERT INTO _factor_range VALUES {ranges}")
 
     # -- WAL position --------------------------------------------------------------------------------------------
 
@@ -658,8 +669,10 @@ class Hj212Store:
                 con.execute(_SPLIT_SQL)
                 res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
                 bad = con.execute(_BAD_NUMBERS_SQL).fetchall()
-                for ridx, name, value in bad:
-                    quarantine.append((_source(kept[ridx][1]), name, value[:64], "数值无效，按缺失处理"))
+                for ridx, code, fld, value in bad:
+                    why = check_number(code, fld, value)[1] or "数值无效"
+                    quarantine.append((_source(kept[ridx][1]), f"{code}-{fld}", value[:64],
+                                       f"数值无效（{why}），按缺失处理"))
                 if rules is not None and res.rows:
                     t = _arrow(con, _RULE_INPUT_SQL)
                     alerts = self._run_rules(t, kept, rules)

@@ -66,6 +66,12 @@ def segment_path(directory: Path, seg: int) -> Path:
     return directory / f"{seg:010d}.wal"
 
 
+def tail_marker(directory: Path, seg: int) -> Path:
+    """Marks segment ``seg`` as the last one of a run that may have crashed: a torn record at its end is a crash's
+    unacknowledged tail (truncated), not corruption (kept as ``.corrupt``)."""
+    return directory / f"{seg:010d}.tail"
+
+
 def list_segments(directory: Path) -> list[int]:
     out = []
     if directory.is_dir():
