@@ -315,6 +315,19 @@ def test_ledger_numbers_are_range_checked_through_the_api(ledger_url, workspace,
         assert r.status_code == 422 and "原处罚罚款数额" in r.json()["detail"]
 
 
+def test_statistics_stay_json_when_an_old_value_is_not_finite(ledger_url, org, ledger):
+    """A value stored before the ranges (the attack left completed_investment = inf in SQLite) must not put a
+    non-finite number into the statistics (``ledger stats --json`` printed ``Infinity``, which is not JSON)."""
+    if not ledger_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's numeric(16,2) cannot hold an infinite value")
+    with ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE projects SET completed_investment = 9e999 WHERE id = :id"), {"id": org.project})
+    with ledger.session() as s:
+        st = service(s).stats()
+    assert st["projects_completed_investment"] is None
+    json.dumps(st, allow_nan=False)
+
+
 # --- finding 7: malformed bodies are 4xx, with a Chinese message -------------------------------------------------
 
 

@@ -15,6 +15,7 @@ The service never commits; its caller (API request, CLI command) does, so a fail
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -1345,11 +1346,11 @@ class LedgerService:
             "key_tasks": total("key_task"),
             "key_tasks_completed": done("key_task"),
             "projects": int(n_proj or 0),
-            "projects_planned_investment": float(planned) if planned is not None else None,
-            "projects_completed_investment": float(completed) if completed is not None else None,
+            "projects_planned_investment": _finite(planned),
+            "projects_completed_investment": _finite(completed),
             "campaigns": campaigns,
             "enforcement_cases": int(n_cases or 0),
-            "enforcement_penalties": float(fines) if fines is not None else None,
+            "enforcement_penalties": _finite(fines),
             "enforcement_transferred": int(transferred or 0),
             "by_status": {k: v for k, v in by_status.items() if v},
             "by_unit": dict(sorted(by_unit.items(), key=lambda kv: (-kv[1]["total"], kv[0]))),
@@ -1391,6 +1392,14 @@ ACTION_LABELS = {
     "case.transfer_police": "移送公安",
     "case.recheck": "复查",
 }
+
+
+def _finite(total: Any) -> float | None:
+    """A sum as a JSON-safe float: None when absent or not finite (a value stored before ranges were enforced)."""
+    if total is None:
+        return None
+    f = float(total)
+    return f if math.isfinite(f) else None
 
 
 def latest_value(ind: Indicator, exclude: IndicatorValue | None = None) -> Decimal | None:
