@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .evaluate.tables import read_table, write_table
+from .spreadsheet import write_frames_xlsx
 
 water_app = typer.Typer(help="地表水：GB 3838 定类、地表水环境质量评价办法评价、营养状态", no_args_is_help=True)
 noise_app = typer.Typer(help="声环境：区域、道路交通、功能区（GB 3096、HJ 640）", no_args_is_help=True)
@@ -44,9 +45,8 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     """Several tables: sheets of one XLSX, or (CSV/JSON) the first table in ``path`` and the others beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path) as xw:
-            for name, df in sheets.items():
-                (df if len(df.columns) else pd.DataFrame({"说明": ["无数据"]})).to_excel(xw, sheet_name=name[:31], index=False)
+        write_frames_xlsx(path, {name: df if len(df.columns) else pd.DataFrame({"说明": ["无数据"]})
+                                 for name, df in sheets.items()})
         return
     for k, (name, df) in enumerate(sheets.items()):
         target = path if k == 0 else path.with_name(f"{path.stem}-{name}{path.suffix}")

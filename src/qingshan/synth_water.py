@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .spreadsheet import write_frames_xlsx
+
 #: (name, water body, levels, target class, basin, district, how it deviates from the typical river)
 _SECTIONS: list[tuple[str, str, str, str, str, str, dict[str, float]]] = [
     ("运河东桥", "river", "国考,省考", "Ⅲ", "太湖流域", "天宁区", {}),
@@ -97,7 +99,5 @@ def generate_water(years: list[int], seed: int = 2023,
 def write_workbook(path: Path, years: list[int], seed: int = 2023, last_month: tuple[int, int] | None = None) -> int:
     """Write the demo workbook (sheets 监测数据 and 断面信息); return the number of sample rows."""
     sections, samples = generate_water(years, seed, last_month)
-    with pd.ExcelWriter(path) as xw:
-        samples.to_excel(xw, sheet_name="监测数据", index=False)
-        sections.to_excel(xw, sheet_name="断面信息", index=False)
+    write_frames_xlsx(path, {"监测数据": samples, "断面信息": sections})
     return len(samples)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..ingest.common import ImportError_, Quarantine, coerce_numeric, read_bytes, utf8_bytes
+from ..spreadsheet import write_frames_xlsx
 
 
 def read_table(path: str | Path, sheet: str | int = 0, data: bytes | None = None) -> pd.DataFrame:
@@ -34,7 +35,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
     if suffix == ".xlsx":
-        df.to_excel(p, index=False)
+        write_frames_xlsx(p, {"Sheet1": df})  # station names and other texts stay text, never formulas
     elif suffix == ".json":
         df.to_json(p, orient="records", force_ascii=False, indent=1)
     else:

@@ -11,7 +11,9 @@ department cannot change another unit's record through any endpoint (tests enume
 prove it).
 
 Errors: 401 (no or bad token where one is needed), 403 (not allowed), 404 (absent or not visible), 409 (workflow
-or version conflict), 413 (file too large), 415/422 (bad file type, bad input). Messages are in Chinese.
+or version conflict, a name already taken), 413 (file too large), 415/422 (bad file type, bad input). Messages are
+in Chinese. Request bodies are typed (:mod:`.bodies`): a malformed one gets 422 naming the field, from the routers'
+own route class, so the message is the same in the ledger app and in the console.
 """
 
 from __future__ import annotations
@@ -24,30 +26,67 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import auth, views
 from .audit import AuditImmutable
+from .bodies import (
+    CreateBody,
+    EnterprisesBody,
+    FineBody,
+    IndicatorValueBody,
+    MilestoneBody,
+    Offset,
+    PasswordBody,
+    PatchBody,
+    RecheckBody,
+    RecordId,
+    StageBody,
+    SubId,
+    TransferBody,
+    TransitionBody,
+    UserBody,
+    validation_message,
+)
 from .db import Ledger
 from .files import FileStore, UploadRejected
 from .fines import Recheck, daily_fine
-from .models import KIND_LABELS, CampaignEnterprise, Indicator, Milestone, OrgUnit
+from .models import KIND_LABELS, CampaignEnterprise, Indicator, Milestone, OrgUnit, User
 from .rbac import LedgerError, NotFound, PermissionDenied, Principal
-from .service import LedgerService, ValidationFailed, VersionConflict, WorkflowError
+from .limits import TEXT_MAX
+from .service import AlreadyExists, LedgerService, ValidationFailed, VersionConflict, WorkflowError
 from .throttle import THROTTLED, client_address
 from .xlsx import XlsxError, export_workbook, import_xlsx
 
 API_PREFIX = "/api/v1"
 bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 取得的令牌")
 
-auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["认证"])
-router = APIRouter(prefix=f"{API_PREFIX}/ledger", tags=["治理台账"])
+
+
+class LedgerRoute(APIRoute):
+    """A route whose malformed requests get the ledger's Chinese 422 (:func:`.bodies.validation_message`)."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return JSONResponse({"detail": validation_message(exc)}, status_code=422)
+
+        return run
+
+
+auth_router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["认证"], route_class=LedgerRoute)
+router = APIRouter(prefix=f"{API_PREFIX}/ledger", tags=["治理台账"], route_class=LedgerRoute)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -129,6 +168,7 @@ def install_error_handlers(app: Any) -> None:
     app.add_exception_handler(NotFound, handler(404))
     app.add_exception_handler(WorkflowError, handler(409))
     app.add_exception_handler(VersionConflict, handler(409))
+    app.add_exception_handler(AlreadyExists, handler(409))
     app.add_exception_handler(AuditImmutable, handler(403))
     app.add_exception_handler(UploadRejected, handler(415))
     app.add_exception_handler(ValidationFailed, handler(422))
@@ -141,9 +181,31 @@ def install_error_handlers(app: Any) -> None:
     app.add_exception_handler(StaleDataError, stale)
 
     async def integrity(request: Request, exc: Exception) -> JSONResponse:
+        # the service checks references and required fields first; this is the database's last word
+        kind = _integrity_kind(exc)
+        if kind == "foreign_key":
+            return JSONResponse({"detail": "引用的单位、用户或记录不存在"}, status_code=422)
+        if kind == "not_null":
+            return JSONResponse({"detail": "缺少必填字段"}, status_code=422)
         return JSONResponse({"detail": "与已有记录冲突（编号或名称重复）"}, status_code=409)
 
+    async def data_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "数值或文本超出字段允许的范围"}, status_code=422)
+
     app.add_exception_handler(IntegrityError, integrity)
+    app.add_exception_handler(DataError, data_error)
+
+
+def _integrity_kind(exc: Exception) -> str:
+    """'foreign_key', 'not_null' or 'unique' for an IntegrityError of SQLite or PostgreSQL."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig or exc).upper()
+    if state == "23503" or "FOREIGN KEY" in text:
+        return "foreign_key"
+    if state == "23502" or "NOT NULL" in text:
+        return "not_null"
+    return "unique"
 
 
 # --- auth --------------------------------------------------------------------------------------------------
@@ -165,13 +227,17 @@ async def token(request: Request, session: Session = Depends(get_session)) -> di
     if ctype.startswith("application/json"):
         try:
             body = await request.json()
-        except ValueError:
-            raise HTTPException(422, "请求体不是 JSON") from None
+        except (ValueError, RecursionError):
+            raise HTTPException(422, "请求体不是有效的 JSON") from None
     else:
         body = dict(await request.form())
-    username, password = str(body.get("username") or ""), str(body.get("password") or "")
-    if not username or not password:
-        raise HTTPException(422, "需要 username 和 password")
+    if not isinstance(body, dict):
+        raise HTTPException(422, "请求体应为含 username 和 password 的对象")
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise HTTPException(422, "需要 username 和 password（文本）")
+    if len(username) > 64 or len(password) > auth.MAX_PASSWORD_LENGTH:
+        raise HTTPException(422, "用户名或密码过长")
     throttle, address = request.app.state.login_throttle, client_address(request)
     if (wait := throttle.retry_after(username, address)) is not None:
         raise HTTPException(429, THROTTLED.format(seconds=wait), headers={"Retry-After": str(wait)})
@@ -203,6 +269,33 @@ def me(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
             "anonymous": ctx.anonymous}
 
 
+@auth_router.post("/password", summary="修改自己的密码（其他会话和令牌随之失效）")
+def change_password(body: PasswordBody, request: Request, ctx: Ctx = Depends(get_ctx),
+                    cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> dict[str, Any]:
+    if ctx.anonymous or ctx.principal.user_id is None:
+        raise HTTPException(401, "未登录", headers={"WWW-Authenticate": "Bearer"})
+    current_token = cred.credentials if cred is not None else ctx.cookie_token
+    revoked = change_own_password(request, ctx, body.current_password, body.new_password, current_token)
+    return {"ok": True, "revoked_sessions": revoked}
+
+
+def change_own_password(request: Request, ctx: Ctx, current: str, new: str, keep_token: Optional[str]) -> int:
+    """Change the caller's password (API and console page): wrong current passwords count towards the sign-in
+    throttle of the account, as at the login form; commits on success."""
+    user = ctx.session.get(User, ctx.principal.user_id)
+    name = user.username if user is not None else ""
+    throttle, address = request.app.state.login_throttle, client_address(request)
+    if (wait := throttle.retry_after(name, address)) is not None:
+        raise HTTPException(429, THROTTLED.format(seconds=wait), headers={"Retry-After": str(wait)})
+    try:
+        revoked = ctx.svc.change_own_password(current, new, keep_token=keep_token)
+    except PermissionDenied:
+        throttle.failed(name, address)
+        raise
+    ctx.commit()
+    return revoked
+
+
 def _user(u: Any) -> dict[str, Any]:
     return {"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
             "unit": u.unit.name if u.unit else None, "active": u.active}
@@ -215,17 +308,17 @@ def _user(u: Any) -> dict[str, Any]:
 def list_items(
     ctx: Ctx = Depends(get_ctx),
     kind: Optional[str] = Query(None, description="rectification|key_task|project|campaign|petition|case"),
-    unit: Optional[str] = Query(None, description="单位 id、编码或名称"),
+    unit: Optional[str] = Query(None, max_length=200, description="单位 id、编码或名称"),
     unit_role: Optional[str] = Query(None, description="responsible|cooperating"),
     status: Optional[list[str]] = Query(None),
     overdue: Optional[bool] = None,
     at_risk: Optional[bool] = None,
     deadline_from: Optional[dt.date] = None,
     deadline_to: Optional[dt.date] = None,
-    district: Optional[str] = None,
-    q: Optional[str] = None,
+    district: Optional[str] = Query(None, max_length=200),
+    q: Optional[str] = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     page = ctx.svc.list_records(kind=kind, unit=unit, unit_role=unit_role, status=status, overdue=overdue,
                                 at_risk=at_risk, deadline_from=deadline_from, deadline_to=deadline_to,
@@ -235,47 +328,35 @@ def list_items(
             "items": [views.summary(ctx.svc, r, states[r.id]) for r in page.items]}
 
 
-class CreateBody(BaseModel):
-    kind: str = Field(description="rectification|key_task|project|campaign|petition|case")
-    fields: dict[str, Any] = Field(default_factory=dict, description="见 docs/ledger.md 的各类字段")
-
-
 _CREATORS = {"rectification": "create_rectification", "key_task": "create_key_task", "project": "create_project",
              "campaign": "create_campaign", "petition": "create_petition", "case": "create_case"}
 
 
 @router.post("/items", status_code=201, summary="新建台账记录（局机关）")
 def create_item(body: CreateBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    if body.kind not in _CREATORS:
-        raise ValidationFailed(f"类型应为 {'/'.join(_CREATORS)}")
-    try:
-        rec = getattr(ctx.svc, _CREATORS[body.kind])(**body.fields)
-    except TypeError as e:
-        raise ValidationFailed(f"字段有误：{e}") from None
+    fields = body.fields.model_dump(exclude_unset=True)
+    for name in ("indicators", "milestones"):
+        if name in fields:  # the service takes plain dicts
+            fields[name] = [dict(x) for x in fields[name]]
+    rec = getattr(ctx.svc, _CREATORS[body.kind])(**fields)
     ctx.commit()
     return views.detail(ctx.svc, rec)
 
 
 @router.get("/items/{record_id}", summary="台账详情（含时间线）")
-def get_item(record_id: int, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def get_item(record_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return views.detail(ctx.svc, ctx.svc.get(record_id))
 
 
-class PatchBody(BaseModel):
-    changes: dict[str, Any]
-    expected_version: Optional[int] = Field(None, description="读取时的 version；不一致时返回 409")
-    note: Optional[str] = None
-
-
 @router.patch("/items/{record_id}", summary="修改字段（按角色限制可改字段）")
-def patch_item(record_id: int, body: PatchBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def patch_item(record_id: RecordId, body: PatchBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     rec = ctx.svc.update_record(record_id, body.changes, expected_version=body.expected_version, note=body.note)
     ctx.commit()
     return views.detail(ctx.svc, rec)
 
 
 @router.get("/items/{record_id}/timeline", summary="时间线")
-def timeline(record_id: int, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+def timeline(record_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
     return ctx.svc.timeline(record_id)
 
 
@@ -291,7 +372,7 @@ async def _read_files(request: Request, files: list[UploadFile]) -> list[tuple[s
 
 
 @router.post("/items/{record_id}/progress", status_code=201, summary="报送进展（可附文件）")
-async def add_progress(request: Request, record_id: int, text: str = Form(...),
+async def add_progress(request: Request, record_id: RecordId, text: str = Form(..., max_length=TEXT_MAX),
                        entry_date: Optional[dt.date] = Form(None), files: list[UploadFile] = File(default=[]),
                        ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     ctx.svc._editable(record_id)
@@ -303,7 +384,7 @@ async def add_progress(request: Request, record_id: int, text: str = Form(...),
 
 
 @router.post("/items/{record_id}/attachments", status_code=201, summary="上传证明材料")
-async def add_attachments(request: Request, record_id: int, purpose: str = Form("evidence"),
+async def add_attachments(request: Request, record_id: RecordId, purpose: str = Form("evidence", max_length=16),
                           files: list[UploadFile] = File(...), ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
     ctx.svc._editable(record_id)
     data = await _read_files(request, files)
@@ -313,7 +394,7 @@ async def add_attachments(request: Request, record_id: int, purpose: str = Form(
 
 
 @router.get("/items/{record_id}/attachments/{attachment_id}", summary="下载附件")
-def download(record_id: int, attachment_id: int, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+def download(record_id: RecordId, attachment_id: SubId, request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
     att = ctx.svc.attachment(record_id, attachment_id)
     data = request.app.state.files.read(att.storage_key)
     return Response(data, media_type=att.content_type, headers={
@@ -322,31 +403,20 @@ def download(record_id: int, attachment_id: int, request: Request, ctx: Ctx = De
 
 
 @router.get("/items/{record_id}/transitions", summary="当前用户可执行的流转")
-def transitions(record_id: int, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
+def transitions(record_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
     return [{"name": t.name, "label": t.label, "target": t.target, "requires": list(t.requires)}
             for t in ctx.svc.allowed_transitions(record_id)]
 
 
-class TransitionBody(BaseModel):
-    name: str = Field(description="流转名称，如 submit/accept/sign_off/accept/assign/reply/close …")
-    payload: dict[str, Any] = Field(default_factory=dict, description="所需材料字段；on=办理日期，note/reason=说明")
-
-
 @router.post("/items/{record_id}/transitions", summary="执行流转（状态机）")
-def do_transition(record_id: int, body: TransitionBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def do_transition(record_id: RecordId, body: TransitionBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     rec = ctx.svc.transition(record_id, body.name, body.payload)
     ctx.commit()
     return views.detail(ctx.svc, rec)
 
 
-class IndicatorValueBody(BaseModel):
-    value: Any
-    as_of: Optional[dt.date] = None
-    note: Optional[str] = None
-
-
 @router.post("/items/{record_id}/indicators/{indicator_id}/values", status_code=201, summary="填报指标完成值")
-def indicator_value(record_id: int, indicator_id: int, body: IndicatorValueBody,
+def indicator_value(record_id: RecordId, indicator_id: SubId, body: IndicatorValueBody,
                     ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     ctx.svc.get(record_id)
     ind = ctx.session.get(Indicator, indicator_id)
@@ -357,12 +427,8 @@ def indicator_value(record_id: int, indicator_id: int, body: IndicatorValueBody,
     return {"id": v.id, "as_of": v.as_of.isoformat(), "value": str(v.value)}
 
 
-class MilestoneBody(BaseModel):
-    done_date: Optional[dt.date]
-
-
 @router.patch("/items/{record_id}/milestones/{milestone_id}", summary="登记节点完成")
-def milestone(record_id: int, milestone_id: int, body: MilestoneBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def milestone(record_id: RecordId, milestone_id: SubId, body: MilestoneBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     ctx.svc.get(record_id)
     ms = ctx.session.get(Milestone, milestone_id)
     if ms is None or ms.project_id != record_id:
@@ -373,8 +439,8 @@ def milestone(record_id: int, milestone_id: int, body: MilestoneBody, ctx: Ctx =
 
 
 @router.get("/items/{record_id}/enterprises", summary="专项整治企业")
-def enterprises(record_id: int, stage: Optional[str] = None, limit: int = Query(200, ge=1, le=5000),
-                offset: int = Query(0, ge=0), ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def enterprises(record_id: RecordId, stage: Optional[str] = Query(None, max_length=32),
+                limit: int = Query(200, ge=1, le=5000), offset: Offset = 0, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     camp = ctx.svc.get(record_id)
     if ctx.principal.is_public:
         return {"rates": ctx.svc.campaign_rates(camp.id), "items": []}
@@ -389,24 +455,15 @@ def enterprises(record_id: int, stage: Optional[str] = None, limit: int = Query(
                        "stage_note": e.stage_note} for e in rows]}
 
 
-class EnterprisesBody(BaseModel):
-    enterprises: list[dict[str, Any]]
-
-
 @router.post("/items/{record_id}/enterprises", status_code=201, summary="登记专项整治企业（局机关）")
-def add_enterprises(record_id: int, body: EnterprisesBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    n = ctx.svc.add_enterprises(record_id, body.enterprises)
+def add_enterprises(record_id: RecordId, body: EnterprisesBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    n = ctx.svc.add_enterprises(record_id, [e.model_dump(exclude_unset=True) for e in body.enterprises])
     ctx.commit()
     return {"added": n}
 
 
-class StageBody(BaseModel):
-    stage: str = Field(description="registered|plan_approved|remediated|accepted")
-    note: Optional[str] = None
-
-
 @router.patch("/items/{record_id}/enterprises/{enterprise_id}", summary="推进企业整治阶段")
-def enterprise_stage(record_id: int, enterprise_id: int, body: StageBody, ctx: Ctx = Depends(get_ctx)) -> dict:
+def enterprise_stage(record_id: RecordId, enterprise_id: SubId, body: StageBody, ctx: Ctx = Depends(get_ctx)) -> dict:
     ctx.svc.get(record_id)
     ent = ctx.session.get(CampaignEnterprise, enterprise_id)
     if ent is None or ent.campaign_id != record_id:
@@ -416,26 +473,15 @@ def enterprise_stage(record_id: int, enterprise_id: int, body: StageBody, ctx: C
     return {"id": ent.id, "stage": ent.stage}
 
 
-class TransferBody(BaseModel):
-    ref: str
-    on: Optional[dt.date] = None
-
-
 @router.post("/items/{record_id}/transfer", summary="移送公安机关（局机关）")
-def transfer(record_id: int, body: TransferBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def transfer(record_id: RecordId, body: TransferBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     rec = ctx.svc.transfer_case(record_id, body.ref, body.on)
     ctx.commit()
     return views.detail(ctx.svc, rec)
 
 
-class RecheckBody(BaseModel):
-    on: dt.date
-    violation_continues: bool
-    note: Optional[str] = None
-
-
 @router.post("/items/{record_id}/rechecks", status_code=201, summary="登记复查结果")
-def recheck(record_id: int, body: RecheckBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def recheck(record_id: RecordId, body: RecheckBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     rc = ctx.svc.add_recheck(record_id, body.on, body.violation_continues, body.note)
     ctx.commit()
     return {"id": rc.id, "recheck_on": rc.recheck_on.isoformat(), "violation_continues": rc.violation_continues}
@@ -448,24 +494,16 @@ def _fine_view(f: Any) -> dict[str, Any]:
 
 
 @router.get("/items/{record_id}/daily-fine", summary="按日连续处罚计算")
-def case_daily_fine(record_id: int, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+def case_daily_fine(record_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return _fine_view(ctx.svc.daily_fine(record_id))
-
-
-class FineBody(BaseModel):
-    original_fine: str
-    order_served_on: dt.date
-    rechecks: list[dict[str, Any]] = Field(description="[{on: 日期, violation_continues: true/false}]")
-    stop_measure_on: Optional[dt.date] = None
 
 
 @router.post("/tools/daily-fine", summary="按日连续处罚计算器（不写入台账）")
 def daily_fine_tool(body: FineBody) -> dict[str, Any]:
     try:
         f = daily_fine(body.original_fine, body.order_served_on,
-                       [Recheck(dt.date.fromisoformat(str(r["on"])), bool(r["violation_continues"]))
-                        for r in body.rechecks], body.stop_measure_on)
-    except (ValueError, KeyError, ArithmeticError) as e:
+                       [Recheck(r.on, r.violation_continues) for r in body.rechecks], body.stop_measure_on)
+    except (ValueError, ArithmeticError) as e:
         raise ValidationFailed(f"参数有误：{e}") from None
     return _fine_view(f)
 
@@ -479,7 +517,8 @@ def stats(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
 
 
 @router.get("/audit", summary="审计日志（局机关、管理员）")
-def audit_log(record_id: Optional[int] = None, limit: int = Query(200, ge=1, le=2000), offset: int = Query(0, ge=0),
+def audit_log(record_id: Optional[int] = Query(None, ge=1, le=2**31 - 1), limit: int = Query(200, ge=1, le=2000),
+              offset: Offset = 0,
               ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
     return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,
              "entity_type": e.entity_type, "entity_id": e.entity_id, "record_id": e.record_id,
@@ -491,14 +530,6 @@ def audit_log(record_id: Optional[int] = None, limit: int = Query(200, ge=1, le=
 def units(ctx: Ctx = Depends(get_ctx)) -> list[dict[str, Any]]:
     return [{"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "district_id": u.district_id}
             for u in ctx.session.execute(select(OrgUnit).order_by(OrgUnit.id)).scalars()]
-
-
-class UserBody(BaseModel):
-    username: str
-    password: str
-    role: str
-    unit: Optional[str] = None
-    display_name: Optional[str] = None
 
 
 @router.post("/users", status_code=201, summary="添加用户（管理员）")
@@ -526,7 +557,7 @@ def export(public: bool = False, ctx: Ctx = Depends(get_ctx)) -> Response:
 
 
 @router.post("/import", summary="导入 XLSX（重复导入按编号更新，报告冲突）")
-async def import_sheet(request: Request, file: UploadFile = File(...), source: str = Form(""),
+async def import_sheet(request: Request, file: UploadFile = File(...), source: str = Form("", max_length=200),
                        dry_run: bool = Form(False), ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     if ctx.principal.is_public:
         raise PermissionDenied("公众不能导入台账")

@@ -1,4 +1,8 @@
-"""Passwords (argon2id, DESIGN.md "Stack: Web") and API bearer tokens.
+"""Passwords (argon2id, DESIGN.md "Stack: Web"), user names and API bearer tokens.
+
+User names are ASCII (letters, digits, ``. _ @ -``) and compared without regard to case: ``BUREAU`` signs in as
+``bureau`` and cannot be created next to it (unique index on ``lower(username)``, migration 0002) — ASCII, so that
+``lower()`` means the same on SQLite and PostgreSQL.
 
 Tokens are 256-bit random strings handed out once by ``POST /api/v1/auth/token``; the database keeps only their
 SHA-256, so a leaked database does not leak usable tokens. A token expires after ``TOKEN_TTL`` (default 12 h,
@@ -10,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .models import ApiToken, User, now_beijing
@@ -23,6 +28,17 @@ _hasher = PasswordHasher()
 # verified against when the user does not exist, so that unknown names take as long as wrong passwords
 _DUMMY_HASH = _hasher.hash("qingshan-dummy-password")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte "password" is an attack, not a secret
+USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def check_username(username: object) -> str:
+    """``username`` stripped, or the ledger's ValidationFailed when it is not a valid user name."""
+    from .limits import ValidationFailed
+
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username.strip()):
+        raise ValidationFailed("用户名只能由英文字母、数字和 . _ @ - 组成，以字母或数字开头，最多 64 个字符")
+    return username.strip()
 
 
 def token_ttl() -> dt.timedelta:
@@ -30,14 +46,28 @@ def token_ttl() -> dt.timedelta:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    """The argon2 hash of a new password; ValueError (Chinese message) if it breaks the rules."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符")
     return _hasher.hash(password)
 
 
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, or None. Rehashes when argon2's parameters changed."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    """The active user with this name (ignoring case) and password, or None. Rehashes when argon2's parameters
+    changed."""
+    user = session.execute(select(User).where(func.lower(User.username) == username.strip().lower())
+                           ).scalar_one_or_none() if len(username) <= 64 else None
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""  # still verified (same timing), never matches
     try:
         _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -66,6 +96,16 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or row.revoked_at is not None or row.expires_at <= now_beijing() or not row.user.active:
         return None
     return row.user
+
+
+def revoke_user_tokens(session: Session, user_id: int, *, except_token: str | None = None) -> int:
+    """Revoke every live token (API tokens and console sessions) of a user but ``except_token``; return how many."""
+    stmt = (update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+                                   ApiToken.expires_at > now_beijing())
+            .values(revoked_at=now_beijing()).execution_options(synchronize_session=False))
+    if except_token is not None:
+        stmt = stmt.where(ApiToken.token_hash != _digest(except_token))
+    return session.execute(stmt).rowcount or 0
 
 
 def revoke_token(session: Session, token: str) -> bool:

@@ -9,6 +9,10 @@ Where the ledger lives (first match wins):
 Attachments are always stored in ``<workspace>/ledger-files`` — outside any web root; the API serves them only
 through a permission-checked download endpoint.
 
+The ledger holds password hashes and petitioners' names and phones: the SQLite file (and its ``-wal``/``-shm``,
+which SQLite creates with the database file's mode) is created 0600 and ``ledger-files`` 0700, and both are
+tightened to that when an older workspace is opened. A workspace folder created here is 0700.
+
 On SQLite every connection gets ``journal_mode=WAL`` (readers do not block the writer), ``foreign_keys=ON`` and a
 busy timeout. The Alembic migrations shipped in ``qingshan/ledger/migrations`` are applied programmatically by
 :func:`upgrade` whenever a ledger is opened (a no-op when the schema is current).
@@ -126,11 +130,45 @@ class Ledger:
         self.engine.dispose()
 
 
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if absent; tighten it (and SQLite's companions) to 0600 otherwise."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except PermissionError:  # not ours (a shared deployment): leave it to its owner
+            pass
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except PermissionError:
+        pass
+
+
+def _sqlite_file(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return None
+    return Path(u.database)
+
+
 def open_ledger(workspace: str | os.PathLike[str] | None = None, url: str | None = None, *, migrate: bool = True) -> Ledger:
     """Open (and on first use create or upgrade) the ledger of a workspace."""
     ws = Path(workspace) if workspace is not None else default_workspace()
-    ws.mkdir(parents=True, exist_ok=True)
+    if not ws.exists():
+        ws.mkdir(mode=0o700, parents=True)
     resolved = resolve_url(ws, url)
+    if (db_file := _sqlite_file(resolved)) is not None and db_file.parent.is_dir():
+        _private_file(db_file)
+    _private_dir(ws / FILES_DIR)
     engine = make_engine(resolved)
     if migrate:
         with _migrate_lock:

@@ -1,6 +1,7 @@
 """Attachment storage: size and type limits, content-addressed files under the workspace, outside any web root.
 
-Files go to ``<workspace>/ledger-files/<aa>/<bb>/<sha256>.<ext>``. Nothing serves that folder: the API streams a
+Files go to ``<workspace>/ledger-files/<aa>/<bb>/<sha256>.<ext>``, readable by the server's user only (folders
+0700, files 0600: they hold complainants' letters and enforcement evidence). Nothing serves that folder: the API streams a
 file only after the permission check of its record, as a download (``Content-Disposition: attachment``,
 ``X-Content-Type-Options: nosniff``), with the content type derived from our own type table — never from the
 uploader's claim.
@@ -55,9 +56,13 @@ class StoredFile:
 
 
 def safe_filename(name: str) -> str:
-    """The uploader's file name reduced to a harmless display name (no paths, no control characters)."""
+    """The uploader's file name reduced to a harmless display name: no paths, no control characters, and no
+    format characters (Unicode Cf: bidi overrides such as U+202E that make ``exe.pdf`` display as ``fdp.exe``,
+    zero-width characters)."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip(" .")
+    name = "".join("" if (cat := unicodedata.category(ch)) == "Cf" else "_" if cat in ("Cc", "Zl", "Zp") else ch
+                   for ch in name)
+    name = re.sub(r"[<>:\"|?*]", "_", name).strip(" .")
     return name[:200] or "file"
 
 
@@ -79,6 +84,20 @@ def check(filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tup
     return ext, ctype
 
 
+def private_dirs(root: Path, folder: Path) -> None:
+    """Create ``folder`` (inside ``root``) and any missing parent up to ``root`` with mode 0700."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        if p == root or p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
+
+
 class FileStore:
     """Content-addressed attachment files of one workspace."""
 
@@ -94,9 +113,11 @@ class FileStore:
         key = f"{digest[:2]}/{digest[2:4]}/{digest}.{ext}"
         path = self.root / key
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dirs(self.root, path.parent)
             tmp = path.with_suffix(path.suffix + ".part")
-            tmp.write_bytes(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         return StoredFile(name, ctype, len(data), digest, key)
 

@@ -33,6 +33,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -115,9 +117,14 @@ ROLE_LABELS = {"admin": "系统管理员", "bureau": "局机关人员", "departm
 
 
 class User(Base):
-    """A person who signs in. ``role`` is one of :data:`ROLES`; department and district users need a unit."""
+    """A person who signs in. ``role`` is one of :data:`ROLES`; department and district users need a unit.
+    User names and display names are unique ignoring case (indexes on ``lower(...)``, migration 0002)."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_username_lower", func.lower(text("username")), unique=True),
+        Index("uq_users_display_name_lower", func.lower(text("display_name")), unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -8,8 +8,8 @@ role           sees                                        changes
 ``admin``      everything, the audit log                   everything, users and units
 ``bureau``     everything, the audit log                   every record; supervisor steps (验收, 销号,
                                                            受理, 交办, 延期, 办结, 处罚决定 …); imports
-``department`` every record (personal data masked unless   only records where its unit is **responsible**
-               it handles the petition)                    (责任/牵头 — cooperating 配合 is not enough):
+``department`` every record; of a petition or a case only   only records where its unit is **responsible**
+               the outline unless its unit handles it      (责任/牵头 — cooperating 配合 is not enough):
                                                            fields, progress, files, responsible steps
 ``district``   records of its district: the record's       records whose responsible unit lies in its
                district, or a unit of the district         district (or whose district is its own)
@@ -19,6 +19,12 @@ role           sees                                        changes
 
 Anonymous API callers are ``public``. A record that a principal may not see is reported as *not found*
 (its existence is not leaked); a record it may see but not change gives *permission denied*.
+
+Seeing a record is not seeing all of it. Its **content** — progress texts, attachments, the timeline (audit
+trail) and the free texts that may carry personal data — is for :func:`can_see_content`: supervisors, and for the
+kinds in :data:`PERSONAL_KINDS` (petitions: complainants' names, phones and complaints; cases: the parties of a
+penalty) only the units handling the record (the same principals as :func:`can_edit`); the public never. Everybody
+else who may view such a record gets its outline (code, title, status, deadline, units) with the rest masked.
 """
 
 from __future__ import annotations
@@ -119,9 +125,26 @@ def can_supervise(p: Principal) -> bool:
     return p.is_supervisor
 
 
+#: Kinds whose records hold personal data; their content is restricted to the units handling them.
+PERSONAL_KINDS = frozenset({"petition", "case"})
+
+
+def can_see_content(p: Principal, record: Record) -> bool:
+    """May ``p`` see the record's full content (progress, attachments, timeline, personal data)? Supervisors
+    yes; the public never; departments and districts for records they may view, except records of
+    :data:`PERSONAL_KINDS`, which only their handling units see."""
+    if p.is_public or not can_view(p, record):
+        return False
+    if p.is_supervisor:
+        return True
+    if record.kind in PERSONAL_KINDS:
+        return can_edit(p, record)
+    return True
+
+
 def can_see_personal_data(p: Principal, record: Record) -> bool:
     """Complainants' names and contacts: supervisors and the units that handle the petition."""
-    return p.is_supervisor or (p.role in ("department", "district") and can_edit(p, record))
+    return can_see_content(p, record)
 
 
 def can_view_audit(p: Principal) -> bool:

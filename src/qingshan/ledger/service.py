@@ -15,16 +15,31 @@ The service never commits; its caller (API request, CLI command) does, so a fail
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .auth import hash_password
+from .auth import check_username, hash_password, revoke_user_tokens, verify_password
+from .limits import (
+    MAX_ENTERPRISES_PER_REQUEST,
+    NUMBERS,
+    TEXT_MAX,
+    TEXT_LABELS,
+    ValidationFailed,
+    check_date,
+    clean_name,
+    install_length_check,
+    to_decimal,
+    to_int,
+    to_text,
+    valid_id,
+)
 from .files import FileStore
 from .fines import DailyFine, Recheck, daily_fine
 from .models import (
@@ -32,6 +47,7 @@ from .models import (
     DEADLINE_KINDS,
     ENTERPRISE_STAGES,
     KINDS,
+    PETITION_CHANNEL_LABELS,
     PETITION_CHANNELS,
     ROLES,
     SATISFACTION,
@@ -64,6 +80,7 @@ from .rbac import (
     Principal,
     can_edit,
     can_manage_users,
+    can_see_content,
     can_supervise,
     can_view,
     can_view_audit,
@@ -82,6 +99,7 @@ from .workflow import (
 )
 
 __all__ = [
+    "AlreadyExists",
     "LedgerError",
     "LedgerService",
     "NotFound",
@@ -92,8 +110,8 @@ __all__ = [
 ]
 
 
-class ValidationFailed(LedgerError):
-    """The request is malformed (unknown field, bad value)."""
+class AlreadyExists(LedgerError):
+    """A user name, display name, unit code or name is taken (the API answers 409)."""
 
 
 class WorkflowError(LedgerError):
@@ -126,8 +144,11 @@ SUPERVISOR_FIELDS: dict[str, frozenset[str]] = {
     "case": frozenset({"case_no", "party", "violation"}),
 }
 DATE_FIELDS = frozenset({"start_date", "deadline", "order_served_on", "stop_measure_on"})
+# texts that may not be emptied (NOT NULL columns)
+REQUIRED_TEXT_FIELDS = frozenset({"code", "title", "source_inspection", "problem", "plan", "content", "party",
+                                  "violation"})
 DECIMAL_FIELDS = frozenset({"planned_investment", "completed_investment", "percent_complete"})
-INT_FIELDS = frozenset({"seq", "year", "district_id"})
+INT_FIELDS = frozenset({"seq", "year"})
 
 KIND_CLASSES: dict[str, type[Record]] = {
     "rectification": RectificationItem, "key_task": KeyTask, "project": Project, "campaign": Campaign,
@@ -136,28 +157,88 @@ KIND_CLASSES: dict[str, type[Record]] = {
 
 
 def to_date(value: Any, field: str = "日期") -> dt.date | None:
+    """A date from a date, datetime or ``YYYY-MM-DD`` text, within 1950–2100 (limits.check_date)."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return check_date(value.date(), field)
     if isinstance(value, dt.date):
-        return value
+        return check_date(value, field)
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field}：应为日期 YYYY-MM-DD，收到 {value!r}"[:120])
     try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
+        d = dt.date.fromisoformat(value.strip()[:10])
     except ValueError:
-        raise ValidationFailed(f"{field}：无法识别的日期 {value!r}（应为 YYYY-MM-DD）") from None
+        raise ValidationFailed(f"{field}：无法识别的日期 {value[:40]!r}（应为 YYYY-MM-DD）") from None
+    return check_date(d, field)
 
 
-def to_decimal(value: Any, field: str = "数值") -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        d = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed(f"{field}：不是数值 {value!r}") from None
-    if not d.is_finite():
-        raise ValidationFailed(f"{field}：不是有限数值 {value!r}")
-    return d
+def _petition_title(channel: str, category: Any, received: dt.date) -> str:
+    """A default title that carries no personal data: the complaint's text is content, the title is outline."""
+    cat = category.strip() if isinstance(category, str) and category.strip() else "信访件"
+    return f"{cat}（{PETITION_CHANNEL_LABELS[channel]}，{received.isoformat()} 收件）"
+
+
+def _code(code: Any) -> str | None:
+    return to_text(code, "编号", max_len=64)
+
+
+def _flag(value: Any, label: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{label}：应为 true 或 false，收到 {value!r}"[:120])
+    return value
+
+
+#: text evidence of transitions and their maximum lengths (decision_no is a String(64) column)
+PAYLOAD_TEXTS = {"completion_note": TEXT_MAX, "reason": TEXT_MAX, "acceptance_evidence": TEXT_MAX,
+                 "signoff_evidence": TEXT_MAX, "disclosure_text": TEXT_MAX, "note": TEXT_MAX,
+                 "reply_text": TEXT_MAX, "decision_no": 64}
+
+
+def _clean_payload(payload: Any) -> dict[str, Any]:
+    """A transition's payload with every known field typed and in range (texts stripped, empty ones None)."""
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise ValidationFailed("流转材料（payload）应为对象")
+    out = dict(payload)
+    for key, value in payload.items():
+        if key in PAYLOAD_TEXTS:
+            out[key] = to_text(value, EVIDENCE_LABELS.get(key, key), max_len=PAYLOAD_TEXTS[key])
+        elif key == "days":
+            out[key] = to_int(value, "days", allow_none=True)
+        elif key == "penalty_amount":
+            out[key] = to_decimal(value, "penalty_amount")
+        elif key == "satisfaction":
+            if value is not None and value not in SATISFACTION:
+                raise ValidationFailed(f"满意度应为 {'/'.join(SATISFACTION)}")
+        elif key == "unit_ids":
+            out[key] = _refs(value)
+        elif key == "on":
+            out[key] = to_date(value, "办理日期")
+    return out
+
+
+def _refs(value: Any) -> list[Any]:
+    """Unit references: one id/code/name or a list of them."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, OrgUnit)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValidationFailed(f"单位应为编号、编码、名称或其列表，收到 {value!r}"[:120])
+    return list(value)
+
+
+def _rows(rows: Any, label: str) -> list[dict[str, Any]]:
+    """A list of objects (indicators, milestones, enterprises) from user input."""
+    if rows is None:
+        return []
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) for r in rows):
+        raise ValidationFailed(f"{label}应为对象列表")
+    return list(rows)
 
 
 @dataclass
@@ -177,6 +258,7 @@ class LedgerService:
         self.files = files
         self.cal = calendar
         audit.install_guard(session)
+        install_length_check(session)  # texts longer than their column: a 422 naming the field, not a DB error
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -192,20 +274,35 @@ class LedgerService:
         """A unit by id, code or exact name."""
         if isinstance(ref, OrgUnit):
             return ref
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            u = self.s.get(OrgUnit, int(ref))
-        else:
-            name = str(ref).strip()
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+            raise ValidationFailed(f"单位应为编号、编码或名称，收到 {ref!r}"[:120])
+        u: OrgUnit | None = None
+        if isinstance(ref, int) or (ref.isascii() and ref.strip().isdigit()):
+            n = int(ref)
+            u = self.s.get(OrgUnit, n) if valid_id(n) else None
+        elif ref.strip():
+            name = ref.strip()
             u = self.s.execute(select(OrgUnit).where(or_(OrgUnit.name == name, OrgUnit.code == name))).scalar()
         if u is None:
-            raise ValidationFailed(f"未知单位：{ref}")
+            raise ValidationFailed(f"未知单位：{str(ref)[:60]}（单位不存在）")
         return u
+
+    def district(self, ref: int | str | OrgUnit) -> OrgUnit:
+        """A unit of kind ``district`` (辖市区) by id, code or name."""
+        d = self.unit(ref)
+        if d.kind != "district":
+            raise ValidationFailed(f"{d.name} 不是辖市区（只能选择辖市区类单位）")
+        return d
+
+    def _get(self, model: type[Any], row_id: Any) -> Any:
+        """A row by id; None for an id that cannot exist (not a positive 32-bit int)."""
+        return self.s.get(model, row_id) if valid_id(row_id) else None
 
     def units(self) -> list[OrgUnit]:
         return list(self.s.execute(select(OrgUnit).order_by(OrgUnit.id)).scalars())
 
     def _record(self, record_id: int) -> Record:
-        rec = self.s.get(Record, record_id)
+        rec = self.s.get(Record, record_id) if valid_id(record_id) else None
         if rec is None or not can_view(self.p, rec):
             raise NotFound(f"台账记录 {record_id} 不存在或无权查看")
         return rec
@@ -229,9 +326,9 @@ class LedgerService:
                        .execution_options(synchronize_session=False))
         self.s.refresh(rec, ["version", "updated_at"])
 
-    def _set_units(self, rec: Record, role: str, refs: Iterable[int | str | OrgUnit]) -> None:
+    def _set_units(self, rec: Record, role: str, refs: Any) -> None:
         wanted: list[OrgUnit] = []
-        for r in refs:
+        for r in _refs(refs):
             u = self.unit(r)
             if u not in wanted:
                 wanted.append(u)
@@ -269,6 +366,12 @@ class LedgerService:
         require(can_manage_users(self.p) or self.p.is_supervisor, "只有管理员或局机关可以维护单位")
         if kind not in UNIT_KINDS:
             raise ValidationFailed(f"单位类型应为 {'/'.join(UNIT_KINDS)}")
+        code = to_text(code, "单位编码", max_len=64, required=True)  # type: ignore[assignment]
+        name = clean_name(to_text(name, "单位名称", max_len=200, required=True) or "")
+        if not name:
+            raise ValidationFailed("单位名称不能为空")
+        if self.s.execute(select(OrgUnit.id).where(or_(OrgUnit.code == code, OrgUnit.name == name))).first():
+            raise AlreadyExists(f"单位编码 {code} 或名称 {name} 已存在")
         parent_unit = self.unit(parent) if parent is not None else None
         u = OrgUnit(code=code, name=name, kind=kind, parent_id=parent_unit.id if parent_unit else None, active=True)
         self.s.add(u)
@@ -283,8 +386,10 @@ class LedgerService:
         require(can_manage_users(self.p), "只有系统管理员可以添加用户")
         if role not in ROLES:
             raise ValidationFailed(f"角色应为 {'/'.join(ROLES)}")
-        if self.s.execute(select(User.id).where(User.username == username)).first():
-            raise ValidationFailed(f"用户名 {username} 已存在")
+        username = check_username(username)
+        if self.user_by_name(username) is not None:
+            raise AlreadyExists(f"用户名 {username} 已存在（用户名不区分大小写）")
+        display_name = self._free_display_name(display_name or username)
         u = self.unit(unit) if unit is not None else None
         if role in ("department", "district") and u is None:
             raise ValidationFailed(f"{role} 用户必须指定所属单位")
@@ -294,17 +399,62 @@ class LedgerService:
             pw = hash_password(password)
         except ValueError as e:
             raise ValidationFailed(str(e)) from None
-        user = User(username=username, display_name=display_name or username, password_hash=pw, role=role,
+        user = User(username=username, display_name=display_name, password_hash=pw, role=role,
                     unit_id=u.id if u else None, active=True)
         self.s.add(user)
         self.s.flush()
         self._audit("user.create", "user", user.id,
-                    after={"username": username, "role": role, "unit": u.name if u else None})
+                    after={"username": username, "display_name": display_name, "role": role,
+                           "unit": u.name if u else None})
         return user
+
+    def user_by_name(self, username: str) -> User | None:
+        """The user whose name equals ``username`` ignoring case (names are unique on ``lower(username)``)."""
+        return self.s.execute(select(User).where(func.lower(User.username) == username.strip().lower())
+                              ).scalar_one_or_none()
+
+    def _free_display_name(self, name: Any) -> str:
+        """``name`` cleaned of control/format characters, checked unused by anybody else (ignoring case)."""
+        if not isinstance(name, str):
+            raise ValidationFailed("显示名应为文本")
+        name = clean_name(name)
+        if not name:
+            raise ValidationFailed("显示名不能为空")
+        if len(name) > 100:
+            raise ValidationFailed(f"显示名不能超过 100 个字符（收到 {len(name)} 个）")
+        key = name.casefold()
+        taken = self.s.execute(select(User.display_name)).scalars()
+        if any(other.casefold() == key for other in taken):
+            raise AlreadyExists(f"显示名“{name}”已被其他用户使用（不区分大小写），请换一个以免在审计日志中混淆")
+        return name
+
+    def change_own_password(self, current: str, new: str, *, keep_token: str | None = None) -> int:
+        """The signed-in user changes their password (the rules of account creation apply to the new one); every
+        other session and token of the user is revoked (``keep_token``: the one making the request). Returns how
+        many were revoked. Raises :class:`PermissionDenied` if ``current`` is wrong."""
+        if self.p.user_id is None:
+            raise PermissionDenied("请先登录")
+        user = self.s.get(User, self.p.user_id)
+        if user is None or not user.active:
+            raise PermissionDenied("请先登录")
+        if not isinstance(current, str) or not isinstance(new, str):
+            raise ValidationFailed("需要当前密码和新密码")
+        if not verify_password(user, current):
+            raise PermissionDenied("当前密码不正确")
+        if new == current:
+            raise ValidationFailed("新密码不能与当前密码相同")
+        try:
+            user.password_hash = hash_password(new)
+        except ValueError as e:
+            raise ValidationFailed(str(e)) from None
+        revoked = revoke_user_tokens(self.s, user.id, except_token=keep_token)
+        self._audit("user.password", "user", user.id, after={"revoked_sessions": revoked},
+                    note="用户修改了自己的密码")
+        return revoked
 
     def set_user_active(self, username: str, active: bool) -> User:
         require(can_manage_users(self.p), "只有系统管理员可以停用或启用用户")
-        user = self.s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        user = self.user_by_name(username)
         if user is None:
             raise NotFound(f"用户 {username} 不存在")
         before = user.active
@@ -338,10 +488,7 @@ class LedgerService:
         if rec.deadline_kind not in (None, "date"):
             rec.deadline = None
         if district is not None:
-            d = self.unit(district)
-            if d.kind != "district":
-                raise ValidationFailed(f"{d.name} 不是辖市区")
-            rec.district_id = d.id
+            rec.district_id = self.district(district).id
         if rec.disclosed and rec.kind == "petition":
             raise ValidationFailed("信访件含个人信息，不能公开")
         now = now_beijing()
@@ -378,11 +525,15 @@ class LedgerService:
                              completion_note: str | None = None, disclosed: bool = False,
                              disclosure_text: str | None = None, code: str | None = None,
                              note: str | None = None) -> RectificationItem:
+        problem = to_text(problem, "问题", required=True)  # type: ignore[assignment]
         rec = RectificationItem(
-            code=code or self._next_code("rectification", "ZG"), title=(title or problem)[:300], seq=int(seq),
-            source_inspection=source_inspection, problem=problem, deadline_kind=deadline_kind,
-            deadline=to_date(deadline, "整改时限"), start_date=to_date(start_date, "开始日期"), measures=measures,
-            completion_note=completion_note, disclosed=bool(disclosed), disclosure_text=disclosure_text,
+            code=_code(code) or self._next_code("rectification", "ZG"),
+            title=(to_text(title, "标题") or problem)[:300], seq=to_int(seq, "seq"),
+            source_inspection=to_text(source_inspection, "督察来源", max_len=200, required=True), problem=problem,
+            deadline_kind=deadline_kind, deadline=to_date(deadline, "整改时限"),
+            start_date=to_date(start_date, "开始日期"), measures=to_text(measures, "整改措施"),
+            completion_note=to_text(completion_note, "完成情况说明"), disclosed=_flag(disclosed, "是否公开"),
+            disclosure_text=to_text(disclosure_text, "公开说明"),
         )
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
                                  district=district, note=note)  # type: ignore[return-value]
@@ -393,19 +544,25 @@ class LedgerService:
                         deadline: dt.date | str | None = None, start_date: dt.date | str | None = None,
                         status: str | None = None, disclosed: bool = False, disclosure_text: str | None = None,
                         code: str | None = None, note: str | None = None) -> KeyTask:
+        seq, year = to_int(seq, "seq"), to_int(year, "year")  # type: ignore[assignment]
         rec = KeyTask(
-            code=code or f"RW-{year}-{int(seq):02d}", title=title[:300], seq=int(seq), plan=plan, year=int(year),
-            section=section, description=description, deadline_kind="date",
-            deadline=to_date(deadline) or dt.date(int(year), 12, 31),
-            start_date=to_date(start_date) or dt.date(int(year), 1, 1), disclosed=disclosed,
-            disclosure_text=disclosure_text,
+            code=_code(code) or f"RW-{year}-{seq:02d}", title=to_text(title, "标题", required=True)[:300],  # type: ignore[index]
+            seq=seq, plan=to_text(plan, "方案", max_len=200, required=True), year=year,
+            section=to_text(section, "类别", max_len=100), description=to_text(description, "说明"),
+            deadline_kind="date", deadline=to_date(deadline, "完成时限") or dt.date(year, 12, 31),
+            start_date=to_date(start_date, "开始日期") or dt.date(year, 1, 1), disclosed=_flag(disclosed, "是否公开"),
+            disclosure_text=to_text(disclosure_text, "公开说明"),
         )
-        for i, ind in enumerate(indicators):
-            direction = ind.get("direction", "min")
+        for i, ind in enumerate(_rows(indicators, "指标")):
+            name = to_text(ind.get("name"), f"第 {i + 1} 个指标的名称", max_len=200, required=True)
+            direction = ind.get("direction") or "min"
             if direction not in ("min", "max"):
-                raise ValidationFailed("指标方向应为 min（不低于）或 max（不高于）")
-            rec.indicators.append(Indicator(position=i, name=ind["name"], unit=ind.get("unit", ""),
-                                            target_value=to_decimal(ind["target"], ind["name"]), direction=direction))
+                raise ValidationFailed(f"指标“{name}”的方向应为 min（不低于）或 max（不高于）")
+            target = to_decimal(ind.get("target"), replace(NUMBERS["indicator"], label=f"指标“{name}”的目标值"))
+            if target is None:
+                raise ValidationFailed(f"指标“{name}”缺少目标值")
+            rec.indicators.append(Indicator(position=i, name=name, unit=to_text(ind.get("unit"), "计量单位", max_len=32) or "",
+                                            target_value=target, direction=direction))
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
                                  note=note)  # type: ignore[return-value]
 
@@ -417,19 +574,22 @@ class LedgerService:
                        deadline: dt.date | str | None = None, start_date: dt.date | str | None = None,
                        status: str | None = None, disclosed: bool = False, disclosure_text: str | None = None,
                        note: str | None = None) -> Project:
-        pct = to_decimal(percent_complete, "完成比例")
-        if pct is not None and not (0 <= pct <= 100):
-            raise ValidationFailed("完成比例应在 0–100 之间")
+        deadline = to_date(deadline, "完成时限")
         rec = Project(
-            code=code or self._next_code("project", "XM"), title=title[:300], category=category,
-            planned_investment=to_decimal(planned_investment, "计划投资"),
-            completed_investment=to_decimal(completed_investment, "完成投资"), percent_complete=pct,
-            description=description, deadline_kind="date" if deadline else None, deadline=to_date(deadline),
-            start_date=to_date(start_date), disclosed=disclosed, disclosure_text=disclosure_text,
+            code=_code(code) or self._next_code("project", "XM"), title=to_text(title, "标题", required=True)[:300],  # type: ignore[index]
+            category=to_text(category, "类别", max_len=100),
+            planned_investment=to_decimal(planned_investment, "planned_investment"),
+            completed_investment=to_decimal(completed_investment, "completed_investment"),
+            percent_complete=to_decimal(percent_complete, "percent_complete"),
+            description=to_text(description, "说明"), deadline_kind="date" if deadline else None, deadline=deadline,
+            start_date=to_date(start_date, "开始日期"), disclosed=_flag(disclosed, "是否公开"),
+            disclosure_text=to_text(disclosure_text, "公开说明"),
         )
-        for i, ms in enumerate(milestones):
-            rec.milestones.append(Milestone(position=i, name=ms["name"], planned_date=to_date(ms.get("planned_date")),
-                                            done_date=to_date(ms.get("done_date"))))
+        for i, ms in enumerate(_rows(milestones, "节点")):
+            rec.milestones.append(Milestone(
+                position=i, name=to_text(ms.get("name"), f"第 {i + 1} 个节点的名称", max_len=200, required=True),
+                planned_date=to_date(ms.get("planned_date"), "计划日期"),
+                done_date=to_date(ms.get("done_date"), "完成日期")))
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
                                  district=district, note=note)  # type: ignore[return-value]
 
@@ -438,9 +598,12 @@ class LedgerService:
                         deadline: dt.date | str | None = None, start_date: dt.date | str | None = None,
                         district: int | str | None = None, status: str | None = None, disclosed: bool = False,
                         disclosure_text: str | None = None, note: str | None = None) -> Campaign:
-        rec = Campaign(code=code or self._next_code("campaign", "ZZ"), title=title[:300], description=description,
-                       deadline_kind="date" if deadline else None, deadline=to_date(deadline),
-                       start_date=to_date(start_date), disclosed=disclosed, disclosure_text=disclosure_text)
+        deadline = to_date(deadline, "完成时限")
+        rec = Campaign(code=_code(code) or self._next_code("campaign", "ZZ"),
+                       title=to_text(title, "标题", required=True)[:300], description=to_text(description, "说明"),  # type: ignore[index]
+                       deadline_kind="date" if deadline else None, deadline=deadline,
+                       start_date=to_date(start_date, "开始日期"), disclosed=_flag(disclosed, "是否公开"),
+                       disclosure_text=to_text(disclosure_text, "公开说明"))
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
                                  district=district, note=note)  # type: ignore[return-value]
 
@@ -451,13 +614,17 @@ class LedgerService:
         if channel not in PETITION_CHANNELS:
             raise ValidationFailed(f"信访渠道应为 {'/'.join(PETITION_CHANNELS)}")
         received = to_date(received_on, "收件日期")
-        assert received is not None
+        if received is None:
+            raise ValidationFailed("收件日期不能为空")
+        content = to_text(content, "内容", required=True)  # type: ignore[assignment]
         if received > self.today:
             raise ValidationFailed("收件日期晚于今天")
         due = accept_due(POLICIES[channel], received, self.cal)
-        rec = Petition(code=code or self._next_code("petition", "XF"), title=(title or content)[:300], channel=channel,
-                       category=category, received_on=received, complainant=complainant, contact=contact,
-                       content=content, accept_due=due, extension_days=0, deadline_kind="date", deadline=due,
+        rec = Petition(code=_code(code) or self._next_code("petition", "XF"),
+                       title=(to_text(title, "标题") or _petition_title(channel, category, received))[:300],
+                       channel=channel, category=to_text(category, "类别", max_len=50), received_on=received,
+                       complainant=to_text(complainant, "信访人", max_len=100),
+                       contact=to_text(contact, "联系方式", max_len=100), content=content, accept_due=due, extension_days=0, deadline_kind="date", deadline=due,
                        start_date=received, disclosed=False)
         return self._init_record(rec, status=None, district=district, note=note)  # type: ignore[return-value]
 
@@ -466,10 +633,15 @@ class LedgerService:
                     district: int | str | None = None, title: str | None = None, code: str | None = None,
                     note: str | None = None) -> EnforcementCase:
         filed = to_date(filed_on, "立案日期")
-        assert filed is not None
-        rec = EnforcementCase(code=code or self._next_code("case", "AJ"), title=(title or f"{party}：{violation}")[:300],
-                              case_no=case_no, party=party, violation=violation, legal_basis=legal_basis,
-                              filed_on=filed, start_date=filed, disclosed=False)
+        if filed is None:
+            raise ValidationFailed("立案日期不能为空")
+        party = to_text(party, "当事人", max_len=200, required=True)  # type: ignore[assignment]
+        violation = to_text(violation, "违法行为", required=True)  # type: ignore[assignment]
+        rec = EnforcementCase(code=_code(code) or self._next_code("case", "AJ"),
+                              title=(to_text(title, "标题") or f"{party}：{violation}")[:300],
+                              case_no=to_text(case_no, "案号", max_len=64), party=party, violation=violation,
+                              legal_basis=to_text(legal_basis, "法律依据"), filed_on=filed, start_date=filed,
+                              disclosed=False)
         return self._init_record(rec, status=None, responsible=responsible, district=district,
                                  note=note)  # type: ignore[return-value]
 
@@ -486,32 +658,31 @@ class LedgerService:
         if field in DATE_FIELDS:
             return to_date(value, field)
         if field in DECIMAL_FIELDS:
-            d = to_decimal(value, field)
-            if field == "percent_complete" and d is not None and not (0 <= d <= 100):
-                raise ValidationFailed("完成比例应在 0–100 之间")
-            return d
+            return to_decimal(value, field)
         if field in INT_FIELDS:
-            if value in (None, ""):
-                if field == "district_id":
-                    return None
-                raise ValidationFailed(f"{field} 不能为空")
+            return to_int(value, field)
+        if field == "district_id":
+            n = to_int(value, field, allow_none=True)
+            if n is None:
+                return None
             try:
-                return int(value)
-            except (TypeError, ValueError):
-                raise ValidationFailed(f"{field}：不是整数 {value!r}") from None
+                return self.district(n).id
+            except ValidationFailed as e:
+                raise ValidationFailed(f"辖市区编号 {n}：{e}") from None
         if field == "disclosed":
             if rec.kind == "petition" and value:
                 raise ValidationFailed("信访件含个人信息，不能公开")
-            return bool(value)
+            return _flag(value, "是否公开")
         if field in ("responsible", "cooperating"):
-            if isinstance(value, (str, int)):
-                value = [value]
-            return [self.unit(v).name for v in value]
-        if field == "deadline_kind" and value not in DEADLINE_KINDS:
-            raise ValidationFailed(f"整改时限类型应为 {'/'.join(DEADLINE_KINDS)}")
-        if value is not None and not isinstance(value, str):
-            value = str(value)
-        return value
+            return [self.unit(v).name for v in _refs(value)]
+        if field == "deadline_kind":
+            if value not in DEADLINE_KINDS:
+                raise ValidationFailed(f"整改时限类型应为 {'/'.join(DEADLINE_KINDS)}")
+            return value
+        label = TEXT_LABELS.get(field, field)
+        column = rec.__mapper__.columns.get(field)
+        length = getattr(column.type, "length", None) if column is not None else None
+        return to_text(value, label, max_len=length or TEXT_MAX, required=field in REQUIRED_TEXT_FIELDS)
 
     def update_record(self, record_id: int, changes: dict[str, Any], *, expected_version: int | None = None,
                       note: str | None = None) -> Record:
@@ -547,6 +718,8 @@ class LedgerService:
             raise ValidationFailed("信访件含个人信息，不能公开")
         self._touch(rec)
         self.s.flush()
+        if "district_id" in changed:
+            self.s.expire(rec, ["district"])  # the relationship follows the new id on next access
         after = self._snapshot(rec, changed)
         if rec.kind == "petition":
             for k in ("complainant", "contact"):
@@ -575,9 +748,7 @@ class LedgerService:
                      files: Sequence[tuple[str, bytes]] = ()) -> ProgressEntry:
         """Append a progress entry (with attachments) to a record the principal may edit."""
         rec = self._editable(record_id)
-        text = (text or "").strip()
-        if not text:
-            raise ValidationFailed("进展内容不能为空")
+        text = to_text(text, "进展内容", required=True)  # type: ignore[assignment]
         d = to_date(entry_date, "进展日期") or self.today
         if d > self.today:
             raise ValidationFailed("进展日期晚于今天")
@@ -606,10 +777,18 @@ class LedgerService:
                            "attachments": [{"id": a.id, "filename": a.filename, "sha256": a.sha256} for a in atts]})
         return atts
 
-    def attachment(self, record_id: int, attachment_id: int) -> Attachment:
+    def _content(self, record_id: int, what: str) -> Record:
+        """A record whose full content (progress, files, timeline) the principal may see (:func:`can_see_content`)."""
         rec = self._record(record_id)
-        require(not self.p.is_public, "公众不能下载附件")
-        att = self.s.get(Attachment, attachment_id)
+        if self.p.is_public:
+            require(False, f"公众不能查看{what}")
+        require(can_see_content(self.p, rec),
+                f"“{rec.title}”含个人信息，其{what}仅局机关和承办单位可以查看")
+        return rec
+
+    def attachment(self, record_id: int, attachment_id: int) -> Attachment:
+        rec = self._content(record_id, "附件")
+        att = self._get(Attachment, attachment_id)
         if att is None or att.record_id != rec.id:
             raise NotFound("附件不存在")
         return att
@@ -638,7 +817,7 @@ class LedgerService:
     def transition(self, record_id: int, name: str, payload: dict[str, Any] | None = None) -> Record:
         """Move a record along its state machine (see :mod:`.workflow`); ``payload`` carries the evidence and an
         optional ``on`` (the date of the step, default today) and ``note``."""
-        payload = dict(payload or {})
+        payload = _clean_payload(payload)
         rec = self._record(record_id)
         m = MACHINES[rec.kind]
         try:
@@ -755,10 +934,7 @@ class LedgerService:
                 rec.assigned_on = on
             after.update(responsible=self.unit_names(rec, "responsible"), assigned_on=rec.assigned_on)
         elif t.name == "extend":
-            try:
-                days = int(payload["days"])
-            except (TypeError, ValueError):
-                raise ValidationFailed("延期天数应为整数") from None
+            days = payload["days"]
             if rec.extension_days:
                 raise WorkflowError("已延期过一次，不能再次延期")
             if not 0 < days <= policy.max_extension_days:
@@ -766,23 +942,21 @@ class LedgerService:
             if rec.deadline is not None and on > rec.deadline:
                 raise WorkflowError(f"办理期限已于 {rec.deadline.isoformat()} 届满，须在期限届满前批准延期")
             before.update(deadline=rec.deadline, extension_days=0)
-            rec.extension_days, rec.extension_reason = days, str(payload["reason"]).strip()
+            rec.extension_days, rec.extension_reason = days, payload["reason"]
             rec.deadline = reply_due(policy, rec.accepted_on or rec.received_on, days, self.cal)
             after.update(deadline=rec.deadline, extension_days=days)
         elif t.name == "reply":
             before["reply_text"] = rec.reply_text
-            rec.reply_text, rec.replied_on = str(payload["reply_text"]).strip(), on
+            rec.reply_text, rec.replied_on = payload["reply_text"], on
             after.update(reply_text=rec.reply_text, replied_on=on, late=bool(rec.deadline and on > rec.deadline))
         elif t.name == "close":
             sat = payload["satisfaction"]
-            if sat not in SATISFACTION:
-                raise ValidationFailed(f"满意度应为 {'/'.join(SATISFACTION)}")
             if sat == "unsatisfied":
                 raise WorkflowError("回访不满意的信访件不能办结，应重新办理（reopen）")
             rec.satisfaction, rec.callback_on, rec.closed_on = sat, on, on
             after.update(satisfaction=sat, callback_on=on, closed_on=on)
         elif t.name == "reopen":
-            sat = payload.get("satisfaction", "unsatisfied")
+            sat = payload.get("satisfaction") or "unsatisfied"
             before.update(replied_on=rec.replied_on, closed_on=rec.closed_on, satisfaction=rec.satisfaction)
             rec.satisfaction, rec.callback_on = sat, on
             rec.replied_on = rec.closed_on = None
@@ -791,25 +965,26 @@ class LedgerService:
     def _effect_case(self, rec: EnforcementCase, t: Transition, payload: dict[str, Any], on: dt.date,
                      before: dict[str, Any], after: dict[str, Any]) -> None:
         if t.name == "decide":
-            amount = to_decimal(payload["penalty_amount"], "罚款金额")
-            if amount is None or amount < 0:
-                raise ValidationFailed("罚款金额不能为负")
+            amount = payload["penalty_amount"]
             before.update(decision_no=rec.decision_no, penalty_amount=rec.penalty_amount)
-            rec.decision_no, rec.penalty_amount, rec.decided_on = str(payload["decision_no"]).strip(), amount, on
+            rec.decision_no, rec.penalty_amount, rec.decided_on = payload["decision_no"], amount, on
             after.update(decision_no=rec.decision_no, penalty_amount=amount, decided_on=on)
 
     # --- kind-specific actions ---------------------------------------------------------------------------
 
     def record_indicator_value(self, indicator_id: int, value: Any, *, as_of: dt.date | str | None = None,
                                note: str | None = None) -> IndicatorValue:
-        ind = self.s.get(Indicator, indicator_id)
+        ind = self._get(Indicator, indicator_id)
         if ind is None:
             raise NotFound("指标不存在")
         task = self._editable(ind.task_id)
         d = to_date(as_of, "截至日期") or self.today
         if d > self.today:
             raise ValidationFailed("截至日期晚于今天")
-        v = to_decimal(value, ind.name)
+        v = to_decimal(value, replace(NUMBERS["indicator"], label=f"指标“{ind.name}”的完成值"))
+        if v is None:
+            raise ValidationFailed(f"指标“{ind.name}”的完成值不能为空")
+        note = to_text(note, "说明")
         iv = IndicatorValue(indicator=ind, as_of=d, value=v, note=note, author_id=self.p.user_id,
                             created_at=now_beijing())
         self.s.add(iv)
@@ -820,7 +995,7 @@ class LedgerService:
         return iv
 
     def set_milestone_done(self, milestone_id: int, done_date: dt.date | str | None) -> Milestone:
-        ms = self.s.get(Milestone, milestone_id)
+        ms = self._get(Milestone, milestone_id)
         if ms is None:
             raise NotFound("节点不存在")
         proj = self._editable(ms.project_id)
@@ -840,20 +1015,25 @@ class LedgerService:
         if not isinstance(camp, Campaign):
             raise ValidationFailed("不是专项整治记录")
         require(can_supervise(self.p), "只有局机关人员可以登记专项整治企业")
+        rows = _rows(rows, "企业")
+        if len(rows) > MAX_ENTERPRISES_PER_REQUEST:
+            raise ValidationFailed(f"一次最多登记 {MAX_ENTERPRISES_PER_REQUEST} 家企业（收到 {len(rows)} 家），请分批提交")
         stages: dict[str, int] = {}
-        district_cache: dict[str, int] = {}
+        district_cache: dict[Any, int | None] = {}
         objs = []
-        for r in rows:
-            stage = r.get("stage", "registered")
+        for i, r in enumerate(rows, start=1):
+            name = to_text(r.get("name"), f"第 {i} 家企业的名称", max_len=200, required=True)
+            stage = r.get("stage") or "registered"
             if stage not in ENTERPRISE_STAGES:
-                raise ValidationFailed(f"整治阶段应为 {'/'.join(ENTERPRISE_STAGES)}")
+                raise ValidationFailed(f"第 {i} 家企业：整治阶段应为 {'/'.join(ENTERPRISE_STAGES)}")
             did = None
-            if r.get("district"):
-                key = str(r["district"])
+            if (ref := r.get("district")) not in (None, ""):
+                key = ref if isinstance(ref, (str, int)) else repr(ref)
                 if key not in district_cache:
-                    district_cache[key] = self.unit(key).district_id  # type: ignore[assignment]
+                    district_cache[key] = self.unit(ref).district_id
                 did = district_cache[key]
-            objs.append(CampaignEnterprise(campaign_id=camp.id, name=r["name"], credit_code=r.get("credit_code"),
+            objs.append(CampaignEnterprise(campaign_id=camp.id, name=name,
+                                           credit_code=to_text(r.get("credit_code"), "统一社会信用代码", max_len=32),
                                            district_id=did, stage=stage, updated_at=now_beijing()))
             stages[stage] = stages.get(stage, 0) + 1
         self.s.add_all(objs)
@@ -865,12 +1045,13 @@ class LedgerService:
     def set_enterprise_stage(self, enterprise_id: int, stage: str, note: str | None = None) -> CampaignEnterprise:
         """Move an enterprise one stage forward (方案审核 → 整治 → 验收); moving back is for supervisors, with a note.
         Acceptance (验收) needs a note (the acceptance evidence) and a supervisor or the enterprise's district."""
-        ent = self.s.get(CampaignEnterprise, enterprise_id)
+        ent = self._get(CampaignEnterprise, enterprise_id)
         if ent is None:
             raise NotFound("企业不存在")
         camp = self._record(ent.campaign_id)
         if stage not in ENTERPRISE_STAGES:
             raise ValidationFailed(f"整治阶段应为 {'/'.join(ENTERPRISE_STAGES)}")
+        note = to_text(note, "阶段说明")
         require(can_edit(self.p, camp), "无权办理该专项整治：只有责任单位及局机关可以办理")
         if self.p.role == "district":
             require(ent.district_id == self.p.district_id, "辖市区用户只能办理本辖区企业")
@@ -910,9 +1091,10 @@ class LedgerService:
         if rec.transferred_on is not None:
             raise WorkflowError("案件已移送公安机关")
         d = self._on({"on": on})
-        if not (ref or "").strip():
+        ref = to_text(ref, "移送文书编号", max_len=200)  # type: ignore[assignment]
+        if not ref:
             raise WorkflowError("移送须填写移送文书编号")
-        rec.transferred_on, rec.transfer_ref = d, ref.strip()
+        rec.transferred_on, rec.transfer_ref = d, ref
         self._touch(rec)
         self.s.flush()
         self._audit("case.transfer_police", "case", rec.id, record=rec, before={"transferred_on": None},
@@ -925,9 +1107,12 @@ class LedgerService:
         if not isinstance(rec, EnforcementCase):
             raise ValidationFailed("不是执法案件")
         d = to_date(on, "复查日期")
-        assert d is not None
+        if d is None:
+            raise ValidationFailed("复查日期不能为空")
         if d > self.today:
             raise ValidationFailed("复查日期晚于今天")
+        violation_continues = _flag(violation_continues, "是否继续违法排放")
+        note = to_text(note, "说明")
         if rec.order_served_on is None or d <= rec.order_served_on:
             raise ValidationFailed("复查日期须晚于责令改正决定书送达日期（先登记送达日期）")
         rc = CaseRecheck(case=rec, recheck_on=d, violation_continues=bool(violation_continues), note=note)
@@ -1038,9 +1223,7 @@ class LedgerService:
 
     def timeline(self, record_id: int) -> list[dict[str, Any]]:
         """What happened to a record, oldest first: creation, updates, progress (with files), transitions."""
-        rec = self._record(record_id)
-        if self.p.is_public:
-            return []
+        rec = self._content(record_id, "办理记录")
         entries = self.s.execute(select(AuditEntry).where(AuditEntry.record_id == rec.id)
                                  .order_by(AuditEntry.id)).scalars().all()
         progress = {e.id: e for e in rec.progress}
@@ -1163,11 +1346,11 @@ class LedgerService:
             "key_tasks": total("key_task"),
             "key_tasks_completed": done("key_task"),
             "projects": int(n_proj or 0),
-            "projects_planned_investment": float(planned) if planned is not None else None,
-            "projects_completed_investment": float(completed) if completed is not None else None,
+            "projects_planned_investment": _finite(planned),
+            "projects_completed_investment": _finite(completed),
             "campaigns": campaigns,
             "enforcement_cases": int(n_cases or 0),
-            "enforcement_penalties": float(fines) if fines is not None else None,
+            "enforcement_penalties": _finite(fines),
             "enforcement_transferred": int(transferred or 0),
             "by_status": {k: v for k, v in by_status.items() if v},
             "by_unit": dict(sorted(by_unit.items(), key=lambda kv: (-kv[1]["total"], kv[0]))),
@@ -1209,6 +1392,14 @@ ACTION_LABELS = {
     "case.transfer_police": "移送公安",
     "case.recheck": "复查",
 }
+
+
+def _finite(total: Any) -> float | None:
+    """A sum as a JSON-safe float: None when absent or not finite (a value stored before ranges were enforced)."""
+    if total is None:
+        return None
+    f = float(total)
+    return f if math.isfinite(f) else None
 
 
 def latest_value(ind: Indicator, exclude: IndicatorValue | None = None) -> Decimal | None:

@@ -1,8 +1,10 @@
 """Plain-dict views of records for the API and the CLI, with the public and personal-data redactions.
 
 The public sees only what a disclosure table shows: kind, code, title, status, deadline, responsible units and
-the disclosure text (no internal progress, measures, evidence or audit trail). Petition complainants and contacts
-appear only for supervisors and the units handling the petition (:func:`.rbac.can_see_personal_data`).
+the disclosure text (no internal progress, measures, evidence or audit trail). A petition's or a case's content —
+complainant, contact, complaint, reply, progress, attachments, timeline — appears only for supervisors and the
+units handling it (:func:`.rbac.can_see_content`); other signed-in users get its outline with ``restricted`` set
+and the personal texts masked as ``***``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .models import (
     Record,
     RectificationItem,
 )
-from .rbac import can_edit, can_see_personal_data
+from .rbac import can_edit, can_see_content, can_see_personal_data
 from .service import LedgerService, latest_value
 from .workflow import MACHINES
 
@@ -57,10 +59,18 @@ def summary(svc: LedgerService, rec: Record, state: Any | None = None) -> dict[s
     return out
 
 
+MASK = "***"
+
+
+def _mask(value: Any, show: bool) -> Any:
+    return value if show or not value else MASK
+
+
 def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
     out = summary(svc, rec)
     if svc.p.is_public:
         return out
+    content = can_see_content(svc.p, rec)
     out.update(start_date=rec.start_date.isoformat() if rec.start_date else None,
                disclosure_text=rec.disclosure_text, created_at=rec.created_at.isoformat(),
                closed_at=rec.closed_at.isoformat() if rec.closed_at else None,
@@ -95,12 +105,12 @@ def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
     elif isinstance(rec, Petition):
         personal = can_see_personal_data(svc.p, rec)
         out.update(channel=rec.channel, channel_label=PETITION_CHANNEL_LABELS[rec.channel], category=rec.category,
-                   received_on=rec.received_on.isoformat(), content=rec.content,
-                   complainant=rec.complainant if personal else ("***" if rec.complainant else None),
-                   contact=rec.contact if personal else ("***" if rec.contact else None),
+                   received_on=rec.received_on.isoformat(), content=_mask(rec.content, content),
+                   complainant=_mask(rec.complainant, personal), contact=_mask(rec.contact, personal),
                    accept_due=_d(rec.accept_due), accepted_on=_d(rec.accepted_on), assigned_on=_d(rec.assigned_on),
-                   extension_days=rec.extension_days, extension_reason=rec.extension_reason,
-                   replied_on=_d(rec.replied_on), reply_text=rec.reply_text, closed_on=_d(rec.closed_on),
+                   extension_days=rec.extension_days, extension_reason=_mask(rec.extension_reason, content),
+                   replied_on=_d(rec.replied_on), reply_text=_mask(rec.reply_text, content),
+                   closed_on=_d(rec.closed_on),
                    callback_on=_d(rec.callback_on), satisfaction=rec.satisfaction,
                    deadline_provisional=bool(rec.deadline and not svc.cal.is_exact(rec.deadline)),
                    satisfaction_label=SATISFACTION_LABELS.get(rec.satisfaction or ""))
@@ -111,7 +121,12 @@ def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
                    transfer_ref=rec.transfer_ref, order_served_on=_d(rec.order_served_on),
                    stop_measure_on=_d(rec.stop_measure_on),
                    rechecks=[{"id": r.id, "recheck_on": r.recheck_on.isoformat(),
-                              "violation_continues": r.violation_continues, "note": r.note} for r in rec.rechecks])
+                              "violation_continues": r.violation_continues, "note": _mask(r.note, content)}
+                             for r in rec.rechecks])
+    out["restricted"] = not content
+    if not content:
+        out.update(progress=[], attachments=[], timeline=[])
+        return out
     out["progress"] = [{"id": p.id, "entry_date": p.entry_date.isoformat(), "author": p.author_name, "text": p.text,
                         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in p.attachments]}
                        for p in rec.progress]

@@ -40,8 +40,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from ..spreadsheet import append_row_safe
 from .models import DEADLINE_KIND_LABELS, AuditEntry, KeyTask, RectificationItem
-from .rbac import LedgerError, PermissionDenied
+from .rbac import LedgerError, PermissionDenied, can_see_content
 from .service import LedgerService, ValidationFailed, WorkflowError, latest_value
 from .workflow import RECTIFICATION
 
@@ -190,17 +191,17 @@ _WIDTHS = {"序号": 6, "督察来源": 18, "问题": 48, "整改时限": 14, "�
 
 def _sheet(wb: Workbook, title: str, caption: str, columns: list[str], rows: list[list[Any]]) -> None:
     ws = wb.create_sheet(title)
-    ws.append([caption])
+    append_row_safe(ws, [caption])
     ws.cell(1, 1).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    ws.append(columns)
+    append_row_safe(ws, columns)
     for i, name in enumerate(columns, start=1):
         c = ws.cell(2, i)
         c.font, c.fill = Font(bold=True), _HEADER_FILL
         c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(name, 16)
     for r in rows:
-        ws.append(r)
+        append_row_safe(ws, r)  # users' texts (measures, progress …) never become formulas
     for row in ws.iter_rows(min_row=3):
         for c in row:
             c.alignment = Alignment(vertical="top", wrap_text=True)
@@ -226,7 +227,8 @@ def export_workbook(svc: LedgerService, *, public: bool = False) -> Workbook:
         return wb
     rows = [[it.seq, it.source_inspection, it.problem, format_deadline(it.deadline_kind, it.deadline),
              "、".join(svc.unit_names(it, "responsible")), "、".join(svc.unit_names(it, "cooperating")),
-             it.measures or "", _latest_progress(it), RECTIFICATION.label(it.status), "是" if it.disclosed else "否",
+             it.measures or "", _latest_progress(it) if can_see_content(svc.p, it) else "",
+             RECTIFICATION.label(it.status), "是" if it.disclosed else "否",
              it.disclosure_text or "", it.code, it.version] for it in items]
     _sheet(wb, SHEET, f"督察整改任务台账（导出于{svc.today.isoformat()}）", COLUMNS, rows)
     tasks = sorted(svc.list_records(kind="key_task", limit=None).items, key=lambda r: (r.year, r.seq))  # type: ignore[attr-defined]

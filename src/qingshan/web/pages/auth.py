@@ -1,13 +1,15 @@
-"""``/login`` and ``/logout``: the browser session of :mod:`qingshan.web.security`."""
+"""``/login``, ``/logout`` and ``/account/password`` (change one's own password): the browser session of
+:mod:`qingshan.web.security`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from ...ledger import auth
-from ...ledger.api import SESSION_COOKIE, Ctx, get_ctx, get_session
+from ...ledger.api import SESSION_COOKIE, Ctx, change_own_password, get_ctx, get_session
+from ...ledger.rbac import LedgerError, PermissionDenied
 from ...ledger.throttle import THROTTLED, client_address
 from ..console import Console, get_console
 from ..security import PRE_COOKIE, csrf_valid, login_token, new_pre_session, safe_next
@@ -76,3 +78,38 @@ def logout(request: Request, csrf: str = Form(""), console: Console = Depends(ge
     ctx.commit()
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
+
+
+def _password_page(request: Request, ctx: Ctx, *, error: str = "", done: int | None = None,
+                   status: int = 200) -> HTMLResponse:
+    return render(request, "account_password.html", ctx, title="修改密码", status_code=status, error=error,
+                  done=done, min_length=auth.MIN_PASSWORD_LENGTH)
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, ctx: Ctx = Depends(get_ctx)) -> Response:
+    if ctx.anonymous:
+        return RedirectResponse("/login?next=/account/password", status_code=303)
+    return _password_page(request, ctx)
+
+
+@router.post("/account/password")
+def password_submit(request: Request, current_password: str = Form(""), new_password: str = Form(""),
+                    confirm_password: str = Form(""), csrf: str = Form(""), console: Console = Depends(get_console),
+                    ctx: Ctx = Depends(page_ctx)) -> Response:
+    require_form_csrf(console, ctx, csrf)
+    if not current_password or not new_password:
+        return _password_page(request, ctx, error="请填写当前密码和新密码", status=422)
+    if new_password != confirm_password:
+        return _password_page(request, ctx, error="两次输入的新密码不一致", status=422)
+    try:
+        revoked = change_own_password(request, ctx, current_password, new_password, ctx.cookie_token)
+    except PermissionDenied as e:
+        return _password_page(request, ctx, error=str(e), status=403)
+    except LedgerError as e:
+        return _password_page(request, ctx, error=str(e), status=422)
+    except HTTPException as e:  # the sign-in throttle
+        resp = _password_page(request, ctx, error=str(e.detail), status=e.status_code)
+        resp.headers.update(e.headers or {})
+        return resp
+    return _password_page(request, ctx, done=revoked)
