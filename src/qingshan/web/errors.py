@@ -14,16 +14,22 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .api.response import ConsoleJSON
 from .data.common import BadParameter, DataNotFound
 from .pages.render import render_plain
 
 log = logging.getLogger(__name__)
 
 TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求方法",
-          409: "操作冲突", 413: "文件过大", 415: "文件类型不支持", 422: "参数有误", 500: "服务器内部错误"}
+          409: "操作冲突", 413: "请求过大", 415: "文件类型不支持", 422: "参数有误", 429: "请求过于频繁",
+          500: "服务器内部错误"}
+#: Starlette's and FastAPI's English details, said in Chinese
+ENGLISH = {"Not Found": "您访问的页面或接口不存在", "Method Not Allowed": "不支持该请求方法",
+           "There was an error parsing the body": "请求体无法解析（格式有误或嵌套过深）",
+           "Content Too Large": "请求体过大", "Unsupported Media Type": "不支持的请求体类型（Content-Type）"}
 LOCATIONS = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头", "cookie": "Cookie"}
 
 
@@ -33,7 +39,7 @@ def wants_json(request: Request) -> bool:
 
 def error_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     if wants_json(request):
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        return ConsoleJSON({"detail": detail}, status_code=status, headers=headers)
     page_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "www-authenticate"}
     resp = render_plain("error.html", status, status=status, title=TITLES.get(status, "出错了"), detail=detail,
                         login_hint=status in (401, 403), next=request.url.path)
@@ -84,10 +90,7 @@ def install_console_errors(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "出错了")
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "您访问的页面或接口不存在"
-        elif exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = "不支持该请求方法"
+        detail = ENGLISH.get(detail, detail)
         return error_page(request, exc.status_code, detail, getattr(exc, "headers", None))
 
     async def validation(request: Request, exc: Exception) -> Response:
