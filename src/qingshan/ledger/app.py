@@ -238,6 +238,9 @@ class LastResort:
             if started:
                 raise
             status, detail = classify(exc)
-            (log.error if status >= 500 else log.warning)("%s %s → %d", scope.get("method"), scope.get("path"),
-                                                          status, exc_info=exc)
+            if status >= 500:
+                log.error("%s %s → 500", scope.get("method"), scope.get("path"), exc_info=exc)
+            else:
+                log.warning("%s %s → %d: %s: %s", scope.get("method"), scope.get("path"), status,
+                            type(exc).__name__, str(exc)[:200])
             await self.respond(Request(scope), status, detail, None)(scope, receive, send)

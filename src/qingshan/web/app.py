@@ -37,7 +37,7 @@ from . import api, pages
 from .cache import ResultCache
 from .console import Console
 from .api.response import ConsoleJSON
-from .errors import error_page, install_console_errors
+from .errors import document_errors, error_page, install_console_errors
 from .security import csrf_valid, load_secret
 from .store import MeasurementStore
 
@@ -115,6 +115,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_console_errors(app)
+    document_errors(app)
 
     app.add_middleware(SecurityHeaders)
 

@@ -33,6 +33,48 @@ ENGLISH = {"Not Found": "您访问的页面或接口不存在", "Method Not Allo
 LOCATIONS = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头", "cookie": "Cookie"}
 
 
+ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "string", "description": "原因（中文）"}}}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare in the OpenAPI schema the error answers every operation can give — all ``{"detail": "…"}``, Chinese
+    text (FastAPI's own 422 declares a list of validation errors, which the console never sends):
+
+    400 malformed request, 404, 422 bad parameter everywhere; 401/403 where a caller is identified (the operation
+    has a security requirement); 413 where there is a request body; 409 for the ledger's writes; 415 for uploads;
+    429 for sign-in."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path, item in schema.get("paths", {}).items():
+            for method, op in item.items():
+                codes = {400, 404, 422}
+                if op.get("security"):
+                    codes |= {401, 403}
+                body = op.get("requestBody", {}).get("content", {})
+                if body:
+                    codes.add(413)
+                if "multipart/form-data" in body:
+                    codes.add(415)
+                if path.startswith("/api/v1/ledger/") and method != "get":
+                    codes.add(409)
+                if path == "/api/v1/auth/token":
+                    codes |= {401, 429}
+                responses = op.setdefault("responses", {})
+                for code in sorted(codes):
+                    responses[str(code)] = {"description": TITLES.get(code, "出错了"), **ref}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
