@@ -143,7 +143,7 @@ class BodyGuard:
         upload = ctype == "multipart/form-data" and scope["path"].rstrip("/") not in self.sign_in_paths
         limit = self.upload_limit if upload else self.json_limit if ctype.endswith("json") else self.form_limit
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             await self._refuse(scope, receive, send, 413, BodyTooLarge(limit).detail)
             return
         if upload and (denied := await run_in_threadpool(self._upload_denied, headers)):
