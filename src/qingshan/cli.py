@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -29,6 +29,9 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(hj212_app, name="hj212")
 app.add_typer(targets_app, name="targets")
 app.add_typer(report_app, name="report")
+
+if TYPE_CHECKING:
+    from .web.serve import ServeLimits
 
 console = Console()
 err = Console(stderr=True)
@@ -294,13 +297,14 @@ def demo(
         _serve(workspace, host, port)
 
 
-def _serve(workspace: Path, host: str, port: int, secure_cookies: bool = False) -> None:
+def _serve(workspace: Path, host: str, port: int, secure_cookies: bool = False,
+           limits: Optional["ServeLimits"] = None) -> None:
     from .web.serve import serve as run_console
     from .web.store import StoreBusy
 
     console.print(f"控制台：http://{host}:{port}/ （Ctrl+C 结束）")
     try:
-        run_console(workspace, host, port, secure_cookies=secure_cookies, log_level="warning")
+        run_console(workspace, host, port, secure_cookies=secure_cookies, log_level="warning", limits=limits)
     except StoreBusy as e:
         err.print(f"[red]{e}[/]")
         raise typer.Exit(2) from None
@@ -311,9 +315,24 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务时用 0.0.0.0，并置于反向代理之后）"),
     port: int = typer.Option(8000, "--port", help="端口"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="会话 Cookie 加 Secure 标记（经 HTTPS 反向代理提供服务时使用）"),
+    forwarded_allow_ips: str = typer.Option(
+        "", "--forwarded-allow-ips", envvar="QINGSHAN_FORWARDED_ALLOW_IPS",
+        help="受信任的反向代理地址（逗号分隔）：只采信这些地址发来的 X-Forwarded-For/-Proto；缺省不采信任何地址"),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1,
+                                         help="请求头须在此秒数内送达，否则关闭连接"),
+    max_connections: Optional[int] = typer.Option(
+        None, "--max-connections", min=1,
+        help="同时打开的连接数上限（缺省：1000 与“可打开文件数 − 128”中较小者）；达到上限时先关闭等待最久的空闲连接"),
+    max_header_bytes: int = typer.Option(64 * 1024, "--max-header-bytes", min=1024, help="请求头大小上限（字节），超过答 431"),
+    keep_alive: int = typer.Option(5, "--keep-alive", min=1, help="空闲的长连接保留秒数"),
 ) -> None:
     """启动 Web 控制台与 REST API（/api/v1）；工作区的 DuckDB 文件由本进程独占。"""
-    _serve(Path(_state.get("workspace", default_workspace())), host, port, secure_cookies)
+    from .web.serve import ServeLimits
+
+    limits = ServeLimits(header_timeout=header_timeout, max_connections=max_connections,
+                         max_header_bytes=max_header_bytes, keep_alive=keep_alive,
+                         forwarded_allow_ips=tuple(x.strip() for x in forwarded_allow_ips.split(",") if x.strip()))
+    _serve(Path(_state.get("workspace", default_workspace())), host, port, secure_cookies, limits)
 
 
 from .cli_water import register as _register_water  # noqa: E402  (water, noise, rain, dust; import water-*)

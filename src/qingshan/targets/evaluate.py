@@ -169,6 +169,8 @@ def dust_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, as_of: date) 
     rows = rows[rows["month"].isin(months) & rows["dustfall"].notna()].rename(columns={"dustfall": "value"})
     if rows.empty:
         return {}
+    if not np.isfinite(rows["value"].to_numpy(dtype=float)).all():  # no exact sum of inf: mean_progress says why
+        return {t.id: {"sum": float("inf"), "n": int(rows["month"].nunique()), "months": {}} for t in wanted}
     means = city_monthly_means(rows, exact=True)
     x = {"sum": sum(means, Fraction(0)), "n": len(means), "months": {m: float(v) for m, v in means.items()}}
     return {t.id: x for t in wanted}

@@ -37,6 +37,7 @@ from fractions import Fraction
 from ..standards.rounding import round_gbt8170
 
 STATUS_TEXT = {"on_track": "正常", "at_risk": "有风险", "missed": "未达标", "no_data": "无数据"}
+NON_FINITE_TEXT = "年初至今数据中有超出计算范围的数值（如 inf 或极大值），无法计算；请核查测量库中的异常值"
 REQUIREMENT_TEXT = {"secured": "已确保达标", "needed": "仍需努力", "impossible": "已无法实现", "final": "年度已结束"}
 
 
@@ -182,6 +183,9 @@ def mean_progress(comparison: str, target: float, digits: int, ytd_sum: float | 
     even 0 on every remaining day would not do. Never secured while values remain (one remaining value could be
     arbitrarily high). Lower target (≥/>): ``r`` must reach ``r_min`` likewise; secured when ``r_min ≤ 0``."""
     thr = threshold(comparison, target, digits)
+    if n and isinstance(ytd_sum, float) and not math.isfinite(ytd_sum):
+        # an absurd stored value (inf, or finite values whose sum overflows): no year-to-date figure to judge by
+        return Progress("no_data", "needed", None, n, expected, remaining, None, NON_FINITE_TEXT)
     s = _frac(ytd_sum) if n and ytd_sum is not None else Fraction(0)
     ytd_value = round_gbt8170(float(s / n), digits) if n and ytd_sum is not None else None
     ytd_ok = thr.ok(s / n) if ytd_value is not None else None

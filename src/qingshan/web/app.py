@@ -36,7 +36,8 @@ from ..ledger.db import open_ledger
 from . import api, pages
 from .cache import ResultCache
 from .console import Console
-from .errors import install_console_errors
+from .api.response import ConsoleJSON
+from .errors import document_errors, error_page, install_console_errors
 from .security import csrf_valid, load_secret
 from .store import MeasurementStore
 
@@ -92,8 +93,10 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        default_response_class=ConsoleJSON,  # JSON never carries a non-finite number (.api.response)
     )
-    mount_ledger(app, ledger, today=today, max_upload_bytes=max_upload_bytes)
+    mount_ledger(app, ledger, today=today, max_upload_bytes=max_upload_bytes, sign_in_paths=("/login",),
+                 respond=error_page)
     app.state.console = console
     app.state.secure_cookies = secure_cookies
     app.state.csrf_verify = lambda session_token, supplied: csrf_valid(secret, session_token, supplied)
@@ -112,6 +115,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_console_errors(app)
+    document_errors(app)
 
     app.add_middleware(SecurityHeaders)
 

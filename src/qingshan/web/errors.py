@@ -14,17 +14,65 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .api.response import ConsoleJSON
 from .data.common import BadParameter, DataNotFound
 from .pages.render import render_plain
 
 log = logging.getLogger(__name__)
 
 TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求方法",
-          409: "操作冲突", 413: "文件过大", 415: "文件类型不支持", 422: "参数有误", 500: "服务器内部错误"}
+          409: "操作冲突", 413: "请求过大", 415: "文件类型不支持", 422: "参数有误", 429: "请求过于频繁",
+          500: "服务器内部错误"}
+#: Starlette's and FastAPI's English details, said in Chinese
+ENGLISH = {"Not Found": "您访问的页面或接口不存在", "Method Not Allowed": "不支持该请求方法",
+           "There was an error parsing the body": "请求体无法解析（格式有误或嵌套过深）",
+           "Content Too Large": "请求体过大", "Unsupported Media Type": "不支持的请求体类型（Content-Type）"}
 LOCATIONS = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头", "cookie": "Cookie"}
+
+
+ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "string", "description": "原因（中文）"}}}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare in the OpenAPI schema the error answers every operation can give — all ``{"detail": "…"}``, Chinese
+    text (FastAPI's own 422 declares a list of validation errors, which the console never sends):
+
+    400 malformed request, 404, 422 bad parameter everywhere; 401/403 where a caller is identified (the operation
+    has a security requirement); 413 where there is a request body; 409 for the ledger's writes; 415 for uploads;
+    429 for sign-in."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path, item in schema.get("paths", {}).items():
+            for method, op in item.items():
+                codes = {400, 404, 422}
+                if op.get("security"):
+                    codes |= {401, 403}
+                body = op.get("requestBody", {}).get("content", {})
+                if body:
+                    codes.add(413)
+                if "multipart/form-data" in body:
+                    codes.add(415)
+                if path.startswith("/api/v1/ledger/") and method != "get":
+                    codes.add(409)
+                if path == "/api/v1/auth/token":
+                    codes |= {401, 429}
+                responses = op.setdefault("responses", {})
+                for code in sorted(codes):
+                    responses[str(code)] = {"description": TITLES.get(code, "出错了"), **ref}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def wants_json(request: Request) -> bool:
@@ -33,7 +81,7 @@ def wants_json(request: Request) -> bool:
 
 def error_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     if wants_json(request):
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        return ConsoleJSON({"detail": detail}, status_code=status, headers=headers)
     page_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "www-authenticate"}
     resp = render_plain("error.html", status, status=status, title=TITLES.get(status, "出错了"), detail=detail,
                         login_hint=status in (401, 403), next=request.url.path)
@@ -84,10 +132,7 @@ def install_console_errors(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "出错了")
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "您访问的页面或接口不存在"
-        elif exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = "不支持该请求方法"
+        detail = ENGLISH.get(detail, detail)
         return error_page(request, exc.status_code, detail, getattr(exc, "headers", None))
 
     async def validation(request: Request, exc: Exception) -> Response:

@@ -44,7 +44,7 @@ def series(code: str, start: str | None = Query(None, description="起始日期 
 
 
 @router.get("/stations/{code}/calendar", summary="站点全年日 AQI（日报）与类别")
-def calendar(code: str, year: int | None = Query(None, description="年份；缺省为最新数据所在年"),
+def calendar(code: str, year: int | None = Query(None, ge=2000, le=2100, description="年份；缺省为最新数据所在年"),
              console: Console = Depends(get_console)) -> ConsoleJSON:
     return ConsoleJSON(station_calendar(console, code, year))
 

@@ -28,11 +28,16 @@ MEDIA = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml
 FORMAT = Query("docx", description="docx（Word）、pdf 或 html")
 
 
+def _format(fmt: str) -> str:
+    """The format, checked before the (seconds-long) build."""
+    if fmt not in MEDIA:
+        raise BadParameter(f"格式应为 {'、'.join(MEDIA)}，实际为 {fmt!r}")
+    return fmt
+
+
 def _file(document: Document, stem: str, fmt: str) -> Response:
     from ...reports.output import write_report
 
-    if fmt not in MEDIA:
-        raise BadParameter(f"格式应为 {'、'.join(MEDIA)}，实际为 {fmt!r}")
     with tempfile.TemporaryDirectory(prefix="qingshan-report-") as tmp:
         path = write_report(document, Path(tmp) / "report", (fmt,))[0]
         body = path.read_bytes()
@@ -47,6 +52,7 @@ def monthly(month: str = Query(..., description="月份 YYYY-MM"), city: str | N
             format: str = FORMAT, console: Console = Depends(get_console)) -> Response:
     from ...reports.monthly import ReportError, build_monthly
 
+    _format(format)
     name = resolve_city(console, console.store.state(), city)
     with console.store.cursor() as cur:
         try:
@@ -61,6 +67,7 @@ def bulletin(year: int = Query(..., ge=2000, le=2100), city: str | None = Query(
              console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> Response:
     from ...reports.bulletin import ReportError, build_bulletin
 
+    _format(format)
     name = resolve_city(console, console.store.state(), city)
     with console.store.cursor() as cur:
         try:
@@ -76,6 +83,7 @@ def rectification(inspection: str | None = Query(None, description="督察名称
                   format: str = FORMAT, ctx: Ctx = Depends(get_ctx)) -> Response:
     from ...reports.rectification import RectificationReportError, build_rectification
 
+    _format(format)
     day = as_of or ctx.svc.today
     try:
         doc = build_rectification(ctx.session, inspection, day)

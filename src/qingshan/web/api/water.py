@@ -11,7 +11,7 @@ from .response import ConsoleJSON
 
 router = APIRouter(prefix=f"{API_PREFIX}/water", tags=["地表水"], default_response_class=ConsoleJSON)
 
-YEAR = Query(None, description="年份；缺省为最新数据所在年")
+YEAR = Query(None, ge=2000, le=2100, description="年份；缺省为最新数据所在年")
 
 
 @router.get("/sections", summary="断面：最新月份类别、年度（时段）类别、目标类别、是否达标、湖库 TLI")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...ledger import api as ledger_api
@@ -43,7 +43,7 @@ def _list(ctx: Ctx, **filters: Any) -> dict[str, Any]:
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, kind: str | None = None, status: str | None = None,
                 unit: str | None = None, overdue: str | None = None, q: str | None = None,
-                page: int = 1, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+                page: int = Query(1, ge=1, le=100_000), ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
     kind = kind or None
     status = status if status and kind and status in MACHINES[kind].states else None
     page = max(1, page)
@@ -135,7 +135,7 @@ async def post_transition(request: Request, record_id: int, console: Console = D
     payload: dict[str, Any] = {}
     for f in allowed[name]["requires"]:
         if f == "unit_ids":
-            payload[f] = [int(v) for v in form.getlist(f) if str(v).isdigit()]
+            payload[f] = [int(v) for v in form.getlist(f) if str(v).isascii() and str(v).isdigit() and len(str(v)) < 10]
         elif (v := str(form.get(f) or "").strip()):
             payload[f] = v
     if (on := str(form.get("on") or "").strip()):
