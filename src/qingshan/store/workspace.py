@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..standards.pollutants import SIX
+from .plausible import check_batch
 
 DB_FILE = "measurements.duckdb"
 
@@ -165,6 +166,7 @@ class Workspace:
         all_cols = ", ".join(cols)
         if not batch.num_rows:
             return {}
+        check_batch("air_hourly", batch, cols)  # never let an absurd value overwrite a stored one
         mm = pc.min_max(batch.column("hi"))
         lo, hi_ = mm["min"].as_py(), mm["max"].as_py()
         (overlap,) = con.execute("SELECT count(*) FROM air_hourly WHERE hi BETWEEN ? AND ?", [lo, hi_]).fetchall()[0]
