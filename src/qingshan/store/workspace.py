@@ -272,6 +272,7 @@ class Workspace:
 
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
+        check_batch("stations", table, [c for c in ("lon", "lat") if c in table.column_names])
         for col in ("town", "network"):  # optional columns of a station list
             if col not in table.column_names:
                 table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
