@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -19,7 +19,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..store.workspace import TOWN_NETWORK

@@ -25,7 +25,6 @@ that cannot be converted quarantines its column. Re-import is idempotent (keys: 
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
