@@ -139,14 +139,15 @@ STATION = st.sampled_from(["S1", "S2", "", " S1 "])
 @given(st.one_of(RANDOM_BYTES.map(lambda b: (None, b, False)),
                  st.tuples(table(["station", "time", "so2", "no2", "co", "o3", "pm10", "pm25", "pm2.5", "co[ug/m3]"],
                                  fixed={"time": TIMES, "station": STATION}), st.just(b""), GBK)),
-       st.booleans())
-def test_fuzz_long(case, hour_beginning):
+       st.booleans(), st.sampled_from(["fuzz.csv", "fuzz.csv", "fuzz.xlsx"]))
+def test_fuzz_long(case, hour_beginning, name):
     tab, raw, gbk = case
     data = raw if tab is None else encode(csv_text(*tab), gbk)
-    parsed = parse_or_refuse(long_csv.parse, "fuzz.csv", data=data, hour_beginning=hour_beginning)
+    parsed = parse_or_refuse(long_csv.parse, name, data=data, hour_beginning=hour_beginning)
     if parsed is None:
         return
     check_data(parsed)
+    assert name.endswith(".csv")  # the bytes of a CSV or random bytes are no XLSX: refused above
     if tab is not None and not gbk:
         cols, body = tab
         seen = quarantined(parsed)
