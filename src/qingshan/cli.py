@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .cli_errors import fail, import_errors
 from .evaluate.tables import read_table, write_table
 from .ingest import ImportError_, import_files
 from .hj212.cli import hj212_app
@@ -56,16 +58,14 @@ def _ws() -> Workspace:
 
 
 def _run_import(kind: str, files: list[Path], **options) -> None:
-    with _ws() as ws, Progress(
+    """Import ``files``; a file or store that cannot be used stops the command with one line and exit code 2
+    (:mod:`qingshan.cli_errors`; ``QINGSHAN_DEBUG=1`` shows the traceback)."""
+    with import_errors(), _ws() as ws, Progress(
         TextColumn("[bold]导入[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True, disable=not sys.stderr.isatty(),
     ) as progress:
         task = progress.add_task(kind, total=len(files))
-        try:
-            reports = import_files(ws, kind, files, progress=lambda _: progress.advance(task), **options)
-        except ImportError_ as e:
-            err.print(f"[red]导入失败：[/]{e}")
-            raise typer.Exit(2)
+        reports = import_files(ws, kind, files, progress=lambda _: progress.advance(task), **options)
     print_import_reports(reports, f"导入结果（{kind}）")
 
 
@@ -76,13 +76,13 @@ def print_import_reports(reports, title: str) -> None:
         t.add_column(col, justify="left" if col == "文件" else "right")
     failed = 0
     for r in reports:
-        t.add_row(str(r.import_id), Path(r.source).name, str(r.rows_read), str(r.new), str(r.updated),
+        t.add_row(str(r.import_id), escape(Path(r.source).name), str(r.rows_read), str(r.new), str(r.updated),
                   str(r.unchanged), str(r.quarantined))
         failed += r.quarantined
     console.print(t)
     for r in reports:
-        for m in r.messages:
-            console.print(f"  {Path(r.source).name}: {m}")
+        for m in r.messages:  # file names and messages quote the file: never rich markup
+            console.print(f"  {escape(Path(r.source).name)}: {escape(m)}")
     if failed:
         console.print(f"[yellow]共 {failed} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
 
@@ -147,12 +147,11 @@ def air_aqi(
         df = read_table(input)
         result = compute_aqi_table(df, override, source=str(input))
     except (ValueError, ImportError_) as e:
-        err.print(f"[red]错误：[/]{e}")
-        raise typer.Exit(2)
+        fail(e)
     write_table(result.table, output)
     q = result.problems
     for line, fld, raw, reason in list(zip(q.lines, q.fields, q.raws, q.reasons))[:20]:
-        err.print(f"[yellow]第 {line} 行 {fld}：{raw!r} {reason}（该值按缺测处理）[/]")
+        err.print(f"[yellow]第 {line} 行 {escape(str(fld))}：{escape(repr(raw))} {escape(reason)}（该值按缺测处理）[/]")
     if len(q) > 20:
         err.print(f"[yellow]……共 {len(q)} 处问题[/]")
     n = len(result.table)
@@ -284,8 +283,7 @@ def demo(
     try:
         city_used, accounts = run_demo(workspace, data, city, console, demo_password)
     except ImportError_ as e:
-        err.print(f"[red]导入失败：[/]{e}")
-        raise typer.Exit(2)
+        fail(e, 2, "导入失败：")
     if city_used is None:
         raise typer.Exit(2)
     logins = workspace / "demo-logins.txt"

@@ -13,21 +13,20 @@ from typing import Callable, Optional
 
 import typer
 
-from .cli_water import _fail, _report, _workspace
+from .cli_errors import import_errors
+from .cli_water import _report, _workspace
 
 
 def _run(files: list[Path], title: str, store: Callable) -> None:
-    from .ingest.common import ImportError_
-
     reports = []
-    with _workspace() as ws:
-        for f in files:
-            try:
+    try:
+        with import_errors(), _workspace() as ws:
+            for f in files:
                 reports.append(store(ws, f))
-            except ImportError_ as e:
-                if reports:
-                    _report(reports, f"导入结果（{title}）")
-                _fail(f"导入失败：{e}")
+    except typer.Exit:
+        if reports:  # the files before the failing one are stored: say so
+            _report(reports, f"导入结果（{title}）")
+        raise
     _report(reports, f"导入结果（{title}）")
 
 

@@ -20,8 +20,10 @@ from typing import Optional
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .cli_errors import fail, import_errors
 from .evaluate.tables import read_table, write_table
 from .spreadsheet import write_frames_xlsx
 
@@ -75,14 +77,13 @@ def _item_names(codes: str) -> str:
 
 def _print_problems(q, limit: int = 20) -> None:
     for line, fld, raw, reason in list(zip(q.lines, q.fields, q.raws, q.reasons))[:limit]:
-        err.print(f"[yellow]第 {line} 行 {fld}：{raw!r} {reason}[/]")
+        err.print(f"[yellow]第 {line} 行 {escape(str(fld))}：{escape(repr(raw))} {escape(reason)}[/]")
     if len(q) > limit:
         err.print(f"[yellow]……共 {len(q)} 处问题[/]")
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]错误：[/]{message}")
-    raise typer.Exit(2)
+    fail(message)
 
 
 # --- import -----------------------------------------------------------------------------------------------------
@@ -96,27 +97,19 @@ def _report(reports, title: str) -> None:
 
 def import_water_auto(files: list[Path] = typer.Argument(..., help="自动站发布数据：YYYY-MM-DD.json[.gz]、扁平快照表 CSV 或按断面的 CSV")) -> None:
     """导入国家地表水自动监测站发布数据（原始 JSON 或 CSV），保留缺测标记、极值过滤说明与站点情况。"""
-    from .ingest.common import ImportError_
     from .ingest.water_auto import import_water_auto as run
 
-    with _workspace() as ws:
-        try:
-            reports = run(ws, files)
-        except ImportError_ as e:
-            _fail(f"导入失败：{e}")
+    with import_errors(), _workspace() as ws:
+        reports = run(ws, files)
     _report(reports, "导入结果（water-auto）")
 
 
 def import_water_samples(file: Path = typer.Argument(..., help="手工监测数据 XLSX（工作表“监测数据”“断面”）或 CSV")) -> None:
     """导入地表水手工监测数据（含 <检出限 写法）与断面信息（水体类型、流域、考核级别、目标类别、区县）。"""
-    from .ingest.common import ImportError_
     from .ingest.water_samples import import_water_samples as run
 
-    with _workspace() as ws:
-        try:
-            report = run(ws, file)
-        except ImportError_ as e:
-            _fail(f"导入失败：{e}")
+    with import_errors(), _workspace() as ws:
+        report = run(ws, file)
     _report([report], "导入结果（water-samples）")
 
 

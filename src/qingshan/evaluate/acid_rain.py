@@ -22,11 +22,7 @@ def rain_values(df: pd.DataFrame, source: str = "<rain>") -> tuple[dict[str, str
     the quarantine of bad cells; shared by the evaluation and the importer (:mod:`qingshan.ingest.deposition`)."""
     c = columns(df, ALIASES, ("ph", "rainfall"), source)
     q = Quarantine(source)
-    ph = numbers(df, c["ph"], "ph", q)
-    bad = (ph > 14)
-    if bad.any():
-        q.extend(np.flatnonzero(bad) + 2, "ph", ph[bad].tolist(), "pH 超出 0–14，按缺测处理")
-        ph[bad] = np.nan
+    ph = numbers(df, c["ph"], "ph", q)  # outside 0–14: quarantined (qingshan.standards.ranges)
     rain = numbers(df, c["rainfall"], "rainfall", q)
     return c, ph, rain, q
 

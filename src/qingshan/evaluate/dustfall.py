@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..ingest.common import Quarantine
+from ..ingest.common import Quarantine, screen
 from ..standards import dustfall as D
 from .tables import columns, numbers, text
 
@@ -53,8 +53,9 @@ def dust_values(df: pd.DataFrame, source: str = "<dustfall>") -> tuple[pd.DataFr
         bad = ~(days > 0) & np.isfinite(flux)
         if bad.any():
             q.extend(np.flatnonzero(bad) + 2, "days", days[bad].tolist(), "采样天数必须为正，该值不参与统计")
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             val = np.where(days > 0, flux * 30.0 / days, np.nan)
+        screen(val, np.arange(len(df), dtype=np.int64) + 2, "flux", q, "dustfall")  # a tiny days gives a huge value
     else:
         raise ValueError(f"{source}: 需要 dustfall 列（吨/(平方千米·30天)），或 flux 与 days 两列")
     months = text(df, c["month"]).map(_month)

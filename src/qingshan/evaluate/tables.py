@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..ingest.common import ImportError_, Quarantine, coerce_numeric, read_bytes, utf8_bytes
+from ..ingest.limits import read_csv_text, read_xlsx, shown_names
 from ..spreadsheet import write_frames_xlsx
 
 
@@ -18,15 +18,9 @@ def read_table(path: str | Path, sheet: str | int = 0, data: bytes | None = None
     p = Path(path)
     raw = read_bytes(p) if data is None else data
     if p.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            return pd.read_excel(io.BytesIO(raw), sheet_name=sheet, dtype=str, keep_default_na=False)
-        except Exception as e:  # noqa: BLE001
-            raise ImportError_(f"{p}: 无法读取 XLSX：{e}") from None
+        return read_xlsx(raw, str(p), sheet_name=sheet)
     buf, _ = utf8_bytes(raw, str(p))
-    try:
-        return pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.ParserError as e:
-        raise ImportError_(f"{p}: CSV 结构错误：{e}") from None
+    return read_csv_text(buf, str(p), skipinitialspace=True)
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
@@ -54,7 +48,7 @@ def columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]], required: tup
     missing = [r for r in required if r not in found]
     if missing:
         want = "；".join(f"{r}（或 {'、'.join(aliases[r])}）" for r in missing)
-        raise ImportError_(f"{source}: 缺少必需列 {want}；实际表头：{'、'.join(map(str, df.columns[:20]))}")
+        raise ImportError_(f"{source}: 缺少必需列 {want}；实际表头：{shown_names(map(str, df.columns))}")
     return found
 
 

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..ingest.common import Quarantine
+from ..ingest.common import Quarantine, screen
 from ..ingest.water_samples import normalise_water_body
 from ..standards.cwqi import section_cwqi
 from ..standards.rounding import round_gbt8170
@@ -95,13 +95,15 @@ def classify_table(df: pd.DataFrame, source: str = "<input>", rule: WaterEvalRul
 
 
 def _numeric_cells(col: pd.Series, lines: np.ndarray, code: str, q: Quarantine, rule: WaterEvalRuleSet) -> np.ndarray:
+    """Values of one item column; non-numeric, negative, infinite and physically impossible values
+    (:mod:`qingshan.standards.ranges`) are quarantined and count as missing."""
     if pd.api.types.is_numeric_dtype(col):
         v = col.to_numpy(dtype=float, na_value=np.nan).copy()
         neg = v < 0
         if neg.any():
             q.extend(lines[neg], code, v[neg].tolist(), "负值（浓度不可能为负），按缺测处理")
             v[neg] = np.nan
-        return v
+        return screen(v, lines, code, q)
     text = col.astype("string").str.strip().fillna("")
     missing = text.isin(["", "NA", "N/A", "nan", "NaN", "-", "--", "—", "/", "*"]).to_numpy()
     nd = text.str.extract(r"^[<＜]\s*([0-9.eE+-]+)$")[0]
@@ -115,6 +117,11 @@ def _numeric_cells(col: pd.Series, lines: np.ndarray, code: str, q: Quarantine, 
     if neg.any():
         q.extend(lines[neg], code, v[neg].tolist(), "负值（浓度不可能为负），按缺测处理")
         v[neg] = np.nan
+    raws = text.to_numpy(dtype=object)
+    screen(v, lines, code, q, raws=raws)
+    dl = np.where(is_nd, dl, np.nan)
+    screen(dl, lines, code, q, raws=raws)  # a detection limit "<1e999" is no limit
+    is_nd &= ~np.isnan(dl)
     if is_nd.any():
         v[is_nd] = [nondetect_value(d, rule) for d in dl[is_nd]]
     return v

@@ -139,6 +139,20 @@ def _unknown_stations(ws: Workspace, tables: list[pa.Table | None]) -> set[str]:
     return codes - known
 
 
+def _coordinate(meta, column: str):
+    """A coordinate column of the data's station metadata; non-numeric, infinite or impossible ones (outside
+    ±180°/±90°) are left empty: they only locate a station on the map."""
+    import pandas as pd
+
+    from ..standards.ranges import range_of
+
+    if column not in meta:
+        return None
+    v = pd.to_numeric(meta[column], errors="coerce").astype(float)
+    r = range_of(column)
+    return v.where((v >= r.lo) & (v <= r.hi))
+
+
 def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str]) -> None:
     import pandas as pd
 
@@ -151,8 +165,8 @@ def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str
         "name": new["positionname"].str.replace(r"[（(]对照点[)）]", "", regex=True).str.strip(),
         "city": new["area"].str.strip(),
         "district": None,
-        "lon": pd.to_numeric(new.get("longitude"), errors="coerce") if "longitude" in new else None,
-        "lat": pd.to_numeric(new.get("latitude"), errors="coerce") if "latitude" in new else None,
+        "lon": _coordinate(new, "longitude"),
+        "lat": _coordinate(new, "latitude"),
         "is_control": new["positionname"].str.contains("对照点"),
         "status": None,
         "import_id": iid,

@@ -13,7 +13,6 @@ o3,o3_24h,o3_8h,o3_8h_24h,no2,no2_24h,so2,so2_24h,co,co_24h`` (as archived hourl
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from .limits import clip, read_csv_text
 
 KIND = "cnemc"
 
@@ -96,14 +96,14 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     buf, encoding = utf8_bytes(raw, source)
     q = Quarantine(source)
     messages = [f"文件编码为 {encoding}"] if encoding != "UTF-8" else []
-    try:
-        df = pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise ImportError_(f"{source}: CSV 结构错误：{e}") from None
-    df.columns = [c.strip().lower() for c in df.columns]
+    df = read_csv_text(buf, source)
+    df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ImportError_(f"{source}: 不是 CNEMC 接口导出格式，缺少列 {', '.join(missing)}")
+    if df.columns.duplicated().any():
+        dup = df.columns[df.columns.duplicated()].unique().tolist()
+        raise ImportError_(f"{source}: 表头中的列重复：{clip(', '.join(dup), 80)}")
     line_no = np.arange(len(df), dtype=np.int64) + 2
     hi = parse_hour_index(df["timepoint"], line_no, q, "timepoint")
     station = df["stationcode"].str.strip()
@@ -112,8 +112,8 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         q.extend(line_no[no_station], "stationcode", [""] * int(no_station.sum()), "缺少站点编码")
     out = pd.DataFrame({"station": station, "hi": hi})
     present_cols = [c for c in COLUMN_MAP if c in df.columns]
-    for c in present_cols:
-        out[COLUMN_MAP[c]] = coerce_numeric(df[c], line_no, c, q)
+    for c in present_cols:  # each column screened by the range of its pollutant (aqi: 0–500)
+        out[COLUMN_MAP[c]] = coerce_numeric(df[c], line_no, c, q, param=COLUMN_MAP[c])
     swapped = []
     for now, maxcol in (("o3", "pub_o3_24h"), ("pub_o3_8h", "pub_o3_8h_24h")):
         if now in out and maxcol in out:

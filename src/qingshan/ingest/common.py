@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from ..standards.ranges import range_of
 
 #: Cell texts that mean "no value" in the formats we read (CNEMC: empty, "—", "NA"; "/" = not monitored).
 MISSING_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "—", "-", "--", "/", "*"})
@@ -118,20 +119,30 @@ def utf8_bytes(data: bytes, source: str) -> tuple[bytes, str]:
 
 
 def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, str]:
-    """(is UTF-8, starts with a BOM, SHA-256) of a file, streamed in chunks so big files are never held in memory."""
+    """(is UTF-8, starts with a BOM, SHA-256) of a file, streamed in chunks so big files are never held in memory.
+    A line longer than :data:`qingshan.ingest.limits.MAX_LINE_BYTES` refuses the file (:class:`ImportError_`)."""
+    from .limits import LineScanner
+
     dec = codecs.getincrementaldecoder("utf-8")()
     h = hashlib.sha256()
+    lines = LineScanner()
     ok = True
-    with open(path, "rb") as f:
-        bom = f.read(3) == b"\xef\xbb\xbf"
-        f.seek(0)
-        while block := f.read(chunk):
-            h.update(block)
-            if ok:
-                try:
-                    dec.decode(block)
-                except UnicodeDecodeError:
-                    ok = False
+    try:
+        with open(path, "rb") as f:
+            bom = f.read(3) == b"\xef\xbb\xbf"
+            f.seek(0)
+            while block := f.read(chunk):
+                h.update(block)
+                lines.feed(block)
+                if ok:
+                    try:
+                        dec.decode(block)
+                    except UnicodeDecodeError:
+                        ok = False
+    except OSError as e:
+        raise ImportError_(f"无法读取文件 {path}：{e.strerror or e}") from None
+    lines.finish()
+    lines.check(str(path))
     if ok:
         try:
             dec.decode(b"", final=True)
@@ -140,36 +151,106 @@ def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, st
     return ok, bom, h.hexdigest()
 
 
-def read_bytes(path: str | Path) -> bytes:
+def open_input(path: str | Path):
+    """The file opened for reading in binary; missing or unreadable → :class:`ImportError_`."""
     p = Path(path)
-    if not p.exists():
-        raise ImportError_(f"文件不存在：{p}")
-    return p.read_bytes()
+    if not p.is_file():
+        raise ImportError_(f"文件不存在：{p}" if not p.exists() else f"不是文件：{p}")
+    try:
+        return open(p, "rb")
+    except OSError as e:
+        raise ImportError_(f"无法读取文件 {p}：{e.strerror or e}") from None
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The whole file, at most :data:`qingshan.ingest.limits.MAX_FILE_BYTES`; a missing, unreadable or too large
+    file is an :class:`ImportError_`."""
+    from .limits import check_size
+
+    p = Path(path)
+    try:
+        if not p.exists():
+            raise ImportError_(f"文件不存在：{p}")
+        if not p.is_file():
+            raise ImportError_(f"不是文件：{p}")
+        check_size(p.stat().st_size, str(p))
+        return p.read_bytes()
+    except OSError as e:
+        raise ImportError_(f"无法读取文件 {p}：{e.strerror or e}") from None
+
+
+#: Reason of a cell whose number is infinite (``inf``, ``Infinity``, ``1e999``, a 400-digit number).
+NON_FINITE = "非有限数值（无穷大或超出双精度范围），按缺测处理"
+#: Reason of a negative concentration.
+NEGATIVE = "负值（浓度不可能为负，按缺测处理）"
+
+
+def _shown(values: np.ndarray, factor: float) -> list[str]:
+    """Raw text of rejected values for the quarantine when the cell texts are gone (fast paths): the number in
+    the file's unit."""
+    return [repr(float(v) / factor) if np.isfinite(v) else ("inf" if v > 0 else "-inf") for v in values]
+
+
+def screen(
+    values: np.ndarray, line_numbers: np.ndarray, fields: str | list[str], q: Quarantine, param: str | None = None,
+    *, raws: pd.Series | np.ndarray | None = None, factor: float = 1.0, allow_negative: bool = False,
+    negative_reason: str = NEGATIVE,
+) -> np.ndarray:
+    """Blank (NaN, i.e. missing) and quarantine the values that cannot be measurements: infinite ones, negative
+    ones (unless ``allow_negative``) and those outside the physical range of ``param``
+    (:mod:`qingshan.standards.ranges`; default: the range of ``fields`` when it is a column name). NaN stays
+    missing. ``values`` are in the store's unit and changed in place; 1-D with one field name, or 2-D (rows ×
+    columns) with one field name per column. ``raws``: the cell texts (1-D); else the values divided by
+    ``factor`` are shown."""
+    name = param if param is not None else (fields if isinstance(fields, str) else "")
+    rng = range_of(name) if name else None
+    with np.errstate(invalid="ignore"):
+        checks = [(np.isinf(values), NON_FINITE)]
+        if not allow_negative and (rng is None or rng.lo >= 0):
+            checks.append((values < 0, negative_reason))
+        if rng is not None:
+            checks.append(((values < rng.lo) | (values > rng.hi), rng.reason()))
+    for mask, reason in checks:
+        mask &= ~np.isnan(values)  # a value already blanked by an earlier check is reported once
+        if not mask.any():
+            continue
+        if values.ndim == 1:
+            shown = (np.asarray(raws, dtype=object)[mask].tolist() if raws is not None
+                     else _shown(values[mask], factor))
+            q.extend(line_numbers[mask], fields, shown, reason)
+        else:
+            r, c = np.nonzero(mask)
+            q.extend(line_numbers[r], [fields[j] for j in c], _shown(values[r, c], factor), reason)
+        values[mask] = np.nan
+    return values
 
 
 def coerce_numeric(
-    raw: pd.Series, line_numbers: np.ndarray, field_name: str, q: Quarantine, allow_negative: bool = False
+    raw: pd.Series, line_numbers: np.ndarray, field_name: str, q: Quarantine, allow_negative: bool = False,
+    param: str | None = None, factor: float = 1.0,
 ) -> np.ndarray:
-    """Turn a column of cell texts into floats. Missing markers → NaN; non-numeric or negative cells → NaN and a
-    quarantine record naming the line and field (the rest of the row is kept)."""
+    """Turn a column of cell texts into floats in the store's unit (× ``factor``). Missing markers → NaN;
+    non-numeric cells, infinite numbers, negative ones (unless ``allow_negative``) and numbers outside the
+    physical range of ``param`` (default ``field_name``, :mod:`qingshan.standards.ranges`) → NaN and a quarantine
+    record naming the line and field (the rest of the row is kept)."""
     text = raw.astype("string").str.strip()
     is_missing = text.isna() | text.isin(MISSING_MARKERS)
     values = pd.to_numeric(text.where(~is_missing), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = np.isnan(values) & ~is_missing.to_numpy()
     if bad.any():
         q.extend(line_numbers[bad], field_name, text[bad].tolist(), "非数值")
-    if not allow_negative:
-        neg = values < 0
-        if neg.any():
-            q.extend(line_numbers[neg], field_name, values[neg].tolist(), "负值（浓度不可能为负，按缺测处理）")
-            values[neg] = np.nan
-    return values
+    if factor != 1.0:
+        with np.errstate(over="ignore"):  # a huge value times the unit factor: infinite, quarantined below
+            values *= factor
+    raws = text.to_numpy(dtype=object, na_value="")
+    return screen(values, line_numbers, field_name, q, param if param is not None else field_name, raws=raws,
+                  factor=factor, allow_negative=allow_negative)
 
 
 def read_csv_strings(data: bytes, source: str) -> pd.DataFrame:
-    """Read a small/medium CSV with every cell as text (for the detailed, line-accurate validation path)."""
+    """Read a small/medium CSV with every cell as text (for the detailed, line-accurate validation path), within
+    the limits of :mod:`qingshan.ingest.limits`."""
+    from .limits import read_csv_text
+
     utf8, _ = utf8_bytes(data, source)
-    try:
-        return pd.read_csv(io.BytesIO(utf8), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.ParserError as e:
-        raise ImportError_(f"{source}: CSV 结构错误：{e}") from None
+    return read_csv_text(utf8, source, skipinitialspace=True)

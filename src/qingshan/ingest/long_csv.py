@@ -26,7 +26,10 @@ import pyarrow.csv as pacsv
 
 from ..standards.pollutants import POLLUTANTS, SIX
 from .cnemc_api import dedupe, parse_hour_index
-from .common import MISSING_MARKERS, ImportError_, file_is_utf8, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from ..standards.ranges import RANGES
+from .common import (MISSING_MARKERS, ImportError_, file_is_utf8, ParsedFile, Quarantine, coerce_numeric,
+                     open_input, read_bytes, screen, sha256_of, utf8_bytes)
+from .limits import check_columns, check_header, check_lines, clip, header_fields, ignored_message, read_xlsx
 
 KIND = "long"
 
@@ -39,6 +42,8 @@ _UNIT_FACTORS = {  # factor to the canonical unit of the pollutant family
 }
 #: CO above this (mg/m³) as a median is not plausible: the data are almost certainly µg/m³.
 CO_MEDIAN_MAX_MG = 20.0
+#: Bytes of the first line read as the header (the line limit applies; this only bounds the read itself).
+MAX_HEADER_READ = (1 << 20) + 2
 
 
 def _canonical_header(columns: list[str], source: str) -> tuple[list[str], dict[str, float], list[str]]:
@@ -66,13 +71,23 @@ def _canonical_header(columns: list[str], source: str) -> tuple[list[str], dict[
             factors[base] = f / 1000.0 if POLLUTANTS[base].unit == "mg/m³" else f
         elif base not in ("station", "time"):
             ignored.append(str(col))
+    repeated = sorted({n for n in names if names.count(n) > 1 and (n in SIX or n in ("station", "time"))})
+    if repeated:
+        raise ImportError_(f"{source}: 表头中的列重复：{'、'.join(repeated)}（如 pm25 与 pm2.5 同时出现）")
     return names, factors, ignored
 
 
 def _check_units(frame: dict[str, np.ndarray], source: str) -> None:
+    """Refuse a CO column that is evidently µg/m³. The median is taken over the values that are plausible in
+    either unit (finite, 0 … the CO range in µg/m³), so that a few absurd cells (``inf``, ``1e308``), which are
+    quarantined anyway, can neither trigger nor hide the check."""
     co = frame.get("co")
-    if co is not None and np.isfinite(co).any():
-        med = float(np.nanmedian(co))
+    if co is None:
+        return
+    with np.errstate(invalid="ignore"):
+        plausible = co[np.isfinite(co) & (co >= 0) & (co <= RANGES["co"].hi * 1000)]
+    if len(plausible):
+        med = float(np.median(plausible))
         if med > CO_MEDIAN_MAX_MG:
             raise ImportError_(
                 f"{source}: 一氧化碳(CO)中位数为 {med:g}，按 mg/m³ 不合理，疑似单位为 µg/m³；"
@@ -114,9 +129,11 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
     messages: list[str] = []
     if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
         raw = read_bytes(path) if data is None else data
-        df = pd.read_excel(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        df = read_xlsx(raw, source)
         return _from_strings(df, source, sha256_of(raw), q, messages, hour_beginning)
     if data is None:
+        with open_input(path) as fh:  # a million-column header is refused before the file is scanned
+            check_header(fh.read(MAX_HEADER_READ), source)
         is_utf8, bom, sha = file_is_utf8(path)
         if is_utf8 and not bom:  # the common big-file case: pyarrow reads the file itself, nothing held twice
             buf, encoding = None, "UTF-8"
@@ -127,15 +144,20 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         buf, encoding = utf8_bytes(data, source)
     if encoding != "UTF-8":
         messages.append(f"文件编码为 {encoding}，已按该编码读取")
+    if buf is not None:
+        check_header(buf, source)
+        check_lines(buf, source)  # a file read by pyarrow itself was checked while it was hashed
     with (open(path, "rb") if buf is None else io.BytesIO(buf)) as fh:
-        header_line = fh.readline().decode("utf-8").rstrip("\r\n")
-    names, factors, ignored = _canonical_header(next(csv.reader([header_line])), source)
+        header_line = fh.readline(MAX_HEADER_READ).decode("utf-8", "replace").rstrip("\r\n")
+    header = header_fields(header_line.encode("utf-8"), source)
+    check_columns(len(header), source)
+    names, factors, ignored = _canonical_header(header, source)
     if "station" not in names or "time" not in names:
-        raise ImportError_(f"{source}: 缺少必需列 station 与 time（实际表头：{header_line[:200]}）")
+        raise ImportError_(f"{source}: 缺少必需列 station 与 time（实际表头：{clip(header_line, 200)}）")
     if not factors:
         raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
     if ignored:
-        messages.append("忽略了非标准列：" + "、".join(ignored))
+        messages.append(ignored_message(ignored))
     try:  # fast path
         table = pacsv.read_csv(
             str(path) if buf is None else io.BytesIO(buf),
@@ -148,23 +170,27 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        df, line_no = _read_rows_checked(read_bytes(path) if buf is None else buf, names, q)
+        df, line_no = _read_rows_checked(read_bytes(path) if buf is None else buf, names, q, source)
         return _from_strings(df, source, sha, q, messages, hour_beginning, factors, line_no)
     n = table.num_rows
     line_no = np.arange(n, dtype=np.int64) + 2
     values = {}
+    not_null: dict[str, np.ndarray] = {}
     for p in factors:  # one float array per pollutant; the Arrow column is released as we go
-        v = table.column(p).to_numpy(zero_copy_only=False).astype(float, copy=True)
+        col = table.column(p)
+        not_null[p] = col.is_valid().to_numpy(zero_copy_only=False)
+        v = col.to_numpy(zero_copy_only=False).astype(float, copy=True)
         if factors[p] != 1.0:
-            v *= factors[p]
+            with np.errstate(over="ignore"):  # infinite, quarantined by the screen below
+                v *= factors[p]
         values[p] = v
         table = table.drop_columns([p])
     _check_units(values, source)
     for p, v in values.items():
-        neg = v < 0
-        if neg.any():
-            q.extend(line_no[neg], p, (v[neg] / factors[p]).tolist(), "负值（浓度不可能为负，按缺测处理）")
-            v[neg] = np.nan
+        nan_text = not_null[p] & np.isnan(v)  # "NAN", "+nan": pyarrow reads a NaN that is not a missing marker
+        if nan_text.any():
+            q.extend(line_no[nan_text], p, ["nan"] * int(nan_text.sum()), "非数值")
+        screen(v, line_no, p, q, factor=factors[p])
     times = table.column("time")
     try:
         ts = pc.strptime(pc.utf8_trim_whitespace(times), format="%Y-%m-%d %H:%M", unit="s", error_is_null=False)
@@ -181,20 +207,29 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
     return _finish(source, sha, station, hi, values, line_no, q, messages, n)
 
 
-def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine) -> tuple[pd.DataFrame, np.ndarray]:
+def _plain_numbers(raw: pd.Series) -> np.ndarray:
+    """Numbers of a text column without any check (NaN where not a number): the CO unit check looks at the whole
+    column before the cells are screened and quarantined."""
+    return pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine, source: str = "") -> tuple[pd.DataFrame, np.ndarray]:
     """Read CSV rows as text with their real line numbers; rows with a wrong number of fields are quarantined."""
     reader = csv.reader(io.StringIO(buf.decode("utf-8"), newline=""))
-    next(reader, None)
     rows: list[list[str]] = []
     lines: list[int] = []
     start = 2
-    for row in reader:
-        if len(row) == len(names):
-            rows.append(row)
-            lines.append(start)
-        elif any(cell.strip() for cell in row):
-            q.add(start, "*", ",".join(row), f"字段数 {len(row)} 与表头 {len(names)} 不符")
-        start = reader.line_num + 1
+    try:
+        next(reader, None)
+        for row in reader:
+            if len(row) == len(names):
+                rows.append(row)
+                lines.append(start)
+            elif any(cell.strip() for cell in row):
+                q.add(start, "*", ",".join(row), f"字段数 {len(row)} 与表头 {len(names)} 不符")
+            start = reader.line_num + 1
+    except csv.Error as e:  # a field beyond the csv module's limit (128 KiB), a NUL byte …
+        raise ImportError_(f"{source}: 第 {reader.line_num} 行 CSV 结构错误（{clip(e)}）") from None
     return pd.DataFrame(rows, columns=names, dtype=str), np.asarray(lines, dtype=np.int64)
 
 
@@ -216,11 +251,12 @@ def _from_strings(
         if not factors:
             raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
         if ignored:
-            messages.append("忽略了非标准列：" + "、".join(ignored))
+            messages.append(ignored_message(ignored))
     if line_no is None:
         line_no = np.arange(len(df), dtype=np.int64) + 2
-    values = {p: coerce_numeric(df[p], line_no, p, q) * factors[p] for p in factors}
-    _check_units(values, source)
+    with np.errstate(over="ignore"):
+        _check_units({"co": _plain_numbers(df["co"]) * factors["co"]} if "co" in factors else {}, source)
+    values = {p: coerce_numeric(df[p], line_no, p, q, factor=factors[p]) for p in factors}
     hi = parse_hour_index(df["time"], line_no, q, "time")
     if hour_beginning:
         hi = hi + 1

@@ -25,6 +25,7 @@ from ..evaluate.tables import columns, numbers, text
 from ..standards.noise import normalise_zone
 from ..store import noise as store
 from .common import ImportError_, ImportReport, ParsedFile, Quarantine
+from .limits import shown_names
 from .deposition import dedupe, drop_rows, parsed_file, read_input, store_file
 from .water_samples import _parse_date
 
@@ -85,7 +86,7 @@ def parse_noise(path: str | Path, kind: str, year: int | None = None) -> ParsedF
     c = columns(df, aliases, required, source)
     if "leq_day" not in c and "leq_night" not in c:
         raise ImportError_(f"{source}: 缺少等效声级列 leq_day（昼间）或 leq_night（夜间）；"
-                           f"实际表头：{'、'.join(map(str, df.columns[:20]))}")
+                           f"实际表头：{shown_names(map(str, df.columns))}")
     q = Quarantine(source)
     messages: list[str] = []
     rows = pd.DataFrame({key: text(df, c[key]), "line": np.arange(len(df), dtype=np.int64) + 2})

@@ -24,9 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from .common import (MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, screen,
+                     sha256_of, utf8_bytes)
+from .limits import MAX_STATIONS, check_columns, check_lines, clip
 
 KIND = "quotsoft"
 
@@ -61,6 +64,26 @@ def _day_index(yyyymmdd: np.ndarray) -> np.ndarray:
     return (base.astype("datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(np.int64) + (d - 1)
 
 
+def _is_calendar_day(yyyymmdd: np.ndarray) -> np.ndarray:
+    """Whether each integer is a real calendar day YYYYMMDD of the years 1970–2200."""
+    ok = (yyyymmdd >= 19700101) & (yyyymmdd <= 22001231)  # NaN (an empty cell) is not a day
+    if ok.any():
+        text = pd.Series(yyyymmdd[ok].astype(np.int64).astype(str))
+        ok[ok] = pd.to_datetime(text, format="%Y%m%d", errors="coerce").notna().to_numpy()
+    return ok
+
+
+def _integers(raw: pd.Series, line_no: np.ndarray, field: str, q: Quarantine, lo: int, hi: int) -> np.ndarray:
+    """Whole numbers from ``lo`` to ``hi`` (date as YYYYMMDD, hour) as floats; others NaN and quarantined."""
+    v = coerce_numeric(raw, line_no, field, q, param="")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(v) & ((v < lo) | (v > hi) | (v != np.floor(v)))
+    if bad.any():
+        q.extend(line_no[bad], field, raw[bad].tolist(), f"应为 {lo}–{hi} 的整数")
+        v[bad] = np.nan
+    return v
+
+
 def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     source = str(path)
     raw = read_bytes(path) if data is None else data
@@ -71,6 +94,14 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     if encoding != "UTF-8":
         messages.append(f"文件编码为 {encoding}，已按该编码读取")
 
+    end = buf.find(b"\n")
+    first = buf if end < 0 else buf[:end]
+    if not first.startswith(b"date,hour,type"):
+        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
+                           f"{clip(first[:60].decode('utf-8', 'replace'), 40)}）")
+    # refuse an absurd header before the file is split: the station count, then every line's length
+    check_columns(first.rstrip(b"\r").rstrip(b", ").count(b",") - 2, source, MAX_STATIONS, "个站点")
+    check_lines(buf, source)
     lines = buf.split(b"\n")
     if lines and lines[-1].strip() == b"":
         lines.pop()
@@ -79,7 +110,8 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         raise ImportError_(f"{source}: 空文件")
     header = lines[0].decode("utf-8").split(",")
     if header[:3] != ["date", "hour", "type"]:
-        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 {','.join(header[:3])}）")
+        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
+                           f"{clip(','.join(header[:3]), 60)}）")
     trailing = 0
     while header and header[-1].strip() == "":
         header.pop()
@@ -87,9 +119,16 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     stations = [h.strip() for h in header[3:]]
     if len(set(stations)) != len(stations):
         raise ImportError_(f"{source}: 表头中站点编码重复")
+    if any(s in ("", "date", "hour", "type") for s in stations):
+        raise ImportError_(f"{source}: 表头中有空的或保留的站点编码（date、hour、type）")
     n_fields = len(header)
     if trailing:
         messages.append(f"表头末尾有 {trailing} 个空列，已忽略")
+    if len(lines) == 1:  # a day without any published line
+        messages.append("文件只有表头，没有数据行")
+        empty = {"station": pa.array([], pa.dictionary(pa.int32(), pa.string())), "hi": pa.array([], pa.int32()),
+                 **{c: pa.array([], pa.float64()) for c in _COLS}}
+        return ParsedFile(source, KIND, pa.table(empty), q, messages, rows_read=0, sha256=sha)
 
     counts = np.fromiter((ln.count(b",") + 1 for ln in lines[1:]), dtype=np.int64, count=len(lines) - 1)
     good_rows: list[int] = []  # 0-based index into lines[1:]
@@ -136,20 +175,26 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         values = np.column_stack([table.column(s).to_numpy(zero_copy_only=False) for s in stations]) if stations \
             else np.empty((table.num_rows, 0))
         values = values.astype(float)
+        if stations:  # "NAN", "+nan": pyarrow reads a NaN that is not an empty cell
+            valid = np.column_stack([pc.is_valid(table.column(s)).to_numpy(zero_copy_only=False) for s in stations])
+            nan_text = valid & np.isnan(values)
+            if nan_text.any():
+                r, c = np.nonzero(nan_text)
+                q.extend(line_no[r], [stations[j] for j in c], ["nan"] * len(r), "非数值")
         dates = table.column("date").to_numpy()
         hours = table.column("hour").to_numpy()
         types = np.asarray(table.column("type").to_pylist(), dtype=object)
-        neg = values < 0
-        if neg.any():
-            r, c = np.nonzero(neg)
-            q.extend(line_no[r], [stations[j] for j in c], values[r, c].tolist(), "负值（按缺测处理）")
-            values[neg] = np.nan
     except (pa.ArrowInvalid, ValueError):
-        df = pd.read_csv(io.BytesIO(body), header=None, names=names, dtype=str, keep_default_na=False)
-        dates_f = coerce_numeric(df["date"], line_no, "date", q)
-        hours_f = coerce_numeric(df["hour"], line_no, "hour", q)
+        try:
+            df = pd.read_csv(io.BytesIO(body), header=None, names=names, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+            raise ImportError_(f"{source}: CSV 结构错误：{clip(e, 200)}") from None
+        dates_f = _integers(df["date"], line_no, "date", q, 0, 99_991_231)
+        hours_f = _integers(df["hour"], line_no, "hour", q, 0, 99)
         ok = ~np.isnan(dates_f) & ~np.isnan(hours_f)
-        values = np.column_stack([coerce_numeric(df[s], line_no, s, q) for s in stations])[ok]
+        # cells are screened by their row's type below: here only non-numeric text is quarantined
+        values = np.column_stack([coerce_numeric(df[s], line_no, s, q, allow_negative=True, param="")
+                                  for s in stations])[ok] if stations else np.empty((int(ok.sum()), 0))
         dates, hours = dates_f[ok].astype(np.int64), hours_f[ok].astype(np.int64)
         types = df["type"].to_numpy(dtype=object)[ok]
         line_no = line_no[ok]
@@ -172,8 +217,13 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
                 row[j] = float(text)
             except ValueError:
                 q.add(ln, stations[j], text, "非数值")
+            else:
+                if np.isnan(row[j]):
+                    q.add(ln, stations[j], text, "非数值")
         try:
             d, h = int(fields[0]), int(fields[1])
+            if not (0 <= d <= 99_991_231 and 0 <= h <= 99):
+                raise ValueError
         except ValueError:
             q.add(ln, "date/hour", ",".join(fields[:3]), "截断行的日期或时次无效")
             continue
@@ -192,7 +242,11 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         if wrong_day.any():
             q.extend(line_no[wrong_day], "date", dates[wrong_day].tolist(), f"日期与文件名 {file_day} 不符")
             bad |= wrong_day
-    bad_hour = (hours < 0) | (hours > 23)
+    not_a_day = ~_is_calendar_day(dates) & ~bad
+    if not_a_day.any():
+        q.extend(line_no[not_a_day], "date", dates[not_a_day].tolist(), "日期无效（应为 YYYYMMDD）")
+        bad |= not_a_day
+    bad_hour = ~((hours >= 0) & (hours <= 23))  # NaN (an empty cell) too
     if bad_hour.any():
         q.extend(line_no[bad_hour], "hour", hours[bad_hour].tolist(), "时次应为 0–23")
         bad |= bad_hour
@@ -203,6 +257,11 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         bad |= unknown
     keep = ~bad
     values, dates, hours, type_idx, line_no = values[keep], dates[keep], hours[keep], type_idx[keep], line_no[keep]
+    for t in np.unique(type_idx):  # infinite, negative and out-of-range cells, by the range of the row's type
+        rows = type_idx == t
+        block = values[rows]
+        screen(block, line_no[rows], stations, q, _COLS[t], negative_reason="负值（按缺测处理）")
+        values[rows] = block
 
     hi_rows = _day_index(dates) * 24 + hours if len(dates) else np.empty(0, dtype=np.int64)
     # Duplicate (hour, type) lines: identical → dropped; conflicting → later line quarantined.

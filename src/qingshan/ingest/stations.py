@@ -15,16 +15,15 @@ or ``-`` are stored as missing.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..store.workspace import TOWN_NETWORK
 from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
+from .limits import read_xlsx, shown_names
 
 KIND = "stations"
 
@@ -50,10 +49,13 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     raw = read_bytes(path) if data is None else data
     q = Quarantine(source)
     if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
-        df = pd.read_excel(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        df = read_xlsx(raw, source)
     else:
         df = read_csv_strings(raw, source)
     df.columns = [_ZH.get(str(c).strip(), str(c).strip().lower()) for c in df.columns]
+    repeated = sorted(set(df.columns[df.columns.duplicated()]))
+    if repeated:
+        raise ImportError_(f"{source}: 表头中的列重复：{shown_names(repeated)}（如 code 与 监测点编码 同时出现）")
     if "code" not in df.columns:
         raise ImportError_(f"{source}: 站点表缺少站点编码列（监测点编码 或 code）")
     for c in ("name", "city", "district", "lon", "lat", "is_control", "town", "network"):

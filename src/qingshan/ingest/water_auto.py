@@ -29,9 +29,7 @@ mg/m³ (×1000), the project's canonical chla unit.
 
 from __future__ import annotations
 
-import gzip
 import html
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -43,7 +41,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..store.water import AUTO_ITEMS
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine, read_bytes, sha256_of, utf8_bytes
+from .common import ImportError_, ImportReport, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .limits import MAX_JSON_BYTES, check_columns, check_size, clip, gunzip, read_csv_text, shown_names
 
 KIND = "water-auto"
 
@@ -151,8 +150,11 @@ class AutoParsed(ParsedFile):
     all_rows: pd.DataFrame | None = None
 
 
-def _numeric(shown: pd.Series, raw: pd.Series, item: str, lines: np.ndarray, q: Quarantine) -> np.ndarray:
-    """Value of an item: the raw (原始值) number when given, else the shown number; markers → NaN."""
+def _numeric(shown: pd.Series, raw: pd.Series, item: str, lines: np.ndarray,
+             q: Quarantine) -> tuple[np.ndarray, np.ndarray]:
+    """Value of an item: the raw (原始值) number when given, else the shown number; markers → NaN. Non-numeric,
+    infinite, negative and physically impossible values (:mod:`qingshan.standards.ranges`) are quarantined: the
+    second array marks these rejected cells."""
     def num(s: pd.Series) -> np.ndarray:
         return pd.to_numeric(s.where(~s.isin(list(MARKERS))), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
@@ -160,12 +162,13 @@ def _numeric(shown: pd.Series, raw: pd.Series, item: str, lines: np.ndarray, q: 
     bad = np.isnan(sv) & ~shown.isin(list(MARKERS)).to_numpy()
     if bad.any():
         q.extend(lines[bad], item, shown[bad].tolist(), "非数值（按缺测处理）")
-    value = np.where(np.isnan(rv), sv, rv)
-    neg = value < 0
-    if neg.any():
-        q.extend(lines[neg], item, value[neg].tolist(), "负值（浓度不可能为负，按缺测处理）")
-        value[neg] = np.nan
-    return value * FACTORS.get(item, 1.0)
+    use_raw = ~np.isnan(rv)
+    with np.errstate(over="ignore"):  # 1e308 mg/L × 1000: infinite, quarantined below
+        value = np.where(use_raw, rv, sv) * FACTORS.get(item, 1.0)
+    texts = np.where(use_raw, raw.to_numpy(dtype=object), shown.to_numpy(dtype=object))
+    screen(value, lines, item, q, raws=texts)
+    rejected = (~shown.isin(list(MARKERS)).to_numpy() | use_raw) & np.isnan(value)  # a value was given, none kept
+    return value, rejected
 
 
 def _frame_from_cells(rows: list[list[object]], columns: list[str], source: str, year_month: tuple[int, int] | None,
@@ -199,8 +202,11 @@ def _finish_frame(frame: pd.DataFrame, q: Quarantine) -> pd.DataFrame:
     for item in AUTO_ITEMS:
         shown = frame[f"{item}_shown"].astype(str).str.strip()
         raw = frame[f"{item}_rawtext"].astype(str).str.strip() if f"{item}_rawtext" in frame else pd.Series([""] * len(frame))
-        frame[item] = _numeric(shown, raw, item, lines, q)
+        frame[item], rejected = _numeric(shown, raw, item, lines, q)
         frame[f"{item}_shown"] = shown
+        if rejected.any():  # a rejected cell keeps what the store holds for it (qingshan.store.water.upsert)
+            for c in (item, f"{item}_shown", f"{item}_note"):
+                frame[f"_keep_{c}"] = rejected
     raw_cols = [c for c in frame.columns if c.endswith("_rawtext")]
     # whether the row published unrounded values (原始值): the oracle needs to know the precision it compares at
     frame["has_raw"] = (frame[raw_cols].astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)
@@ -213,17 +219,24 @@ def _finish_frame(frame: pd.DataFrame, q: Quarantine) -> pd.DataFrame:
 
 
 def _parse_json(data: bytes, source: str, q: Quarantine) -> pd.DataFrame:
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+    data = gunzip(data, source) if data[:2] == b"\x1f\x8b" else data
+    check_size(len(data), source, MAX_JSON_BYTES)  # a daily publication is about 1 MB
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ImportError_(f"{source}: 不是有效的 JSON：{e}") from None
-    if not isinstance(doc, dict) or "tbody" not in doc or "thead" not in doc:
-        raise ImportError_(f"{source}: JSON 中没有 thead/tbody（不是自动站发布接口的响应）")
+        raise ImportError_(f"{source}: 不是有效的 JSON：{clip(e)}") from None
+    except RecursionError:
+        raise ImportError_(f"{source}: JSON 嵌套过深，不是自动站发布接口的响应") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("thead"), list) \
+            or not isinstance(doc.get("tbody"), (list, type(None))):
+        raise ImportError_(f"{source}: JSON 中没有 thead/tbody 列表（不是自动站发布接口的响应）")
+    check_columns(len(doc["thead"]), source)
+    rows = doc["tbody"] or []
+    if not all(isinstance(r, list) for r in rows):
+        raise ImportError_(f"{source}: JSON 的 tbody 应为行的列表（每行是单元格的列表）")
     columns = _columns_from_headers([_TAG.sub("", str(h)) for h in doc["thead"]], source)
     # a JSON file has no lines: "line" is the 1-based row number within tbody
-    return _frame_from_cells(doc["tbody"] or [], columns, source, _file_date(source), 1, q)
+    return _frame_from_cells(rows, columns, source, _file_date(source), 1, q)
 
 
 def _columns_from_headers(headers: list[str], source: str) -> list[str]:
@@ -234,11 +247,17 @@ def _columns_from_headers(headers: list[str], source: str) -> list[str]:
         cols.append(key)
     missing = [k for k in ("section", "time_published", "official_class") if k not in cols]
     if missing:
-        raise ImportError_(f"{source}: 表头缺少 {', '.join(missing)}（实际：{'、'.join(headers[:20])}）")
+        raise ImportError_(f"{source}: 表头缺少 {', '.join(missing)}（实际：{shown_names(headers)}）")
     return cols
 
 
+_FLAT_REQUIRED = ("province", "basin", "section", "monitor_time_published", "water_class", "datetime_local_inferred")
+
+
 def _parse_flat(df: pd.DataFrame, source: str, q: Quarantine) -> pd.DataFrame:
+    missing = [c for c in _FLAT_REQUIRED if c not in df.columns]
+    if missing:
+        raise ImportError_(f"{source}: 扁平快照表缺少列 {', '.join(missing)}")
     n = len(df)
     frame = pd.DataFrame({
         "line": np.arange(n, dtype=np.int64) + 2,
@@ -273,10 +292,7 @@ def _parse_by_name(df: pd.DataFrame, source: str, q: Quarantine) -> pd.DataFrame
 
 def _read_csv(data: bytes, source: str) -> pd.DataFrame:
     buf, _ = utf8_bytes(data, source)
-    try:
-        return pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise ImportError_(f"{source}: CSV 结构错误：{e}") from None
+    return read_csv_text(buf, source)
 
 
 def parse(path: str | Path, data: bytes | None = None, dedupe: bool = True) -> AutoParsed:
@@ -294,7 +310,7 @@ def parse(path: str | Path, data: bytes | None = None, dedupe: bool = True) -> A
         elif any(str(c).startswith("断面名称") for c in df.columns):
             frame = _parse_by_name(df, source, q)
         else:
-            raise ImportError_(f"{source}: 无法识别的自动站数据格式（表头：{'、'.join(map(str, df.columns[:12]))}）")
+            raise ImportError_(f"{source}: 无法识别的自动站数据格式（表头：{shown_names(map(str, df.columns))}）")
     rows_read = len(frame)
     frame = _finish_frame(frame, q)
     all_rows = frame[frame["section"] != ""].reset_index(drop=True)

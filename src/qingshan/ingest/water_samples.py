@@ -25,7 +25,6 @@ that cannot be converted quarantines its column. Re-import is idempotent (keys: 
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,7 +34,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.water_class import ITEMS, parse_class
-from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, read_bytes, sha256_of, utf8_bytes
+from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .limits import clip, read_csv_text, read_xlsx, shown_names
 from .water_auto import store_parsed
 
 KIND = "water-samples"
@@ -147,16 +147,9 @@ def _parse_date(text: str) -> date | None:
 
 def _read_sheets(raw: bytes, source: str) -> dict[str, pd.DataFrame]:
     if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            book = pd.read_excel(io.BytesIO(raw), sheet_name=None, dtype=str, keep_default_na=False)
-        except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds
-            raise ImportError_(f"{source}: 无法读取 XLSX：{e}") from None
-        return {str(k): v for k, v in book.items()}
+        return {str(k): v for k, v in read_xlsx(raw, source, sheet_name=None).items()}
     buf, _ = utf8_bytes(raw, source)
-    try:
-        return {"": pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False, skipinitialspace=True)}
-    except pd.errors.ParserError as e:
-        raise ImportError_(f"{source}: CSV 结构错误：{e}") from None
+    return {"": read_csv_text(buf, source, skipinitialspace=True)}
 
 
 _SECTION_SHEETS = ("断面", "断面信息", "sections", "section", "断面表")
@@ -258,6 +251,7 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
     meta_cols: dict[str, str] = {}
     items: list[tuple[str, str, float]] = []  # (column, code, factor)
     seen_items: set[str] = set()
+    unknown: list[str] = []
     for c in df.columns:
         kind, name, unit = _classify_header(c)
         if kind == "key" and name not in key_cols.values():
@@ -278,9 +272,13 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
             items.append((c, name, f))
         elif kind == "unknown":
             q.add(1, str(c), str(c), "未知的监测项目或列名，整列未导入（项目代码见 docs/water.md，如 ph、do、codmn、nh3n、tp）")
-            messages.append(f"列 {c}{label}：未知的监测项目，整列未导入（见隔离表）")
+            unknown.append(str(c))
+    if len(unknown) == 1:
+        messages.append(f"列 {clip(unknown[0], 40)}{label}：未知的监测项目，整列未导入（见隔离表）")
+    elif unknown:
+        messages.append(f"{len(unknown)} 列{label}为未知的监测项目，整列未导入（见隔离表）：{shown_names(unknown)}")
     if "section" not in key_cols.values() or "date" not in key_cols.values():
-        raise ImportError_(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{'、'.join(map(str, df.columns[:20]))}")
+        raise ImportError_(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{shown_names(map(str, df.columns))}")
     if not items:
         raise ImportError_(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
     inv = {v: k for k, v in key_cols.items()}
@@ -316,7 +314,15 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
             m = mask & ok
             if m.any():
                 q.extend(lines[m], code, text[m].tolist(), reason)
-        good = ok & ~missing & ~bad_nd & ~bad_num & ~neg & (is_nd | ~np.isnan(val))
+        # values and detection limits in the canonical unit, screened against the item's physical range
+        raws = text.to_numpy(dtype=object)
+        with np.errstate(over="ignore"):  # 1e308 µg/L → infinite mg/L, quarantined by the screen
+            value = np.where(ok & ~is_nd & ~missing & ~bad_num & ~neg, val * factor, np.nan)
+            limit = np.where(ok & is_nd & ~bad_nd, dl * factor, np.nan)
+        screen(value, lines, code, q, raws=raws)
+        if code != "ph":  # a pH non-detect is refused below
+            screen(limit, lines, code, q, raws=raws)
+        good = ok & np.where(is_nd, ~np.isnan(limit), ~np.isnan(value))
         if code == "ph":
             good &= ~is_nd  # a pH is never a non-detect
             m = ok & is_nd
@@ -327,9 +333,9 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
             "section": sec.to_numpy()[idx],
             "date": [dates[i] for i in idx],
             "item": code,
-            "value": np.where(is_nd[idx], np.nan, val[idx] * factor),
+            "value": np.where(is_nd[idx], np.nan, value[idx]),
             "nondetect": is_nd[idx],
-            "dl": np.where(is_nd[idx], dl[idx] * factor, np.nan),
+            "dl": np.where(is_nd[idx], limit[idx], np.nan),
             "_line": lines[idx],
         }))
     samples = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

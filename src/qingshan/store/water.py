@@ -20,6 +20,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from .plausible import check_batch
+
 #: Items of the automatic stations, in publication order, and their canonical units.
 AUTO_ITEMS: tuple[str, ...] = ("temp", "ph", "do", "cond", "turb", "codmn", "nh3n", "tp", "tn", "chla", "algae")
 AUTO_UNITS: dict[str, str] = {
@@ -94,27 +96,34 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, batch: pa.Table, import_i
     """Merge ``batch`` (one row per key, columns a subset of the table's) into ``table`` under ``import_id``.
 
     Returns the counts of new, updated and unchanged rows. Columns named in ``keep_existing_when_null`` keep the
-    stored value when the batch has NULL (used for section metadata given partly in a later file). ``keys``: the
-    table's key columns, by default those of :data:`KEYS` (other store modules pass their own)."""
+    stored value when the batch has NULL (used for section metadata given partly in a later file). A boolean batch
+    column ``_keep_<c>`` marks the rows whose ``c`` keeps the stored value whatever the batch holds (a cell the
+    importer rejected: a quarantined value never overwrites a stored one). ``keys``: the table's key columns, by
+    default those of :data:`KEYS` (other store modules pass their own)."""
     if not batch.num_rows:
         return {"new": 0, "updated": 0, "unchanged": 0}
     keys = keys if keys is not None else KEYS[table]
     cols = [c for c in table_columns(con, table) if c != "import_id" and c in batch.column_names]
     values = [c for c in cols if c not in keys]
+    check_batch(table, batch, values)  # never let an absurd value overwrite a stored one
+    flags = {c: f"_keep_{c}" for c in values if f"_keep_{c}" in batch.column_names}
     con.register("_wb", batch)
     try:
         casts = {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _ws AS SELECT "
             + ", ".join(f"CAST({q(c)} AS {casts[c]}) AS {q(c)}" for c in cols)
+            + "".join(f", CAST({q(f)} AS BOOLEAN) AS {q(f)}" for f in flags.values())
             + f", CAST({int(import_id)} AS INTEGER) AS import_id FROM _wb"
         )
     finally:
         con.unregister("_wb")
+    match = " AND ".join(f"t.{q(k)} = _ws.{q(k)}" for k in keys)
     for c in keep_existing_when_null:
         if c in values:
-            con.execute(f"UPDATE _ws SET {q(c)} = t.{q(c)} FROM {table} t WHERE _ws.{q(c)} IS NULL AND "
-                        + " AND ".join(f"t.{q(k)} = _ws.{q(k)}" for k in keys))
+            con.execute(f"UPDATE _ws SET {q(c)} = t.{q(c)} FROM {table} t WHERE _ws.{q(c)} IS NULL AND {match}")
+    for c, f in flags.items():
+        con.execute(f"UPDATE _ws SET {q(c)} = t.{q(c)} FROM {table} t WHERE _ws.{q(f)} AND {match}")
     on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
     differs = " OR ".join(f"s.{q(c)} IS DISTINCT FROM t.{q(c)}" for c in values) or "FALSE"
     matched, changed = con.execute(

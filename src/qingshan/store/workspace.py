@@ -18,6 +18,8 @@ never erases a stored value.
 from __future__ import annotations
 
 import os
+import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -25,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..standards.pollutants import SIX
+from .plausible import check_batch
 
 DB_FILE = "measurements.duckdb"
 
@@ -92,18 +95,69 @@ def default_workspace() -> Path:
     return Path(os.environ.get("QINGSHAN_WORKSPACE", "qingshan-workspace"))
 
 
+class StoreLocked(duckdb.IOException):
+    """The DuckDB file is held by another process (DuckDB allows one writer); the message says what to do."""
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def _open_error(db: Path, e: duckdb.IOException) -> duckdb.IOException:
+    """A one-line Chinese error for a store that cannot be opened (the usual cause: another process holds it)."""
+    text = str(e)
+    if "lock" in text.lower():
+        m = _LOCK_PID.search(text)
+        who = f"进程 {m.group(1)}" if m else "另一个进程"
+        return StoreLocked(f"测量库 {db} 正被{who}占用（如正在运行的 qingshan serve、hj212 接收服务或另一个导入命令）；"
+                           f"请等待它结束，或先停止该进程后重试")
+    return duckdb.IOException(f"无法打开测量库 {db}：{' '.join(text.split())}")
+
+
+@contextmanager
+def _private_umask():
+    """Files created meanwhile are readable by their owner only (0600; folders 0700)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _make_private(*paths: Path) -> None:
+    """Owner-only permissions on the store's files (they hold the bureau's data); a file owned by another user
+    (a shared deployment set up by an administrator) is left as it is."""
+    for p in paths:
+        try:
+            st = p.stat()
+            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                p.chmod(0o700 if p.is_dir() else 0o600)
+        except (FileNotFoundError, PermissionError):
+            pass
+
+
 class Workspace:
-    """A deployment's folder: the measurement store and generated files."""
+    """A deployment's folder: the measurement store and generated files.
+
+    Permissions: a workspace folder created here is 0700 and the store's files (``measurements.duckdb`` and its
+    ``.wal``) 0600 — they hold the bureau's data. DuckDB creates a new ``.wal`` after each checkpoint with the
+    process's umask; the 0700 folder keeps it private whatever its own mode."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, read_only: bool = False):
         self.path = Path(path) if path is not None else default_workspace()
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
-        if not read_only:
-            self.con.execute(_SCHEMA)
-            # workspaces created before towns were modelled
-            self.con.execute("ALTER TABLE stations ADD COLUMN IF NOT EXISTS town VARCHAR;"
-                             "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
+        db = self.path / DB_FILE
+        with _private_umask():  # the folder, the database file and the first WAL are created owner-only
+            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.con = duckdb.connect(str(db), read_only=read_only)
+            except duckdb.IOException as e:
+                raise _open_error(db, e) from None
+            if not read_only:
+                self.con.execute(_SCHEMA)
+                # workspaces created before towns were modelled
+                self.con.execute("ALTER TABLE stations ADD COLUMN IF NOT EXISTS town VARCHAR;"
+                                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
+        if not read_only:  # a store created by an older version (0644) becomes owner-only too
+            _make_private(db, db.with_name(DB_FILE + ".wal"))
 
     def close(self) -> None:
         self.con.close()
@@ -165,6 +219,7 @@ class Workspace:
         all_cols = ", ".join(cols)
         if not batch.num_rows:
             return {}
+        check_batch("air_hourly", batch, cols)  # never let an absurd value overwrite a stored one
         mm = pc.min_max(batch.column("hi"))
         lo, hi_ = mm["min"].as_py(), mm["max"].as_py()
         (overlap,) = con.execute("SELECT count(*) FROM air_hourly WHERE hi BETWEEN ? AND ?", [lo, hi_]).fetchall()[0]
@@ -217,6 +272,7 @@ class Workspace:
 
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
+        check_batch("stations", table, [c for c in ("lon", "lat") if c in table.column_names])
         for col in ("town", "network"):  # optional columns of a station list
             if col not in table.column_names:
                 table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
