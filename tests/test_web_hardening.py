@@ -376,6 +376,16 @@ def test_json_nested_thousands_deep_is_a_4xx_with_a_chinese_message(threaded):
         assert chinese(r.json()["detail"]), r.text
 
 
+def test_sign_in_may_be_multipart_and_an_anonymous_page_upload_gets_the_401_page(threaded):
+    r = httpx.post(f"{threaded}{API}/auth/token", files={"username": (None, "admin"), "password": (None, PASSWORD)},
+                   timeout=60)
+    assert r.status_code == 200, r.text  # sign-in is not an upload: multipart is fine there
+    r = httpx.post(f"{threaded}/ledger/items/1/progress", data={"text": "进展", "csrf": "x"}, timeout=60,
+                   files=[("files", ("a.pdf", b"%PDF-1.4", "application/pdf"))])
+    assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
+    assert "上传文件须先登录" in r.text and r.headers["connection"] == "close"
+
+
 def test_an_unexpected_error_is_a_logged_500_and_the_connection_stays_open(threaded, caplog):
     host, port = threaded.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as s:

@@ -67,7 +67,8 @@ class LoginThrottle:
 
 
 def client_address(request) -> str:  # noqa: ANN001 (a Starlette request)
-    """The peer address (behind a reverse proxy, run uvicorn with --proxy-headers so this is the real client)."""
+    """The peer address. ``qingshan serve`` replaces it with ``X-Forwarded-For`` only for requests from the proxies
+    listed in ``--forwarded-allow-ips`` (none by default), so a client cannot choose the address it is counted under."""
     return request.client.host if request.client is not None else "-"
 
 

@@ -30,6 +30,7 @@ TITLES = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "�
 ENGLISH = {"Not Found": "您访问的页面或接口不存在", "Method Not Allowed": "不支持该请求方法",
            "There was an error parsing the body": "请求体无法解析（格式有误或嵌套过深）",
            "Content Too Large": "请求体过大", "Unsupported Media Type": "不支持的请求体类型（Content-Type）"}
+PARAM_NAMES = {"year": "年份", "offset": "偏移量", "limit": "条数", "page": "页码"}
 LOCATIONS = {"query": "查询参数", "path": "路径参数", "body": "请求体", "header": "请求头", "cookie": "Cookie"}
 
 
@@ -95,6 +96,8 @@ def _validation_text(exc: RequestValidationError) -> str:
         loc = [str(x) for x in e.get("loc", ())]
         where = LOCATIONS.get(loc[0], loc[0]) if loc else "参数"
         name = ".".join(loc[1:]) or "?"
+        if name in PARAM_NAMES:
+            name = f"{name}（{PARAM_NAMES[name]}）"
         kind = e.get("type", "")
         reason = {"int_parsing": "应为整数", "missing": "缺失", "bool_parsing": "应为 true/false",
                   "date_from_datetime_parsing": "应为日期 YYYY-MM-DD", "date_parsing": "应为日期 YYYY-MM-DD",
@@ -102,6 +105,9 @@ def _validation_text(exc: RequestValidationError) -> str:
                   "json_invalid": "不是有效的 JSON"}.get(kind, "格式不正确")
         value: Any = e.get("input")
         shown = f"（收到 {value!r}）" if isinstance(value, str | int | float) else ""
+        if kind in ("greater_than_equal", "less_than_equal") and e.get("ctx"):
+            bound = next(iter(e["ctx"].values()))
+            reason += f"，应{'不小于' if kind == 'greater_than_equal' else '不大于'} {bound}"
         parts.append(f"{where} {name} {reason}{shown}")
     return "；".join(parts) or "请求参数有误"
 
