@@ -480,8 +480,9 @@ class Hj212Server:
                 if next_stats is not None and now >= next_stats:
                     next_stats = now + cfg.stats_interval
                     s = self.stats
-                    log.info("连接 %d，接收 %d，确认 %d，拒收 %d，入库 %d，报警 %d", len(self._conns), s.accepted,
-                             s.acknowledged, s.rejected, s.loaded, s.alerts)
+                    log.info("连接 %d，接收 %d，确认 %d，拒收 %d，入库 %d，报警 %d%s", len(self._conns), s.accepted,
+                             s.acknowledged, s.rejected, s.loaded, s.alerts,
+                             f"（预写日志回放中，已恢复 {s.recovered}）" if self.replaying else "")
             except Exception:
                 log.exception("定时任务出错")
 
