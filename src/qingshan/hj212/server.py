@@ -67,7 +67,7 @@ DEFAULT_PORT = 9212
 
 @dataclass
 class ServerConfig:
-    workspace: Path
+    workspace: Path | None  # None: the default workspace (resolved when it is opened, after listening)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     devices_file: Path | None = None
@@ -125,7 +125,6 @@ class Hj212Server:
         self.config = config
         self.stats = Stats()
         self.registry: dict[str, Device] = {}
-        self.wal_dir = Path(config.workspace) / WAL_DIR
         self.port: int | None = None
         self._conns: set[_Conn] = set()
         self._per_ip: dict[str, int] = defaultdict(int)
@@ -167,6 +166,11 @@ class Hj212Server:
     async def _run_db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
+    @property
+    def wal_dir(self) -> Path:
+        assert self.config.workspace is not None, "the workspace is resolved when it is opened"
+        return Path(self.config.workspace) / WAL_DIR
+
     def _device(self, mn: str) -> Device | None:
         return self.registry.get(mn)
 
@@ -174,9 +178,11 @@ class Hj212Server:
         """Open the workspace, import the registry file, find the WAL backlog; returns the segment to write next."""
         import duckdb
 
-        from ..store.workspace import Workspace
+        from ..store.workspace import Workspace, default_workspace
         from .store import Hj212Store
 
+        if self.config.workspace is None:
+            self.config.workspace = default_workspace()
         try:
             self._ws = Workspace(self.config.workspace)
         except duckdb.Error as e:  # e.g. another process holds the database
@@ -480,8 +486,9 @@ class Hj212Server:
                 if next_stats is not None and now >= next_stats:
                     next_stats = now + cfg.stats_interval
                     s = self.stats
-                    log.info("连接 %d，接收 %d，确认 %d，拒收 %d，入库 %d，报警 %d", len(self._conns), s.accepted,
-                             s.acknowledged, s.rejected, s.loaded, s.alerts)
+                    log.info("连接 %d，接收 %d，确认 %d，拒收 %d，入库 %d，报警 %d%s", len(self._conns), s.accepted,
+                             s.acknowledged, s.rejected, s.loaded, s.alerts,
+                             f"（预写日志回放中，已恢复 {s.recovered}）" if self.replaying else "")
             except Exception:
                 log.exception("定时任务出错")
 
@@ -652,10 +659,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(a: argparse.Namespace) -> ServerConfig:
-    from ..store.workspace import default_workspace
-
     return ServerConfig(
-        workspace=a.workspace or default_workspace(), host=a.host, port=a.port, devices_file=a.devices,
+        workspace=a.workspace, host=a.host, port=a.port, devices_file=a.devices,
         accept_unknown=a.accept_unknown, max_segment=min(a.max_frame, MAX_SEGMENT), idle_timeout=a.idle_timeout,
         frame_timeout=a.frame_timeout, write_timeout=a.write_timeout, max_conn_per_ip=a.max_per_ip,
         max_connections=a.max_connections, fsync=not a.no_fsync, load_interval=a.load_interval,
