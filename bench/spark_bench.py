@@ -183,6 +183,8 @@ def phase_spark(args) -> dict:
         seconds = time.perf_counter() - t1
         spark.stop()
     _save(tables, Path(args.work) / "spark-bench-spark.parquet")
+    print(json.dumps({"seconds": seconds, "session_start_seconds": start_s, "peak_tree_gb": mem.peak / 1e9}),
+          file=sys.stderr, flush=True)  # kept even if the event log cannot be read
     return {"session_start_seconds": start_s, "seconds": seconds, "per_year_seconds": per_year,
             "rows": int(sum(len(t) for t in tables)), "peak_tree_gb": mem.peak / 1e9, "driver_peak_gb": _peak_gb(),
             "tasks": _task_costs(events)}
@@ -191,10 +193,10 @@ def phase_spark(args) -> dict:
 def _task_costs(events: Path) -> dict:
     """Per-stage task statistics from the event log: the station-daily stage is the per-partition cost."""
     stages: dict[int, dict] = {}
-    for f in events.rglob("*"):
-        if not f.is_file():
-            continue
+    for f in events.rglob("events_*"):  # the event files (the directory also holds status and .crc files)
         for line in f.read_text(errors="replace").splitlines():
+            if not line.strip():
+                continue
             e = json.loads(line)
             if e.get("Event") == "SparkListenerStageCompleted":
                 si = e["Stage Info"]

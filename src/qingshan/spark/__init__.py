@@ -41,8 +41,9 @@ def spark_session(master: str | None = None, app_name: str = "qingshan", conf: M
         "spark.sql.adaptive.enabled": "true",
     }
     if _local_master(master) and "PYSPARK_PYTHON" not in os.environ:
-        settings["spark.pyspark.python"] = sys.executable
-        settings["spark.pyspark.driver.python"] = sys.executable
+        # PySpark takes the executors' Python from this variable when the session starts (the spark.pyspark.python
+        # setting is read by spark-submit only), and would otherwise run whatever `python3` is first on PATH
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     settings.update(conf or {})
     for k, v in settings.items():
         builder = builder.config(k, v)
