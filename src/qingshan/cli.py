@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import cli_lake
 from .cli_errors import fail, import_errors
 from .evaluate.tables import read_table, write_table
 from .ingest import ImportError_, import_files
@@ -200,14 +201,13 @@ def air_evaluate(
     city: Optional[str] = typer.Option(None, "--city", help="城市名称（站点表中的“城市”），缺省为全部"),
     ruleset: Optional[str] = typer.Option(None, "--ruleset", help="gb3095-2012 | gb3095-2026-transitional | gb3095-2026-final（默认按日期）"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="完整结果表（.csv/.xlsx/.json）"),
+    engine: str = typer.Option("embedded", "--engine", help=cli_lake.ENGINE_HELP),
+    lake: Optional[str] = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP),
+    master: Optional[str] = typer.Option(None, "--master", help=cli_lake.MASTER_HELP),
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
-    from .evaluate.air import evaluate_period
-
     p, ev = _period_args(period, ruleset)
-    with _ws() as ws:
-        _check_city(ws, city)
-        res = evaluate_period(ws.con, p, city=city, ev_override=ev)
+    res = cli_lake.evaluate(engine, lake, master, p, city, ev, _check_city)
     table = res.table
     if table.empty:
         err.print(f"[yellow]{p.label} 没有可评价的数据[/]")
@@ -240,17 +240,18 @@ def air_rank(
     city: Optional[str] = typer.Option(None, "--city", help="只对该城市的站点/区县排名"),
     ruleset: Optional[str] = typer.Option(None, "--ruleset"),
     output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    engine: str = typer.Option("embedded", "--engine", help=cli_lake.ENGINE_HELP),
+    lake: Optional[str] = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP),
+    master: Optional[str] = typer.Option(None, "--master", help=cli_lake.MASTER_HELP),
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）。"""
-    from .evaluate.air import evaluate_period, rank
+    from .evaluate.air import rank
 
     if level not in ("city", "station", "district") or by not in ("composite_index", "pm25_mean", "good_ratio"):
         err.print("[red]错误：[/]--level 应为 city|station|district，--by 应为 composite_index|pm25_mean|good_ratio")
         raise typer.Exit(2)
     p, ev = _period_args(period, ruleset)
-    with _ws() as ws:
-        _check_city(ws, city)
-        res = evaluate_period(ws.con, p, city=city, ev_override=ev, levels=(level,))
+    res = cli_lake.evaluate(engine, lake, master, p, city, ev, _check_city, levels=(level,))
     table = res.table
     if level == "station":
         table = table[table["is_control"] != True]  # noqa: E712
@@ -336,6 +337,7 @@ def serve(
 from .cli_water import register as _register_water  # noqa: E402  (water, noise, rain, dust; import water-*)
 
 _register_water(app, import_app)
+cli_lake.register(app)  # export lake
 
 if __name__ == "__main__":  # pragma: no cover
     app()

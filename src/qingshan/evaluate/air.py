@@ -177,6 +177,9 @@ class EvaluationResult:
 
 
 def _period_aggregate_sql(daily: str, first_day: int, last_day: int) -> str:
+    # Portable SQL: the same text runs on DuckDB and on Spark SQL (qingshan.spark), so both engines take their
+    # group values from one definition. percentile_cont … WITHIN GROUP is DuckDB's quantile_cont and Spark's exact
+    # percentile, both the HJ 663 附录A interpolation.
     aggs = ["station AS code", "count(*) AS days_with_data",
             "count(*) FILTER (WHERE day_valid) AS valid_days",
             "count(*) FILTER (WHERE day_valid AND aqi <= 100) AS good_days"]
@@ -184,24 +187,44 @@ def _period_aggregate_sql(daily: str, first_day: int, last_day: int) -> str:
         aggs.append(f"count(*) FILTER (WHERE day_valid AND level = {lvl}) AS days_level{lvl}")
     for c in PRIMARY_CODES:
         aggs.append(
-            f"count(*) FILTER (WHERE day_valid AND list_contains(string_split(primary_pollutants, ','), '{c}')) "
+            f"count(*) FILTER (WHERE day_valid AND array_contains(split(primary_pollutants, ','), '{c}')) "
             f"AS primary_days_{c}"
         )
     for c in ("so2", "no2", "co", "pm10", "pm25", "o3_8h_max"):
         aggs += [f"count({c}) AS n_{c}", f"avg({c}) AS {c}_mean_raw", f"min({c}) AS {c}_min", f"max({c}) AS {c}_max"]
     for item in ANNUAL_ITEMS:
         if item.percentile is not None:
-            aggs.append(f"quantile_cont({item.source}, {item.percentile / 100}) AS {item.key}_raw")
-    return f"SELECT {', '.join(aggs)} FROM ({daily}) WHERE day BETWEEN {first_day} AND {last_day} GROUP BY station"
+            aggs.append(f"percentile_cont({item.percentile / 100}) WITHIN GROUP (ORDER BY {item.source}) "
+                        f"AS {item.key}_raw")
+    return f"SELECT {', '.join(aggs)} FROM ({daily}) AS d WHERE day BETWEEN {first_day} AND {last_day} GROUP BY station"
 
 
 def _monthly_counts_sql(daily: str, first_day: int, last_day: int) -> str:
     counts = ", ".join(f"count({c}) AS n_{c}" for c in ("so2", "no2", "co", "pm10", "pm25", "o3_8h_max"))
     return (
-        f"SELECT station AS code, year(DATE '1970-01-01' + CAST(day AS INTEGER)) AS y, "
-        f"month(DATE '1970-01-01' + CAST(day AS INTEGER)) AS m, {counts} "
-        f"FROM ({daily}) WHERE day BETWEEN {first_day} AND {last_day} GROUP BY ALL"
+        f"SELECT station AS code, year(date_add(DATE '1970-01-01', CAST(day AS INTEGER))) AS y, "
+        f"month(date_add(DATE '1970-01-01', CAST(day AS INTEGER))) AS m, {counts} "
+        f"FROM ({daily}) AS d WHERE day BETWEEN {first_day} AND {last_day} GROUP BY 1, 2, 3"
     )
+
+
+def _exceed_sql(daily: str, first_day: int, last_day: int, limits) -> str:
+    return (
+        "SELECT station AS code, "
+        + ", ".join(
+            f"count(*) FILTER (WHERE {src} > {limits.limit(p, '8h' if p == 'o3' else '24h')}) AS exceed_{p}"
+            for p, src in _STAT_SOURCE.items()
+        )
+        + f" FROM ({daily}) AS d WHERE day BETWEEN {first_day} AND {last_day} GROUP BY station"
+    )
+
+
+def period_aggregate_queries(daily: str, period: Period, ev: AirEvalRuleSet) -> dict[str, str]:
+    """The SQL group values behind :func:`period_statistics` (``agg``, ``monthly``, ``exceed``), in a dialect that
+    DuckDB and Spark SQL both run; ``daily`` is a query over daily rows (station, day, daily columns, AQI)."""
+    return {"agg": _period_aggregate_sql(daily, period.first_day, period.last_day),
+            "monthly": _monthly_counts_sql(daily, period.first_day, period.last_day),
+            "exceed": _exceed_sql(daily, period.first_day, period.last_day, ev.limits)}
 
 
 _STAT_SOURCE = {"so2": "so2", "no2": "no2", "co": "co", "pm10": "pm10", "pm25": "pm25", "o3": "o3_8h_max"}
@@ -211,8 +234,15 @@ def period_statistics(
     con: duckdb.DuckDBPyConnection, daily: str, period: Period, ev: AirEvalRuleSet, entities: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """HJ 663 statistics for every entity of ``daily`` over ``period`` (pandas only on per-entity rows)."""
-    agg = con.sql(_period_aggregate_sql(daily, period.first_day, period.last_day)).df()
-    monthly = con.sql(_monthly_counts_sql(daily, period.first_day, period.last_day)).df()
+    q = period_aggregate_queries(daily, period, ev)
+    agg, monthly, exceed = (con.sql(q[k]).df() for k in ("agg", "monthly", "exceed"))
+    return statistics_from_aggregates(agg, monthly, exceed, period, ev, entities)
+
+
+def statistics_from_aggregates(agg: pd.DataFrame, monthly: pd.DataFrame, exceed: pd.DataFrame, period: Period,
+                               ev: AirEvalRuleSet, entities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Period statistics from the per-entity results of :func:`period_aggregate_queries`, whichever engine ran
+    them: validity, GB/T 8170 rounding, compliance, exceedance, daily compliance rates, composite index."""
     v = ev.validity
     months = period_months(period.start, period.end)
     required = {(y, m): v.required_days(y, m, d) for y, m, d in months}
@@ -255,14 +285,7 @@ def period_statistics(
         out[f"{p}_daily_min"] = agg[f"{src}_min"].to_numpy()
         out[f"{p}_daily_max"] = agg[f"{src}_max"].to_numpy()
     # daily compliance rate: share of valid daily values ≤ the 24-h limit (O3: the 8-h limit)
-    exceed = con.sql(
-        "SELECT station AS code, "
-        + ", ".join(
-            f"count(*) FILTER (WHERE {src} > {limits.limit(p, '8h' if p == 'o3' else '24h')}) AS exceed_{p}"
-            for p, src in _STAT_SOURCE.items()
-        )
-        + f" FROM ({daily}) WHERE day BETWEEN {period.first_day} AND {period.last_day} GROUP BY station"
-    ).df().set_index("code").reindex(codes)
+    exceed = exceed.set_index("code").reindex(codes)
     for p in _STAT_SOURCE:
         n = np.asarray(out[f"n_{p}"], dtype=float)
         e = exceed[f"exceed_{p}"].to_numpy(dtype=float)
@@ -308,9 +331,7 @@ def evaluate_period(
     segs = _segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
-    notes = list(dict.fromkeys(n for _, _, ev in segs for n in ev.notes))
-    result = EvaluationResult(period, pd.DataFrame(), [ev.name for _, _, ev in segs],
-                              sorted({ev.aqi.name for _, _, ev in segs}), ev_last.limits.name, notes)
+    result = empty_result(period, segs)
     if not len(grid.stations):
         return result
     daily, dv = station_daily(grid, segs, hourly_sink, aqi_override)
@@ -326,9 +347,7 @@ def evaluate_period(
     for lvl in ("city", "district", "town"):
         if lvl not in levels:
             continue
-        members = ent[(city_members(ent) if lvl != "town" else ~ent["is_control"].astype(bool)) & ent[lvl].notna()]
-        if city is not None:
-            members = members[members["city"] == city]
+        members = level_members(ent, lvl, city)
         names = np.array(sorted(members[lvl].unique()), dtype=object)
         if not len(names):
             continue
@@ -350,6 +369,20 @@ def evaluate_period(
         frames.append(pd.concat([pd.DataFrame({"level": [lvl] * len(ct), "name": ct["code"].to_numpy()}), ct], axis=1))
     result.table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return result
+
+
+def empty_result(period: Period, segs) -> EvaluationResult:
+    """The result of ``period`` with the rule sets of its day segments named and no rows yet."""
+    notes = list(dict.fromkeys(n for _, _, ev in segs for n in ev.notes))
+    return EvaluationResult(period, pd.DataFrame(), [ev.name for _, _, ev in segs],
+                            sorted({ev.aqi.name for _, _, ev in segs}), segs[-1][2].limits.name, notes)
+
+
+def level_members(ent: pd.DataFrame, lvl: str, city: str | None = None) -> pd.DataFrame:
+    """Station rows entering the ``lvl`` values (city, district: :func:`city_members`; town: every station but
+    control sites), optionally of one city; the group is the row's ``lvl`` column."""
+    members = ent[(city_members(ent) if lvl != "town" else ~ent["is_control"].astype(bool)) & ent[lvl].notna()]
+    return members[members["city"] == city] if city is not None else members
 
 
 def city_members(stations: pd.DataFrame) -> pd.Series:

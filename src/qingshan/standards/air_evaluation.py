@@ -2,7 +2,8 @@
 
 * Percentile (HJ 663 附录A): sort ascending, k = 1 + (n − 1)·p/100, s = ⌊k⌋,
   m_p = X(s) + (X(s+1) − X(s))·(k − s). Identical to numpy's ``linear`` method, Excel ``PERCENTILE.INC`` and
-  DuckDB ``quantile_cont`` (the engine relies on the latter; tests check they agree).
+  DuckDB ``quantile_cont`` (the engine relies on the latter, written ``percentile_cont(p) WITHIN GROUP (ORDER BY x)``
+  so that Spark SQL runs the same text with its exact ``percentile``; tests check they agree).
 * Annual items (HJ 663 表1 年评价): SO2 and NO2 annual mean and daily-mean P98; PM10 and PM2.5 annual mean and
   daily-mean P95; CO daily-mean P95; O3 daily max 8-h P90. Each is compared with the matching limit.
 * Compliance: a statistic complies when its GB/T 8170-rounded value is ≤ the limit (修约值比较法); exceedance
