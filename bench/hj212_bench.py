@@ -318,7 +318,9 @@ def phase_server(devices: int, duration: float, fsync: bool = True) -> dict:
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), env=env)
     try:
         deadline = time.monotonic() + 60
-        while not (port_file.exists() and port_file.read_text().strip()):
+        # The port listens at once; the server answers once its workspace is open ("已启动"): measure from there.
+        while not (port_file.exists() and port_file.read_text().strip()
+                   and "接收服务已启动" in log.read_text(encoding="utf-8", errors="replace")):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start: " + log.read_text())
             time.sleep(0.05)
