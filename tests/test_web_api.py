@@ -320,6 +320,15 @@ def test_openapi_describes_the_console_endpoints(client):
     assert client.get(f"{API}/docs").status_code == 404  # Swagger UI would load files from a CDN
 
 
+def test_openapi_declares_the_throttle_where_a_password_is_checked(client):
+    """Sign-in and the change of password both count wrong passwords and answer 429 (the schemathesis run as
+    admin found the undeclared 429 of the change of password)."""
+    paths = client.get(f"{API}/openapi.json").json()["paths"]
+    for path in ("/api/v1/auth/token", "/api/v1/auth/password"):
+        assert {"401", "429"} <= set(paths[path]["post"]["responses"]), path
+    assert "429" not in paths["/api/v1/auth/me"]["get"]["responses"]
+
+
 def test_every_measurement_response_names_its_rule_sets(client):
     for url in ("/overview", "/air/stations", "/air/stations/D001A/series", "/air/stations/D001A/calendar",
                 "/air/stations/D001A/diurnal", "/air/evaluation", "/air/ranking", "/water/sections",

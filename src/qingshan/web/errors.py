@@ -38,13 +38,17 @@ ERROR_SCHEMA = {"title": "Error", "type": "object", "required": ["detail"],
                 "properties": {"detail": {"type": "string", "description": "原因（中文）"}}}
 
 
+#: the operations that check a password and count wrong ones towards the sign-in throttle
+SIGN_IN_CHECKS = frozenset({"/api/v1/auth/token", "/api/v1/auth/password"})
+
+
 def document_errors(app: FastAPI) -> None:
     """Declare in the OpenAPI schema the error answers every operation can give — all ``{"detail": "…"}``, Chinese
     text (FastAPI's own 422 declares a list of validation errors, which the console never sends):
 
     400 malformed request, 404, 422 bad parameter everywhere; 401/403 where a caller is identified (the operation
     has a security requirement); 413 where there is a request body; 409 for the ledger's writes; 415 for uploads;
-    429 for sign-in."""
+    429 where a password is checked (sign-in and change of password, both throttled)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -65,7 +69,7 @@ def document_errors(app: FastAPI) -> None:
                     codes.add(415)
                 if path.startswith("/api/v1/ledger/") and method != "get":
                     codes.add(409)
-                if path == "/api/v1/auth/token":
+                if path in SIGN_IN_CHECKS:
                     codes |= {401, 429}
                 responses = op.setdefault("responses", {})
                 for code in sorted(codes):
