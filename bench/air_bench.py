@@ -101,8 +101,8 @@ def phase_evaluate(data: Path, work: Path, year: int) -> dict:
 def phase_aqi_per_value(data: Path, work: Path, year: int, sample: int = 20_000) -> dict:
     import numpy as np
     import pandas as pd
-
     from peers import python_aqi_hourly
+
     from qingshan.standards.air_aqi import CNEMC_REALTIME, aqi_arrays
     from qingshan.store.workspace import Workspace
 
@@ -128,7 +128,6 @@ def phase_aqi_per_value(data: Path, work: Path, year: int, sample: int = 20_000)
 
 def phase_pandas(data: Path, work: Path, year: int) -> dict:
     import pandas as pd
-
     from peers import load_long, pandas_evaluate
 
     t0 = time.perf_counter()

@@ -49,15 +49,16 @@ def _years(text: str) -> list[int]:
 
 
 def phase_lake(args) -> dict:
+    from datetime import date
+
     import numpy as np
     import pyarrow as pa
-
     from generate import Model, make_network, write_stations
+
     from qingshan.evaluate.periods import day_index
     from qingshan.ingest import import_files
     from qingshan.lake import export_lake
     from qingshan.store.workspace import Workspace
-    from datetime import date
 
     work = Path(args.work)
     ws_path, lake = work / "spark-ws", work / "spark-lake"

@@ -98,7 +98,7 @@ def main() -> None:
     rows = [{c: float(values[c][i]) for c in CLASSED_ITEMS} for i in range(m)]
     lk = lake[:m].tolist()
     t0 = time.perf_counter()
-    plain = [plain_row_class(r, l) for r, l in zip(rows, lk)]
+    plain = [plain_row_class(r, lake_flag) for r, lake_flag in zip(rows, lk)]
     t_plain = time.perf_counter() - t0
     same = all(k == int(res["class"][i]) and f == texts[i] for i, (k, f) in enumerate(plain))
 

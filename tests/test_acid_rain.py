@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from .water_helpers import water_cli  # noqa: F401 (fixture)
 from qingshan.evaluate.acid_rain import evaluate_rain
 from qingshan.evaluate.periods import parse_period
 from qingshan.standards import acid_rain as A
+
+from .water_helpers import water_cli  # noqa: F401 (fixture)
 
 
 def test_weighted_mean_ph_vector():

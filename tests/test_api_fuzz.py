@@ -77,7 +77,7 @@ def operations(fuzz_app) -> list:
         if scope["type"] != "lifespan":
             await fuzz_app(scope, receive, send)
             return
-        while (message := await receive())["type"] != "lifespan.shutdown":
+        while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from .water_helpers import water_cli  # noqa: F401 (fixture)
 from qingshan.evaluate.dustfall import evaluate_dust
 from qingshan.standards import dustfall as D
+
+from .water_helpers import water_cli  # noqa: F401 (fixture)
 
 
 def test_rules():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from qingshan.ingest import ImportError_, import_files
 from qingshan.ingest.quotsoft_sites import TYPE_COLUMNS
 
-from .conftest import STATION_LIST, QUOTSOFT, need
+from .conftest import QUOTSOFT, STATION_LIST, need
 
 #: 2023-01-20 00:00 Beijing time as an hour index; ``2023-01-20 01:00`` (hour 00–01) is H0 + 1.
 H0 = 19377 * 24

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from qingshan.cli import app
 from qingshan.evaluate.air import evaluate_period
 from qingshan.evaluate.periods import parse_period
-from qingshan.ingest import import_files
 from qingshan.lake import SCHEMA_VERSION, LakeError, export_lake, lake_connection, open_lake
 from qingshan.store.workspace import Workspace
 

@@ -87,7 +87,10 @@ def test_production_passwords_use_argon2id():
 
 def test_list_filters(client, org):
     h = login(client, "bureau")
-    get = lambda **q: client.get(f"{API}/items", headers=h, params=q).json()
+
+    def get(**q):
+        return client.get(f"{API}/items", headers=h, params=q).json()
+
     assert get()["total"] == 8
     assert {i["id"] for i in get(kind="rectification")["items"]} == {org.a, org.b}
     assert {i["id"] for i in get(unit="市住建局")["items"]} == {org.a, org.own_task}

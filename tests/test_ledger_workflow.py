@@ -247,7 +247,10 @@ def test_overdue_and_at_risk_filters(ledger):
         svc.create_rectification(seq=5, problem="长期坚持", deadline_kind="long_term", **common)
         done = svc.create_rectification(seq=6, problem="逾期但已完成", deadline="2024-01-31", status="completed",
                                         **common)
-        ids = lambda page: {r.id for r in page.items}
+
+        def ids(page):
+            return {r.id for r in page.items}
+
         assert ids(svc.list_records(overdue=True)) == {late.id}
         assert ids(svc.list_records(at_risk=True)) == {risky.id}
         assert ids(svc.list_records(kind="rectification", overdue=False)) == {risky.id, busy.id, calm.id, done.id} | {

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from .water_helpers import water_cli  # noqa: F401 (fixture)
 from qingshan.evaluate.noise import evaluate_regional, evaluate_road, evaluate_zones
 from qingshan.standards import noise as N
+
+from .water_helpers import water_cli  # noqa: F401 (fixture)
 
 
 def test_zone_limits():

@@ -11,8 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qingshan.standards.air_aqi import (
-    CNEMC_REALTIME, HJ633_2012, HJ633_2026, TABLES_2012, TABLES_2026, aqi_arrays, aqi_of, category, iaqi,
-    iaqi_array, primary_text,
+    CNEMC_REALTIME,
+    HJ633_2012,
+    HJ633_2026,
+    TABLES_2012,
+    TABLES_2026,
+    aqi_arrays,
+    aqi_of,
+    category,
+    iaqi,
+    iaqi_array,
+    primary_text,
 )
 from qingshan.standards.air_evaluation import exceedance_multiple, percentile_hj663
 from qingshan.standards.air_limits import GB3095_2012, GB3095_2026_FINAL, GB3095_2026_TRANSITIONAL

@@ -11,8 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qingshan.standards.water_class import (
-    CLASSED_ITEMS, ITEMS, ITEMS_TABLE, class_text, classify_arrays, exceedance_multiple, factor_text, item_class,
-    item_class_array, parse_class, sample_class,
+    CLASSED_ITEMS,
+    ITEMS,
+    ITEMS_TABLE,
+    class_text,
+    classify_arrays,
+    exceedance_multiple,
+    factor_text,
+    item_class,
+    item_class_array,
+    parse_class,
+    sample_class,
 )
 
 # --- the table -------------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_import_and_evaluate_commands(tmp_path, water_cli):
     book = pd.read_excel(tmp_path / "ev.xlsx", sheet_name=None)
     assert set(book) == {"断面评价", "分组统计", "月度评价", "样品类别", "湖库营养状态"}
     sec = book["断面评价"].set_index("section")
-    assert sec.loc["A", "class"] == "III" and sec.loc["B", "class"] == "IV" and not sec.loc["B", "meets_target"] is False
+    assert sec.loc["A", "class"] == "III" and sec.loc["B", "class"] == "IV" and sec.loc["B", "meets_target"] is not False
     months = book["月度评价"].set_index(["section", "month"])
     assert months.loc[("A", "2023-02"), "class"] == "IV" and months.loc[("A", "2023-02"), "main_pollutants"] == "氨氮(0.40)"
     res = run(["water", "evaluate", "--period", "2023", "--group", "nope"])

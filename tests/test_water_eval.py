@@ -8,8 +8,19 @@ import pytest
 from qingshan.standards.cwqi import city_cwqi, cwqi_array, cwqi_item, section_cwqi
 from qingshan.standards.trophic import TLI_WEIGHTS, tli, tli_array, tli_grade, tli_grade_array, tli_index
 from qingshan.standards.water_eval import (
-    EVAL_2011, EVAL_2011_LITERAL_60, EVAL_ITEMS, WaterEvalRuleSet, evaluate_group, evaluate_section, get_water_ruleset,
-    group_main_pollutants, main_pollutants, nondetect_value, period_mean, proportion_status, status_of_class,
+    EVAL_2011,
+    EVAL_2011_LITERAL_60,
+    EVAL_ITEMS,
+    WaterEvalRuleSet,
+    evaluate_group,
+    evaluate_section,
+    get_water_ruleset,
+    group_main_pollutants,
+    main_pollutants,
+    nondetect_value,
+    period_mean,
+    proportion_status,
+    status_of_class,
 )
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from qingshan.ingest import ImportError_
-from qingshan.ingest.water_auto import decode_cell, import_water_auto, infer_timestamp, parse as parse_auto
+from qingshan.ingest.water_auto import decode_cell, import_water_auto, infer_timestamp
+from qingshan.ingest.water_auto import parse as parse_auto
 from qingshan.ingest.water_samples import import_water_samples
 
 

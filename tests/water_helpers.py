@@ -10,12 +10,11 @@ from typer.testing import CliRunner
 def water_cli(tmp_path, monkeypatch):
     """``run(args)`` invokes the main ``qingshan`` app with the water commands registered (as cli.py will do)
     and ``--workspace`` set to a fresh folder; returns (run, workspace path)."""
-    from qingshan.cli import app, import_app
-    from qingshan.cli_water import register
-
     from rich.console import Console
 
     import qingshan.cli_water as cw
+    from qingshan.cli import app, import_app
+    from qingshan.cli_water import register
 
     register(app, import_app)
     monkeypatch.setattr(cw, "console", Console(width=250))  # wide screen tables in the captured output

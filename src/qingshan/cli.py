@@ -15,13 +15,14 @@ from rich.table import Table
 from . import cli_lake
 from .cli_errors import fail, import_errors
 from .evaluate.tables import read_table, write_table
-from .ingest import ImportError_, import_files
 from .hj212.cli import hj212_app
-from .ledger.cli import ledger_app, set_workspace as set_ledger_workspace
-from .reports.cli import report_app
+from .ingest import ImportError_, import_files
+from .ledger.cli import ledger_app
+from .ledger.cli import set_workspace as set_ledger_workspace
 from .reports import cli_bulletin  # noqa: E402,F401  (registers `report bulletin` on report_app)
-from .targets.cli import targets_app
+from .reports.cli import report_app
 from .store.workspace import Workspace, default_workspace
+from .targets.cli import targets_app
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="导入监测数据（quotsoft 站点日文件、CNEMC 接口导出、长表 CSV/XLSX、站点表）", no_args_is_help=True)
@@ -314,9 +315,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址（对外提供服务时用 0.0.0.0，并置于反向代理之后）"),
     port: int = typer.Option(8000, "--port", help="端口"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="会话 Cookie 加 Secure 标记（经 HTTPS 反向代理提供服务时使用）"),
-    forwarded_allow_ips: str = typer.Option(
-        "", "--forwarded-allow-ips", envvar="QINGSHAN_FORWARDED_ALLOW_IPS",
-        help="受信任的反向代理地址（逗号分隔）：只采信这些地址发来的 X-Forwarded-For/-Proto；缺省不采信任何地址"),
+    forwarded_allow_ips: Optional[str] = typer.Option(
+        None, "--forwarded-allow-ips",
+        help="受信任的反向代理地址（逗号分隔）：只采信这些地址发来的 X-Forwarded-For/-Proto；"
+             "缺省取环境变量 QINGSHAN_FORWARDED_ALLOW_IPS，都没有则不采信任何地址"),
     header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1,
                                          help="请求头须在此秒数内送达，否则关闭连接"),
     max_connections: Optional[int] = typer.Option(
@@ -326,11 +328,13 @@ def serve(
     keep_alive: int = typer.Option(5, "--keep-alive", min=1, help="空闲的长连接保留秒数"),
 ) -> None:
     """启动 Web 控制台与 REST API（/api/v1）；工作区的 DuckDB 文件由本进程独占。"""
+    from .settings import current as current_settings
     from .web.serve import ServeLimits
 
+    proxies = current_settings().forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
     limits = ServeLimits(header_timeout=header_timeout, max_connections=max_connections,
                          max_header_bytes=max_header_bytes, keep_alive=keep_alive,
-                         forwarded_allow_ips=tuple(x.strip() for x in forwarded_allow_ips.split(",") if x.strip()))
+                         forwarded_allow_ips=tuple(x.strip() for x in proxies.split(",") if x.strip()))
     _serve(Path(_state.get("workspace", default_workspace())), host, port, secure_cookies, limits)
 
 

@@ -9,7 +9,6 @@ Set the environment variable ``QINGSHAN_DEBUG=1`` to get Python's full traceback
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
 
@@ -17,6 +16,8 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.text import Text
+
+from .settings import current as current_settings
 
 DEBUG_ENV = "QINGSHAN_DEBUG"
 #: Longest message printed (a message quoting a hostile file stays one readable line).
@@ -26,7 +27,7 @@ err = Console(stderr=True)
 
 
 def debugging() -> bool:
-    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0", "false", "no")
+    return current_settings().debug
 
 
 def one_line(message: object, limit: int = MAX_MESSAGE) -> str:

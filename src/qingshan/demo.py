@@ -17,8 +17,8 @@ from rich.table import Table
 from .evaluate.air import evaluate_hourly, evaluate_period, rank
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
-from .store.workspace import Workspace
 from .ingest.water_samples import import_water_samples
+from .store.workspace import Workspace
 from .synth import DEMO_CITY, DEMO_STATIONS, generate_hourly, to_long_csv
 from .synth_other import dust_file, noise_files, rain_file
 from .synth_water import write_workbook

@@ -36,7 +36,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qingshan.evaluate.water_auto import AUTO_CLASS_ITEMS, explain_differences, infer_lake_stations, official_classes, recompute
+from qingshan.evaluate.water_auto import (
+    AUTO_CLASS_ITEMS,
+    explain_differences,
+    infer_lake_stations,
+    official_classes,
+    recompute,
+)
 from qingshan.ingest.water_auto import parse, store_parsed
 
 from ..conftest import SHARED_DATA, need

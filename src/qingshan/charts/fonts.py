@@ -15,9 +15,10 @@ font files themselves (through Typst's font scanner, which we ship anyway), not 
 from __future__ import annotations
 
 import importlib.util
-import os
 from functools import lru_cache
 from pathlib import Path
+
+from ..settings import current as current_settings
 
 #: the sans family every chart and the report titles use (``config.font`` of the Vega-Lite specs)
 CJK_FAMILY = "Noto Sans CJK SC"
@@ -58,9 +59,8 @@ def _mplfonts_dir() -> Path | None:
 def candidate_dirs() -> list[tuple[str, Path]]:
     """The folders looked at, in order, each with where it came from (for the error message)."""
     out: list[tuple[str, Path]] = []
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        out.append((f"环境变量 {ENV_VAR}", Path(env).expanduser()))
+    if (configured := current_settings().cjk_font_dir) is not None:
+        out.append((f"环境变量 {ENV_VAR}", configured))
     out += [("系统字体目录", d) for d in SYSTEM_DIRS]
     mpl = _mplfonts_dir()
     if mpl is not None:

@@ -29,13 +29,13 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.air_aqi import AqiRuleSet
-from ..store.workspace import TOWN_NETWORK
 from ..standards.air_evaluation import ANNUAL_ITEMS, COMPOSITE_ITEMS
 from ..standards.air_ranking import DENOMINATOR_AVERAGING, rank_with_ties
 from ..standards.air_validity import period_months
 from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
+from ..store.workspace import TOWN_NETWORK
 from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
 from .periods import Period, day_date, day_index
 

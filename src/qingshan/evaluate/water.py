@@ -17,6 +17,7 @@ Rules live in :mod:`qingshan.standards.water_class`, :mod:`~qingshan.standards.w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -27,10 +28,23 @@ from ..standards.cwqi import section_cwqi
 from ..standards.rounding import round_gbt8170
 from ..standards.trophic import TLI_INDICES, tli, tli_grade
 from ..standards.water_class import (
-    CLASSED_ITEMS, ITEMS, class_code, class_roman, class_text, classify_arrays, factor_text, item_class,
+    CLASSED_ITEMS,
+    ITEMS,
+    class_code,
+    class_roman,
+    class_text,
+    classify_arrays,
+    factor_text,
+    item_class,
 )
 from ..standards.water_eval import (
-    EVAL_2011, STATUS_ORDER, WaterEvalRuleSet, evaluate_group, evaluate_section, nondetect_value, status_of_class,
+    EVAL_2011,
+    STATUS_ORDER,
+    WaterEvalRuleSet,
+    evaluate_group,
+    evaluate_section,
+    nondetect_value,
+    status_of_class,
 )
 from .periods import Period
 

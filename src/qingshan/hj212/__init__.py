@@ -10,8 +10,23 @@
 See docs/hj212.md.
 """
 
-from .codec import (BadCrc, BadField, BadFrame, BadLength, FrameReader, Hj212Error, Packet, build, crc16, frame,
-                    parse, reassemble, reply_9011, reply_9013, reply_9014)
+from .codec import (
+                    BadCrc,
+                    BadField,
+                    BadFrame,
+                    BadLength,
+                    FrameReader,
+                    Hj212Error,
+                    Packet,
+                    build,
+                    crc16,
+                    frame,
+                    parse,
+                    reassemble,
+                    reply_9011,
+                    reply_9013,
+                    reply_9014,
+)
 
 __all__ = ["BadCrc", "BadField", "BadFrame", "BadLength", "FrameReader", "Hj212Error", "Packet", "build", "crc16",
            "frame", "parse", "reassemble", "reply_9011", "reply_9013", "reply_9014"]

@@ -25,10 +25,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..standards.pollutants import POLLUTANTS, SIX
-from .cnemc_api import dedupe, parse_hour_index
 from ..standards.ranges import RANGES
-from .common import (MISSING_MARKERS, ImportError_, file_is_utf8, ParsedFile, Quarantine, coerce_numeric,
-                     open_input, read_bytes, screen, sha256_of, utf8_bytes)
+from .cnemc_api import dedupe, parse_hour_index
+from .common import (
+    MISSING_MARKERS,
+    ImportError_,
+    ParsedFile,
+    Quarantine,
+    coerce_numeric,
+    file_is_utf8,
+    open_input,
+    read_bytes,
+    screen,
+    sha256_of,
+    utf8_bytes,
+)
 from .limits import check_columns, check_header, check_lines, clip, header_fields, ignored_message, read_xlsx
 
 KIND = "long"

@@ -25,8 +25,8 @@ from ..evaluate.tables import columns, numbers, text
 from ..standards.noise import normalise_zone
 from ..store import noise as store
 from .common import ImportError_, ImportReport, ParsedFile, Quarantine
-from .limits import shown_names
 from .deposition import dedupe, drop_rows, parsed_file, read_input, store_file
+from .limits import shown_names
 from .water_samples import _parse_date
 
 #: kind → (column aliases, required columns, key column, Chinese name)

@@ -27,8 +27,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .common import (MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, screen,
-                     sha256_of, utf8_bytes)
+from .common import (
+    MISSING_MARKERS,
+    ImportError_,
+    ParsedFile,
+    Quarantine,
+    coerce_numeric,
+    read_bytes,
+    screen,
+    sha256_of,
+    utf8_bytes,
+)
 from .limits import MAX_STATIONS, check_columns, check_lines, clip
 
 KIND = "quotsoft"

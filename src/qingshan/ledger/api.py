@@ -58,9 +58,9 @@ from .bodies import (
 from .db import Ledger
 from .files import FileStore, UploadRejected
 from .fines import Recheck, daily_fine
+from .limits import TEXT_MAX
 from .models import KIND_LABELS, CampaignEnterprise, Indicator, Milestone, OrgUnit, User
 from .rbac import LedgerError, NotFound, PermissionDenied, Principal
-from .limits import TEXT_MAX
 from .service import AlreadyExists, LedgerService, ValidationFailed, VersionConflict, WorkflowError
 from .throttle import THROTTLED, client_address
 from .xlsx import XlsxError, export_workbook, import_xlsx

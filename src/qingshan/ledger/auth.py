@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import secrets
 
@@ -22,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..settings import current as current_settings
 from .models import ApiToken, User, now_beijing
 
 _hasher = PasswordHasher()
@@ -42,7 +42,7 @@ def check_username(username: object) -> str:
 
 
 def token_ttl() -> dt.timedelta:
-    return dt.timedelta(hours=float(os.environ.get("QINGSHAN_LEDGER_TOKEN_HOURS", "12")))
+    return dt.timedelta(hours=current_settings().token_hours)
 
 
 def hash_password(password: str) -> str:

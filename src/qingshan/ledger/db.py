@@ -32,6 +32,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..settings import current as current_settings
 from ..store.workspace import default_workspace
 
 LEDGER_FILE = "ledger.sqlite"
@@ -50,8 +51,7 @@ def resolve_url(workspace: Path, url: str | None = None) -> str:
     """The database URL for a workspace (explicit URL, then ``QINGSHAN_LEDGER_URL``, then the workspace file)."""
     if url:
         return url
-    env = os.environ.get(URL_ENV, "").strip()
-    if env:
+    if env := current_settings().ledger_url:
         return env
     return f"sqlite:///{(workspace / LEDGER_FILE).resolve()}"
 

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..settings import current as current_settings
 from .rbac import LedgerError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -103,8 +104,7 @@ class FileStore:
 
     def __init__(self, root: Path, max_bytes: int | None = None):
         self.root = Path(root)
-        env = os.environ.get("QINGSHAN_LEDGER_MAX_UPLOAD")
-        self.max_bytes = max_bytes or (int(env) if env else DEFAULT_MAX_BYTES)
+        self.max_bytes = max_bytes or current_settings().max_upload_bytes or DEFAULT_MAX_BYTES
 
     def put(self, filename: str, data: bytes) -> StoredFile:
         name = safe_filename(filename)

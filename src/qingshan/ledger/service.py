@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .auth import check_username, hash_password, revoke_user_tokens, verify_password
+from .files import FileStore
+from .fines import DailyFine, Recheck, daily_fine
 from .limits import (
     MAX_ENTERPRISES_PER_REQUEST,
     NUMBERS,
-    TEXT_MAX,
     TEXT_LABELS,
+    TEXT_MAX,
     ValidationFailed,
     check_date,
     clean_name,
@@ -40,8 +42,6 @@ from .limits import (
     to_text,
     valid_id,
 )
-from .files import FileStore
-from .fines import DailyFine, Recheck, daily_fine
 from .models import (
     BEIJING,
     DEADLINE_KINDS,

@@ -29,8 +29,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from ..evaluate.air import (EvaluationResult, _segments, empty_result, level_members, period_aggregate_queries,
-                            statistics_from_aggregates)
+from ..evaluate.air import (
+    EvaluationResult,
+    _segments,
+    empty_result,
+    level_members,
+    period_aggregate_queries,
+    statistics_from_aggregates,
+)
 from ..evaluate.periods import Period, day_date
 from ..lake import HOURLY_DIR, MANIFEST, STATIONS_FILE, LakeError, check_manifest
 from . import kernels

@@ -138,7 +138,6 @@ def group_daily_partition(batches: Iterable[pa.RecordBatch], first_day: int, las
 def _probe_grid(first_day: int, last_day: int, ev_name: str | None) -> HourGrid:
     """One station with one full day of data at the start of each rule-set segment of the period."""
     segs = segments(first_day, last_day, ev_name)
-    width = (last_day - first_day + 2) * 24
     flat = np.concatenate([np.arange(24) + (a - first_day + 1) * 24 for a, _, _ in segs])
     return _scatter(np.array(["probe"], dtype=object), first_day, last_day, flat,
                     ((p, np.full(len(flat), 10.0)) for p in SIX))

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, Mapping
 
-from .pollutants import PRIMARY_CODES
 import numpy as np
 
+from .pollutants import PRIMARY_CODES
 from .rounding import round_gbt8170, round_gbt8170_array
 
 IAQI_STEPS: tuple[int, ...] = (0, 50, 100, 150, 200, 300, 400, 500)

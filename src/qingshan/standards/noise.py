@@ -109,10 +109,10 @@ def road_mean(levels: Sequence[float], lengths: Sequence[float]) -> float | None
     >>> road_mean([66.0, 70.0], [3.0, 1.0])
     67.0
     """
-    pairs = [(float(L), float(l)) for L, l in zip(levels, lengths)
-             if L is not None and L == L and l is not None and l == l and l > 0]
-    total = sum(l for _, l in pairs)
-    return round_gbt8170(sum(L * l for L, l in pairs) / total, DIGITS) if total > 0 else None
+    pairs = [(float(lv), float(ln)) for lv, ln in zip(levels, lengths)
+             if lv is not None and lv == lv and ln is not None and ln == ln and ln > 0]
+    total = sum(ln for _, ln in pairs)
+    return round_gbt8170(sum(lv * ln for lv, ln in pairs) / total, DIGITS) if total > 0 else None
 
 
 def complies(level: float | None, zone: str, period: Period) -> bool | None:

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..settings import current as current_settings
 from ..standards.pollutants import SIX
 from .plausible import check_batch
 
@@ -92,7 +93,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 
 
 def default_workspace() -> Path:
-    return Path(os.environ.get("QINGSHAN_WORKSPACE", "qingshan-workspace"))
+    return current_settings().workspace
 
 
 class StoreLocked(duckdb.IOException):

@@ -34,9 +34,9 @@ from ..ledger.api import API_PREFIX
 from ..ledger.app import mount_ledger
 from ..ledger.db import open_ledger
 from . import api, pages
+from .api.response import ConsoleJSON
 from .cache import ResultCache
 from .console import Console
-from .api.response import ConsoleJSON
 from .errors import document_errors, error_page, install_console_errors
 from .security import csrf_valid, load_secret
 from .store import MeasurementStore

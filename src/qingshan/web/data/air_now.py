@@ -21,8 +21,8 @@ from ...evaluate.air import city_members, evaluate_hourly
 from ...evaluate.city_hourly import CITY_COLUMNS, city_hourly
 from ...evaluate.periods import Period
 from ...standards.air_aqi import AQI_RULESETS
-from ...store.workspace import TOWN_NETWORK
 from ...standards.rulesets import eval_ruleset_for
+from ...store.workspace import TOWN_NETWORK
 from ..console import Console
 from ..jsonable import integer, number, value
 from ..store import StoreState, hour_day, hour_time
