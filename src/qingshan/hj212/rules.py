@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from .config import RuleConfig
 from .devices import Device
 from .factors import name_of, unit_of
 
@@ -34,21 +35,6 @@ CN_NAMES = {"2011": "实时数据", "2051": "分钟数据", "2061": "小时数�
 FLAG_NAMES = {"N": "正常", "F": "停运", "M": "维护", "S": "手工输入", "D": "故障", "C": "校准", "T": "超测定上限",
               "B": "通讯异常"}
 KIND_NAMES = {"exceed": "超标", "silent": "停报", "flat": "恒值", "flags": "异常标记", "missing": "缺测"}
-
-
-def beijing_now() -> datetime:
-    """Now as a naive Beijing-time datetime (the store's convention, DESIGN.md "Time")."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8)
-
-
-@dataclass(frozen=True)
-class RuleConfig:
-    flat_run: Mapping[str, int] = field(default_factory=lambda: {"2011": 60, "2051": 12, "2061": 6, "2031": 3})
-    flag_window: int = 12
-    flag_threshold: int = 4
-    silence_factor: float = 2.0
-    silence_min_s: float = 60.0
-    exceed_skip_flags: frozenset[str] = frozenset("FMCDB")
 
 
 @dataclass

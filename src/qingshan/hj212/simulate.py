@@ -10,48 +10,20 @@ values, O2, flue-gas temperature and flow) of about 400 bytes, or CN 2011/2051/2
 a text file with one packet per line, sent as they are, or re-addressed to each simulated device (new MN and QN,
 CRC recomputed) with ``rewrite``.
 
-Usage: ``python -m qingshan.hj212.simulate --port 9212 --devices 500 --duration 30`` or ``qingshan hj212 simulate``.
+Usage: ``qingshan hj212 simulate --devices 500 --duration 30`` (or ``python -m qingshan.hj212 simulate …``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .codec import FrameReader, Hj212Error, Packet, build, frame, parse
-
-GEN_CNS = ("2011", "2051", "2061", "2031")
-
-
-@dataclass
-class SimConfig:
-    host: str = "127.0.0.1"
-    port: int = 9212
-    devices: int = 10
-    duration: float | None = 10.0
-    count: int | None = None  # packets per device (None: until duration)
-    rate: float = 0.0  # packets/s over all devices; 0 = next packet as soon as the previous one is answered
-    cn: str = "2061"
-    st: str = "31"
-    flag: int = 5  # 2017, answer requested
-    password: str = "123456"
-    mn_base: str = "A2120000000000000"  # + 7 hex digits = 24-character MN (EPC-96 style)
-    first_device: int = 0
-    replay: Path | None = None
-    rewrite: bool = True
-    ack_timeout: float = 10.0
-    connect_timeout: float = 5.0
-    reconnect_delay: float = 0.2
-    keep_acked: bool = False
-    seed: int = 212
-    start: datetime | None = None  # virtual clock for QN/DataTime (default: now, Beijing)
+from .config import SimConfig
 
 
 @dataclass
@@ -346,52 +318,3 @@ def write_registry(cfg: SimConfig, path: Path) -> None:
         lines.append(f"{device_mn(cfg, i)},{cfg.password},模拟企业{i + 1:04d},DA001,{cfg.st},"
                      f"a21026;a21002;a34013;a19001;a01012;a00000,3600,a21026=100;a21002=150;a34013=20")
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qingshan.hj212.simulate", description="HJ 212 设备模拟器")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=9212)
-    ap.add_argument("--devices", type=int, default=10, help="并发设备（连接）数")
-    ap.add_argument("--duration", type=float, default=10.0, help="发送时长（秒）")
-    ap.add_argument("--count", type=int, default=None, help="每台设备发送的包数（达到即停）")
-    ap.add_argument("--rate", type=float, default=0.0, help="总发送速率（包/秒），0 = 收到应答后立即发下一包")
-    ap.add_argument("--cn", default="2061", choices=GEN_CNS)
-    ap.add_argument("--st", default="31")
-    ap.add_argument("--flag", type=int, default=5, help="Flag（5 = 2017 版且要求应答）")
-    ap.add_argument("--password", default="123456")
-    ap.add_argument("--first-device", type=int, default=0, help="设备编号起点（多个模拟进程时错开）")
-    ap.add_argument("--replay", type=Path, default=None, help="回放文件：每行一个报文")
-    ap.add_argument("--as-is", action="store_true", help="回放时不改写 MN/QN")
-    ap.add_argument("--ack-timeout", type=float, default=10.0)
-    ap.add_argument("--json", type=Path, default=None, help="结果写入 JSON 文件")
-    ap.add_argument("--write-devices", type=Path, default=None, help="生成模拟设备的登记表 CSV 后退出")
-    return ap
-
-
-def config_from_args(a: argparse.Namespace) -> SimConfig:
-    return SimConfig(host=a.host, port=a.port, devices=a.devices, duration=a.duration, count=a.count, rate=a.rate,
-                     cn=a.cn, st=a.st, flag=a.flag, password=a.password, first_device=a.first_device,
-                     replay=a.replay, rewrite=not a.as_is, ack_timeout=a.ack_timeout)
-
-
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    cfg = config_from_args(a)
-    if a.write_devices is not None:
-        write_registry(cfg, a.write_devices)
-        print(f"已生成 {cfg.devices} 台模拟设备的登记表：{a.write_devices}")
-        return 0
-    res = asyncio.run(run_simulation(cfg))
-    s = res.summary()
-    if a.json is not None:
-        a.json.write_text(json.dumps(s, ensure_ascii=False, indent=2))
-    lat = s["latency_ms"]
-    print(f"设备 {s['devices']}，用时 {s['seconds']} 秒：发送 {s['sent']}，确认 {s['acked']}（{s['acked_per_s']} 包/秒），"
-          f"拒收 {s['refused']}，重发 {s['resent']}，超时 {s['timeouts']}，连接失败 {s['connect_errors']}；"
-          f"应答延迟 p50 {lat['p50']} ms，p99 {lat['p99']} ms")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

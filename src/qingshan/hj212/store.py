@@ -37,9 +37,10 @@ import duckdb
 import pyarrow as pa
 
 from .codec import Hj212Error, Packet, identity_hash, parse, parse_datatime, reassemble, salvage_head
+from .config import beijing_now
 from .devices import Device
 from .factors import CODE_2005_TO_2017, MAX_MAGNITUDE, MEASURED_FIELDS, PHYSICAL_RANGES, value_range
-from .rules import Alert, RuleEngine, beijing_now
+from .rules import Alert, RuleEngine
 from .wal import KIND_PACKET, KIND_REJECT, Record
 
 log = logging.getLogger("qingshan.hj212.store")
@@ -417,6 +418,22 @@ class Hj212Store:
                 limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
                 registered=bool(r[12]))
         return out
+
+    def device_list(self, limit: int) -> tuple[list[tuple], int]:
+        """The newest ``limit`` registry rows for display (registered first, by MN) and how many there are."""
+        rows = self.con.execute(
+            """SELECT mn, registered, coalesce(enterprise, station, name, ''), coalesce(outlet, ''), interval_s,
+                      array_to_string(factors, ';'), last_seen, last_peer
+               FROM hj212_devices ORDER BY registered DESC, mn LIMIT ?""", [limit]).fetchall()
+        return rows, int(self.con.execute("SELECT count(*) FROM hj212_devices").fetchall()[0][0])
+
+    def alert_list(self, kind: str | None, limit: int) -> tuple[list[tuple], int]:
+        """The newest ``limit`` alerts (of one kind when given) for display, and how many there are."""
+        where, params = (" WHERE kind = ?", [kind]) if kind else ("", [])
+        rows = self.con.execute(f"SELECT raised_at, kind, mn, message, status FROM hj212_alerts{where} "
+                                "ORDER BY raised_at DESC LIMIT ?", [*params, limit]).fetchall()
+        total = self.con.execute(f"SELECT count(*) FROM hj212_alerts{where}", params).fetchall()[0][0]
+        return rows, int(total)
 
     def last_seen(self) -> dict[str, datetime]:
         return dict(self.con.execute(
