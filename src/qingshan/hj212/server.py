@@ -514,35 +514,7 @@ class Hj212Server:
                     conn.partial_since = None
                 if not events:
                     continue
-                received_ms = int(time.time() * 1000)
-                records: list[bytes] = []
-                tags: list[Packet | None] = []
-                replies: list[bytes] = []
-                acks = 0
-                for ev in events:
-                    if isinstance(ev, Hj212Error):
-                        self._refuse(conn, ev, ev.head, ev.qnrtn, ev.message, ev.raw or b"", peer_s, received_ms,
-                                     records, replies)
-                        tags.append(None)
-                        continue
-                    try:
-                        p = parse(ev)
-                    except Hj212Error as e:
-                        self._refuse(conn, e, e.head, e.qnrtn, e.message, ev, peer_s, received_ms, records, replies)
-                        tags.append(None)
-                        continue
-                    bad = self._check(p)
-                    if bad is not None:
-                        self._refuse(conn, None, p, bad[0], bad[1], ev, peer_s, received_ms, records, replies)
-                        tags.append(None)
-                        continue
-                    raw = ev[:-2] if ev[-2:] == b"\r\n" else ev
-                    records.append(encode_record(KIND_PACKET, received_ms, peer_s, raw))
-                    tags.append(p)
-                    self.stats.accepted += 1
-                    if p.needs_reply and not p.cn.startswith("90"):
-                        replies.append(reply_9013(p) if p.cn in NOTIFY_CNS else reply_9014(p))
-                        acks += 1
+                records, tags, replies, acks = self._take(conn, events, peer_s)
                 if records:
                     try:
                         await wal.submit(records, tags)
@@ -569,7 +541,42 @@ class Hj212Server:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    def _refuse(self, conn: _Conn, err: Hj212Error | None, head: Packet | dict, qnrtn: int, reason: str, raw: bytes,
+    def _take(self, conn: _Conn, events: list[bytes | Hj212Error], peer_s: str
+              ) -> tuple[list[bytes], list[Packet | None], list[bytes], int]:
+        """The frames of one read: WAL records of accepted packets and refusals (with their parsed packet, or
+        None, as tags), the replies to send once the records are durable, and how many of those are
+        acknowledgements."""
+        received_ms = int(time.time() * 1000)
+        records: list[bytes] = []
+        tags: list[Packet | None] = []
+        replies: list[bytes] = []
+        acks = 0
+        for ev in events:
+            if isinstance(ev, Hj212Error):
+                self._refuse(conn, ev.head, ev.qnrtn, ev.message, ev.raw or b"", peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            try:
+                p = parse(ev)
+            except Hj212Error as e:
+                self._refuse(conn, e.head, e.qnrtn, e.message, ev, peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            bad = self._check(p)
+            if bad is not None:
+                self._refuse(conn, p, bad[0], bad[1], ev, peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            raw = ev[:-2] if ev[-2:] == b"\r\n" else ev
+            records.append(encode_record(KIND_PACKET, received_ms, peer_s, raw))
+            tags.append(p)
+            self.stats.accepted += 1
+            if p.needs_reply and not p.cn.startswith("90"):
+                replies.append(reply_9013(p) if p.cn in NOTIFY_CNS else reply_9014(p))
+                acks += 1
+        return records, tags, replies, acks
+
+    def _refuse(self, conn: _Conn, head: Packet | dict, qnrtn: int, reason: str, raw: bytes,
                 peer: str, received_ms: int, records: list[bytes], replies: list[bytes]) -> None:
         conn.errors += 1
         self.stats.rejected += 1

@@ -183,103 +183,135 @@ class _Deadline:
         return self.at is not None and now >= self.at + grace
 
 
-async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: _Deadline, start: datetime,
-                  replay: list[bytes] | None, t_begin: float) -> None:
-    mn = device_mn(cfg, i)
-    rng = random.Random(cfg.seed * 1_000_003 + i)
-    interval = cfg.devices / cfg.rate if cfg.rate > 0 else 0.0
-    next_send = t_begin + (rng.random() * interval if interval else 0.0)
-    seq = 0
-    pending: tuple[bytes, str | None, bool] | None = None
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    frames = FrameReader()
-    backlog: list[bytes | Hj212Error] = []
-    loop = asyncio.get_running_loop()
-    gen = PacketGenerator(cfg, mn, rng, start) if replay is None else None
+class _SimDevice:
+    """One simulated data logger: paces and builds its packets, keeps one connection, re-sends the same packet
+    (same QN) after a timeout or a broken connection, and counts what happened in the shared result."""
 
-    def close() -> None:
-        nonlocal reader, writer, frames, backlog
-        if writer is not None:
-            writer.transport.abort()
-        reader = writer = None
-        frames = FrameReader()
-        backlog = []
+    def __init__(self, i: int, cfg: SimConfig, res: SimResult, deadline: _Deadline, start: datetime,
+                 replay: list[bytes] | None, t_begin: float) -> None:
+        self.cfg = cfg
+        self.res = res
+        self.deadline = deadline
+        self.start = start
+        self.replay = replay
+        self.mn = device_mn(cfg, i)
+        rng = random.Random(cfg.seed * 1_000_003 + i)
+        self.interval = cfg.devices / cfg.rate if cfg.rate > 0 else 0.0
+        self.next_send = t_begin + (rng.random() * self.interval if self.interval else 0.0)
+        self.seq = 0
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.frames = FrameReader()
+        self.backlog: list[bytes | Hj212Error] = []
+        self.loop = asyncio.get_running_loop()
+        self.gen = PacketGenerator(cfg, self.mn, rng, start) if replay is None else None
 
-    try:
-        while True:
-            if pending is None:
-                now = loop.time()
-                if deadline.passed(now):
-                    break
-                if cfg.count is not None and seq >= cfg.count:
-                    break
-                if interval:
-                    if next_send > now:
-                        await asyncio.sleep(next_send - now)
-                    next_send = max(next_send + interval, loop.time() - interval)
-                if replay is not None:
-                    pending = _readdress(replay[seq % len(replay)], cfg, mn, seq, start)
-                else:
-                    assert gen is not None
-                    pkt, qn = gen.packet(seq)
-                    pending = (pkt, qn, bool(cfg.flag & 1))
-                seq += 1
-            if writer is None:
-                if deadline.passed(loop.time(), cfg.ack_timeout):
-                    break
-                try:
-                    async with asyncio.timeout(cfg.connect_timeout):
-                        reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
-                except (OSError, TimeoutError):
-                    res.connect_errors += 1
-                    close()
-                    await asyncio.sleep(cfg.reconnect_delay)
-                    continue
-            assert reader is not None and writer is not None
-            pkt, qn, wants = pending
-            t0 = time.perf_counter()
-            try:
-                writer.write(pkt)
-                res.sent += 1
-                if not wants:
-                    await writer.drain()
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.transport.abort()
+        self.reader = self.writer = None
+        self.frames = FrameReader()
+        self.backlog = []
+
+    async def run(self) -> None:
+        pending: tuple[bytes, str | None, bool] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = await self._next_packet()
+                    if pending is None:
+                        break
+                if self.writer is None:
+                    if self.deadline.passed(self.loop.time(), self.cfg.ack_timeout):
+                        break
+                    if not await self._connect():
+                        continue
+                if await self._send(pending):
                     pending = None
-                    continue
-                answer = None
-                async with asyncio.timeout(cfg.ack_timeout):
-                    while answer is None:
-                        while not backlog:
-                            data = await reader.read(4096)
-                            if not data:
-                                raise ConnectionError("closed")
-                            backlog = frames.feed(data)
-                        ev = backlog.pop(0)
-                        if isinstance(ev, Hj212Error):
-                            continue
-                        answer = _answer_to(ev, qn)
-            except TimeoutError:
-                res.timeouts += 1
-                res.resent += 1
-                close()
+        finally:
+            self.close()
+
+    async def _next_packet(self) -> tuple[bytes, str | None, bool] | None:
+        """The next packet (bytes, QN, answer wanted), at the configured rate; None when the run is over."""
+        cfg = self.cfg
+        now = self.loop.time()
+        if self.deadline.passed(now) or (cfg.count is not None and self.seq >= cfg.count):
+            return None
+        if self.interval:
+            if self.next_send > now:
+                await asyncio.sleep(self.next_send - now)
+            self.next_send = max(self.next_send + self.interval, self.loop.time() - self.interval)
+        if self.replay is not None:
+            pending = _readdress(self.replay[self.seq % len(self.replay)], cfg, self.mn, self.seq, self.start)
+        else:
+            assert self.gen is not None
+            pkt, qn = self.gen.packet(self.seq)
+            pending = (pkt, qn, bool(cfg.flag & 1))
+        self.seq += 1
+        return pending
+
+    async def _connect(self) -> bool:
+        """Open the connection; False (after a pause) when that failed."""
+        try:
+            async with asyncio.timeout(self.cfg.connect_timeout):
+                self.reader, self.writer = await asyncio.open_connection(self.cfg.host, self.cfg.port)
+            return True
+        except (OSError, TimeoutError):
+            self.res.connect_errors += 1
+            self.close()
+            await asyncio.sleep(self.cfg.reconnect_delay)
+            return False
+
+    async def _send(self, pending: tuple[bytes, str | None, bool]) -> bool:
+        """Send one packet and wait for its own answer; False when it must be sent again."""
+        assert self.reader is not None and self.writer is not None
+        res = self.res
+        pkt, qn, wants = pending
+        t0 = time.perf_counter()
+        try:
+            self.writer.write(pkt)
+            res.sent += 1
+            if not wants:
+                await self.writer.drain()
+                return True
+            async with asyncio.timeout(self.cfg.ack_timeout):
+                answer = await self._answer(qn)
+        except TimeoutError:
+            res.timeouts += 1
+            res.resent += 1
+            self.close()
+            return False
+        except (OSError, ConnectionError):
+            res.disconnects += 1
+            res.resent += 1
+            self.close()
+            await asyncio.sleep(self.cfg.reconnect_delay)
+            return False
+        if answer in ("9014", "9013"):
+            res.acked += 1
+            res.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            if self.cfg.keep_acked and qn is not None:
+                p = parse(pkt, verify_crc=False)
+                res.acked_ids.append((p.mn, qn, p.cn))
+        else:
+            res.refused += 1
+        return True
+
+    async def _answer(self, qn: str | None) -> str:
+        """The CN of the server's answer to the packet with this QN (other frames are skipped)."""
+        assert self.reader is not None
+        while True:
+            while not self.backlog:
+                data = await self.reader.read(4096)
+                if not data:
+                    raise ConnectionError("closed")
+                self.backlog = self.frames.feed(data)
+            ev = self.backlog.pop(0)
+            if isinstance(ev, Hj212Error):
                 continue
-            except (OSError, ConnectionError):
-                res.disconnects += 1
-                res.resent += 1
-                close()
-                await asyncio.sleep(cfg.reconnect_delay)
-                continue
-            if answer in ("9014", "9013"):
-                res.acked += 1
-                res.latencies_ms.append((time.perf_counter() - t0) * 1000)
-                if cfg.keep_acked and qn is not None:
-                    p = parse(pkt, verify_crc=False)
-                    res.acked_ids.append((p.mn, qn, p.cn))
-            else:
-                res.refused += 1
-            pending = None
-    finally:
-        close()
+            answer = _answer_to(ev, qn)
+            if answer is not None:
+                return answer
 
 
 async def run_simulation(cfg: SimConfig, *, stop: asyncio.Event | None = None,
@@ -303,7 +335,7 @@ async def run_simulation(cfg: SimConfig, *, stop: asyncio.Event | None = None,
     watcher = asyncio.create_task(watch(stop)) if stop is not None else None
     t0 = time.perf_counter()
     try:
-        await asyncio.gather(*(_device(i, cfg, res, deadline, start, replay, t_begin) for i in range(cfg.devices)))
+        await asyncio.gather(*(_SimDevice(i, cfg, res, deadline, start, replay, t_begin).run() for i in range(cfg.devices)))
     finally:
         if watcher is not None:
             watcher.cancel()
