@@ -93,6 +93,22 @@ def test_workspace_comes_from_the_main_cli_context(tmp_path, captured, monkeypat
     assert captured["serve"][0].workspace == tmp_path / "from-main"
     r = CliRunner().invoke(hj212_app, ["serve"])  # the sub-app on its own: the settings
     assert captured["serve"][0].workspace == tmp_path / "from-env"
+    r = CliRunner().invoke(main, ["hj212", "serve", "-w", str(tmp_path / "own")])  # its own option first
+    assert captured["serve"][0].workspace == tmp_path / "own"
+
+
+def test_workspace_from_a_root_option_without_obj(tmp_path, captured):
+    """A main CLI that only declares ``--workspace`` (and sets no ``ctx.obj``): its value still reaches hj212."""
+    main = typer.Typer()
+
+    @main.callback()
+    def root(workspace: Path = typer.Option(None, "--workspace", "-w")) -> None:
+        pass
+
+    main.add_typer(hj212_app, name="hj212")
+    r = CliRunner().invoke(main, ["-w", str(tmp_path / "global"), "hj212", "serve"])
+    assert r.exit_code == 0, r.output
+    assert captured["serve"][0].workspace == tmp_path / "global"
 
 
 def test_alert_kinds_match_the_rules():

@@ -51,12 +51,14 @@ SimCn = enum.Enum("SimCn", {f"CN{c}": c for c in GEN_CNS}, type=str)
 
 
 def _workspace(ctx: typer.Context, path: Optional[Path]) -> Path:
-    """``--workspace``, else the main CLI's (``ctx.obj.workspace``), else the settings' default."""
+    """``--workspace``, else the main CLI's (``ctx.obj.workspace``, or the root command's own ``--workspace``
+    parameter when it sets no ``obj``), else the settings' default."""
     if path is not None:
         return path
-    root = ctx.find_root().obj
-    if getattr(root, "workspace", None) is not None:
-        return Path(root.workspace)
+    root = ctx.find_root()
+    for ws in (getattr(root.obj, "workspace", None), root.params.get("workspace")):
+        if ws is not None:
+            return Path(ws)
     from ..settings import current
 
     return current().workspace
