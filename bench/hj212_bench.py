@@ -311,7 +311,7 @@ def phase_server(devices: int, duration: float, fsync: bool = True) -> dict:
     reg, port_file, log = work / "devices.csv", work / "port", work / "server.log"
     sim_json = work / "sim.json"
     write_registry(SimConfig(devices=devices), reg)
-    cmd = [sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(work / "ws"), "--host", HOST,
+    cmd = [sys.executable, "-m", "qingshan.hj212", "serve", "--workspace", str(work / "ws"), "--host", HOST,
            "--port", "0", "--port-file", str(port_file), "--devices", str(reg), "--max-per-ip", str(devices + 100),
            "--stats-interval", "10"] + ([] if fsync else ["--no-fsync"])
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
@@ -327,7 +327,7 @@ def phase_server(devices: int, duration: float, fsync: bool = True) -> dict:
         port = int(port_file.read_text())
         idle_rss = _vm(server.pid).get("VmRSS")
         cpu0 = _cpu(server.pid)
-        sim = subprocess.Popen([sys.executable, "-m", "qingshan.hj212.simulate", "--host", HOST, "--port", str(port),
+        sim = subprocess.Popen([sys.executable, "-m", "qingshan.hj212", "simulate", "--host", HOST, "--port", str(port),
                                 "--devices", str(devices), "--duration", str(duration), "--json", str(sim_json)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         other = _other_cpu({os.getpid(), server.pid, sim.pid}, min(duration * 0.8, duration - 1))

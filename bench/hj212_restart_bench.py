@@ -51,7 +51,7 @@ REPLAY_LOG = re.compile(r"已从预写日志恢复|预写日志回放完成")
 
 
 def _server(ws: Path, args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(ws), *args],
+    return subprocess.Popen([sys.executable, "-m", "qingshan.hj212", "serve", "--workspace", str(ws), *args],
                             stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
 
 

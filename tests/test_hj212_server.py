@@ -801,7 +801,7 @@ def test_locked_workspace_is_a_clear_error(tmp_path):
     cfg = config(tmp_path)
     Path(cfg.workspace).mkdir()
     with duckdb.connect(str(Path(cfg.workspace) / "measurements.duckdb")):  # e.g. a running receiver holds it
-        r = subprocess.run([sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(cfg.workspace),
+        r = subprocess.run([sys.executable, "-m", "qingshan.hj212", "serve", "--workspace", str(cfg.workspace),
                             "--port", "0"], capture_output=True, timeout=300, check=False)
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode == 2 and "无法打开工作区数据库" in err and "Traceback" not in err, err
@@ -843,7 +843,7 @@ def _start_server(ws: Path, devfile: Path, port: int, port_file: Path, log: Path
                   load_interval: float) -> subprocess.Popen:
     port_file.unlink(missing_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(ws), "--host", HOST, "--port", str(port),
+        [sys.executable, "-m", "qingshan.hj212", "serve", "--workspace", str(ws), "--host", HOST, "--port", str(port),
          "--port-file", str(port_file), "--devices", str(devfile), "--load-interval", str(load_interval),
          "--max-per-ip", "1000"],
         stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
@@ -900,7 +900,7 @@ def test_sigkill_mid_stream_then_restart_loses_and_duplicates_nothing(tmp_path):
     # the restart loaded every packet the first server had acknowledged from the WAL, in the background
     assert _recovered(log)[0] >= acked_by_p1 - n
     # a third start only replays the log into the store
-    r = subprocess.run([sys.executable, "-m", "qingshan.hj212.server", "--workspace", str(ws), "--recover-only"],
+    r = subprocess.run([sys.executable, "-m", "qingshan.hj212", "serve", "--workspace", str(ws), "--recover-only"],
                        capture_output=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr.decode()
     assert res.acked >= acked_by_p1 + 200 and res.resent > 0  # both servers answered; devices re-sent across the kill

@@ -30,6 +30,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ..errors import QingshanError
+from .config import MAX_SEGMENT  # 表2: four length digits; defined with the other limits
+
 __all__ = [
     "MAX_SEGMENT",
     "BadCrc",
@@ -56,9 +59,6 @@ __all__ = [
     "salvage_head",
 ]
 
-#: The length field has four decimal digits (表2), so a data segment holds at most 9,999 bytes.  The standard
-#: says 0–1024 characters; real devices exceed it, the server's own limit is configurable.
-MAX_SEGMENT = 9999
 MAX_PACKET = 2 + 4 + MAX_SEGMENT + 4 + 2
 
 STANDARD_ORDER = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
@@ -71,7 +71,7 @@ _QNRTN_OF_FIELD = {"QN": 7, "ST": 5, "CN": 8, "PW": 3, "MN": 4, "Flag": 6, "PNUM
 # --- errors ---------------------------------------------------------------------------------------------------
 
 
-class Hj212Error(Exception):
+class Hj212Error(QingshanError):
     """Any HJ 212 decoding or encoding error.
 
     ``head`` holds the header fields (QN, ST, CN, PW, MN, Flag) that could still be read from a broken packet, so a

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import QingshanError
 from .factors import MAX_MAGNITUDE, to_2017
 
 MAX_INTERVAL_S = 366 * 86400  # a reporting interval longer than a year is a typo (and must fit the INTEGER column)
@@ -53,7 +54,7 @@ _KEY_OF = {alias.lower(): key for key, aliases in _ALIASES.items() for alias in 
 _SPLIT = re.compile(r"[;,，；、\s]+")
 
 
-class DeviceFileError(ValueError):
+class DeviceFileError(QingshanError, ValueError):
     """The registry file cannot be read; the message names the row and the field (Chinese, for users)."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..standards.ranges import RANGES
+
 
 @dataclass(frozen=True, slots=True)
 class Factor:
@@ -126,6 +128,10 @@ def unit_of(code: str) -> str:
 #
 # Negative concentrations are kept: analysers report small negative readings around zero (zero drift) and the
 # platform stores what was measured; they are within |x| ≤ MAX_MAGNITUDE.
+#
+# The importers' table (:mod:`qingshan.standards.ranges`) bounds ambient quantities in the store's units and
+# refuses negative values; HJ 212 also carries emission sources (flue gas, effluent) in the device's unit, so only
+# the quantities bounded by definition are shared: pH is taken from that table, not written twice.
 
 MAX_MAGNITUDE = 1e10
 ABSOLUTE_ZERO_C = -273.15
@@ -135,7 +141,7 @@ PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
     "a19001": (0.0, 100.0),  # 氧气含量 %
     "a01014": (0.0, 100.0),  # 烟气湿度 %
     "a01002": (0.0, 100.0),  # 湿度 %
-    "w01001": (0.0, 14.0),  # pH
+    "w01001": (float(RANGES["ph"].lo), float(RANGES["ph"].hi)),  # pH 0–14
     "a01008": (0.0, 360.0),  # 风向 °
     "a01001": (ABSOLUTE_ZERO_C, MAX_MAGNITUDE),  # 温度 ℃
     "a01012": (ABSOLUTE_ZERO_C, MAX_MAGNITUDE),  # 烟气温度 ℃

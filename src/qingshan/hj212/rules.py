@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
+from .config import RuleConfig
 from .devices import Device
 from .factors import name_of, unit_of
 
@@ -34,21 +36,6 @@ CN_NAMES = {"2011": "实时数据", "2051": "分钟数据", "2061": "小时数�
 FLAG_NAMES = {"N": "正常", "F": "停运", "M": "维护", "S": "手工输入", "D": "故障", "C": "校准", "T": "超测定上限",
               "B": "通讯异常"}
 KIND_NAMES = {"exceed": "超标", "silent": "停报", "flat": "恒值", "flags": "异常标记", "missing": "缺测"}
-
-
-def beijing_now() -> datetime:
-    """Now as a naive Beijing-time datetime (the store's convention, DESIGN.md "Time")."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=8)
-
-
-@dataclass(frozen=True)
-class RuleConfig:
-    flat_run: Mapping[str, int] = field(default_factory=lambda: {"2011": 60, "2051": 12, "2061": 6, "2031": 3})
-    flag_window: int = 12
-    flag_threshold: int = 4
-    silence_factor: float = 2.0
-    silence_min_s: float = 60.0
-    exceed_skip_flags: frozenset[str] = frozenset("FMCDB")
 
 
 @dataclass
@@ -70,6 +57,21 @@ class Alert:
 Obs = tuple[str, float | None, float | None, str, str | None]
 
 
+class _Arrival(NamedTuple):
+    """The packet whose values the rules look at (what every alert cites)."""
+
+    packet_key: int
+    mn: str
+    cn: str
+    qn: str | None
+    data_time: datetime
+    dt_text: str
+    raw: str
+    device: Device | None
+    label: str
+    cn_name: str
+
+
 class RuleEngine:
     def __init__(self, device: Callable[[str], Device | None], config: RuleConfig | None = None) -> None:
         self.device = device
@@ -83,98 +85,124 @@ class RuleEngine:
 
     def observe(self, packet_key: int, mn: str, cn: str, qn: str | None, data_time: datetime,
                 dt_text: str, obs: list[Obs], raw: str) -> list[Alert]:
-        """Evaluate the rules on the values of one newly stored data packet."""
-        cfg = self.config
+        """Evaluate the rules on the values of one newly stored data packet: per value exceedance, flat line and
+        flag window; per packet the expected factors."""
         dev = self.device(mn)
         self._silent.discard(mn)
-        alerts: list[Alert] = []
-        label = dev.label() if dev is not None else mn
-        cn_name = CN_NAMES.get(cn, f"CN {cn}")
+        at = _Arrival(packet_key, mn, cn, qn, data_time, dt_text, raw, dev, dev.label() if dev is not None else mn,
+                      CN_NAMES.get(cn, f"CN {cn}"))
         limits = dev.limits if dev is not None and cn in dev.limit_cns else None
-        run_len = cfg.flat_run.get(cn, 0)
-        for factor, measured, judged, judged_field, flag in obs:
-            # exceedance
-            if limits and judged is not None:
-                lim = limits.get(factor)
-                if lim is not None and judged > lim and (flag is None or flag not in cfg.exceed_skip_flags):
-                    unit = unit_of(factor)
-                    alerts.append(Alert(
-                        key=f"exceed|{packet_key}|{factor}", kind="exceed", mn=mn, cn=cn, factor=factor,
-                        data_time=data_time, value=judged, threshold=lim, packet_key=packet_key,
-                        message=(f"{label}：{name_of(factor)}（{factor}）{cn_name} {judged_field} = {judged:g}{unit}，"
-                                 f"超过限值 {lim:g}{unit}（数据时间 {data_time:%Y-%m-%d %H:%M}）"),
-                        evidence={"MN": mn, "QN": qn, "CN": cn, "DataTime": dt_text, "factor": factor,
-                                  "field": judged_field, "value": judged, "limit": lim, "flag": flag,
-                                  "ratio": round(judged / lim, 4) if lim else None, "packet": raw},
-                    ))
-            key = (mn, cn, factor)
-            # flat line (measured values flagged N or unflagged)
-            if run_len > 1 and measured is not None and (flag is None or flag == "N"):
-                st = self._flat.get(key)
-                if st is None or st[0] != measured:
-                    self._flat[key] = [measured, 1, dt_text, False]
-                else:
-                    st[1] += 1
-                    if st[1] >= run_len and not st[3]:
-                        st[3] = True
-                        alerts.append(Alert(
-                            key=f"flat|{mn}|{cn}|{factor}|{st[2]}", kind="flat", mn=mn, cn=cn, factor=factor,
-                            data_time=data_time, value=measured, threshold=float(run_len), packet_key=packet_key,
-                            message=(f"{label}：{name_of(factor)}（{factor}）{cn_name}连续 {st[1]} 个数据恒为 "
-                                     f"{measured:g}（自 {st[2]} 起）"),
-                            evidence={"MN": mn, "CN": cn, "factor": factor, "value": measured, "run": st[1],
-                                      "first_DataTime": st[2], "last_DataTime": dt_text, "packet": raw},
-                        ))
-            elif flag is not None and flag != "N":
+        run_len = self.config.flat_run.get(cn, 0)
+        alerts: list[Alert] = []
+        for o in obs:
+            for a in (self._exceed(at, o, limits), self._flat_line(at, o, run_len), self._flag_window(at, o)):
+                if a is not None:
+                    alerts.append(a)
+        alerts.extend(self._missing_factors(at, obs))
+        return alerts
+
+    def _exceed(self, at: _Arrival, o: Obs, limits: Mapping[str, float] | None) -> Alert | None:
+        """超标: the judged value (converted where sent) above the device's limit, unless flagged F/M/C/D/B."""
+        factor, _, judged, judged_field, flag = o
+        if not limits or judged is None:
+            return None
+        lim = limits.get(factor)
+        if lim is None or not judged > lim or (flag is not None and flag in self.config.exceed_skip_flags):
+            return None
+        unit = unit_of(factor)
+        return Alert(
+            key=f"exceed|{at.packet_key}|{factor}", kind="exceed", mn=at.mn, cn=at.cn, factor=factor,
+            data_time=at.data_time, value=judged, threshold=lim, packet_key=at.packet_key,
+            message=(f"{at.label}：{name_of(factor)}（{factor}）{at.cn_name} {judged_field} = {judged:g}{unit}，"
+                     f"超过限值 {lim:g}{unit}（数据时间 {at.data_time:%Y-%m-%d %H:%M}）"),
+            evidence={"MN": at.mn, "QN": at.qn, "CN": at.cn, "DataTime": at.dt_text, "factor": factor,
+                      "field": judged_field, "value": judged, "limit": lim, "flag": flag,
+                      "ratio": round(judged / lim, 4) if lim else None, "packet": at.raw},
+        )
+
+    def _flat_line(self, at: _Arrival, o: Obs, run_len: int) -> Alert | None:
+        """恒值: the same measured value (flag N or none) ``run_len`` times in a row; once per run."""
+        factor, measured, _, _, flag = o
+        key = (at.mn, at.cn, factor)
+        if not (run_len > 1 and measured is not None and (flag is None or flag == "N")):
+            if flag is not None and flag != "N":
                 self._flat.pop(key, None)
-            # non-N flags in a window: [deque of (flag, DataTime), non-N count, alerted]
-            if flag is not None:
-                w = self._flags.get(key)
-                if w is None:
-                    if flag == "N":
-                        continue  # nothing to remember until a non-N flag shows up
-                    w = self._flags[key] = [deque(maxlen=cfg.flag_window), 0, False]
-                win = w[0]
-                if len(win) == win.maxlen and win[0][0] != "N":
-                    w[1] -= 1
-                win.append((flag, dt_text))
-                if flag != "N":
-                    w[1] += 1
-                bad = w[1]
-                if bad >= cfg.flag_threshold and not w[2]:
-                    w[2] = True
-                    counts: dict[str, int] = {}
-                    for f, _ in win:
-                        if f != "N":
-                            counts[f] = counts.get(f, 0) + 1
-                    desc = "、".join(f"{FLAG_NAMES.get(f, f)}（{f}）{n} 次" for f, n in sorted(counts.items()))
-                    alerts.append(Alert(
-                        key=f"flags|{mn}|{cn}|{factor}|{dt_text}", kind="flags", mn=mn, cn=cn, factor=factor,
-                        data_time=data_time, value=float(bad), threshold=float(cfg.flag_threshold),
-                        packet_key=packet_key,
-                        message=(f"{label}：{name_of(factor)}（{factor}）{cn_name}最近 {len(win)} 个数据中 {bad} 个"
-                                 f"带异常标记：{desc}"),
-                        evidence={"MN": mn, "CN": cn, "factor": factor, "window": [list(x) for x in win],
-                                  "counts": counts, "packet": raw},
-                    ))
-                elif bad == 0:
-                    del self._flags[key]  # clean window: forget it (re-armed)
-        # expected factors missing from the packet
-        if dev is not None and dev.factors:
-            present = {o[0] for o in obs}
-            for f in dev.factors:
-                mk = (mn, f)
-                if f in present:
-                    self._missing.discard(mk)
-                elif mk not in self._missing:
-                    self._missing.add(mk)
-                    alerts.append(Alert(
-                        key=f"missing|{mn}|{f}|{packet_key}", kind="missing", mn=mn, cn=cn, factor=f,
-                        data_time=data_time, packet_key=packet_key,
-                        message=f"{label}：{cn_name}缺少应监测因子 {name_of(f)}（{f}）（数据时间 {dt_text}）",
-                        evidence={"MN": mn, "QN": qn, "CN": cn, "DataTime": dt_text, "expected": list(dev.factors),
-                                  "present": sorted(present), "packet": raw},
-                    ))
+            return None
+        st = self._flat.get(key)  # [value, run length, first DataTime, alerted]
+        if st is None or st[0] != measured:
+            self._flat[key] = [measured, 1, at.dt_text, False]
+            return None
+        st[1] += 1
+        if st[1] < run_len or st[3]:
+            return None
+        st[3] = True
+        return Alert(
+            key=f"flat|{at.mn}|{at.cn}|{factor}|{st[2]}", kind="flat", mn=at.mn, cn=at.cn, factor=factor,
+            data_time=at.data_time, value=measured, threshold=float(run_len), packet_key=at.packet_key,
+            message=(f"{at.label}：{name_of(factor)}（{factor}）{at.cn_name}连续 {st[1]} 个数据恒为 "
+                     f"{measured:g}（自 {st[2]} 起）"),
+            evidence={"MN": at.mn, "CN": at.cn, "factor": factor, "value": measured, "run": st[1],
+                      "first_DataTime": st[2], "last_DataTime": at.dt_text, "packet": at.raw},
+        )
+
+    def _flag_window(self, at: _Arrival, o: Obs) -> Alert | None:
+        """异常标记: ``flag_threshold`` non-N flags among the last ``flag_window`` values; re-armed when clean."""
+        factor, _, _, _, flag = o
+        if flag is None:
+            return None
+        cfg = self.config
+        key = (at.mn, at.cn, factor)
+        w = self._flags.get(key)  # [deque of (flag, DataTime), non-N count, alerted]
+        if w is None:
+            if flag == "N":
+                return None  # nothing to remember until a non-N flag shows up
+            w = self._flags[key] = [deque(maxlen=cfg.flag_window), 0, False]
+        win = w[0]
+        if len(win) == win.maxlen and win[0][0] != "N":
+            w[1] -= 1
+        win.append((flag, at.dt_text))
+        if flag != "N":
+            w[1] += 1
+        bad = w[1]
+        if bad < cfg.flag_threshold or w[2]:
+            if bad == 0:
+                del self._flags[key]  # clean window: forget it (re-armed)
+            return None
+        w[2] = True
+        counts: dict[str, int] = {}
+        for f, _ in win:
+            if f != "N":
+                counts[f] = counts.get(f, 0) + 1
+        desc = "、".join(f"{FLAG_NAMES.get(f, f)}（{f}）{n} 次" for f, n in sorted(counts.items()))
+        return Alert(
+            key=f"flags|{at.mn}|{at.cn}|{factor}|{at.dt_text}", kind="flags", mn=at.mn, cn=at.cn, factor=factor,
+            data_time=at.data_time, value=float(bad), threshold=float(cfg.flag_threshold), packet_key=at.packet_key,
+            message=(f"{at.label}：{name_of(factor)}（{factor}）{at.cn_name}最近 {len(win)} 个数据中 {bad} 个"
+                     f"带异常标记：{desc}"),
+            evidence={"MN": at.mn, "CN": at.cn, "factor": factor, "window": [list(x) for x in win],
+                      "counts": counts, "packet": at.raw},
+        )
+
+    def _missing_factors(self, at: _Arrival, obs: list[Obs]) -> list[Alert]:
+        """缺测: a factor the registry expects is not in the packet; once until it is reported again."""
+        dev = at.device
+        if dev is None or not dev.factors:
+            return []
+        present = {o[0] for o in obs}
+        alerts = []
+        for f in dev.factors:
+            mk = (at.mn, f)
+            if f in present:
+                self._missing.discard(mk)
+            elif mk not in self._missing:
+                self._missing.add(mk)
+                alerts.append(Alert(
+                    key=f"missing|{at.mn}|{f}|{at.packet_key}", kind="missing", mn=at.mn, cn=at.cn, factor=f,
+                    data_time=at.data_time, packet_key=at.packet_key,
+                    message=f"{at.label}：{at.cn_name}缺少应监测因子 {name_of(f)}（{f}）（数据时间 {at.dt_text}）",
+                    evidence={"MN": at.mn, "QN": at.qn, "CN": at.cn, "DataTime": at.dt_text,
+                              "expected": list(dev.factors), "present": sorted(present), "packet": at.raw},
+                ))
         return alerts
 
     # -- periodic ---------------------------------------------------------------------------------------------

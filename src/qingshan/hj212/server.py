@@ -18,30 +18,30 @@ Limits: bytes buffered per connection ≤ one maximum packet + one read (64 KiB)
 idle timeout; a started packet must complete within ``frame_timeout``; a client that does not read its replies is
 dropped after ``write_timeout``; a connection sending more than ``max_errors`` bad frames is closed.
 
-Run: ``python -m qingshan.hj212.server --workspace DIR --host 0.0.0.0 --port 9212 --devices devices.csv`` or
-``qingshan hj212 serve``.
+Run: ``qingshan hj212 serve --workspace DIR --host 0.0.0.0 --devices devices.csv`` (or ``python -m qingshan.hj212
+serve …``); the settings and their defaults are :class:`~.config.ServerConfig`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import signal
-import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .codec import MAX_SEGMENT, FrameReader, Hj212Error, Packet, parse, reply_9011, reply_9013, reply_9014
+from ..errors import QingshanError
+from .codec import FrameReader, Hj212Error, Packet, parse, reply_9011, reply_9013, reply_9014
+from .config import ServerConfig, beijing_now
 from .devices import Device, DeviceFileError, read_device_file
-from .rules import RuleConfig, RuleEngine, beijing_now
+from .rules import RuleEngine
 from .wal import (
     KIND_PACKET,
     KIND_REJECT,
@@ -62,36 +62,9 @@ log = logging.getLogger("qingshan.hj212.server")
 
 #: Notifications (表9 通知命令) answered with 9013; heartbeats (2005 8013, 2025 9015) are treated alike.
 NOTIFY_CNS = frozenset({"2012", "2022", "1013", "8013", "9015"})
-DEFAULT_PORT = 9212
 
 
-@dataclass
-class ServerConfig:
-    workspace: Path | None  # None: the default workspace (resolved when it is opened, after listening)
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    devices_file: Path | None = None
-    accept_unknown: bool = False
-    max_segment: int = MAX_SEGMENT
-    idle_timeout: float = 600.0
-    frame_timeout: float = 30.0
-    write_timeout: float = 30.0
-    max_conn_per_ip: int = 256
-    max_connections: int = 10000
-    max_errors: int = 50
-    fsync: bool = True
-    linger: float = 0.002
-    load_interval: float = 0.5
-    load_max_records: int = 20000
-    silence_check_interval: float = 60.0
-    registry_poll: float = 5.0
-    stats_interval: float = 0.0
-    port_file: Path | None = None
-    db_memory_limit: str | None = "512MB"  # DuckDB buffer pool of the server process (None: DuckDB's default)
-    rules: RuleConfig = field(default_factory=RuleConfig)
-
-
-class WorkspaceError(RuntimeError):
+class WorkspaceError(QingshanError, RuntimeError):
     """The workspace database cannot be opened (the message is user-facing)."""
 
 
@@ -541,35 +514,7 @@ class Hj212Server:
                     conn.partial_since = None
                 if not events:
                     continue
-                received_ms = int(time.time() * 1000)
-                records: list[bytes] = []
-                tags: list[Packet | None] = []
-                replies: list[bytes] = []
-                acks = 0
-                for ev in events:
-                    if isinstance(ev, Hj212Error):
-                        self._refuse(conn, ev, ev.head, ev.qnrtn, ev.message, ev.raw or b"", peer_s, received_ms,
-                                     records, replies)
-                        tags.append(None)
-                        continue
-                    try:
-                        p = parse(ev)
-                    except Hj212Error as e:
-                        self._refuse(conn, e, e.head, e.qnrtn, e.message, ev, peer_s, received_ms, records, replies)
-                        tags.append(None)
-                        continue
-                    bad = self._check(p)
-                    if bad is not None:
-                        self._refuse(conn, None, p, bad[0], bad[1], ev, peer_s, received_ms, records, replies)
-                        tags.append(None)
-                        continue
-                    raw = ev[:-2] if ev[-2:] == b"\r\n" else ev
-                    records.append(encode_record(KIND_PACKET, received_ms, peer_s, raw))
-                    tags.append(p)
-                    self.stats.accepted += 1
-                    if p.needs_reply and not p.cn.startswith("90"):
-                        replies.append(reply_9013(p) if p.cn in NOTIFY_CNS else reply_9014(p))
-                        acks += 1
+                records, tags, replies, acks = self._take(conn, events, peer_s)
                 if records:
                     try:
                         await wal.submit(records, tags)
@@ -596,7 +541,42 @@ class Hj212Server:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    def _refuse(self, conn: _Conn, err: Hj212Error | None, head: Packet | dict, qnrtn: int, reason: str, raw: bytes,
+    def _take(self, conn: _Conn, events: list[bytes | Hj212Error], peer_s: str
+              ) -> tuple[list[bytes], list[Packet | None], list[bytes], int]:
+        """The frames of one read: WAL records of accepted packets and refusals (with their parsed packet, or
+        None, as tags), the replies to send once the records are durable, and how many of those are
+        acknowledgements."""
+        received_ms = int(time.time() * 1000)
+        records: list[bytes] = []
+        tags: list[Packet | None] = []
+        replies: list[bytes] = []
+        acks = 0
+        for ev in events:
+            if isinstance(ev, Hj212Error):
+                self._refuse(conn, ev.head, ev.qnrtn, ev.message, ev.raw or b"", peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            try:
+                p = parse(ev)
+            except Hj212Error as e:
+                self._refuse(conn, e.head, e.qnrtn, e.message, ev, peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            bad = self._check(p)
+            if bad is not None:
+                self._refuse(conn, p, bad[0], bad[1], ev, peer_s, received_ms, records, replies)
+                tags.append(None)
+                continue
+            raw = ev[:-2] if ev[-2:] == b"\r\n" else ev
+            records.append(encode_record(KIND_PACKET, received_ms, peer_s, raw))
+            tags.append(p)
+            self.stats.accepted += 1
+            if p.needs_reply and not p.cn.startswith("90"):
+                replies.append(reply_9013(p) if p.cn in NOTIFY_CNS else reply_9014(p))
+                acks += 1
+        return records, tags, replies, acks
+
+    def _refuse(self, conn: _Conn, head: Packet | dict, qnrtn: int, reason: str, raw: bytes,
                 peer: str, received_ms: int, records: list[bytes], replies: list[bytes]) -> None:
         conn.errors += 1
         self.stats.rejected += 1
@@ -632,48 +612,3 @@ async def run_server(config: ServerConfig, *, recover_only: bool = False) -> int
     failed = server.wal is not None and server.wal.failed is not None
     await server.stop()
     return 3 if failed else 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qingshan.hj212.server", description="HJ 212 数据接收服务")
-    ap.add_argument("--workspace", "-w", type=Path, default=None, help="工作区目录")
-    ap.add_argument("--host", default="127.0.0.1", help="监听地址（设备接入用 0.0.0.0）")
-    ap.add_argument("--port", type=int, default=DEFAULT_PORT, help="监听端口（0 = 自动选择）")
-    ap.add_argument("--devices", type=Path, default=None, help="设备登记表（CSV 或 JSON），启动时导入并在修改后自动重载")
-    ap.add_argument("--accept-unknown", action="store_true", help="接收未登记设备的数据")
-    ap.add_argument("--port-file", type=Path, default=None, help="启动后把实际端口写入此文件")
-    ap.add_argument("--no-fsync", action="store_true", help="不做 fsync（仅用于测试，断电会丢已确认数据）")
-    ap.add_argument("--load-interval", type=float, default=0.5, help="预写日志入库间隔（秒）")
-    ap.add_argument("--idle-timeout", type=float, default=600.0)
-    ap.add_argument("--frame-timeout", type=float, default=30.0)
-    ap.add_argument("--write-timeout", type=float, default=30.0)
-    ap.add_argument("--max-per-ip", type=int, default=256)
-    ap.add_argument("--max-connections", type=int, default=10000)
-    ap.add_argument("--max-frame", type=int, default=MAX_SEGMENT, help="数据段最大字节数")
-    ap.add_argument("--silence-check", type=float, default=60.0, help="停报检查间隔（秒）")
-    ap.add_argument("--stats-interval", type=float, default=0.0, help="每隔若干秒输出统计（0 = 不输出）")
-    ap.add_argument("--db-memory", default="512MB", help="DuckDB 内存上限（如 512MB、2GB）")
-    ap.add_argument("--recover-only", action="store_true", help="只把预写日志恢复入库，然后退出")
-    ap.add_argument("--log-level", default="INFO")
-    return ap
-
-
-def config_from_args(a: argparse.Namespace) -> ServerConfig:
-    return ServerConfig(
-        workspace=a.workspace, host=a.host, port=a.port, devices_file=a.devices,
-        accept_unknown=a.accept_unknown, max_segment=min(a.max_frame, MAX_SEGMENT), idle_timeout=a.idle_timeout,
-        frame_timeout=a.frame_timeout, write_timeout=a.write_timeout, max_conn_per_ip=a.max_per_ip,
-        max_connections=a.max_connections, fsync=not a.no_fsync, load_interval=a.load_interval,
-        silence_check_interval=a.silence_check, stats_interval=a.stats_interval, port_file=a.port_file,
-        db_memory_limit=a.db_memory or None)
-
-
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, str(a.log_level).upper(), logging.INFO), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    return asyncio.run(run_server(config_from_args(a), recover_only=a.recover_only))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,48 +10,20 @@ values, O2, flue-gas temperature and flow) of about 400 bytes, or CN 2011/2051/2
 a text file with one packet per line, sent as they are, or re-addressed to each simulated device (new MN and QN,
 CRC recomputed) with ``rewrite``.
 
-Usage: ``python -m qingshan.hj212.simulate --port 9212 --devices 500 --duration 30`` or ``qingshan hj212 simulate``.
+Usage: ``qingshan hj212 simulate --devices 500 --duration 30`` (or ``python -m qingshan.hj212 simulate …``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .codec import FrameReader, Hj212Error, Packet, build, frame, parse
-
-GEN_CNS = ("2011", "2051", "2061", "2031")
-
-
-@dataclass
-class SimConfig:
-    host: str = "127.0.0.1"
-    port: int = 9212
-    devices: int = 10
-    duration: float | None = 10.0
-    count: int | None = None  # packets per device (None: until duration)
-    rate: float = 0.0  # packets/s over all devices; 0 = next packet as soon as the previous one is answered
-    cn: str = "2061"
-    st: str = "31"
-    flag: int = 5  # 2017, answer requested
-    password: str = "123456"
-    mn_base: str = "A2120000000000000"  # + 7 hex digits = 24-character MN (EPC-96 style)
-    first_device: int = 0
-    replay: Path | None = None
-    rewrite: bool = True
-    ack_timeout: float = 10.0
-    connect_timeout: float = 5.0
-    reconnect_delay: float = 0.2
-    keep_acked: bool = False
-    seed: int = 212
-    start: datetime | None = None  # virtual clock for QN/DataTime (default: now, Beijing)
+from .config import SimConfig
 
 
 @dataclass
@@ -211,103 +183,135 @@ class _Deadline:
         return self.at is not None and now >= self.at + grace
 
 
-async def _device(i: int, cfg: SimConfig, res: SimResult, deadline: _Deadline, start: datetime,
-                  replay: list[bytes] | None, t_begin: float) -> None:
-    mn = device_mn(cfg, i)
-    rng = random.Random(cfg.seed * 1_000_003 + i)
-    interval = cfg.devices / cfg.rate if cfg.rate > 0 else 0.0
-    next_send = t_begin + (rng.random() * interval if interval else 0.0)
-    seq = 0
-    pending: tuple[bytes, str | None, bool] | None = None
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    frames = FrameReader()
-    backlog: list[bytes | Hj212Error] = []
-    loop = asyncio.get_running_loop()
-    gen = PacketGenerator(cfg, mn, rng, start) if replay is None else None
+class _SimDevice:
+    """One simulated data logger: paces and builds its packets, keeps one connection, re-sends the same packet
+    (same QN) after a timeout or a broken connection, and counts what happened in the shared result."""
 
-    def close() -> None:
-        nonlocal reader, writer, frames, backlog
-        if writer is not None:
-            writer.transport.abort()
-        reader = writer = None
-        frames = FrameReader()
-        backlog = []
+    def __init__(self, i: int, cfg: SimConfig, res: SimResult, deadline: _Deadline, start: datetime,
+                 replay: list[bytes] | None, t_begin: float) -> None:
+        self.cfg = cfg
+        self.res = res
+        self.deadline = deadline
+        self.start = start
+        self.replay = replay
+        self.mn = device_mn(cfg, i)
+        rng = random.Random(cfg.seed * 1_000_003 + i)
+        self.interval = cfg.devices / cfg.rate if cfg.rate > 0 else 0.0
+        self.next_send = t_begin + (rng.random() * self.interval if self.interval else 0.0)
+        self.seq = 0
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.frames = FrameReader()
+        self.backlog: list[bytes | Hj212Error] = []
+        self.loop = asyncio.get_running_loop()
+        self.gen = PacketGenerator(cfg, self.mn, rng, start) if replay is None else None
 
-    try:
-        while True:
-            if pending is None:
-                now = loop.time()
-                if deadline.passed(now):
-                    break
-                if cfg.count is not None and seq >= cfg.count:
-                    break
-                if interval:
-                    if next_send > now:
-                        await asyncio.sleep(next_send - now)
-                    next_send = max(next_send + interval, loop.time() - interval)
-                if replay is not None:
-                    pending = _readdress(replay[seq % len(replay)], cfg, mn, seq, start)
-                else:
-                    assert gen is not None
-                    pkt, qn = gen.packet(seq)
-                    pending = (pkt, qn, bool(cfg.flag & 1))
-                seq += 1
-            if writer is None:
-                if deadline.passed(loop.time(), cfg.ack_timeout):
-                    break
-                try:
-                    async with asyncio.timeout(cfg.connect_timeout):
-                        reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
-                except (OSError, TimeoutError):
-                    res.connect_errors += 1
-                    close()
-                    await asyncio.sleep(cfg.reconnect_delay)
-                    continue
-            assert reader is not None and writer is not None
-            pkt, qn, wants = pending
-            t0 = time.perf_counter()
-            try:
-                writer.write(pkt)
-                res.sent += 1
-                if not wants:
-                    await writer.drain()
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.transport.abort()
+        self.reader = self.writer = None
+        self.frames = FrameReader()
+        self.backlog = []
+
+    async def run(self) -> None:
+        pending: tuple[bytes, str | None, bool] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = await self._next_packet()
+                    if pending is None:
+                        break
+                if self.writer is None:
+                    if self.deadline.passed(self.loop.time(), self.cfg.ack_timeout):
+                        break
+                    if not await self._connect():
+                        continue
+                if await self._send(pending):
                     pending = None
-                    continue
-                answer = None
-                async with asyncio.timeout(cfg.ack_timeout):
-                    while answer is None:
-                        while not backlog:
-                            data = await reader.read(4096)
-                            if not data:
-                                raise ConnectionError("closed")
-                            backlog = frames.feed(data)
-                        ev = backlog.pop(0)
-                        if isinstance(ev, Hj212Error):
-                            continue
-                        answer = _answer_to(ev, qn)
-            except TimeoutError:
-                res.timeouts += 1
-                res.resent += 1
-                close()
+        finally:
+            self.close()
+
+    async def _next_packet(self) -> tuple[bytes, str | None, bool] | None:
+        """The next packet (bytes, QN, answer wanted), at the configured rate; None when the run is over."""
+        cfg = self.cfg
+        now = self.loop.time()
+        if self.deadline.passed(now) or (cfg.count is not None and self.seq >= cfg.count):
+            return None
+        if self.interval:
+            if self.next_send > now:
+                await asyncio.sleep(self.next_send - now)
+            self.next_send = max(self.next_send + self.interval, self.loop.time() - self.interval)
+        if self.replay is not None:
+            pending = _readdress(self.replay[self.seq % len(self.replay)], cfg, self.mn, self.seq, self.start)
+        else:
+            assert self.gen is not None
+            pkt, qn = self.gen.packet(self.seq)
+            pending = (pkt, qn, bool(cfg.flag & 1))
+        self.seq += 1
+        return pending
+
+    async def _connect(self) -> bool:
+        """Open the connection; False (after a pause) when that failed."""
+        try:
+            async with asyncio.timeout(self.cfg.connect_timeout):
+                self.reader, self.writer = await asyncio.open_connection(self.cfg.host, self.cfg.port)
+            return True
+        except (OSError, TimeoutError):
+            self.res.connect_errors += 1
+            self.close()
+            await asyncio.sleep(self.cfg.reconnect_delay)
+            return False
+
+    async def _send(self, pending: tuple[bytes, str | None, bool]) -> bool:
+        """Send one packet and wait for its own answer; False when it must be sent again."""
+        assert self.reader is not None and self.writer is not None
+        res = self.res
+        pkt, qn, wants = pending
+        t0 = time.perf_counter()
+        try:
+            self.writer.write(pkt)
+            res.sent += 1
+            if not wants:
+                await self.writer.drain()
+                return True
+            async with asyncio.timeout(self.cfg.ack_timeout):
+                answer = await self._answer(qn)
+        except TimeoutError:
+            res.timeouts += 1
+            res.resent += 1
+            self.close()
+            return False
+        except (OSError, ConnectionError):
+            res.disconnects += 1
+            res.resent += 1
+            self.close()
+            await asyncio.sleep(self.cfg.reconnect_delay)
+            return False
+        if answer in ("9014", "9013"):
+            res.acked += 1
+            res.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            if self.cfg.keep_acked and qn is not None:
+                p = parse(pkt, verify_crc=False)
+                res.acked_ids.append((p.mn, qn, p.cn))
+        else:
+            res.refused += 1
+        return True
+
+    async def _answer(self, qn: str | None) -> str:
+        """The CN of the server's answer to the packet with this QN (other frames are skipped)."""
+        assert self.reader is not None
+        while True:
+            while not self.backlog:
+                data = await self.reader.read(4096)
+                if not data:
+                    raise ConnectionError("closed")
+                self.backlog = self.frames.feed(data)
+            ev = self.backlog.pop(0)
+            if isinstance(ev, Hj212Error):
                 continue
-            except (OSError, ConnectionError):
-                res.disconnects += 1
-                res.resent += 1
-                close()
-                await asyncio.sleep(cfg.reconnect_delay)
-                continue
-            if answer in ("9014", "9013"):
-                res.acked += 1
-                res.latencies_ms.append((time.perf_counter() - t0) * 1000)
-                if cfg.keep_acked and qn is not None:
-                    p = parse(pkt, verify_crc=False)
-                    res.acked_ids.append((p.mn, qn, p.cn))
-            else:
-                res.refused += 1
-            pending = None
-    finally:
-        close()
+            answer = _answer_to(ev, qn)
+            if answer is not None:
+                return answer
 
 
 async def run_simulation(cfg: SimConfig, *, stop: asyncio.Event | None = None,
@@ -331,7 +335,7 @@ async def run_simulation(cfg: SimConfig, *, stop: asyncio.Event | None = None,
     watcher = asyncio.create_task(watch(stop)) if stop is not None else None
     t0 = time.perf_counter()
     try:
-        await asyncio.gather(*(_device(i, cfg, res, deadline, start, replay, t_begin) for i in range(cfg.devices)))
+        await asyncio.gather(*(_SimDevice(i, cfg, res, deadline, start, replay, t_begin).run() for i in range(cfg.devices)))
     finally:
         if watcher is not None:
             watcher.cancel()
@@ -346,52 +350,3 @@ def write_registry(cfg: SimConfig, path: Path) -> None:
         lines.append(f"{device_mn(cfg, i)},{cfg.password},模拟企业{i + 1:04d},DA001,{cfg.st},"
                      f"a21026;a21002;a34013;a19001;a01012;a00000,3600,a21026=100;a21002=150;a34013=20")
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qingshan.hj212.simulate", description="HJ 212 设备模拟器")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=9212)
-    ap.add_argument("--devices", type=int, default=10, help="并发设备（连接）数")
-    ap.add_argument("--duration", type=float, default=10.0, help="发送时长（秒）")
-    ap.add_argument("--count", type=int, default=None, help="每台设备发送的包数（达到即停）")
-    ap.add_argument("--rate", type=float, default=0.0, help="总发送速率（包/秒），0 = 收到应答后立即发下一包")
-    ap.add_argument("--cn", default="2061", choices=GEN_CNS)
-    ap.add_argument("--st", default="31")
-    ap.add_argument("--flag", type=int, default=5, help="Flag（5 = 2017 版且要求应答）")
-    ap.add_argument("--password", default="123456")
-    ap.add_argument("--first-device", type=int, default=0, help="设备编号起点（多个模拟进程时错开）")
-    ap.add_argument("--replay", type=Path, default=None, help="回放文件：每行一个报文")
-    ap.add_argument("--as-is", action="store_true", help="回放时不改写 MN/QN")
-    ap.add_argument("--ack-timeout", type=float, default=10.0)
-    ap.add_argument("--json", type=Path, default=None, help="结果写入 JSON 文件")
-    ap.add_argument("--write-devices", type=Path, default=None, help="生成模拟设备的登记表 CSV 后退出")
-    return ap
-
-
-def config_from_args(a: argparse.Namespace) -> SimConfig:
-    return SimConfig(host=a.host, port=a.port, devices=a.devices, duration=a.duration, count=a.count, rate=a.rate,
-                     cn=a.cn, st=a.st, flag=a.flag, password=a.password, first_device=a.first_device,
-                     replay=a.replay, rewrite=not a.as_is, ack_timeout=a.ack_timeout)
-
-
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    cfg = config_from_args(a)
-    if a.write_devices is not None:
-        write_registry(cfg, a.write_devices)
-        print(f"已生成 {cfg.devices} 台模拟设备的登记表：{a.write_devices}")
-        return 0
-    res = asyncio.run(run_simulation(cfg))
-    s = res.summary()
-    if a.json is not None:
-        a.json.write_text(json.dumps(s, ensure_ascii=False, indent=2))
-    lat = s["latency_ms"]
-    print(f"设备 {s['devices']}，用时 {s['seconds']} 秒：发送 {s['sent']}，确认 {s['acked']}（{s['acked_per_s']} 包/秒），"
-          f"拒收 {s['refused']}，重发 {s['resent']}，超时 {s['timeouts']}，连接失败 {s['connect_errors']}；"
-          f"应答延迟 p50 {lat['p50']} ms，p99 {lat['p99']} ms")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,9 +37,10 @@ import duckdb
 import pyarrow as pa
 
 from .codec import Hj212Error, Packet, identity_hash, parse, parse_datatime, reassemble, salvage_head
+from .config import beijing_now
 from .devices import Device
 from .factors import CODE_2005_TO_2017, MAX_MAGNITUDE, MEASURED_FIELDS, PHYSICAL_RANGES, value_range
-from .rules import Alert, RuleEngine, beijing_now
+from .rules import Alert, RuleEngine
 from .wal import KIND_PACKET, KIND_REJECT, Record
 
 log = logging.getLogger("qingshan.hj212.store")
@@ -326,6 +327,100 @@ def reference_rows(p: Packet) -> list[dict]:
     return rows
 
 
+# A data packet to split into rows: key, packet, DataTime (parsed, text), received (ms UTC), raw packet text.
+Staged = tuple[int, Packet, datetime | None, str | None, int, str]
+# A packet whose rows are being split: key, packet, DataTime, DataTime text, raw packet text.
+Kept = tuple[int, Packet, datetime, str, str]
+
+
+class Columns:
+    """Rows added one by one (:meth:`add`, values in column order), then one Arrow table for DuckDB: the staging
+    tables of the loader, so that no column can be forgotten or fall out of step with the others.  Rows are kept
+    as tuples and transposed once in :meth:`to_table` (cheaper per row than one list per column)."""
+
+    def __init__(self, types: dict[str, pa.DataType]) -> None:
+        self.types = types
+        self.rows: list[tuple] = []
+
+    def add(self, *values: object) -> None:
+        self.rows.append(values)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_table(self) -> pa.Table:
+        cols = list(zip(*self.rows, strict=True)) if self.rows else [() for _ in self.types]
+        if len(cols) != len(self.types):
+            raise ValueError(f"{len(cols)} values per row for {len(self.types)} columns")
+        return pa.table({name: pa.array(col, t) for (name, t), col in zip(self.types.items(), cols, strict=True)})
+
+
+_MS = pa.timestamp("ms")
+PACKET_COLUMNS = {"packet_key": pa.string(), "mn": pa.string(), "qn": pa.string(), "st": pa.string(),
+                  "cn": pa.string(), "flag": pa.int32(), "pnum": pa.int32(), "pno": pa.int32(), "data_time": _MS,
+                  "received_at": _MS, "peer": pa.string(), "raw": pa.string(), "wal_seg": pa.int64(),
+                  "wal_off": pa.int64(), "note": pa.string()}
+REJECT_COLUMNS = {"received_at": _MS, "peer": pa.string(), "mn": pa.string(), "qn": pa.string(), "cn": pa.string(),
+                  "reason": pa.string(), "raw": pa.binary()}
+ROW_HEAD_COLUMNS = {"ridx": pa.int32(), "packet_key": pa.string(), "mn": pa.string(), "st": pa.string(),
+                    "cn": pa.string(), "data_time": _MS, "period_end": _MS, "received_at": _MS, "cp": pa.string()}
+_PERIOD_MS = {"2061": 3_600_000, "2031": 86_400_000}  # hourly and daily data: the period after DataTime
+
+
+@dataclass
+class _Batch:
+    """What phase 1 of a load sorted the WAL records into."""
+
+    packets: Columns = field(default_factory=lambda: Columns(PACKET_COLUMNS))
+    rejects: Columns = field(default_factory=lambda: Columns(REJECT_COLUMNS))
+    staged: list[Staged] = field(default_factory=list)
+    parts: list[tuple[int, Packet]] = field(default_factory=list)
+    last: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def reject(self, rec: Record, head: dict[str, str], reason: str) -> None:
+        self.rejects.add(rec.received_ms + BEIJING_MS, rec.peer, head.get("MN"), head.get("QN"), head.get("CN"),
+                         reason, rec.raw[:4096])
+
+
+def _period_end(p: Packet, dms: int, device: Callable[[str], Device | None]) -> int | None:
+    """The end of the period a data packet covers (ms), when known: 2061 + 1 h, 2031 + 1 day, 2051 + the device's
+    minute interval; 2011 (an instant) has none."""
+    if p.cn in _PERIOD_MS:
+        return dms + _PERIOD_MS[p.cn]
+    if p.cn == "2051":
+        dev = device(p.mn)
+        return dms + dev.min_interval * 60_000 if dev is not None and dev.min_interval else None
+    return None
+
+
+def _row_heads(staged: list[Staged], device: Callable[[str], Device | None]
+               ) -> tuple[Columns, list[Kept], list[tuple[str, str, str, str]]]:
+    """The packet-level columns of the rows to split (``_rp``), the packets kept, and the quarantine entries of
+    packets without a usable DataTime."""
+    heads = Columns(ROW_HEAD_COLUMNS)
+    kept: list[Kept] = []
+    quarantine: list[tuple[str, str, str, str]] = []
+    for key, p, dt, dt_text, received_ms, raw_text in staged:
+        if dt is None:
+            quarantine.append((_source(p), "DataTime", (dt_text or "")[:64], "DataTime 缺失或无效，数据未入 source_data"))
+            continue
+        dms = _dt_ms(dt)
+        heads.add(len(kept), str(key), p.mn, p.st, p.cn, dms, _period_end(p, dms, device), received_ms + BEIJING_MS,
+                  p.cp_text)
+        kept.append((key, p, dt, dt_text or "", raw_text))
+    return heads, kept, quarantine
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` visible to SQL as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
 
 @dataclass
 class LoadResult:
@@ -386,8 +481,7 @@ class Hj212Store:
             "source": [source] * len(devs),
             "updated_at": pa.array([now] * len(devs), pa.timestamp("us")),
         })
-        self.con.register("_dev", t)
-        try:
+        with _registered(self.con, "_dev", t):
             self.con.execute("""
                 INSERT INTO hj212_devices (mn, registered, password, name, enterprise, outlet, station, st, factors,
                     interval_s, min_interval, limits, limit_cns, source, updated_at)
@@ -399,9 +493,6 @@ class Hj212Store:
                     interval_s = excluded.interval_s, min_interval = excluded.min_interval,
                     limits = excluded.limits, limit_cns = excluded.limit_cns, source = excluded.source,
                     updated_at = excluded.updated_at""")
-        finally:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister("_dev")
         return {"new": len(devs) - len(existing), "updated": len(existing)}
 
     def devices(self, registered_only: bool = True) -> dict[str, Device]:
@@ -417,6 +508,22 @@ class Hj212Store:
                 limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
                 registered=bool(r[12]))
         return out
+
+    def device_list(self, limit: int) -> tuple[list[tuple], int]:
+        """The newest ``limit`` registry rows for display (registered first, by MN) and how many there are."""
+        rows = self.con.execute(
+            """SELECT mn, registered, coalesce(enterprise, station, name, ''), coalesce(outlet, ''), interval_s,
+                      array_to_string(factors, ';'), last_seen, last_peer
+               FROM hj212_devices ORDER BY registered DESC, mn LIMIT ?""", [limit]).fetchall()
+        return rows, int(self.con.execute("SELECT count(*) FROM hj212_devices").fetchall()[0][0])
+
+    def alert_list(self, kind: str | None, limit: int) -> tuple[list[tuple], int]:
+        """The newest ``limit`` alerts (of one kind when given) for display, and how many there are."""
+        where, params = (" WHERE kind = ?", [kind]) if kind else ("", [])
+        rows = self.con.execute(f"SELECT raised_at, kind, mn, message, status FROM hj212_alerts{where} "
+                                "ORDER BY raised_at DESC LIMIT ?", [*params, limit]).fetchall()
+        total = self.con.execute(f"SELECT count(*) FROM hj212_alerts{where}", params).fetchall()[0][0]
+        return rows, int(total)
 
     def last_seen(self) -> dict[str, datetime]:
         return dict(self.con.execute(
@@ -446,17 +553,13 @@ class Hj212Store:
             "packet_key": [None if a.packet_key is None else str(a.packet_key) for a in alerts],
             "raised_at": pa.array([now] * len(alerts), pa.timestamp("us")),
         })
-        self.con.register("_al", t)
-        try:
+        with _registered(self.con, "_al", t):
             n = self.con.execute("""
                 INSERT INTO hj212_alerts (alert_key, kind, mn, enterprise, outlet, station, cn, factor, data_time,
                     value, threshold, message, evidence, packet_key, raised_at)
                 SELECT alert_key, kind, mn, enterprise, outlet, station, cn, factor, data_time, value, threshold,
                     message, evidence, CAST(packet_key AS HUGEINT), raised_at FROM _al
                 ON CONFLICT DO NOTHING RETURNING alert_key""").fetchall()
-        finally:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister("_al")
         return len(n)
 
     # -- loading ---------------------------------------------------------------------------------------------------
@@ -485,41 +588,38 @@ class Hj212Store:
 
     def _load(self, records: list[Record], device: Callable[[str], Device | None], rules: RuleEngine | None,
               res: LoadResult, parsed: dict[tuple[int, int], Packet]) -> None:
-        con = self.con
-        # hj212_packets columns
-        k_key: list[str] = []
-        k_mn: list[str] = []
-        k_qn: list[str | None] = []
-        k_st: list[str] = []
-        k_cn: list[str] = []
-        k_flag: list[int | None] = []
-        k_pnum: list[int | None] = []
-        k_pno: list[int | None] = []
-        k_dt: list[int | None] = []
-        k_recv: list[int] = []
-        k_peer: list[str] = []
-        k_raw: list[str] = []
-        k_seg: list[int] = []
-        k_off: list[int] = []
-        k_note: list[str | None] = []
-        rej: list[tuple[int, str, dict[str, str], str, bytes]] = []
-        staged: list[tuple[int, Packet, datetime | None, str | None, int, str]] = []
-        parts: list[tuple[int, Packet]] = []
+        """The phases of one load: sort the records, store the packets, reassemble split packets, split the data
+        packets into ``source_data`` rows (and run the rules), keep the refused frames, note who was seen last."""
+        batch = self._stage(records, parsed, res)
+        new_keys = self._insert_packets(batch.packets)
+        res.packets_new = len(new_keys)
+        res.packets_duplicate += len(batch.packets) - len(new_keys)
+        staged = batch.staged if len(new_keys) == len(batch.packets) else [
+            x for x in batch.staged if x[0] in new_keys]
+        staged.extend(self._assemble_parts(batch.parts, new_keys, res))
+        self._load_rows(staged, device, rules, res)
+        res.rejects = self._insert_rejects(batch.rejects)
+        res.last_seen = self._update_last_seen(batch.last)
+
+    @staticmethod
+    def _stage(records: list[Record], parsed: dict[tuple[int, int], Packet], res: LoadResult) -> _Batch:
+        """Phase 1 (Python): one ``hj212_packets`` row per distinct packet, the refused frames, the data packets
+        to split, the parts of split packets and each device's latest arrival."""
+        batch = _Batch()
         seen: set[int] = set()
-        last: dict[str, tuple[int, str]] = {}
         pop = parsed.pop
         for rec in records:
             if rec.kind != KIND_PACKET:
                 if rec.kind == KIND_REJECT:
                     h = salvage_head(rec.raw[6:-4] if rec.raw[:2] == b"##" else rec.raw)
-                    rej.append((rec.received_ms, rec.peer, h, rec.note or "拒收", rec.raw))
+                    batch.reject(rec, h, rec.note or "拒收")
                 continue
             p = pop((rec.seg, rec.off), None)
             if p is None:
                 try:
                     p = parse(rec.raw, verify_crc=False)
                 except Hj212Error as e:  # cannot happen for records the server accepted; kept for safety
-                    rej.append((rec.received_ms, rec.peer, {}, f"预写日志记录无法解析：{e.message}", rec.raw))
+                    batch.reject(rec, {}, f"预写日志记录无法解析：{e.message}")
                     continue
             key = identity_hash(packet_identity(p, rec.raw[6:-4]))
             if key in seen:
@@ -530,169 +630,94 @@ class Hj212Store:
             dt = parse_datatime(dt_text)
             raw_text = rec.raw.decode("utf-8")
             is_data = p.cn in DATA_CNS
-            k_key.append(str(key))
-            k_mn.append(p.mn)
-            k_qn.append(p.qn)
-            k_st.append(p.st)
-            k_cn.append(p.cn)
-            k_flag.append(p.flag)
-            k_pnum.append(p.pnum)
-            k_pno.append(p.pno)
-            k_dt.append(None if dt is None else _dt_ms(dt))
-            k_recv.append(rec.received_ms + BEIJING_MS)
-            k_peer.append(rec.peer)
-            k_raw.append(raw_text)
-            k_seg.append(rec.seg)
-            k_off.append(rec.off)
-            k_note.append(None if dt is not None or not is_data else
-                          ("DataTime 缺失" if dt_text is None else f"DataTime 无效：{dt_text[:32]}"))
-            prev = last.get(p.mn)
+            note = None if dt is not None or not is_data else (
+                "DataTime 缺失" if dt_text is None else f"DataTime 无效：{dt_text[:32]}")
+            batch.packets.add(str(key), p.mn, p.qn, p.st, p.cn, p.flag, p.pnum, p.pno,
+                              None if dt is None else _dt_ms(dt), rec.received_ms + BEIJING_MS, rec.peer, raw_text,
+                              rec.seg, rec.off, note)
+            prev = batch.last.get(p.mn)
             if prev is None or rec.received_ms > prev[0]:
-                last[p.mn] = (rec.received_ms, rec.peer)
+                batch.last[p.mn] = (rec.received_ms, rec.peer)
             if p.pnum is not None:
-                parts.append((key, p))
+                batch.parts.append((key, p))
             elif is_data:
-                staged.append((key, p, dt, dt_text, rec.received_ms, raw_text))
-        new_keys: set[int] = set()
-        if k_key:
-            t = pa.table({
-                "packet_key": k_key, "mn": k_mn, "qn": pa.array(k_qn, pa.string()), "st": k_st, "cn": k_cn,
-                "flag": pa.array(k_flag, pa.int32()), "pnum": pa.array(k_pnum, pa.int32()),
-                "pno": pa.array(k_pno, pa.int32()), "data_time": pa.array(k_dt, pa.timestamp("ms")),
-                "received_at": pa.array(k_recv, pa.timestamp("ms")), "peer": k_peer, "raw": k_raw,
-                "wal_seg": pa.array(k_seg, pa.int64()), "wal_off": pa.array(k_off, pa.int64()),
-                "note": pa.array(k_note, pa.string()),
-            })
-            con.register("_pk", t)
-            try:
-                new_keys = {int(r[0]) for r in con.execute("""
-                    INSERT INTO hj212_packets SELECT CAST(packet_key AS HUGEINT), mn, qn, st, cn, flag, pnum, pno,
-                        data_time, received_at, peer, raw, wal_seg, wal_off, note FROM _pk
-                    ON CONFLICT DO NOTHING RETURNING packet_key""").fetchall()}
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_pk")
-        res.packets_new = len(new_keys)
-        res.packets_duplicate += len(k_key) - len(new_keys)
-        if len(new_keys) < len(k_key):
-            staged = [x for x in staged if x[0] in new_keys]
-        # split packets: reassemble groups whose parts are now all stored
-        if parts:
-            for mn, qn, cn, pnum in {(p.mn, p.qn, p.cn, p.pnum) for k, p in parts if k in new_keys}:
-                a = self._assemble(mn, qn, cn, pnum)
-                if a is not None:
-                    staged.append(a)
-                    res.assembled += 1
-        self._load_rows(staged, device, rules, res)
-        if rej:
-            t = pa.table({
-                "received_at": pa.array([r[0] + BEIJING_MS for r in rej], pa.timestamp("ms")),
-                "peer": [r[1] for r in rej], "mn": pa.array([r[2].get("MN") for r in rej], pa.string()),
-                "qn": pa.array([r[2].get("QN") for r in rej], pa.string()),
-                "cn": pa.array([r[2].get("CN") for r in rej], pa.string()), "reason": [r[3] for r in rej],
-                "raw": pa.array([r[4][:4096] for r in rej], pa.binary()),
-            })
-            con.register("_rej", t)
-            try:
-                con.execute("INSERT INTO hj212_rejects SELECT received_at, peer, mn, qn, cn, reason, raw FROM _rej")
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_rej")
-            res.rejects = len(rej)
-        if last:
-            t = pa.table({"mn": list(last), "last_seen": pa.array([v[0] + BEIJING_MS for v in last.values()],
-                                                                  pa.timestamp("ms")),
-                          "last_peer": [v[1] for v in last.values()]})
-            con.register("_ls", t)
-            try:
-                con.execute("""
-                    INSERT INTO hj212_devices (mn, registered, last_seen, last_peer)
-                    SELECT mn, FALSE, last_seen, last_peer FROM _ls
-                    ON CONFLICT (mn) DO UPDATE SET
-                        last_seen = greatest(coalesce(hj212_devices.last_seen, excluded.last_seen), excluded.last_seen),
-                        last_peer = excluded.last_peer""")
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_ls")
-            res.last_seen = {mn: ms_to_beijing(v[0]) for mn, v in last.items()}
+                batch.staged.append((key, p, dt, dt_text, rec.received_ms, raw_text))
+        return batch
 
-    def _load_rows(self, staged: list[tuple[int, Packet, datetime | None, str | None, int, str]],
-                   device: Callable[[str], Device | None], rules: RuleEngine | None, res: LoadResult) -> None:
-        """``source_data`` rows for newly stored data packets, split from CP inside DuckDB (column-wise, outside
-        the GIL); then the rules over the values that came in.  :func:`reference_rows` is the same in Python."""
-        con = self.con
-        quarantine: list[tuple[str, str, str, str]] = []
-        h_key: list[str] = []
-        h_mn: list[str] = []
-        h_st: list[str] = []
-        h_cn: list[str] = []
-        h_dt: list[int] = []
-        h_pe: list[int | None] = []
-        h_recv: list[int] = []
-        h_cp: list[str] = []
-        kept: list[tuple[int, Packet, datetime, str, str]] = []
-        for key, p, dt, dt_text, received_ms, raw_text in staged:
-            if dt is None:
-                quarantine.append((_source(p), "DataTime", (dt_text or "")[:64],
-                                   "DataTime 缺失或无效，数据未入 source_data"))
-                continue
-            cn = p.cn
-            dms = _dt_ms(dt)
-            h_key.append(str(key))
-            h_mn.append(p.mn)
-            h_st.append(p.st)
-            h_cn.append(cn)
-            h_dt.append(dms)
-            if cn == "2061":
-                h_pe.append(dms + 3_600_000)
-            elif cn == "2031":
-                h_pe.append(dms + 86_400_000)
-            elif cn == "2051":
-                dev = device(p.mn)
-                h_pe.append(dms + dev.min_interval * 60_000 if dev is not None and dev.min_interval else None)
-            else:
-                h_pe.append(None)
-            h_recv.append(received_ms + BEIJING_MS)
-            h_cp.append(p.cp_text)
-            kept.append((key, p, dt, dt_text or "", raw_text))
+    def _insert_packets(self, packets: Columns) -> set[int]:
+        """Phase 2: insert the packets; the keys that were new (a conflict is a packet stored before)."""
+        if not len(packets):
+            return set()
+        with _registered(self.con, "_pk", packets.to_table()):
+            return {int(r[0]) for r in self.con.execute("""
+                INSERT INTO hj212_packets SELECT CAST(packet_key AS HUGEINT), mn, qn, st, cn, flag, pnum, pno,
+                    data_time, received_at, peer, raw, wal_seg, wal_off, note FROM _pk
+                ON CONFLICT DO NOTHING RETURNING packet_key""").fetchall()}
+
+    def _assemble_parts(self, parts: list[tuple[int, Packet]], new_keys: set[int], res: LoadResult) -> list[Staged]:
+        """Phase 3: the split packets whose parts are now all stored, reassembled into one data packet each."""
+        out = []
+        for mn, qn, cn, pnum in {(p.mn, p.qn, p.cn, p.pnum) for k, p in parts if k in new_keys}:
+            a = self._assemble(mn, qn, cn, pnum)
+            if a is not None:
+                out.append(a)
+                res.assembled += 1
+        return out
+
+    def _insert_rejects(self, rejects: Columns) -> int:
+        """Phase 5: the refused frames, as received."""
+        if len(rejects):
+            with _registered(self.con, "_rej", rejects.to_table()):
+                self.con.execute("INSERT INTO hj212_rejects SELECT received_at, peer, mn, qn, cn, reason, raw FROM _rej")
+        return len(rejects)
+
+    def _update_last_seen(self, last: dict[str, tuple[int, str]]) -> dict[str, datetime]:
+        """Phase 6: each device's latest arrival and address (unknown devices get an unregistered row)."""
+        if not last:
+            return {}
+        t = pa.table({"mn": list(last), "last_seen": pa.array([v[0] + BEIJING_MS for v in last.values()],
+                                                              pa.timestamp("ms")),
+                      "last_peer": [v[1] for v in last.values()]})
+        with _registered(self.con, "_ls", t):
+            self.con.execute("""
+                INSERT INTO hj212_devices (mn, registered, last_seen, last_peer)
+                SELECT mn, FALSE, last_seen, last_peer FROM _ls
+                ON CONFLICT (mn) DO UPDATE SET
+                    last_seen = greatest(coalesce(hj212_devices.last_seen, excluded.last_seen), excluded.last_seen),
+                    last_peer = excluded.last_peer""")
+        return {mn: ms_to_beijing(v[0]) for mn, v in last.items()}
+
+    def _load_rows(self, staged: list[Staged], device: Callable[[str], Device | None], rules: RuleEngine | None,
+                   res: LoadResult) -> None:
+        """Phase 4: ``source_data`` rows for newly stored data packets, split from CP inside DuckDB (column-wise,
+        outside the GIL); then the rules over the values that came in.  :func:`reference_rows` is the same in
+        Python.  Packets without a usable DataTime and invalid numbers go to the quarantine."""
+        heads, kept, quarantine = _row_heads(staged, device)
         if kept:
-            rp = pa.table({
-                "ridx": pa.array(range(len(h_key)), pa.int32()),
-                "packet_key": h_key, "mn": h_mn, "st": h_st, "cn": h_cn,
-                "data_time": pa.array(h_dt, pa.timestamp("ms")),
-                "period_end": pa.array(h_pe, pa.timestamp("ms")),
-                "received_at": pa.array(h_recv, pa.timestamp("ms")),
-                "cp": h_cp,
-            })
-            con.register("_rp", rp)
-            try:
-                con.execute(_SPLIT_SQL)
-                res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
-                bad = con.execute(_BAD_NUMBERS_SQL).fetchall()
-                for ridx, code, fld, value in bad:
-                    why = check_number(code, fld, value)[1] or "数值无效"
-                    quarantine.append((_source(kept[ridx][1]), f"{code}-{fld}", value[:64],
-                                       f"数值无效（{why}），按缺失处理"))
-                if rules is not None and res.rows:
-                    t = _arrow(con, _RULE_INPUT_SQL)
-                    alerts = self._run_rules(t, kept, rules)
-                    if alerts:
-                        res.alerts = self.insert_alerts(alerts, device)
-                        res.alert_list = alerts
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_rp")
+            with _registered(self.con, "_rp", heads.to_table()):
+                self._split_rows(kept, device, rules, res, quarantine)
         if quarantine:
             q = pa.table({"source": [x[0] for x in quarantine], "field": [x[1] for x in quarantine],
                           "raw": [x[2] for x in quarantine], "reason": [x[3] for x in quarantine]})
-            con.register("_q", q)
-            try:
-                con.execute("INSERT INTO quarantine (import_id, source, line, field, raw, reason) "
-                            "SELECT NULL, source, NULL, field, raw, reason FROM _q")
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("_q")
+            with _registered(self.con, "_q", q):
+                self.con.execute("INSERT INTO quarantine (import_id, source, line, field, raw, reason) "
+                                 "SELECT NULL, source, NULL, field, raw, reason FROM _q")
             res.quarantined = len(quarantine)
+
+    def _split_rows(self, kept: list[Kept], device: Callable[[str], Device | None], rules: RuleEngine | None,
+                    res: LoadResult, quarantine: list[tuple[str, str, str, str]]) -> None:
+        """Split the CP of the packets in ``_rp`` into ``source_data``, quarantine bad numbers, run the rules."""
+        con = self.con
+        con.execute(_SPLIT_SQL)
+        res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
+        for ridx, code, fld, value in con.execute(_BAD_NUMBERS_SQL).fetchall():
+            why = check_number(code, fld, value)[1] or "数值无效"
+            quarantine.append((_source(kept[ridx][1]), f"{code}-{fld}", value[:64], f"数值无效（{why}），按缺失处理"))
+        if rules is not None and res.rows:
+            alerts = self._run_rules(_arrow(con, _RULE_INPUT_SQL), kept, rules)
+            if alerts:
+                res.alerts = self.insert_alerts(alerts, device)
+                res.alert_list = alerts
 
     @staticmethod
     def _run_rules(t: pa.Table, kept: list[tuple[int, Packet, datetime, str, str]], rules: RuleEngine) -> list[Alert]:

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import QingshanError
+
 log = logging.getLogger("qingshan.hj212.wal")
 
 WAL_DIR = "hj212-wal"
@@ -39,7 +41,7 @@ _PAY = struct.Struct("<qBHH")
 MAX_RECORD = 1 << 20
 
 
-class WalError(RuntimeError):
+class WalError(QingshanError, RuntimeError):
     """Writing or syncing the log failed; nothing in the failed batch was acknowledged."""
 
 
