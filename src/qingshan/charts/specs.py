@@ -22,18 +22,17 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..reports.model import HIGHLIGHT_FILL, HIGHLIGHT_MEANING
+from ..numbers import finite, integer
 from ..standards.air_aqi import CATEGORIES, category
 from ..standards.rounding import round_gbt8170
 from ..standards.water_class import CLASS_ROMAN, parse_class
 from ..targets.progress import STATUS_TEXT
 from .fonts import CJK_FAMILY
+from .highlights import HIGHLIGHT_FILL, HIGHLIGHT_MEANING
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -94,16 +93,8 @@ def _chart(title: str, values: list[dict[str, Any]], **body: Any) -> dict[str, A
 
 
 def _num(value: Any) -> float | None:
-    """A JSON-safe number: Decimal/numpy become float, NaN and None stay missing."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"不是数值：{value!r}") from None
-    return None if math.isnan(f) else f
+    """A JSON-safe number: Decimal/numpy become float, missing and ±inf give None, a word raises."""
+    return finite(value, strict=True)
 
 
 def _count(value: Any, what: str) -> int:
@@ -247,7 +238,7 @@ def aqi_calendar(days: Sequence[Mapping], title: str) -> dict:
     while d <= last:
         r = by_date.get(d, {})
         aqi = r.get("aqi")
-        aqi = None if aqi is None or (isinstance(aqi, float) and math.isnan(aqi)) else int(aqi)
+        aqi = integer(aqi)
         cat = r.get("category") or (c.name_zh if (c := category(aqi)) is not None else None)
         cat = _aqi_category_name(cat) if cat else NO_DATA
         level = AQI_NAMES.index(cat) + 1 if cat != NO_DATA else 0
@@ -302,7 +293,7 @@ def station_map(rows: Sequence[Mapping], title: str) -> dict:
         if lon is None or lat is None:
             continue
         aqi = r.get("aqi")
-        aqi = None if aqi is None or (isinstance(aqi, float) and math.isnan(aqi)) else int(aqi)
+        aqi = integer(aqi)
         c = category(aqi)
         values.append({"name": str(r["name"]), "lon": lon, "lat": lat, "aqi": aqi,
                        "category": c.name_zh if c is not None else NO_DATA, "kind": str(r.get("kind") or "")})
@@ -485,7 +476,7 @@ def ranking_bars(rows: Sequence[Mapping], title: str, x_title: str, *, descendin
     """Horizontal ranking bars sorted by value (highest on top unless ``descending`` is False).
 
     ``rows``: ``{"name": str, "value": float, "highlight": None | "yellow" | "red"}`` — the highlights of the
-    monthly ranking tables (:data:`~qingshan.reports.model.HIGHLIGHT_FILL`: yellow = worse than the city average,
+    monthly ranking tables (:data:`~qingshan.charts.highlights.HIGHLIGHT_FILL`: yellow = worse than the city average,
     red = worse than a year ago); the fill colours are the table's, bars without a highlight are neutral.
     """
     legend_domain = [HIGHLIGHT_MEANING["yellow"], HIGHLIGHT_MEANING["red"], "其他"]

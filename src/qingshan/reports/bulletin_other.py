@@ -25,25 +25,22 @@ from ..evaluate.dustfall import evaluate_dust
 from ..evaluate.periods import parse_period
 from ..evaluate.tables import columns, read_table
 from ..ingest.common import ImportError_, Quarantine
+from ..numbers import DASH, finite, fmt, plain
 from ..standards.acid_rain import ACID_PH
 from ..standards.noise import ROAD_BOUNDS, ZONE_LIMITS, ZONE_NAMES_ZH
 from ..standards.rounding import round_gbt8170
 from ..store.deposition import import_ids, load_dust, load_rain
 from ..store.noise import load_noise
 from .bulletin_common import (
-    DASH,
     BulletinInputs,
     Chapter,
     Log,
-    ReportError,
     diff,
-    fmt,
-    num,
     pct_change,
-    plain,
     share,
     yoy,
 )
+from .errors import ReportError
 from .model import Cell, Paragraph, Section, Table
 
 DB = "分贝"
@@ -145,7 +142,7 @@ def rain_section(path: Source, year: int, note: Log, ch: Chapter) -> Section | N
             f"{yoy(diff(freq, p['acid_frequency_pct']) if p is not None else None, 'pp')}；"
             f"降水量加权平均pH值为{fmt(ph, 2)}"
             f"{yoy(diff(ph, p['mean_ph'], 2) if p is not None else None, 'abs', 2)}")
-    if num(ph) is not None:
+    if finite(ph) is not None:
         text += f"，属{a['grade']}" if a["grade"] != "非酸雨" else f"，好于酸雨临界值（pH {ACID_PH}）"
     blocks: list = [Paragraph(text + "。")]
     sites = cur[cur["site"] != "全部"]
@@ -188,7 +185,7 @@ def dust_section(path: Source, year: int, target: float, note: Log, ch: Chapter)
     blocks.append(Table(header, [[Cell(str(r["site"])), Cell(str(int(r["months"]))), Cell(fmt(r["annual_mean"], 1)),
                                   Cell("是" if r["meets_target"] else "否", None if r["meets_target"] else "red")]
                                  for _, r in ev.sites.sort_values("site").iterrows()], caption=f"{year}年各点位降尘量"))
-    if num(before) is None:
+    if finite(before) is None:
         note(f"{_what(path, '降尘')}中没有{year - 1}年数据，降尘不作同比。")
     ch.summary.append(f"年均降尘量为{fmt(mean, 1)}{DUST_UNIT}")
     ch.rulesets.append(f"降尘：点位年均值的算术平均，考核目标{plain(target)}{DUST_UNIT}")

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..charts.fonts import CJK_FAMILY, cjk_font_dir, serif_family
+from ..errors import QingshanError
 from .model import (
     HIGHLIGHT_FILL,
     Block,
@@ -41,7 +42,7 @@ TYPE_WIDTH_CM = 15.6  # 210 − 28 − 26 mm
 LEFT_ALIGN_FROM = 16  # a column with a cell longer than this many characters is left-aligned, not centred
 
 
-class PdfRenderError(RuntimeError):
+class PdfRenderError(QingshanError, RuntimeError):
     """Typst could not lay out the document (the message carries Typst's diagnostic)."""
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from ...evaluate.periods import Period
 from ...evaluate.water import WaterEvaluation, evaluate_water
+from ...numbers import finite, integer
 from ...standards.water_class import class_roman, parse_class
 from ...standards.water_eval import EVAL_2011
 from ..console import Console
-from ..jsonable import integer, number, value
+from ..jsonable import value
 from ..store import StoreState, hour_day
 from .common import year_param
 
@@ -91,7 +92,7 @@ def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
             "latest_month": month, "latest_month_class": month_class,
             "target_class": class_roman(target) if target else "", "meets_target": value(r.get("meets_target")),
             "main_pollutants": value(r.get("main_pollutants")) or "",
-            "tli": number(r.get("tli")), "tli_grade": value(r.get("tli_grade")) or "",
+            "tli": finite(r.get("tli")), "tli_grade": value(r.get("tli_grade")) or "",
             "n_samples": integer(r.get("n_samples")), "note": value(r.get("note")) or "",
         })
     return {"year": y, "period": ev.period.label, "sections": out, "rulesets": _rulesets(), "notes": ev.notes}
@@ -112,7 +113,7 @@ def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
     for r in (ev.groups.to_dict("records") if not ev.groups.empty else []):
         levels.append({
             "level": r["考核级别"], "sections": integer(r["sections"]),
-            "share_good_pct": number(r["share_good_pct"]), "share_worse_than_v_pct": number(r["share_worse_than_v_pct"]),
+            "share_good_pct": finite(r["share_good_pct"]), "share_worse_than_v_pct": finite(r["share_worse_than_v_pct"]),
             "class_counts": {class_roman(k): integer(r.get(f"n_{c}")) or 0
                              for k, c in enumerate(("I", "II", "III", "IV", "V", "劣V"), start=1)},
             "status": value(r.get("status")) or "", "method": value(r.get("method")) or "",
