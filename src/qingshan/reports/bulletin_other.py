@@ -11,6 +11,7 @@ noise is that of the bulletin year. Governance counts come from the ledger servi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -201,12 +202,19 @@ def _level_text(row: pd.Series) -> str:
     return f"{fmt(row['mean_db'], 1)}{DB}（{row['grade']}，{row['grade_name']}）" if row["grade"] else fmt(row["mean_db"], 1) + DB
 
 
-def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
+def _noise(what: str, evaluate: Callable[..., tuple], path: Source, note: Log) -> tuple:
+    """The tables of one noise evaluation of ``path`` (its quarantine goes to the log, a file it cannot evaluate
+    is a :class:`ReportError`)."""
     try:
-        df, q = NE.evaluate_regional(_read(path, "区域声环境"), str(path))
+        *tables, q = evaluate(_read(path, what), str(path))
     except (ImportError_, ValueError) as e:
-        raise ReportError(f"区域声环境文件无法评价：{e}") from None
-    _problems(q, "区域声环境", note)
+        raise ReportError(f"{what}文件无法评价：{e}") from None
+    _problems(q, what, note)
+    return tuple(tables)
+
+
+def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
+    (df,) = _noise("区域声环境", NE.evaluate_regional, path, note)
     city = df[df["area"] == "全市"].set_index("period")
     text = (f"{year}年，全市区域声环境昼间平均等效声级为{_level_text(city.loc['昼间'])}，"
             f"夜间为{_level_text(city.loc['夜间'])}（昼间{int(city.loc['昼间', 'points'])}个网格点位、"
@@ -225,11 +233,7 @@ def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
 
 
 def road_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
-    try:
-        df, bands, q = NE.evaluate_road(_read(path, "道路交通声环境"), str(path))
-    except (ImportError_, ValueError) as e:
-        raise ReportError(f"道路交通声环境文件无法评价：{e}") from None
-    _problems(q, "道路交通声环境", note)
+    df, bands = _noise("道路交通声环境", NE.evaluate_road, path, note)
     city = df[df["area"] == "全市"].set_index("period")
     day = city.loc["昼间"]
     text = (f"{year}年，监测道路{int(day['segments'])}条（段），总长{fmt(day['length_km'], 1)}千米，道路交通噪声昼间"
@@ -255,11 +259,7 @@ def road_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
 
 
 def zone_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
-    try:
-        df, q = NE.evaluate_zones(_read(path, "功能区声环境"), str(path))
-    except (ImportError_, ValueError) as e:
-        raise ReportError(f"功能区声环境文件无法评价：{e}") from None
-    _problems(q, "功能区声环境", note)
+    (df,) = _noise("功能区声环境", NE.evaluate_zones, path, note)
     idx = df.set_index(["zone", "period"])
     day, night = idx.loc[("全部", "昼间")], idx.loc[("全部", "夜间")]
     text = (f"{year}年，功能区声环境监测昼间{int(day['sessions'])}点次、达标{int(day['compliant'])}点次，"

@@ -17,6 +17,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from ..charts.highlights import HIGHLIGHT_MEANING
 from ..evaluate.air import EvaluationResult, city_members, evaluate_period
 from ..evaluate.periods import Period, parse_period
 from ..evaluate.ranking import RANKING_METRICS, change, ranking_rows
@@ -24,7 +25,6 @@ from ..numbers import DASH, finite, fmt, missing, signed
 from .errors import ReportError
 from .model import (
     CN_NUM,
-    HIGHLIGHT_MEANING,
     Cell,
     Document,
     Footnote,

@@ -7,6 +7,7 @@ whether it meets it, the lake TLI; and per level the share of sections at Ⅰ–
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -64,12 +65,19 @@ def _rulesets() -> dict[str, Any]:
     return {"water": EVAL_2011.name, "water_title": EVAL_2011.title_zh, "notes": list(EVAL_2011.notes)}
 
 
-def water_sections(console: Console, year: int | None = None) -> dict[str, Any]:
+def _per_year(console: Console, year: int | None, name: str, key: str,
+              build: Callable[[Console, StoreState, int], dict[str, Any]]) -> dict[str, Any]:
+    """``build``'s answer for the year (cached as ``name`` per store state), or an empty list under ``key`` while
+    the store has no manual water data."""
     state = console.store.state()
     y = _year(console, state, year)
     if y is None:
-        return {"year": None, "sections": [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
-    return console.cached("water_sections", (y,), lambda st: _sections(console, st, y), state)
+        return {"year": None, key: [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
+    return console.cached(name, (y,), lambda st: build(console, st, y), state)
+
+
+def water_sections(console: Console, year: int | None = None) -> dict[str, Any]:
+    return _per_year(console, year, "water_sections", "sections", _sections)
 
 
 def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
@@ -100,11 +108,7 @@ def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
 
 def water_summary(console: Console, year: int | None = None) -> dict[str, Any]:
     """Per assessment level (全部, 国考, 省考 …): sections, share ≥ Ⅲ, share 劣Ⅴ, class counts, status."""
-    state = console.store.state()
-    y = _year(console, state, year)
-    if y is None:
-        return {"year": None, "levels": [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
-    return console.cached("water_summary", (y,), lambda st: _summary(console, st, y), state)
+    return _per_year(console, year, "water_summary", "levels", _summary)
 
 
 def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
