@@ -24,6 +24,7 @@ from .bulletin_common import (
     Chapter,
     Figures,
     Log,
+    change_words,
     diff,
     join_cn,
     pct_change,
@@ -254,7 +255,7 @@ def pollutant_section(con: duckdb.DuckDBPyConnection, res: EvaluationResult, cur
             c = changes[i.pollutant]
             if c is None:
                 continue
-            parts.append(f"{i.short}{'持平' if c == 0 else ('上升' if c > 0 else '下降') + f'{abs(c):.1f}%'}")
+            parts.append(f"{i.short}{change_words(c, 'pct')}")
         text += f"与{year - 1}年相比，" + "，".join(parts) + "。"
     blocks: list = [Paragraph(text)]
     header = ["污染物", "评价指标", "单位", f"{year}年", f"{year - 1}年", "同比（%）", "二级标准", "达标情况",

@@ -107,12 +107,12 @@ def change_words(c: float | None, kind: ChangeKind, digits: int = 1, unit: str =
 
 
 def yoy(c: float | None, kind: ChangeKind, digits: int = 1, unit: str = "", up: str = "上升",
-        down: str = "下降") -> str:
-    """The clause after a value: "，同比上升3.0%" / "，与上年持平"; empty without a comparison."""
+        down: str = "下降", *, flat: str = "与上年持平") -> str:
+    """The clause after a value: "，同比上升3.0%" / "，与上年持平" (``flat``); empty without a comparison."""
     w = change_words(c, kind, digits, unit, up, down)
     if not w:
         return ""
-    return "，与上年持平" if w == "持平" else f"，同比{w}"
+    return f"，{flat}" if w == "持平" else f"，同比{w}"
 
 
 def join_cn(items: list[str]) -> str:

@@ -36,6 +36,7 @@ from .bulletin_common import (
     BulletinInputs,
     Chapter,
     Log,
+    change_words,
     diff,
     pct_change,
     share,
@@ -179,8 +180,7 @@ def dust_section(path: Source, year: int, target: float, note: Log, ch: Chapter)
     text = (f"{year}年，{int(s['sites'])}个降尘监测点位的年均降尘量为{fmt(mean, 1)}{DUST_UNIT}，"
             f"{'未超过' if ok else '超过'}考核目标（{plain(target)}{DUST_UNIT}）；各点位年均值在"
             f"{fmt(s['site_min'], 1)}~{fmt(s['site_max'], 1)}{DUST_UNIT}之间")
-    text += f"；与上年（{fmt(before, 1)}{DUST_UNIT}）相比{'持平' if c == 0 else ('上升' if c > 0 else '下降') + f'{abs(c):.1f}%'}" \
-        if c is not None else ""
+    text += f"；与上年（{fmt(before, 1)}{DUST_UNIT}）相比{change_words(c, 'pct')}" if c is not None else ""
     blocks: list = [Paragraph(text + "。")]
     header = ["点位", "监测月数", f"年均值（{DUST_UNIT}）", "是否达到考核目标"]
     blocks.append(Table(header, [[Cell(str(r["site"])), Cell(str(int(r["months"]))), Cell(fmt(r["annual_mean"], 1)),

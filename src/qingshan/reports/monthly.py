@@ -22,6 +22,7 @@ from ..evaluate.air import EvaluationResult, city_members, evaluate_period
 from ..evaluate.periods import Period, parse_period
 from ..evaluate.ranking import RANKING_METRICS, change, ranking_rows
 from ..numbers import DASH, finite, fmt, missing, signed
+from .bulletin_common import yoy
 from .errors import ReportError
 from .model import (
     CN_NUM,
@@ -104,13 +105,7 @@ def fmt_change(metric: Metric, c: float | None) -> str:
 
 def change_phrase(metric: Metric, c: float | None) -> str:
     """"同比上升3.0%" / "同比下降1.2个百分点" / "与上年同期持平"; empty when there is no comparison."""
-    if c is None:
-        return ""
-    if c == 0:
-        return "，与上年同期持平"
-    verb = "上升" if c > 0 else "下降"
-    amount = f"{abs(c):.1f}%" if metric.change == "pct" else f"{abs(c):.1f}个百分点"
-    return f"，同比{verb}{amount}"
+    return yoy(c, "pct" if metric.change == "pct" else "pp", flat="与上年同期持平")
 
 
 # --- tables ------------------------------------------------------------------------------------------------------
