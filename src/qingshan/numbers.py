@@ -34,6 +34,8 @@ class NotANumber(QingshanError, ValueError):
 
 def missing(x: Any) -> bool:
     """Is ``x`` a missing value: ``None``, a NaN (float, numpy, Decimal), ``pd.NA``, ``pd.NaT``, an Arrow null?"""
+    if isinstance(x, float):  # also numpy.float64; the common case first
+        return math.isnan(x)
     if x is None or type(x).__name__ in _MISSING_TYPES or getattr(x, "is_valid", True) is False:
         return True  # is_valid: a pyarrow scalar holding null
     if isinstance(x, str) or type(x).__name__ in _BOOL_TYPES or hasattr(x, "__len__"):
@@ -52,6 +54,8 @@ def finite(x: Any, *, strict: bool = False) -> float | None:
     value that is not a number at all (a word, a date, a bool) raises :class:`NotANumber` instead of giving
     ``None``; missing values and ±inf still give ``None``.
     """
+    if isinstance(x, float):  # also numpy.float64; the common case first
+        return float(x) if math.isfinite(x) else None
     if missing(x):
         return None
     if type(x).__name__ in _BOOL_TYPES or (hasattr(x, "__len__") and not isinstance(x, str)):

@@ -13,19 +13,25 @@ import pandas as pd
 
 from ..numbers import finite, missing
 
+_AS_IS = (bool, str, int)
+
 
 def value(v: Any) -> Any:
     """One JSON-safe scalar (or a recursively cleaned container)."""
+    if v is None:
+        return None
+    if isinstance(v, float):  # also numpy.float64: the common case first
+        return finite(v)
+    if isinstance(v, _AS_IS):
+        return v
+    if isinstance(v, np.floating | Decimal):
+        return finite(v)
     if missing(v):
         return None
-    if isinstance(v, bool | str | int):
-        return v
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, float | np.floating | Decimal):
-        return finite(v)
     if isinstance(v, pd.Timestamp | datetime):
         return v.isoformat()
     if isinstance(v, date):
