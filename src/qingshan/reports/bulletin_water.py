@@ -18,13 +18,7 @@ from ..evaluate.water import GROUPS, WaterEvaluation, evaluate_water
 from ..numbers import DASH, finite, fmt, signed
 from ..standards.water_class import CLASS_CODES, CLASS_ROMAN
 from ..standards.water_eval import EVAL_2011, WaterEvalRuleSet
-from .bulletin_common import (
-    Chapter,
-    Figures,
-    Log,
-    diff,
-    yoy,
-)
+from .bulletin_common import Chapter, Figures, Log, diff, yoy
 from .model import Cell, Paragraph, Section, Table
 
 LABEL = GROUPS["assessment"][1]

@@ -14,7 +14,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ... import numbers
 from ...ledger.api import Ctx
 from ...ledger.models import ROLE_LABELS
-from ...numbers import DASH
 from ..security import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -23,7 +22,7 @@ NAV = (("overview", "/", "总览"), ("air", "/air", "空气"), ("water", "/water
        ("targets", "/targets", "目标"), ("reports", "/reports", "报告"))
 
 
-def fmt(v: Any, digits: int = 0, dash: str = DASH) -> str:
+def fmt(v: Any, digits: int = 0, dash: str = numbers.DASH) -> str:
     """The ``fmt`` filter: a number with ``digits`` decimals, a dash for missing values, a text as it is."""
     return numbers.fmt(v, digits, dash=dash, keep_text=True)
 
