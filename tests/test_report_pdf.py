@@ -4,6 +4,7 @@ poppler's pdftotext / pdffonts / pdftoppm read the PDF back, python-docx the .do
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -24,7 +25,13 @@ from qingshan.reports.convert import ConversionError, docx_to_pdf, pdf_page_png,
 from qingshan.reports.docx_render import render_docx
 from qingshan.reports.model import Cell, Document, Figure, Footnote, Paragraph, Provenance, Section, Table
 from qingshan.reports.output import output_stem, parse_formats, write_report
-from qingshan.reports.pdf_render import render_html, render_pdf, to_typst, typst_string
+from qingshan.reports.pdf_render import (
+    drop_default_suspects,
+    render_html,
+    render_pdf,
+    to_typst,
+    typst_string,
+)
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts") and shutil.which("pdftoppm")
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext/pdffonts/pdftoppm) not installed")
@@ -108,6 +115,27 @@ def test_typst_source_has_layout_and_no_raw_text():
 @pytest.fixture(scope="module")
 def pdf(tmp_path_factory) -> Path:
     return render_pdf(sample_document(), tmp_path_factory.mktemp("pdf") / "sub" / "report.pdf")
+
+
+def test_poppler_reads_the_pdf_without_warnings(pdf):
+    """Typst marks the PDF ``/Suspects false``, which poppler 22 reports as "Suspects object is wrong type" on every
+    read; the renderer blanks that default entry out and the PDF stays tagged."""
+    if not shutil.which("pdftotext") or not shutil.which("pdfinfo"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI 环境缺少 poppler-utils（pdftotext/pdfinfo）")
+        pytest.skip("未安装 poppler-utils（pdftotext/pdfinfo），无法检查 PDF 读取警告")
+    for command in (["pdftotext", str(pdf), "-"], ["pdfinfo", str(pdf)]):
+        run = subprocess.run(command, capture_output=True, text=True, check=True)
+        assert run.stderr == "", f"{command[0]}: {run.stderr}"
+    assert b"/Marked true" in pdf.read_bytes()
+
+
+def test_dropping_suspects_keeps_every_offset():
+    body = b"%PDF-1.7\n1 0 obj\n<</Type/Catalog/MarkInfo<</Marked true/Suspects false>>/Lang(zh)>>\nendobj\nxref"
+    out = drop_default_suspects(body)
+    assert len(out) == len(body) and out.index(b"xref") == body.index(b"xref")
+    assert b"Suspects" not in out and b"/MarkInfo<</Marked true" in out
+    assert drop_default_suspects(b"%PDF no mark info /Suspects false") == b"%PDF no mark info /Suspects false"
 
 
 @needs_poppler

@@ -18,6 +18,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from ..errors import QingshanError
 from ..settings import current as current_settings
 
 #: the sans family every chart and the report titles use (``config.font`` of the Vega-Lite specs)
@@ -41,7 +42,7 @@ SYSTEM_DIRS: tuple[Path, ...] = (
 FONT_SUFFIXES = (".ttc", ".otf", ".ttf", ".otc")
 
 
-class FontMissing(RuntimeError):
+class FontMissing(QingshanError, RuntimeError):
     """No folder with the CJK font was found: charts and PDF reports would show empty boxes instead of Chinese."""
 
 

@@ -14,6 +14,8 @@ Conventions:
   target class), yellow, orange and red as quality worsens — so that "good" and "bad" read at a glance.
 * Shares shown as text (``33.3%``) are rounded once, per GB/T 8170, in Python — the same rule as the report
   tables — rather than left to the JavaScript number formatter.
+* Values are read with :func:`qingshan.numbers.finite` (``strict``): a missing or infinite value is a gap in the
+  chart, a word where a number belongs raises :class:`qingshan.numbers.NotANumber` (a ``ValueError``).
 * Times are shown as Beijing wall-clock time: aware timestamps are converted to Asia/Shanghai and passed without
   an offset, which Vega reads as local time both in the browser and in vl-convert, so nothing shifts by the
   viewer's or the server's time zone.
@@ -22,18 +24,17 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..reports.model import HIGHLIGHT_FILL, HIGHLIGHT_MEANING
+from ..numbers import finite, integer
 from ..standards.air_aqi import CATEGORIES, category
 from ..standards.rounding import round_gbt8170
 from ..standards.water_class import CLASS_ROMAN, parse_class
 from ..targets.progress import STATUS_TEXT
 from .fonts import CJK_FAMILY
+from .highlights import HIGHLIGHT_FILL, HIGHLIGHT_MEANING
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -91,19 +92,6 @@ def _chart(title: str, values: list[dict[str, Any]], **body: Any) -> dict[str, A
     spec.update(body)
     spec["config"] = _config()
     return spec
-
-
-def _num(value: Any) -> float | None:
-    """A JSON-safe number: Decimal/numpy become float, NaN and None stay missing."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"不是数值：{value!r}") from None
-    return None if math.isnan(f) else f
 
 
 def _count(value: Any, what: str) -> int:
@@ -247,7 +235,7 @@ def aqi_calendar(days: Sequence[Mapping], title: str) -> dict:
     while d <= last:
         r = by_date.get(d, {})
         aqi = r.get("aqi")
-        aqi = None if aqi is None or (isinstance(aqi, float) and math.isnan(aqi)) else int(aqi)
+        aqi = integer(aqi)
         cat = r.get("category") or (c.name_zh if (c := category(aqi)) is not None else None)
         cat = _aqi_category_name(cat) if cat else NO_DATA
         level = AQI_NAMES.index(cat) + 1 if cat != NO_DATA else 0
@@ -298,11 +286,11 @@ def station_map(rows: Sequence[Mapping], title: str) -> dict:
     """
     values = []
     for r in rows:
-        lon, lat = _num(r.get("lon")), _num(r.get("lat"))
+        lon, lat = finite(r.get("lon"), strict=True), finite(r.get("lat"), strict=True)
         if lon is None or lat is None:
             continue
         aqi = r.get("aqi")
-        aqi = None if aqi is None or (isinstance(aqi, float) and math.isnan(aqi)) else int(aqi)
+        aqi = integer(aqi)
         c = category(aqi)
         values.append({"name": str(r["name"]), "lon": lon, "lat": lat, "aqi": aqi,
                        "category": c.name_zh if c is not None else NO_DATA, "kind": str(r.get("kind") or "")})
@@ -338,7 +326,7 @@ def monthly_bars(rows: Sequence[Mapping], title: str, y_title: str, limit: float
     the order in which they first appear (give the rows in calendar order); missing values leave a gap. ``limit``
     draws a dashed horizontal rule labelled ``limit_label`` (default "限值 <limit>").
     """
-    values = [{"month": str(r["month"]), "series": str(r["series"]), "value": _num(r.get("value"))} for r in rows]
+    values = [{"month": str(r["month"]), "series": str(r["series"]), "value": finite(r.get("value"), strict=True)} for r in rows]
     months = _first_seen([v["month"] for v in values])
     series = _first_seen([v["series"] for v in values])
     layers: list[dict[str, Any]] = [{
@@ -354,7 +342,7 @@ def monthly_bars(rows: Sequence[Mapping], title: str, y_title: str, limit: float
         },
     }]
     if limit is not None:
-        lim = _num(limit)
+        lim = finite(limit, strict=True)
         text = limit_label or f"限值 {lim:g}"
         rule_data = {"values": [{"limit": lim, "label": text}]}
         layers += [
@@ -376,7 +364,7 @@ def time_series(rows: Sequence[Mapping], title: str, y_title: str) -> dict:
     Beijing wall-clock time (see the module docstring); the axis label format follows the span.
     """
     times = [_wallclock(r["time"]) for r in rows]
-    values = [{"time": t.isoformat(timespec="minutes"), "series": str(r["series"]), "value": _num(r.get("value"))}
+    values = [{"time": t.isoformat(timespec="minutes"), "series": str(r["series"]), "value": finite(r.get("value"), strict=True)}
               for t, r in zip(times, rows)]
     series = _first_seen([v["series"] for v in values])
     fmt = _time_format(max(times) - min(times)) if times else "%Y-%m-%d"
@@ -407,7 +395,7 @@ def diurnal_profile(rows: Sequence[Mapping], title: str, y_title: str) -> dict:
         h = int(r["hour"])
         if not 1 <= h <= 24:
             raise ValueError(f"小时应为 1–24（按小时结束时刻标记）：{r['hour']!r}")
-        values.append({"hour": h, "series": str(r["series"]), "value": _num(r.get("value"))})
+        values.append({"hour": h, "series": str(r["series"]), "value": finite(r.get("value"), strict=True)})
     series = _first_seen([v["series"] for v in values])
     return _chart(
         title, values, width=WIDTH, height=HEIGHT,
@@ -485,7 +473,7 @@ def ranking_bars(rows: Sequence[Mapping], title: str, x_title: str, *, descendin
     """Horizontal ranking bars sorted by value (highest on top unless ``descending`` is False).
 
     ``rows``: ``{"name": str, "value": float, "highlight": None | "yellow" | "red"}`` — the highlights of the
-    monthly ranking tables (:data:`~qingshan.reports.model.HIGHLIGHT_FILL`: yellow = worse than the city average,
+    monthly ranking tables (:data:`~qingshan.charts.highlights.HIGHLIGHT_FILL`: yellow = worse than the city average,
     red = worse than a year ago); the fill colours are the table's, bars without a highlight are neutral.
     """
     legend_domain = [HIGHLIGHT_MEANING["yellow"], HIGHLIGHT_MEANING["red"], "其他"]
@@ -495,7 +483,7 @@ def ranking_bars(rows: Sequence[Mapping], title: str, x_title: str, *, descendin
         h = r.get("highlight")
         if h not in (None, "yellow", "red"):
             raise ValueError(f"highlight 应为 None、'yellow' 或 'red'：{h!r}")
-        v = _num(r.get("value"))
+        v = finite(r.get("value"), strict=True)
         values.append({"name": str(r["name"]), "value": v, "mark": HIGHLIGHT_MEANING[h] if h else "其他",
                        "text": "—" if v is None else f"{v:g}"})
     sign = -1 if descending else 1
@@ -531,7 +519,7 @@ def target_progress(rows: Sequence[Mapping], title: str) -> dict:
     """
     values = []
     for r in rows:
-        ytd, target = _num(r.get("ytd")), _num(r.get("target"))
+        ytd, target = finite(r.get("ytd"), strict=True), finite(r.get("target"), strict=True)
         if target is None:
             raise ValueError(f"目标值不能为空：{r.get('name')!r}")
         unit = str(r.get("unit") or "")

@@ -31,7 +31,6 @@ from .bulletin_common import (
     Chapter,
     Figures,
     Log,
-    ReportError,
     numbered,
 )
 from .bulletin_other import (
@@ -43,6 +42,7 @@ from .bulletin_other import (
     stored_rain,
 )
 from .bulletin_water import water_chapter
+from .errors import ReportError
 from .model import Document, Paragraph, Provenance, Section
 
 __all__ = ["BulletinInputs", "ReportError", "build_bulletin"]

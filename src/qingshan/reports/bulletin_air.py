@@ -9,7 +9,6 @@ month) and the district table. This module only selects, compares and words the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import duckdb
@@ -17,22 +16,19 @@ import pandas as pd
 
 from ..evaluate.air import EvaluationResult, evaluate_period
 from ..evaluate.periods import Period, parse_period
+from ..numbers import DASH, finite, fmt, missing, plain, signed
 from ..standards.air_aqi import CATEGORIES
 from ..standards.air_limits import LIMIT_SETS
 from ..standards.pollutants import POLLUTANTS, PRIMARY_CODES, PRIMARY_NAMES_ZH
 from .bulletin_common import (
-    DASH,
     Chapter,
     Figures,
     Log,
+    change_words,
     diff,
-    fmt,
     join_cn,
-    num,
     pct_change,
-    plain,
     share,
-    signed,
     yoy,
 )
 from .model import Cell, Paragraph, Section, Table
@@ -111,14 +107,14 @@ def monthly_pm25(con: duckdb.DuckDBPyConnection, city: str, year: int) -> dict[i
     for m in range(1, 13):
         res = evaluate_period(con, parse_period(f"{year}-{m:02d}"), city=city, levels=("city",))
         row = city_row(res, city)
-        v = num(row["pm25_mean"]) if row is not None else None
+        v = finite(row["pm25_mean"]) if row is not None else None
         if v is not None:
             out[m] = v
     return out
 
 
 def _flag(v) -> bool:
-    return bool(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else False
+    return not missing(v) and bool(v)
 
 
 # --- AQI ----------------------------------------------------------------------------------------------------------
@@ -132,14 +128,14 @@ def _aqi_range(i: int) -> str:
 
 def aqi_section(cur: pd.Series, prev: pd.Series | None, city: str, year: int, figs: Figures) -> tuple[Section, str]:
     valid, expected, good = int(cur["valid_days"]), int(cur["expected_days"]), int(cur["good_days"])
-    ratio = num(cur["good_ratio"])
+    ratio = finite(cur["good_ratio"])
     days = [int(cur[f"days_level{c.level}"]) for c in CATEGORIES]
     text = f"{year}年，{city}环境空气质量有效监测{valid}天（全年{expected}天），优良天数{good}天"
     if prev is not None and int(prev["valid_days"]) > 0:
         d = good - int(prev["good_days"])
         text += "，与上年持平" if d == 0 else f"，较上年{'增加' if d > 0 else '减少'}{abs(d)}天"
     text += f"；优良天数比例为{fmt(ratio, 1)}%"
-    pp = diff(ratio, num(prev["good_ratio"])) if prev is not None else None
+    pp = diff(ratio, finite(prev["good_ratio"])) if prev is not None else None
     text += yoy(pp, "pp")
     parts = [f"{c.name_zh}{n}天" for c, n in zip(CATEGORIES, days) if n]
     polluted = sum(days[2:])
@@ -191,16 +187,14 @@ def primary_blocks(cur: pd.Series, city: str, year: int, figs: Figures) -> list:
 
 def tri(v) -> bool | None:
     """The engine's compliance flags: True / False, or None when the statistic is missing."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return bool(v)
+    return None if missing(v) else bool(v)
 
 
 def compliance_text(row: pd.Series, item: AirItem) -> str:
     ok = tri(row.get(f"{item.key}_complies"))
     if ok is None:
         return DASH
-    mult = num(row.get(f"{item.key}_exceed_multiple"))
+    mult = finite(row.get(f"{item.key}_exceed_multiple"))
     return "达标" if ok else (f"超标{mult:.2f}倍" if mult is not None else "超标")
 
 
@@ -212,14 +206,14 @@ def standard_clause(row: pd.Series, item: AirItem) -> str:
         return ""
     if ok:
         return f"，达到国家二级标准（{lim}{item.unit}）"
-    mult = num(row.get(f"{item.key}_exceed_multiple"))
+    mult = finite(row.get(f"{item.key}_exceed_multiple"))
     return f"，超过国家二级标准（{lim}{item.unit}）" + (f"{mult:.2f}倍" if mult is not None else "")
 
 
 def item_change(cur: pd.Series, prev: pd.Series | None, item: AirItem) -> float | None:
     if prev is None:
         return None
-    return pct_change(num(cur[item.key]), num(prev[item.key]))
+    return pct_change(finite(cur[item.key]), finite(prev[item.key]))
 
 
 def _validity_note(row: pd.Series, item: AirItem) -> str:
@@ -230,8 +224,8 @@ def pollutant_paragraph(row: pd.Series, item: AirItem, city: str, year: int) -> 
     p = item.pollutant
     lo, hi = fmt(row[f"{p}_daily_min"], item.digits), fmt(row[f"{p}_daily_max"], item.digits)
     rate = fmt(row[f"{p}_daily_compliance"], 1)
-    exceed = int(num(row[f"{p}_exceed_days"]) or 0)
-    n = int(num(row[f"n_{p}"]) or 0)
+    exceed = int(finite(row[f"{p}_exceed_days"]) or 0)
+    n = int(finite(row[f"n_{p}"]) or 0)
     text = (f"{item.name}：{year}年{city}{item.short}{item.statistic}为{fmt(row[item.key], item.digits)}{item.unit}"
             f"{_validity_note(row, item)}{standard_clause(row, item)}；{item.daily}在{lo}~{hi}{item.unit}之间，"
             f"{n}个有效日中超标{exceed}天，日达标率为{rate}%。")
@@ -261,7 +255,7 @@ def pollutant_section(con: duckdb.DuckDBPyConnection, res: EvaluationResult, cur
             c = changes[i.pollutant]
             if c is None:
                 continue
-            parts.append(f"{i.short}{'持平' if c == 0 else ('上升' if c > 0 else '下降') + f'{abs(c):.1f}%'}")
+            parts.append(f"{i.short}{change_words(c, 'pct')}")
         text += f"与{year - 1}年相比，" + "，".join(parts) + "。"
     blocks: list = [Paragraph(text)]
     header = ["污染物", "评价指标", "单位", f"{year}年", f"{year - 1}年", "同比（%）", "二级标准", "达标情况",
@@ -302,7 +296,7 @@ def monthly_figure(con: duckdb.DuckDBPyConnection, city: str, year: int, cur: pd
     for r in data:
         del r["_m"]
     return figs.make("monthly_bars", data, f"{city}细颗粒物（PM₂.₅）月均浓度", "PM₂.₅（微克/立方米）",
-                     limit=num(cur["pm25_mean_limit"]),
+                     limit=finite(cur["pm25_mean_limit"]),
                      caption=f"{year}年与{year - 1}年{city}细颗粒物月均浓度对比（虚线为年均二级标准）")
 
 
@@ -318,13 +312,13 @@ def entity_section(res: EvaluationResult, prev_res: EvaluationResult, cur: pd.Se
     trs, invalid = [], []
 
     def cells(name: str, r: pd.Series, p: pd.Series | None) -> list[Cell]:
-        pm_prev = num(p["pm25_mean"]) if p is not None else None
-        pm = num(r["pm25_mean"])
-        ratio = num(r["good_ratio"])
+        pm_prev = finite(p["pm25_mean"]) if p is not None else None
+        pm = finite(r["pm25_mean"])
+        ratio = finite(r["good_ratio"])
         out = [Cell(name), Cell(str(int(r["valid_days"]))), Cell(fmt(ratio, 1)),
-               Cell(signed(diff(ratio, num(p["good_ratio"])) if p is not None else None)),
-               Cell(fmt(pm, 0), "yellow" if name != city and pm is not None and num(cur["pm25_mean"]) is not None
-                    and pm > num(cur["pm25_mean"]) else None),
+               Cell(signed(diff(ratio, finite(p["good_ratio"])) if p is not None else None)),
+               Cell(fmt(pm, 0), "yellow" if name != city and pm is not None and finite(cur["pm25_mean"]) is not None
+                    and pm > finite(cur["pm25_mean"]) else None),
                Cell(signed(pct_change(pm, pm_prev)), "red" if pm is not None and pm_prev is not None and pm > pm_prev
                     else None)]
         out += [Cell(fmt(r[i.key], i.digits)) for i in ITEMS[1:]]
@@ -350,7 +344,7 @@ def entity_section(res: EvaluationResult, prev_res: EvaluationResult, cur: pd.Se
 
 
 def _entity_text(frame: pd.DataFrame, city: str, what: str) -> str:
-    ok = frame[[num(v) is not None for v in frame["pm25_mean"]]]
+    ok = frame[[finite(v) is not None for v in frame["pm25_mean"]]]
     if len(ok) < 2:
         return f"各{what}主要指标见下表。"
 

@@ -1,5 +1,5 @@
 """Shared pieces of the annual bulletin builders (:mod:`.bulletin`): the chapter container, the optional input
-files, number formatting, the year-on-year wording and the figure factory.
+files, the year-on-year wording and the figure factory.
 
 Year-on-year changes follow the bulletins' practice: they are computed from the **reported** (already rounded)
 values, so a reader can recompute them from the printed numbers — 34 vs 33 µg/m³ is "上升3.0%" even if the
@@ -16,18 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..evaluate.ranking import number
+from ..numbers import finite
 from ..standards.dustfall import DEFAULT_TARGET
 from ..standards.rounding import round_gbt8170
-from .model import CN_NUM, DASH, Block, Figure, Section
+from .model import CN_NUM, Block, Figure, Section
 
 log = logging.getLogger(__name__)
 
 SPECS_MODULE = "qingshan.charts.specs"
-
-
-class ReportError(ValueError):
-    """The bulletin cannot be produced (no data at all, an unreadable input file)."""
 
 
 @dataclass(frozen=True)
@@ -73,25 +69,9 @@ class Log:
 # --- numbers ------------------------------------------------------------------------------------------------------
 
 
-num = number  # a float, or None for missing/NaN/non-numeric cells
-
-
-def fmt(v: Any, digits: int) -> str:
-    f = num(v)
-    return DASH if f is None else f"{f:.{digits}f}"
-
-
-def plain(v: Any) -> str:
-    """A number without a needless ".0" (limits and thresholds: 35, 4, 2.3)."""
-    f = num(v)
-    if f is None:
-        return DASH
-    return str(int(f)) if f.is_integer() else f"{f:g}"
-
-
 def pct_change(cur: Any, prev: Any) -> float | None:
     """Relative change in %, from the reported values, 1 decimal (GB/T 8170); None without a comparison."""
-    cur, prev = num(cur), num(prev)
+    cur, prev = finite(cur), finite(prev)
     if cur is None or prev is None or prev == 0:
         return None
     return round_gbt8170((cur - prev) / prev * 100.0, 1)
@@ -99,7 +79,7 @@ def pct_change(cur: Any, prev: Any) -> float | None:
 
 def diff(cur: Any, prev: Any, digits: int = 1) -> float | None:
     """Difference of two reported values (percentage points, dB(A), pH units), ``digits`` decimals."""
-    cur, prev = num(cur), num(prev)
+    cur, prev = finite(cur), finite(prev)
     if cur is None or prev is None:
         return None
     return round_gbt8170(cur - prev, digits)
@@ -127,19 +107,12 @@ def change_words(c: float | None, kind: ChangeKind, digits: int = 1, unit: str =
 
 
 def yoy(c: float | None, kind: ChangeKind, digits: int = 1, unit: str = "", up: str = "上升",
-        down: str = "下降") -> str:
-    """The clause after a value: "，同比上升3.0%" / "，与上年持平"; empty without a comparison."""
+        down: str = "下降", *, flat: str = "与上年持平") -> str:
+    """The clause after a value: "，同比上升3.0%" / "，与上年持平" (``flat``); empty without a comparison."""
     w = change_words(c, kind, digits, unit, up, down)
     if not w:
         return ""
-    return "，与上年持平" if w == "持平" else f"，同比{w}"
-
-
-def signed(c: float | None, digits: int = 1) -> str:
-    """A change in a table cell: +3.0 / −1.1 / 0.0."""
-    if c is None:
-        return DASH
-    return f"+{c:.{digits}f}" if c > 0 else f"{c:.{digits}f}"
+    return f"，{flat}" if w == "持平" else f"，同比{w}"
 
 
 def join_cn(items: list[str]) -> str:

@@ -11,6 +11,7 @@ noise is that of the bulletin year. Governance counts come from the ledger servi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,25 +26,23 @@ from ..evaluate.dustfall import evaluate_dust
 from ..evaluate.periods import parse_period
 from ..evaluate.tables import columns, read_table
 from ..ingest.common import ImportError_, Quarantine
+from ..numbers import DASH, finite, fmt, plain
 from ..standards.acid_rain import ACID_PH
 from ..standards.noise import ROAD_BOUNDS, ZONE_LIMITS, ZONE_NAMES_ZH
 from ..standards.rounding import round_gbt8170
 from ..store.deposition import import_ids, load_dust, load_rain
 from ..store.noise import load_noise
 from .bulletin_common import (
-    DASH,
     BulletinInputs,
     Chapter,
     Log,
-    ReportError,
+    change_words,
     diff,
-    fmt,
-    num,
     pct_change,
-    plain,
     share,
     yoy,
 )
+from .errors import ReportError
 from .model import Cell, Paragraph, Section, Table
 
 DB = "分贝"
@@ -145,7 +144,7 @@ def rain_section(path: Source, year: int, note: Log, ch: Chapter) -> Section | N
             f"{yoy(diff(freq, p['acid_frequency_pct']) if p is not None else None, 'pp')}；"
             f"降水量加权平均pH值为{fmt(ph, 2)}"
             f"{yoy(diff(ph, p['mean_ph'], 2) if p is not None else None, 'abs', 2)}")
-    if num(ph) is not None:
+    if finite(ph) is not None:
         text += f"，属{a['grade']}" if a["grade"] != "非酸雨" else f"，好于酸雨临界值（pH {ACID_PH}）"
     blocks: list = [Paragraph(text + "。")]
     sites = cur[cur["site"] != "全部"]
@@ -181,14 +180,13 @@ def dust_section(path: Source, year: int, target: float, note: Log, ch: Chapter)
     text = (f"{year}年，{int(s['sites'])}个降尘监测点位的年均降尘量为{fmt(mean, 1)}{DUST_UNIT}，"
             f"{'未超过' if ok else '超过'}考核目标（{plain(target)}{DUST_UNIT}）；各点位年均值在"
             f"{fmt(s['site_min'], 1)}~{fmt(s['site_max'], 1)}{DUST_UNIT}之间")
-    text += f"；与上年（{fmt(before, 1)}{DUST_UNIT}）相比{'持平' if c == 0 else ('上升' if c > 0 else '下降') + f'{abs(c):.1f}%'}" \
-        if c is not None else ""
+    text += f"；与上年（{fmt(before, 1)}{DUST_UNIT}）相比{change_words(c, 'pct')}" if c is not None else ""
     blocks: list = [Paragraph(text + "。")]
     header = ["点位", "监测月数", f"年均值（{DUST_UNIT}）", "是否达到考核目标"]
     blocks.append(Table(header, [[Cell(str(r["site"])), Cell(str(int(r["months"]))), Cell(fmt(r["annual_mean"], 1)),
                                   Cell("是" if r["meets_target"] else "否", None if r["meets_target"] else "red")]
                                  for _, r in ev.sites.sort_values("site").iterrows()], caption=f"{year}年各点位降尘量"))
-    if num(before) is None:
+    if finite(before) is None:
         note(f"{_what(path, '降尘')}中没有{year - 1}年数据，降尘不作同比。")
     ch.summary.append(f"年均降尘量为{fmt(mean, 1)}{DUST_UNIT}")
     ch.rulesets.append(f"降尘：点位年均值的算术平均，考核目标{plain(target)}{DUST_UNIT}")
@@ -204,12 +202,19 @@ def _level_text(row: pd.Series) -> str:
     return f"{fmt(row['mean_db'], 1)}{DB}（{row['grade']}，{row['grade_name']}）" if row["grade"] else fmt(row["mean_db"], 1) + DB
 
 
-def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
+def _noise(what: str, evaluate: Callable[..., tuple], path: Source, note: Log) -> tuple:
+    """The tables of one noise evaluation of ``path`` (its quarantine goes to the log, a file it cannot evaluate
+    is a :class:`ReportError`)."""
     try:
-        df, q = NE.evaluate_regional(_read(path, "区域声环境"), str(path))
+        *tables, q = evaluate(_read(path, what), str(path))
     except (ImportError_, ValueError) as e:
-        raise ReportError(f"区域声环境文件无法评价：{e}") from None
-    _problems(q, "区域声环境", note)
+        raise ReportError(f"{what}文件无法评价：{e}") from None
+    _problems(q, what, note)
+    return tuple(tables)
+
+
+def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
+    (df,) = _noise("区域声环境", NE.evaluate_regional, path, note)
     city = df[df["area"] == "全市"].set_index("period")
     text = (f"{year}年，全市区域声环境昼间平均等效声级为{_level_text(city.loc['昼间'])}，"
             f"夜间为{_level_text(city.loc['夜间'])}（昼间{int(city.loc['昼间', 'points'])}个网格点位、"
@@ -228,11 +233,7 @@ def regional_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
 
 
 def road_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
-    try:
-        df, bands, q = NE.evaluate_road(_read(path, "道路交通声环境"), str(path))
-    except (ImportError_, ValueError) as e:
-        raise ReportError(f"道路交通声环境文件无法评价：{e}") from None
-    _problems(q, "道路交通声环境", note)
+    df, bands = _noise("道路交通声环境", NE.evaluate_road, path, note)
     city = df[df["area"] == "全市"].set_index("period")
     day = city.loc["昼间"]
     text = (f"{year}年，监测道路{int(day['segments'])}条（段），总长{fmt(day['length_km'], 1)}千米，道路交通噪声昼间"
@@ -258,11 +259,7 @@ def road_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
 
 
 def zone_section(path: Source, year: int, note: Log) -> tuple[Section, str]:
-    try:
-        df, q = NE.evaluate_zones(_read(path, "功能区声环境"), str(path))
-    except (ImportError_, ValueError) as e:
-        raise ReportError(f"功能区声环境文件无法评价：{e}") from None
-    _problems(q, "功能区声环境", note)
+    (df,) = _noise("功能区声环境", NE.evaluate_zones, path, note)
     idx = df.set_index(["zone", "period"])
     day, night = idx.loc[("全部", "昼间")], idx.loc[("全部", "夜间")]
     text = (f"{year}年，功能区声环境监测昼间{int(day['sessions'])}点次、达标{int(day['compliant'])}点次，"

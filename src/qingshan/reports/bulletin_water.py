@@ -15,9 +15,10 @@ import pandas as pd
 
 from ..evaluate.periods import parse_period
 from ..evaluate.water import GROUPS, WaterEvaluation, evaluate_water
+from ..numbers import DASH, finite, fmt, signed
 from ..standards.water_class import CLASS_CODES, CLASS_ROMAN
 from ..standards.water_eval import EVAL_2011, WaterEvalRuleSet
-from .bulletin_common import DASH, Chapter, Figures, Log, diff, fmt, num, signed, yoy
+from .bulletin_common import Chapter, Figures, Log, diff, yoy
 from .model import Cell, Paragraph, Section, Table
 
 LABEL = GROUPS["assessment"][1]
@@ -49,18 +50,18 @@ def overview(cur: pd.DataFrame, prev: pd.DataFrame, ev: WaterEvaluation, year: i
     secs = ev.sections[ev.sections["water_body"].notna()]
     bodies = secs["water_body"].value_counts()
     kinds = "、".join(f"{BODY_ZH[b]}{int(bodies[b])}个" for b in ("river", "lake") if b in bodies)
-    pp = diff(num(a["share_good_pct"]), num(prev.loc[ALL, "share_good_pct"])) if ALL in prev.index else None
+    pp = diff(finite(a["share_good_pct"]), finite(prev.loc[ALL, "share_good_pct"])) if ALL in prev.index else None
     text = (f"{year}年，对{int(a['sections'])}个地表水断面（点位）开展了水质监测评价（{kinds}）。按{rule.title_zh}"
             f"评价，年均水质达到或好于Ⅲ类的断面比例为{fmt(a['share_good_pct'], 1)}%{yoy(pp, 'pp')}，"
-            f"{_worse_clause(num(a['share_worse_than_v_pct']), int(a['n_劣V']))}")
+            f"{_worse_clause(finite(a['share_worse_than_v_pct']), int(a['n_劣V']))}")
     text += f"，总体水质状况为“{a['status']}”。" if a["status"] else "。"
     out = [Paragraph(text)]
     for name, g in cur.iterrows():
         if name == ALL or is_source_group(str(name)):
             continue
-        pp = diff(num(g["share_good_pct"]), num(prev.loc[name, "share_good_pct"])) if name in prev.index else None
+        pp = diff(finite(g["share_good_pct"]), finite(prev.loc[name, "share_good_pct"])) if name in prev.index else None
         t = (f"{_group_name(str(name))}断面共{int(g['sections'])}个，年均水质达到或好于Ⅲ类的比例为"
-             f"{fmt(g['share_good_pct'], 1)}%{yoy(pp, 'pp')}，{_worse_clause(num(g['share_worse_than_v_pct']), int(g['n_劣V']))}")
+             f"{fmt(g['share_good_pct'], 1)}%{yoy(pp, 'pp')}，{_worse_clause(finite(g['share_worse_than_v_pct']), int(g['n_劣V']))}")
         t += f"，水质状况为“{g['status']}”。" if g["status"] else "。"
         out.append(Paragraph(t))
     return out
@@ -71,8 +72,8 @@ def class_table(cur: pd.DataFrame, prev: pd.DataFrame, year: int) -> Table:
               f"{year - 1}年Ⅰ~Ⅲ类比例（%）", "同比（百分点）"]
     trs = []
     for name, g in cur.iterrows():
-        p = num(prev.loc[name, "share_good_pct"]) if name in prev.index else None
-        now = num(g["share_good_pct"])
+        p = finite(prev.loc[name, "share_good_pct"]) if name in prev.index else None
+        now = finite(g["share_good_pct"])
         c = diff(now, p)
         trs.append([Cell(str(name)), Cell(str(int(g["sections"]))),
                     *[Cell(str(int(g[f"n_{k}"]))) for k in CLASS_CODES],
@@ -112,7 +113,7 @@ def lake_section(ev: WaterEvaluation, prev: WaterEvaluation, year: int) -> Secti
     if ev.tli.empty:
         return None
     now = ev.tli[ev.tli["month"] == ev.period.label].set_index("section")
-    now = now[[num(v) is not None for v in now["tli"]]]
+    now = now[[finite(v) is not None for v in now["tli"]]]
     if now.empty:
         return None
     before = prev.tli[prev.tli["month"] == prev.period.label].set_index("section") if not prev.tli.empty else pd.DataFrame()
@@ -120,7 +121,7 @@ def lake_section(ev: WaterEvaluation, prev: WaterEvaluation, year: int) -> Secti
     trs, changes = [], []
     for sec, r in now.sort_values("tli").iterrows():
         b = before.loc[sec] if sec in before.index else None
-        bt = num(b["tli"]) if b is not None else None
+        bt = finite(b["tli"]) if b is not None else None
         trs.append([Cell(str(r["name"])), Cell(f"{classes.get(sec, '')}类" if classes.get(sec) else DASH),
                     Cell(fmt(r["tli"], 2)), Cell(r["tli_grade"] or DASH), Cell(fmt(bt, 2)),
                     Cell(b["tli_grade"] if b is not None and b["tli_grade"] else DASH)])

@@ -20,12 +20,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..errors import QingshanError
+
 SOFFICE_NAMES = ("soffice", "libreoffice")
 LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
 POPPLER_PACKAGE = "poppler-utils"
 
 
-class ConversionError(RuntimeError):
+class ConversionError(QingshanError, RuntimeError):
     """A converter is missing, failed or timed out (message in Chinese, with the tool's own output)."""
 
 

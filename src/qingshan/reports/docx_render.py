@@ -26,17 +26,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from .model import (
-    HIGHLIGHT_FILL,
-    Cell,
-    Document,
-    Figure,
-    Footnote,
-    Paragraph,
-    Provenance,
-    Section,
-    Table,
-)
+from ..charts.highlights import HIGHLIGHT_FILL
+from .model import Cell, Document, Figure, Footnote, Paragraph, Provenance, Section, Table
 
 LATIN_FONT = "Times New Roman"
 BODY_FONT = "仿宋"

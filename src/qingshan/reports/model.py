@@ -11,17 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Highlight = Literal["yellow", "red"]
+from ..charts.highlights import HIGHLIGHT_FILL, HIGHLIGHT_MEANING, Highlight
+from ..numbers import DASH
 
-#: shown where a value is missing or not valid
-DASH = "—"
+__all__ = ["DASH", "HIGHLIGHT_FILL", "HIGHLIGHT_MEANING", "Highlight"]  # re-exported for the renderers
 #: Chinese numerals of section headings (一、二、…)
 CN_NUM = "一二三四五六七八九十"
 
-#: Cell fill colours of the highlights (RGB hex): yellow = worse than the city average, red = worse than the same
-#: period of the previous year (the convention of Changzhou's monthly ranking bulletin).
-HIGHLIGHT_FILL: dict[str, str] = {"yellow": "FFFF00", "red": "FF0000"}
-HIGHLIGHT_MEANING: dict[str, str] = {"yellow": "劣于全市平均水平", "red": "较上年同期变差"}
 
 
 @dataclass

@@ -10,7 +10,6 @@ whose PM2.5 data are invalid in a period are not ranked and are footnoted. Every
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,13 +17,15 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from ..charts.highlights import HIGHLIGHT_MEANING
 from ..evaluate.air import EvaluationResult, city_members, evaluate_period
 from ..evaluate.periods import Period, parse_period
-from ..evaluate.ranking import RANKING_METRICS, change, number, ranking_rows
+from ..evaluate.ranking import RANKING_METRICS, change, ranking_rows
+from ..numbers import DASH, finite, fmt, missing, signed
+from .bulletin_common import yoy
+from .errors import ReportError
 from .model import (
     CN_NUM,
-    DASH,
-    HIGHLIGHT_MEANING,
     Cell,
     Document,
     Footnote,
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 
 LEVELS = ("station", "city", "district", "town")
 MARKERS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-
-
-class ReportError(ValueError):
-    """The report cannot be produced (no data for the month, bad month)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ def _level(res: EvaluationResult, level: str) -> pd.DataFrame:
 
 
 def _valid(row) -> bool:
-    return row is not None and bool(row.get("valid_pm25", False)) and number(row.get("pm25_mean")) is not None
+    return row is not None and bool(row.get("valid_pm25", False)) and finite(row.get("pm25_mean")) is not None
 
 
 def _get(frame: pd.DataFrame, code: str):
@@ -102,26 +99,13 @@ def _name(row, code: str) -> str:
     return name if isinstance(name, str) and name else str(code)
 
 
-def fmt(v: float | None, digits: int) -> str:
-    return DASH if v is None else f"{v:.{digits}f}"
-
-
 def fmt_change(metric: Metric, c: float | None) -> str:
-    if c is None:
-        return DASH
-    sign = "+" if c > 0 else ""
-    return f"{sign}{c:.1f}%" if metric.change == "pct" else f"{sign}{c:.1f}"
+    return signed(c, 1, unit="%" if metric.change == "pct" else "")
 
 
 def change_phrase(metric: Metric, c: float | None) -> str:
     """"同比上升3.0%" / "同比下降1.2个百分点" / "与上年同期持平"; empty when there is no comparison."""
-    if c is None:
-        return ""
-    if c == 0:
-        return "，与上年同期持平"
-    verb = "上升" if c > 0 else "下降"
-    amount = f"{abs(c):.1f}%" if metric.change == "pct" else f"{abs(c):.1f}个百分点"
-    return f"，同比{verb}{amount}"
+    return yoy(c, "pct" if metric.change == "pct" else "pp", flat="与上年同期持平")
 
 
 # --- tables ------------------------------------------------------------------------------------------------------
@@ -158,7 +142,7 @@ def ranking_table(metric: Metric, level: str, res: dict[str, EvaluationResult], 
         cells = [Cell(str(m["rank"] or DASH)), Cell(_name(r, code) + markers.get(code, ""))]
         if with_district:
             d = r.get("district")
-            cells.append(Cell(DASH if d is None or (isinstance(d, float) and math.isnan(d)) else str(d)))
+            cells.append(Cell(DASH if missing(d) else str(d)))
         for k in ("month", "ytd"):
             x = rows_by[k].get(code)
             cells.append(Cell(fmt(x and x["value"], metric.digits), "yellow" if x and x["worse_than_city"] else None))
@@ -184,7 +168,7 @@ def _invalid_footnotes(level: str, res: EvaluationResult, start: int) -> tuple[d
             continue
         mk = MARKERS[i] if i < len(MARKERS) else f"[{i + 1}]"
         i += 1
-        n = int(number(row.get("n_pm25")) or 0)
+        n = int(finite(row.get("n_pm25")) or 0)
         name = _name(row, code)
         markers[code] = mk
         notes.append(Footnote(mk, f"{name}：本月PM2.5有效日均值{n}个，不满足数据有效性要求，本月数据无效，不参与排名。"))
@@ -204,16 +188,16 @@ def _overview(res: dict[str, EvaluationResult], city: str, periods: dict[str, Pe
         if row is None:
             continue
         prow = _get(_level(res[f"prev_{k}"], "city"), city)
-        pm, gr = number(row["pm25_mean"]), number(row["good_ratio"])
+        pm, gr = finite(row["pm25_mean"]), finite(row["good_ratio"])
         what = "平均浓度" if k == "month" else "累计平均浓度"
         parts = [f"{label}，{city}细颗粒物（PM2.5）{what}为{fmt(pm, 0)}微克/立方米"]
         if pm is not None and prow is not None and _valid(prow) and _valid(row):
-            parts.append(change_phrase(PM25, change(PM25, pm, number(prow["pm25_mean"]))))
+            parts.append(change_phrase(PM25, change(PM25, pm, finite(prow["pm25_mean"]))))
         if pm is not None and not _valid(row):
             parts.append("（有效监测数据不足，仅供参考）")
         parts.append(f"；优良天数比例为{fmt(gr, 1)}%（有效监测{int(row['valid_days'])}天，其中优良{int(row['good_days'])}天）")
-        if gr is not None and prow is not None and number(prow["good_ratio"]) is not None:
-            parts.append(change_phrase(GOOD, change(GOOD, gr, number(prow["good_ratio"]))))
+        if gr is not None and prow is not None and finite(prow["good_ratio"]) is not None:
+            parts.append(change_phrase(GOOD, change(GOOD, gr, finite(prow["good_ratio"]))))
         out.append(Paragraph("".join(parts) + "。"))
     return out
 
@@ -229,8 +213,8 @@ def _extremes(res: EvaluationResult, level: str, what: str) -> Paragraph | None:
     def names(codes):
         return "、".join(_name(frame.loc[c], c) for c in sorted(codes))
 
-    v_best = fmt(number(frame.loc[best[0], "pm25_mean"]), 0)
-    v_worst = fmt(number(frame.loc[worst[0], "pm25_mean"]), 0)
+    v_best = fmt(finite(frame.loc[best[0], "pm25_mean"]), 0)
+    v_worst = fmt(finite(frame.loc[worst[0], "pm25_mean"]), 0)
     return Paragraph(f"本月各{what}中，PM2.5平均浓度最低的是{names(best)}（{v_best}微克/立方米），"
                      f"最高的是{names(worst)}（{v_worst}微克/立方米）。")
 

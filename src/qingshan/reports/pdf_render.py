@@ -24,24 +24,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..charts.fonts import CJK_FAMILY, cjk_font_dir, serif_family
-from .model import (
-    HIGHLIGHT_FILL,
-    Block,
-    Cell,
-    Document,
-    Figure,
-    Footnote,
-    Paragraph,
-    Provenance,
-    Section,
-    Table,
-)
+from ..charts.highlights import HIGHLIGHT_FILL
+from ..errors import QingshanError
+from .model import Block, Cell, Document, Figure, Footnote, Paragraph, Provenance, Section, Table
 
 TYPE_WIDTH_CM = 15.6  # 210 − 28 − 26 mm
 LEFT_ALIGN_FROM = 16  # a column with a cell longer than this many characters is left-aligned, not centred
 
 
-class PdfRenderError(RuntimeError):
+class PdfRenderError(QingshanError, RuntimeError):
     """Typst could not lay out the document (the message carries Typst's diagnostic)."""
 
 
@@ -212,10 +203,32 @@ def render_pdf(document: Document, path: str | Path) -> Path:
         main = root / "report.typ"
         main.write_text(source, encoding="utf-8")
         try:
-            typst.compile(str(main), output=str(path), root=str(root), font_paths=[str(font_dir)])
+            pdf = typst.compile(str(main), root=str(root), font_paths=[str(font_dir)])
         except typst.TypstError as e:
             raise PdfRenderError(f"PDF 排版失败：{e.message}\n{getattr(e, 'diagnostic', '')}") from None
+    path.write_bytes(drop_default_suspects(pdf))
     return path
+
+
+SUSPECTS_FALSE = b"/Suspects false"
+
+
+def drop_default_suspects(pdf: bytes) -> bytes:
+    """``pdf`` with the ``/Suspects false`` entry of the catalog's ``/MarkInfo`` blanked out.
+
+    Typst writes ``/MarkInfo<</Marked true/Suspects false>>`` (a valid tagged PDF), but poppler 22 (Debian 12's
+    pdftotext, pdfinfo, pdftoppm …) accepts only ``true`` there and prints "Syntax Error: Suspects object is wrong
+    type (boolean)" on every read. ``false`` is the default of the entry (ISO 32000-1, table 321), so leaving it
+    out changes nothing; it is overwritten with spaces of the same length, which keeps every byte offset of the
+    cross-reference table valid and the PDF tagged.
+    """
+    start = pdf.find(b"/MarkInfo<<")
+    if start < 0:
+        return pdf
+    at = pdf.find(SUSPECTS_FALSE, start, pdf.find(b">>", start))
+    if at < 0:
+        return pdf
+    return pdf[:at] + b" " * len(SUSPECTS_FALSE) + pdf[at + len(SUSPECTS_FALSE):]
 
 
 # --- HTML -----------------------------------------------------------------------------------------------------

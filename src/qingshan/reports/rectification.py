@@ -41,6 +41,7 @@ from ..ledger.rbac import Principal
 from ..ledger.service import LedgerService
 from ..ledger.workflow import RECTIFICATION
 from ..ledger.xlsx import format_deadline
+from .errors import ReportError
 from .model import Cell, Document, Figure, Paragraph, Provenance, Section, Table
 
 DONE_LABEL = RECTIFICATION.label("completed")  # 已完成整改
@@ -48,7 +49,7 @@ PROGRESS_LABEL = RECTIFICATION.label("in_progress")  # 按序时推进
 HANDOVER = "inspection_handover"
 
 
-class RectificationReportError(ValueError):
+class RectificationReportError(ReportError):
     """The disclosure cannot be built (unknown or ambiguous inspection, nothing disclosed)."""
 
 

@@ -1,8 +1,8 @@
-"""Turning engine outputs (pandas, numpy, Arrow scalars) into plain JSON values: NaN and NA become ``null``."""
+"""Turning engine outputs (pandas, numpy, Arrow scalars) into plain JSON values: NaN, ±inf and NA become ``null``
+(:func:`qingshan.numbers.finite`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,28 +11,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..numbers import finite, missing
+
+_AS_IS = (bool, str, int)
+
 
 def value(v: Any) -> Any:
     """One JSON-safe scalar (or a recursively cleaned container)."""
-    if v is None or v is pd.NA or v is pd.NaT:
+    if v is None:
         return None
-    if isinstance(v, bool | str | int):
+    if isinstance(v, float):  # also numpy.float64: the common case first
+        return finite(v)
+    if isinstance(v, _AS_IS):
         return v
-    if isinstance(v, float):
-        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(v, np.floating | Decimal):
+        return finite(v)
+    if missing(v):
+        return None
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, np.floating):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
     if isinstance(v, pd.Timestamp | datetime):
         return v.isoformat()
     if isinstance(v, date):
         return v.isoformat()
-    if isinstance(v, Decimal):
-        return float(v) if v.is_finite() else None
     if isinstance(v, Mapping):
         return {str(k): value(x) for k, x in v.items()}
     if isinstance(v, np.ndarray):
@@ -49,19 +52,3 @@ def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[d
     if columns is not None:
         frame = frame[[c for c in columns if c in frame.columns]]
     return [{str(k): value(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def number(v: Any) -> float | None:
-    """A finite float or ``None``."""
-    x = value(v)
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return None
-
-
-def integer(v: Any) -> int | None:
-    x = number(v)
-    return None if x is None else int(x)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from ..errors import QingshanError
 from ..evaluate.periods import EPOCH, day_date
 from ..store.water import ensure_schema as ensure_water_schema
 from ..store.workspace import Workspace, has_table
@@ -54,7 +55,7 @@ def last_complete_day(hi: int) -> date:
     return d if hi % 24 == 0 else d - timedelta(days=1)
 
 
-class StoreBusy(RuntimeError):
+class StoreBusy(QingshanError, RuntimeError):
     """The DuckDB file is held by another process (DuckDB allows one writer)."""
 
 

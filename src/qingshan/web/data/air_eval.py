@@ -11,19 +11,20 @@ from typing import Any
 
 import pandas as pd
 
+from ...charts.highlights import HIGHLIGHT_MEANING
 from ...evaluate.air import EvaluationResult, city_members, evaluate_period
 from ...evaluate.periods import Period
 from ...evaluate.ranking import (
-    HIGHLIGHT_MEANING,
     RANKING_METRICS,
     ranking_rows,
     year_ago,
 )
+from ...numbers import finite, integer
 from ...standards.air_evaluation import ANNUAL_ITEMS
 from ...standards.pollutants import POLLUTANTS
 from ...standards.rulesets import EVAL_RULESETS
 from ..console import Console
-from ..jsonable import integer, number, records
+from ..jsonable import records
 from ..store import StoreState
 from .common import BadParameter, need_data, period_param, resolve_city, ytd_period
 
@@ -127,7 +128,7 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
     rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
                         _level_rows(prev_res, lv, keep_control=False), metric)
     prev_city = _level_rows(prev_res, "city")
-    prev_city_value = number(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
+    prev_city_value = finite(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
     return {"city": name, "level": lv, "level_label": LEVEL_LABELS[lv],
             "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
             "previous_period": {"label": prev_period.label, "start": prev_period.start.isoformat(),
@@ -135,7 +136,7 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
             "by": key, "metric": {"key": metric.key, "name": metric.name_zh, "unit": metric.unit,
                                   "digits": metric.digits, "higher_is_worse": metric.higher_is_worse,
                                   "change": metric.change},
-            "city_value": number(city_row.get(key)) if city_row else None,
+            "city_value": finite(city_row.get(key)) if city_row else None,
             "city_previous_value": prev_city_value,
             "ranked": sum(1 for r in rows if r["rank"] is not None),
             "rows": rows, "highlight_meaning": HIGHLIGHT_MEANING,

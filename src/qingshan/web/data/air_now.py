@@ -20,11 +20,12 @@ import pandas as pd
 from ...evaluate.air import city_members, evaluate_hourly
 from ...evaluate.city_hourly import CITY_COLUMNS, city_hourly
 from ...evaluate.periods import Period
+from ...numbers import finite, integer
 from ...standards.air_aqi import AQI_RULESETS
 from ...standards.rulesets import eval_ruleset_for
 from ...store.workspace import TOWN_NETWORK
 from ..console import Console
-from ..jsonable import integer, number, value
+from ..jsonable import value
 from ..store import StoreState, hour_day, hour_time
 from .common import category_info, need_data, primary_info, resolve_city
 
@@ -44,7 +45,7 @@ def station_meta(console: Console, state: StoreState, city: str) -> pd.DataFrame
 
 
 def _values(row: dict[str, Any] | None) -> dict[str, Any]:
-    return {c: (number(row.get(c)) if row else None) for c in CITY_COLUMNS}
+    return {c: (finite(row.get(c)) if row else None) for c in CITY_COLUMNS}
 
 
 def _iaqi(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def _compute(console: Console, state: StoreState, city: str, as_of: int) -> dict
         row = now_rows.get(str(m["code"]))
         stations.append({"code": m["code"], "name": m["name"], "district": value(m["district"]),
                          "town": value(m["town"]), "network": value(m["network"]),
-                         "lon": number(m["lon"]), "lat": number(m["lat"]), "is_control": bool(m["is_control"]),
+                         "lon": finite(m["lon"]), "lat": finite(m["lat"]), "is_control": bool(m["is_control"]),
                          "in_city_mean": str(m["code"]) in member_set, "has_data": row is not None,
                          "group": "city" if str(m["code"]) in member_set else "control" if m["is_control"] else "town",
                          **_hour_row(row)})

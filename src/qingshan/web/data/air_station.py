@@ -18,10 +18,11 @@ from ...evaluate import air
 from ...evaluate.city_hourly import CITY_COLUMNS
 from ...evaluate.grid import load_grid
 from ...evaluate.periods import Period, day_date
+from ...numbers import finite, integer
 from ...standards.air_aqi import AQI_RULESETS
 from ...standards.rounding import round_gbt8170_array
 from ..console import Console
-from ..jsonable import integer, number, value
+from ..jsonable import value
 from ..store import StoreState, hour_day, hour_time
 from .common import (
     COLUMN_LABELS,
@@ -123,7 +124,7 @@ def station_series(console: Console, code: str, start: str | None = None, end: s
         for r in frame.to_dict("records"):
             item: dict[str, Any] = {"time": hour_time(int(r["hi"])).isoformat()}
             for c in cols:
-                item[c] = integer(r.get(c)) if c == "aqi" else number(r.get(c))
+                item[c] = integer(r.get(c)) if c == "aqi" else finite(r.get(c))
             cat = category_info(r.get("aqi"))
             item.update(category=cat["category"], colour=cat["colour"],
                         primary=value(r.get("primary_pollutants")) or "")
@@ -158,7 +159,7 @@ def station_calendar(console: Console, code: str, year: int | None = None) -> di
                 days.append({"date": day_date(int(r["day"])).isoformat(), "aqi": cat["aqi"],
                              "level": cat["level"], "category": cat["category"], "colour": cat["colour"],
                              "primary": primary_info(r["primary_pollutants"]), "valid": bool(r["day_valid"]),
-                             "pm25": number(r["pm25"]), "o3_8h_max": number(r["o3_8h_max"]),
+                             "pm25": finite(r["pm25"]), "o3_8h_max": finite(r["o3_8h_max"]),
                              "eval_ruleset": value(r["eval_ruleset"])})
         counts = {c: 0 for c in ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染")}
         for day in days:
@@ -193,7 +194,7 @@ def station_diurnal(console: Console, code: str, start: str | None = None, end: 
                 for c in cols:
                     if h in means.index:
                         digits = 2 if c == "co" else 1
-                        item[c] = number(round_gbt8170_array(np.array([means.loc[h, c]]), digits)[0])
+                        item[c] = finite(round_gbt8170_array(np.array([means.loc[h, c]]), digits)[0])
                         item[f"n_{c}"] = int(counts.loc[h, c])
                     else:
                         item[c], item[f"n_{c}"] = None, 0

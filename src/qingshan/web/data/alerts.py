@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...numbers import finite
 from ..console import Console
-from ..jsonable import number, value
+from ..jsonable import value
 from ..store import StoreState
 
 HJ212_LIMIT = 10
@@ -32,7 +33,7 @@ def hj212_alerts(console: Console, state: StoreState, limit: int = HJ212_LIMIT) 
         out = []
         for r in rows:
             d = {k: value(v) for k, v in zip(keys, r)}
-            d["value"], d["threshold"] = number(d["value"]), number(d["threshold"])
+            d["value"], d["threshold"] = finite(d["value"]), finite(d["threshold"])
             d["kind_label"] = KIND_LABELS.get(str(d["kind"]), str(d["kind"]))
             d["source"] = "hj212"
             out.append(d)

@@ -5,23 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ...errors import QingshanError
 from ...evaluate.periods import Period, parse_period
+from ...numbers import finite
 from ...standards.air_aqi import category
 from ...standards.pollutants import POLLUTANTS, PRIMARY_NAMES_ZH
 from ...store.workspace import TOWN_NETWORK
 from ..console import Console
-from ..jsonable import number
 from ..store import StoreState, last_complete_day
 
 #: Longest period the console evaluates in one request (three years): a bound on memory and time per request.
 MAX_PERIOD_DAYS = 3 * 366
 
 
-class DataNotFound(LookupError):
+class DataNotFound(QingshanError, LookupError):
     """Unknown station, city, year without data … (HTTP 404; message in Chinese)."""
 
 
-class BadParameter(ValueError):
+class BadParameter(QingshanError, ValueError):
     """A malformed or out-of-range parameter (HTTP 422; message in Chinese)."""
 
 
@@ -91,7 +92,7 @@ def year_param(year: int | None, default: int) -> int:
 
 def category_info(aqi: Any) -> dict[str, Any]:
     """AQI with its HJ 633 level, category name and colour (and a readable text colour on that background)."""
-    x = number(aqi)
+    x = finite(aqi)
     if x is None:
         return {"aqi": None, "level": None, "level_name": None, "category": "无数据", "colour": "#B0B7BF",
                 "text_colour": "#1F2933"}

@@ -7,15 +7,17 @@ whether it meets it, the lake TLI; and per level the share of sections at Ⅰ–
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from ...evaluate.periods import Period
 from ...evaluate.water import WaterEvaluation, evaluate_water
+from ...numbers import finite, integer
 from ...standards.water_class import class_roman, parse_class
 from ...standards.water_eval import EVAL_2011
 from ..console import Console
-from ..jsonable import integer, number, value
+from ..jsonable import value
 from ..store import StoreState, hour_day
 from .common import year_param
 
@@ -63,12 +65,19 @@ def _rulesets() -> dict[str, Any]:
     return {"water": EVAL_2011.name, "water_title": EVAL_2011.title_zh, "notes": list(EVAL_2011.notes)}
 
 
-def water_sections(console: Console, year: int | None = None) -> dict[str, Any]:
+def _per_year(console: Console, year: int | None, name: str, key: str,
+              build: Callable[[Console, StoreState, int], dict[str, Any]]) -> dict[str, Any]:
+    """``build``'s answer for the year (cached as ``name`` per store state), or an empty list under ``key`` while
+    the store has no manual water data."""
     state = console.store.state()
     y = _year(console, state, year)
     if y is None:
-        return {"year": None, "sections": [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
-    return console.cached("water_sections", (y,), lambda st: _sections(console, st, y), state)
+        return {"year": None, key: [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
+    return console.cached(name, (y,), lambda st: build(console, st, y), state)
+
+
+def water_sections(console: Console, year: int | None = None) -> dict[str, Any]:
+    return _per_year(console, year, "water_sections", "sections", _sections)
 
 
 def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
@@ -91,7 +100,7 @@ def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
             "latest_month": month, "latest_month_class": month_class,
             "target_class": class_roman(target) if target else "", "meets_target": value(r.get("meets_target")),
             "main_pollutants": value(r.get("main_pollutants")) or "",
-            "tli": number(r.get("tli")), "tli_grade": value(r.get("tli_grade")) or "",
+            "tli": finite(r.get("tli")), "tli_grade": value(r.get("tli_grade")) or "",
             "n_samples": integer(r.get("n_samples")), "note": value(r.get("note")) or "",
         })
     return {"year": y, "period": ev.period.label, "sections": out, "rulesets": _rulesets(), "notes": ev.notes}
@@ -99,11 +108,7 @@ def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
 
 def water_summary(console: Console, year: int | None = None) -> dict[str, Any]:
     """Per assessment level (全部, 国考, 省考 …): sections, share ≥ Ⅲ, share 劣Ⅴ, class counts, status."""
-    state = console.store.state()
-    y = _year(console, state, year)
-    if y is None:
-        return {"year": None, "levels": [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
-    return console.cached("water_summary", (y,), lambda st: _summary(console, st, y), state)
+    return _per_year(console, year, "water_summary", "levels", _summary)
 
 
 def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
@@ -112,7 +117,7 @@ def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
     for r in (ev.groups.to_dict("records") if not ev.groups.empty else []):
         levels.append({
             "level": r["考核级别"], "sections": integer(r["sections"]),
-            "share_good_pct": number(r["share_good_pct"]), "share_worse_than_v_pct": number(r["share_worse_than_v_pct"]),
+            "share_good_pct": finite(r["share_good_pct"]), "share_worse_than_v_pct": finite(r["share_worse_than_v_pct"]),
             "class_counts": {class_roman(k): integer(r.get(f"n_{c}")) or 0
                              for k, c in enumerate(("I", "II", "III", "IV", "V", "劣V"), start=1)},
             "status": value(r.get("status")) or "", "method": value(r.get("method")) or "",

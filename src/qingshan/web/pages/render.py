@@ -3,7 +3,6 @@ token, navigation) and charts embedded as Vega-Lite JSON for vega-embed (no exte
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ... import numbers
 from ...ledger.api import Ctx
 from ...ledger.models import ROLE_LABELS
 from ..security import csrf_token
@@ -22,14 +22,9 @@ NAV = (("overview", "/", "总览"), ("air", "/air", "空气"), ("water", "/water
        ("targets", "/targets", "目标"), ("reports", "/reports", "报告"))
 
 
-def fmt(v: Any, digits: int = 0, dash: str = "—") -> str:
-    """A number with ``digits`` decimals, or a dash for missing values."""
-    if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
-        return dash
-    try:
-        return f"{float(v):.{digits}f}"
-    except (TypeError, ValueError):
-        return str(v)
+def fmt(v: Any, digits: int = 0, dash: str = numbers.DASH) -> str:
+    """The ``fmt`` filter: a number with ``digits`` decimals, a dash for missing values, a text as it is."""
+    return numbers.fmt(v, digits, dash=dash, keep_text=True)
 
 
 def hour_text(iso: str | None) -> str:
