@@ -119,8 +119,10 @@ def test_the_ledger_cli_imports_only_light_modules():
 
 def test_the_workspace_comes_from_the_root_context_object(tmp_path, monkeypatch):
     """The main CLI puts ``workspace`` and ``settings`` on ``ctx.obj`` (issue 12's CLI contract); no module state."""
+    from qingshan.ledger import cli as ledger_cli
     from qingshan.ledger.cli import ledger_app
 
+    monkeypatch.setattr(ledger_cli, "_workspace", None)  # the deprecated module state, left by the main CLI's wiring
     monkeypatch.delenv("QINGSHAN_LEDGER_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     ws = tmp_path / "from-context"
@@ -139,8 +141,10 @@ def test_the_workspace_comes_from_the_root_context_object(tmp_path, monkeypatch)
 
 
 def test_without_a_context_object_the_settings_name_the_workspace(tmp_path, monkeypatch):
+    from qingshan.ledger import cli as ledger_cli
     from qingshan.ledger.cli import ledger_app
 
+    monkeypatch.setattr(ledger_cli, "_workspace", None)
     monkeypatch.delenv("QINGSHAN_LEDGER_URL", raising=False)
     monkeypatch.setenv("QINGSHAN_WORKSPACE", str(tmp_path / "from-env"))
     r = CliRunner().invoke(ledger_app, ["stats", "--json"])
