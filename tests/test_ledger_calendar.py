@@ -110,3 +110,30 @@ def test_petition_deadlines_in_the_ledger(ledger):
         assert late.deadline_state(p).overdue
         on_time = service(s, today=due)
         assert not on_time.deadline_state(p).overdue
+
+
+def test_the_official_calendar_is_asked_once_per_day(monkeypatch):
+    """The package scans its whole holiday table on each call; deadlines and statistics ask about the same days
+    thousands of times (the demo ledger's petitions: ~28,000 calls, a tenth of its build time), so answers are
+    cached."""
+    import chinese_calendar
+
+    from qingshan.ledger import workcal
+
+    asked: list[dt.date] = []
+    real = chinese_calendar.is_workday
+
+    def counting(day: dt.date) -> bool:
+        asked.append(day)
+        return real(day)
+
+    monkeypatch.setattr(chinese_calendar, "is_workday", counting)
+    workcal.official_workday.cache_clear()
+    try:
+        cal = WorkCalendar()
+        first = cal.add_workdays(dt.date(2024, 9, 20), 15)
+        assert cal.add_workdays(dt.date(2024, 9, 20), 15) == first == dt.date(2024, 10, 16)  # 29 Sep and 12 Oct are worked
+        assert cal.workdays_between(dt.date(2024, 9, 20), first) == 15
+        assert len(asked) == len(set(asked)) == (first - dt.date(2024, 9, 20)).days
+    finally:
+        workcal.official_workday.cache_clear()

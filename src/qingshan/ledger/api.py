@@ -22,7 +22,7 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -64,6 +64,8 @@ from .rbac import LedgerError, NotFound, PermissionDenied, Principal
 from .service import AlreadyExists, LedgerService, ValidationFailed, VersionConflict, WorkflowError
 from .throttle import THROTTLED, client_address
 from .xlsx import XlsxError, export_workbook, import_xlsx
+
+_Part = TypeVar("_Part", Indicator, Milestone, CampaignEnterprise)
 
 API_PREFIX = "/api/v1"
 bearer = HTTPBearer(auto_error=False, description="POST /api/v1/auth/token 取得的令牌")
@@ -415,13 +417,19 @@ def do_transition(record_id: RecordId, body: TransitionBody, ctx: Ctx = Depends(
     return views.detail(ctx.svc, rec)
 
 
+def _part_of(ctx: Ctx, record_id: int, model: type[_Part], part_id: int, parent_key: str, what: str) -> _Part:
+    """A row (indicator, milestone, enterprise) of a record the caller may see; the path's two ids must match."""
+    ctx.svc.get(record_id)
+    row = ctx.session.get(model, part_id)
+    if row is None or getattr(row, parent_key) != record_id:
+        raise NotFound(f"{what}不存在")
+    return row
+
+
 @router.post("/items/{record_id}/indicators/{indicator_id}/values", status_code=201, summary="填报指标完成值")
 def indicator_value(record_id: RecordId, indicator_id: SubId, body: IndicatorValueBody,
                     ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    ctx.svc.get(record_id)
-    ind = ctx.session.get(Indicator, indicator_id)
-    if ind is None or ind.task_id != record_id:
-        raise NotFound("指标不存在")
+    _part_of(ctx, record_id, Indicator, indicator_id, "task_id", "指标")
     v = ctx.svc.record_indicator_value(indicator_id, body.value, as_of=body.as_of, note=body.note)
     ctx.commit()
     return {"id": v.id, "as_of": v.as_of.isoformat(), "value": str(v.value)}
@@ -429,10 +437,7 @@ def indicator_value(record_id: RecordId, indicator_id: SubId, body: IndicatorVal
 
 @router.patch("/items/{record_id}/milestones/{milestone_id}", summary="登记节点完成")
 def milestone(record_id: RecordId, milestone_id: SubId, body: MilestoneBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    ctx.svc.get(record_id)
-    ms = ctx.session.get(Milestone, milestone_id)
-    if ms is None or ms.project_id != record_id:
-        raise NotFound("节点不存在")
+    ms = _part_of(ctx, record_id, Milestone, milestone_id, "project_id", "节点")
     ctx.svc.set_milestone_done(milestone_id, body.done_date)
     ctx.commit()
     return {"id": ms.id, "name": ms.name, "done_date": ms.done_date.isoformat() if ms.done_date else None}
@@ -464,10 +469,7 @@ def add_enterprises(record_id: RecordId, body: EnterprisesBody, ctx: Ctx = Depen
 
 @router.patch("/items/{record_id}/enterprises/{enterprise_id}", summary="推进企业整治阶段")
 def enterprise_stage(record_id: RecordId, enterprise_id: SubId, body: StageBody, ctx: Ctx = Depends(get_ctx)) -> dict:
-    ctx.svc.get(record_id)
-    ent = ctx.session.get(CampaignEnterprise, enterprise_id)
-    if ent is None or ent.campaign_id != record_id:
-        raise NotFound("企业不存在")
+    ent = _part_of(ctx, record_id, CampaignEnterprise, enterprise_id, "campaign_id", "企业")
     ctx.svc.set_enterprise_stage(enterprise_id, body.stage, body.note)
     ctx.commit()
     return {"id": ent.id, "stage": ent.stage}

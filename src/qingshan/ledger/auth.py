@@ -25,8 +25,7 @@ from ..settings import current as current_settings
 from .models import ApiToken, User, now_beijing
 
 _hasher = PasswordHasher()
-# verified against when the user does not exist, so that unknown names take as long as wrong passwords
-_DUMMY_HASH = _hasher.hash("qingshan-dummy-password")
+_dummy: tuple[PasswordHasher, str] | None = None
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte "password" is an attack, not a secret
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -54,6 +53,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so that unknown names take as long as wrong
+    passwords. Made on first use by the hasher in use (same cost as real hashes), not at import: one argon2 hash
+    takes ~0.7 s, which every ``qingshan ledger`` command used to pay for nothing."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("qingshan-dummy-password"))
+    return _dummy[1]
+
+
 def verify_password(user: User, password: str) -> bool:
     try:
         return _hasher.verify(user.password_hash, password)
@@ -69,7 +78,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if len(password) > MAX_PASSWORD_LENGTH:
         password = ""  # still verified (same timing), never matches
     try:
-        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user is not None else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

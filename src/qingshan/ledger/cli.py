@@ -14,8 +14,12 @@ Commands::
 ``stats --json`` prints one JSON object whose keys ``rectification_items``, ``rectification_completed``,
 ``petitions``, ``petitions_closed`` and ``key_tasks`` are stable (outside checks read them).
 
-The workspace: :func:`set_workspace` (called by the main CLI's callback) wins; otherwise the ``--workspace``
-value given to the root command is read from Typer's context, then :func:`qingshan.store.workspace.default_workspace`.
+The workspace (:func:`workspace_of`): the root command's ``ctx.obj.workspace`` (the main CLI puts its workspace and
+settings there); without one, a ``--workspace`` value given to the root command, then
+``qingshan.settings.current().workspace``. :func:`set_workspace` is kept for callers that still set it (it wins).
+
+Start-up cost: this module imports only typer, rich and the standard library; SQLAlchemy, the service and
+openpyxl are imported inside the commands, so ``qingshan --help`` does not pay for them.
 The CLI acts as the local operator (whoever can run it can read and write the workspace's files); ``import --as
 USER`` applies a user's permissions instead.
 """
@@ -24,6 +28,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -31,7 +37,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..store.workspace import default_workspace
+from ..settings import current as current_settings
 
 ledger_app = typer.Typer(help="治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件", no_args_is_help=True)
 users_app = typer.Typer(help="用户管理（角色：admin/bureau/department/district/public）", no_args_is_help=True)
@@ -46,31 +52,31 @@ _workspace: Optional[Path] = None
 
 
 def set_workspace(path: Optional[Path | str]) -> None:
-    """Set the workspace the ledger commands use (the main CLI calls this from its ``--workspace`` callback)."""
+    """Deprecated: set the workspace the ledger commands use (the main CLI now passes it on ``ctx.obj``)."""
     global _workspace
     _workspace = Path(path) if path is not None else None
 
 
-def _resolve(ctx: Optional[typer.Context]) -> Path:
+def workspace_of(ctx: Optional[typer.Context]) -> Path:
+    """The workspace of a ledger command (see the module docstring for the order)."""
     if _workspace is not None:
         return _workspace
-    if ctx is not None:
-        root = ctx.find_root()
-        value = root.params.get("workspace") if root is not None else None
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None:
+        ws = getattr(root.obj, "workspace", None)
+        if ws is not None:
+            return Path(ws)
+        value = root.params.get("workspace")
         if value:
             return Path(value)
-    return default_workspace()
-
-
-def _ws(ctx: typer.Context) -> Path:
-    return _resolve(ctx)
+    return current_settings().workspace
 
 
 def _open(ctx: typer.Context):
     from .db import open_ledger
 
     try:
-        return open_ledger(_ws(ctx))
+        return open_ledger(workspace_of(ctx))
     except Exception as e:  # a bad URL or an unreachable server
         err.print(f"[red]无法打开台账：[/]{e}")
         raise typer.Exit(2) from None
@@ -93,6 +99,29 @@ def _service(session: Any, ledger: Any, as_user: Optional[str] = None, today: An
             raise typer.Exit(2)
         principal = Principal.of(user)
     return LedgerService(session, principal, files=FileStore(ledger.files_dir), today=today)
+
+
+@contextmanager
+def _opened(ctx: typer.Context, **service_options: Any) -> Iterator[Any]:
+    """A service (the local operator unless ``as_user``/``public``) on an opened ledger; committed on success."""
+    ledger = _open(ctx)
+    try:
+        with ledger.session() as s:
+            yield _service(s, ledger, **service_options)
+    finally:
+        ledger.dispose()
+
+
+@contextmanager
+def _refused(prefix: str = "") -> Iterator[None]:
+    """A ledger error (bad input, no permission, name taken) becomes one red line and exit status 2."""
+    from .rbac import LedgerError
+
+    try:
+        yield
+    except LedgerError as e:
+        err.print(f"[red]{prefix}[/]{e}" if prefix else f"[red]{e}[/]")
+        raise typer.Exit(2) from None
 
 
 # --- demo / stats ----------------------------------------------------------------------------------------------
@@ -130,7 +159,7 @@ def demo(
                     raise typer.Exit(2) from None
     finally:
         ledger.dispose()
-    console.print(f"演示台账已建立（{_ws(ctx) / 'ledger.sqlite' if 'sqlite' in ledger.url else '数据库'}）：")
+    console.print(f"演示台账已建立（{workspace_of(ctx) / 'ledger.sqlite' if 'sqlite' in ledger.url else '数据库'}）：")
     print_stats(st)
     if demo_password:
         console.print("演示账号：admin、bureau、zjj（市住建局）、wujin（武进区）")
@@ -183,12 +212,8 @@ def stats(
         except ValueError:
             err.print(f"[red]--as-of 日期无效：{as_of}[/]")
             raise typer.Exit(2) from None
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            st = _service(s, ledger, today=today).stats()
-    finally:
-        ledger.dispose()
+    with _opened(ctx, today=today) as svc:
+        st = svc.stats()
     if as_json:
         sys.stdout.write(json.dumps(st, ensure_ascii=False) + "\n")
         return
@@ -216,12 +241,8 @@ def export(
     """按局里的列格式导出整改台账（XLSX）。"""
     from .xlsx import export_xlsx
 
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            n = export_xlsx(_service(s, ledger, public=public), file, public=public)
-    finally:
-        ledger.dispose()
+    with _opened(ctx, public=public) as svc:
+        n = export_xlsx(svc, file, public=public)
     console.print(f"已导出 {n} 项{'（公开表）' if public else ''}到 {file}")
 
 
@@ -283,55 +304,31 @@ def users_add(
     password: Optional[str] = typer.Option(None, "--password", help="密码（缺省时交互输入）"),
 ) -> None:
     """添加用户（argon2 哈希保存密码）。"""
-    from .service import LedgerError
-
     if password is None:
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            try:
-                u = _service(s, ledger).create_user(username, password, role, unit, name)
-            except LedgerError as e:
-                err.print(f"[red]添加失败：[/]{e}")
-                raise typer.Exit(2) from None
-            label = u.unit.name if u.unit else "—"
-    finally:
-        ledger.dispose()
+    with _opened(ctx) as svc, _refused("添加失败："):
+        u = svc.create_user(username, password, role, unit, name)
+        label = u.unit.name if u.unit else "—"
     console.print(f"已添加用户 {username}（{role}，{label}）")
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """列出用户。"""
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            t = Table(title="用户")
-            for c in ("用户名", "显示名", "角色", "单位", "状态"):
-                t.add_column(c)
-            for u in _service(s, ledger).users():
-                t.add_row(u.username, u.display_name, u.role, u.unit.name if u.unit else "—", "启用" if u.active else "停用")
-    finally:
-        ledger.dispose()
+    t = Table(title="用户")
+    for c in ("用户名", "显示名", "角色", "单位", "状态"):
+        t.add_column(c)
+    with _opened(ctx) as svc:
+        for u in svc.users():
+            t.add_row(u.username, u.display_name, u.role, u.unit.name if u.unit else "—", "启用" if u.active else "停用")
     console.print(t)
 
 
 @users_app.command("disable")
 def users_disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """停用用户（其令牌随即失效；用户不删除，审计日志仍指向它）。"""
-    from .service import LedgerError
-
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            try:
-                _service(s, ledger).set_user_active(username, False)
-            except LedgerError as e:
-                err.print(f"[red]{e}[/]")
-                raise typer.Exit(2) from None
-    finally:
-        ledger.dispose()
+    with _opened(ctx) as svc, _refused():
+        svc.set_user_active(username, False)
     console.print(f"已停用 {username}")
 
 
@@ -340,16 +337,12 @@ def units_list(ctx: typer.Context) -> None:
     """列出单位。"""
     from .models import UNIT_KIND_LABELS
 
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            t = Table(title="单位")
-            for c in ("id", "编码", "名称", "类型"):
-                t.add_column(c)
-            for u in _service(s, ledger).units():
-                t.add_row(str(u.id), u.code, u.name, UNIT_KIND_LABELS.get(u.kind, u.kind))
-    finally:
-        ledger.dispose()
+    t = Table(title="单位")
+    for c in ("id", "编码", "名称", "类型"):
+        t.add_column(c)
+    with _opened(ctx) as svc:
+        for u in svc.units():
+            t.add_row(str(u.id), u.code, u.name, UNIT_KIND_LABELS.get(u.kind, u.kind))
     console.print(t)
 
 
@@ -362,18 +355,8 @@ def units_add(
     parent: Optional[str] = typer.Option(None, "--parent", help="上级单位（镇街道填所属辖市区）"),
 ) -> None:
     """添加单位。"""
-    from .service import LedgerError
-
-    ledger = _open(ctx)
-    try:
-        with ledger.session() as s:
-            try:
-                _service(s, ledger).create_unit(code, name, kind, parent)
-            except LedgerError as e:
-                err.print(f"[red]添加失败：[/]{e}")
-                raise typer.Exit(2) from None
-    finally:
-        ledger.dispose()
+    with _opened(ctx) as svc, _refused("添加失败："):
+        svc.create_unit(code, name, kind, parent)
     console.print(f"已添加单位 {name}")
 
 

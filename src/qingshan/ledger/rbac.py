@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import QingshanError
 from .models import ROLES
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
 SUPERVISORS = frozenset({"admin", "bureau"})
 
 
-class LedgerError(Exception):
-    """Base of the ledger's user-facing errors (messages in Chinese)."""
+class LedgerError(QingshanError):
+    """Base of the ledger's user-facing errors (messages in Chinese; the API maps each subclass to its 4xx)."""
 
 
 class PermissionDenied(LedgerError):

@@ -330,34 +330,75 @@ def import_xlsx(svc: LedgerService, source: str | Path | BinaryIO | bytes, *, de
     return report
 
 
+class _Skip(Exception):
+    """A row left out: its issue goes to the report's ``errors`` (``rejected`` when it is about permission)."""
+
+    def __init__(self, issue: RowIssue, *, rejected: bool = False):
+        super().__init__(issue.message)
+        self.issue, self.rejected = issue, rejected
+
+
+@dataclass
+class SheetRow:
+    """One row of the rectification sheet, checked and typed (``values``: the record fields the sheet sets)."""
+
+    row: int
+    seq: int
+    source: str
+    deadline_kind: str | None
+    deadline: dt.date | None
+    status: str | None
+    status_text: str
+    values: dict[str, Any]
+    progress_text: str
+    code: str
+    version_text: str
+
+
 def _import_row(svc: LedgerService, r: int, raw: dict[str, Any], report: ImportReport, default_source: str,
                 start_date: dt.date | None) -> None:
+    """Create or update the record of one sheet row; the row's issues go to ``report``."""
+    try:
+        row = _parse_row(r, raw, default_source)
+        rec = _existing(svc, row)
+        if rec is None:
+            _create(svc, row, report, start_date)
+        else:
+            _update(svc, rec, row, report)
+    except _Skip as skip:
+        (report.rejected if skip.rejected else report.errors).append(skip.issue)
+
+
+def _parse_row(r: int, raw: dict[str, Any], default_source: str) -> SheetRow:
+    """The row's cells checked in column order; the first bad one skips the row."""
     seq_text = _text(raw.get("序号"))
     try:
         seq = int(float(seq_text))
     except ValueError:
-        report.errors.append(RowIssue(r, "序号", f"序号应为整数：{seq_text!r}"))
-        return
+        raise _Skip(RowIssue(r, "序号", f"序号应为整数：{seq_text!r}")) from None
     problem = _text(raw.get("问题"))
     if not problem:
-        report.errors.append(RowIssue(r, "问题", "问题为空"))
-        return
+        raise _Skip(RowIssue(r, "问题", "问题为空"))
     source = _text(raw.get("督察来源")) or default_source
     if not source:
-        report.errors.append(RowIssue(r, "督察来源", "缺少督察来源（表中无此列时用 --source 指定）"))
-        return
+        raise _Skip(RowIssue(r, "督察来源", "缺少督察来源（表中无此列时用 --source 指定）"))
     deadline_kind = deadline = None
     if "整改时限" in raw:
         try:
             deadline_kind, deadline = parse_deadline(raw["整改时限"])
         except ValueError as e:
-            report.errors.append(RowIssue(r, "整改时限", str(e)))
-            return
+            raise _Skip(RowIssue(r, "整改时限", str(e))) from None
     status_text = re.sub(r"\s+", "", _text(raw.get("完成情况")))
     status = STATUS_FROM_TEXT.get(status_text) if status_text else None
     if status_text and status is None:
-        report.errors.append(RowIssue(r, "完成情况", f"无法识别的完成情况 {status_text!r}"))
-        return
+        raise _Skip(RowIssue(r, "完成情况", f"无法识别的完成情况 {status_text!r}"))
+    return SheetRow(r, seq, source, deadline_kind, deadline, status, status_text, _field_values(raw, problem, source),
+                    _text(raw.get("整改进展")) if "整改进展" in raw else "", _text(raw.get("台账编号")),
+                    _text(raw.get("版本")))
+
+
+def _field_values(raw: dict[str, Any], problem: str, source: str) -> dict[str, Any]:
+    """The record fields the row's columns give (a column absent from the sheet leaves its field alone)."""
     values: dict[str, Any] = {"problem": problem, "source_inspection": source}
     for col in ("整改措施", "公开说明"):
         if col in raw:
@@ -367,74 +408,83 @@ def _import_row(svc: LedgerService, r: int, raw: dict[str, Any], report: ImportR
             values[FIELD_OF_COLUMN[col]] = _units(raw[col])
     if "是否公开" in raw:
         values["disclosed"] = _text(raw["是否公开"]).lower() in YES
-    progress_text = _text(raw.get("整改进展")) if "整改进展" in raw else ""
+    return values
 
-    code = _text(raw.get("台账编号"))
-    rec = svc.find("rectification", code) if code else None
-    if code and rec is None:
-        report.errors.append(RowIssue(r, "台账编号", f"台账中没有编号 {code}（或无权查看）"))
-        return
+
+def _existing(svc: LedgerService, row: SheetRow) -> RectificationItem | None:
+    """The record a row updates: by its ledger code, else by inspection source and sequence number."""
+    rec = svc.find("rectification", row.code) if row.code else None
+    if row.code and rec is None:
+        raise _Skip(RowIssue(row.row, "台账编号", f"台账中没有编号 {row.code}（或无权查看）"))
     if rec is None:
         rec = svc.s.execute(select(RectificationItem).where(
-            RectificationItem.source_inspection == source, RectificationItem.seq == seq)).scalar_one_or_none()
+            RectificationItem.source_inspection == row.source, RectificationItem.seq == row.seq)).scalar_one_or_none()
         if rec is not None and not svc.find("rectification", rec.code):
-            report.rejected.append(RowIssue(r, "序号", "无权查看该整改任务"))
-            return
-    if rec is None:
-        item = svc.create_rectification(
-            seq=seq, source_inspection=source, problem=problem, deadline_kind=deadline_kind or "long_term",
-            deadline=deadline, start_date=start_date, responsible=values.get("responsible", []),
-            cooperating=values.get("cooperating", []), measures=values.get("measures"), status=status,
-            disclosed=values.get("disclosed", False), disclosure_text=values.get("disclosure_text"),
-            note=f"XLSX 导入第 {r} 行",
-        )
-        if progress_text:
-            svc.add_progress(item.id, progress_text)
-            report.progress_added += 1
-        report.created += 1
-        return
+            raise _Skip(RowIssue(row.row, "序号", "无权查看该整改任务"), rejected=True)
+    assert rec is None or isinstance(rec, RectificationItem)
+    return rec
 
-    assert isinstance(rec, RectificationItem)
-    if deadline_kind is not None:
-        values["deadline_kind"] = deadline_kind
-        values["deadline"] = deadline
-    values["seq"] = seq
-    current = svc._snapshot(rec, values)
+
+def _create(svc: LedgerService, row: SheetRow, report: ImportReport, start_date: dt.date | None) -> None:
+    values = row.values
+    item = svc.create_rectification(
+        seq=row.seq, source_inspection=row.source, problem=values["problem"],
+        deadline_kind=row.deadline_kind or "long_term", deadline=row.deadline, start_date=start_date,
+        responsible=values.get("responsible", []), cooperating=values.get("cooperating", []),
+        measures=values.get("measures"), status=row.status, disclosed=values.get("disclosed", False),
+        disclosure_text=values.get("disclosure_text"), note=f"XLSX 导入第 {row.row} 行",
+    )
+    if row.progress_text:
+        svc.add_progress(item.id, row.progress_text)
+        report.progress_added += 1
+    report.created += 1
+
+
+def _update(svc: LedgerService, rec: RectificationItem, row: SheetRow, report: ImportReport) -> None:
+    """Apply the row's changes except those the ledger changed since the sheet's version (reported as conflicts);
+    a status differs only through the workflow, so it is reported, never set."""
     from .audit import jsonable
 
+    values = dict(row.values)
+    if row.deadline_kind is not None:
+        values["deadline_kind"] = row.deadline_kind
+        values["deadline"] = row.deadline
+    values["seq"] = row.seq
+    current = svc._snapshot(rec, values)
     changed = {f: v for f, v in values.items() if jsonable(v) != current[f]}
-    sheet_version = _text(raw.get("版本"))
-    since: set[str] = set()
-    if sheet_version:
-        try:
-            v = int(float(sheet_version))
-        except ValueError:
-            report.errors.append(RowIssue(r, "版本", f"版本应为整数：{sheet_version!r}"))
-            return
-        if v > rec.version:
-            report.errors.append(RowIssue(r, "版本", f"表中版本 {v} 高于台账版本 {rec.version}"))
-            return
-        if v < rec.version:
-            since = _changed_since(svc, rec.id, v)
+    since = _changed_since_sheet(svc, rec, row)
     col_of = {v: k for k, v in FIELD_OF_COLUMN.items()} | {"deadline_kind": "整改时限", "deadline": "整改时限", "seq": "序号"}
     for f in sorted(set(changed) & since):
-        report.conflicts.append(Conflict(r, rec.code, col_of.get(f, f), jsonable(changed[f]), current[f]))
+        report.conflicts.append(Conflict(row.row, rec.code, col_of.get(f, f), jsonable(changed[f]), current[f]))
         del changed[f]
     did_update = False
     if changed:
-        svc.update_record(rec.id, changed, note=f"XLSX 导入第 {r} 行")
+        svc.update_record(rec.id, changed, note=f"XLSX 导入第 {row.row} 行")
         did_update = True
-    if progress_text and progress_text != _latest_progress(rec):
+    if row.progress_text and row.progress_text != _latest_progress(rec):
         if "progress" in since:
-            report.conflicts.append(Conflict(r, rec.code, "整改进展", progress_text, _latest_progress(rec)))
+            report.conflicts.append(Conflict(row.row, rec.code, "整改进展", row.progress_text, _latest_progress(rec)))
         else:
-            svc.add_progress(rec.id, progress_text)
+            svc.add_progress(rec.id, row.progress_text)
             report.progress_added += 1
             did_update = True
-    if status is not None and status != rec.status:
+    if row.status is not None and row.status != rec.status:
         report.rejected.append(RowIssue(
-            r, "完成情况", f"表中为“{status_text}”，台账为“{RECTIFICATION.label(rec.status)}”：状态须通过申请验收、验收、销号流转变更，未改动"))
+            row.row, "完成情况", f"表中为“{row.status_text}”，台账为“{RECTIFICATION.label(rec.status)}”：状态须通过申请验收、验收、销号流转变更，未改动"))
     if did_update:
         report.updated += 1
     else:
         report.unchanged += 1
+
+
+def _changed_since_sheet(svc: LedgerService, rec: RectificationItem, row: SheetRow) -> set[str]:
+    """What the ledger changed after the version the sheet was exported at (nothing without a version column)."""
+    if not row.version_text:
+        return set()
+    try:
+        v = int(float(row.version_text))
+    except ValueError:
+        raise _Skip(RowIssue(row.row, "版本", f"版本应为整数：{row.version_text!r}")) from None
+    if v > rec.version:
+        raise _Skip(RowIssue(row.row, "版本", f"表中版本 {v} 高于台账版本 {rec.version}"))
+    return _changed_since(svc, rec.id, v) if v < rec.version else set()
