@@ -2,7 +2,7 @@
 :mod:`qingshan.store.noise`, formats in docs/water.md "Noise").
 
 The files are those of ``qingshan noise evaluate``, read with the evaluation's column aliases
-(:data:`qingshan.evaluate.noise.REGIONAL`, ``ROAD``, ``ZONES``) and cell rules (:mod:`qingshan.evaluate.tables`):
+(:data:`qingshan.ingest.noise_tables.REGIONAL`, ``ROAD``, ``ZONES``) and cell rules (:mod:`qingshan.ingest.tables`):
 non-numeric or negative levels are quarantined and stored as missing, the rest of the row is kept.
 
 * **Year.** The files carry no year: ``year`` (``--year``) is required for regional and road files. A
@@ -20,20 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evaluate import noise as NE
-from ..evaluate.tables import columns, numbers, text
 from ..standards.noise import normalise_zone
 from ..store import noise as store
 from .common import ImportError_, ImportReport, ParsedFile, Quarantine
 from .deposition import dedupe, drop_rows, parsed_file, read_input, store_file
 from .limits import shown_names
-from .water_samples import _parse_date
+from .noise_tables import REGIONAL, ROAD, ZONES
+from .tables import columns, numbers, parse_date, text
 
 #: kind → (column aliases, required columns, key column, Chinese name)
 SPECS: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, str]] = {
-    "regional": (NE.REGIONAL, ("point",), "point", "区域声环境"),
-    "road": (NE.ROAD, ("segment", "length_km"), "segment", "道路交通声环境"),
-    "zone": (NE.ZONES, ("point", "zone"), "point", "功能区声环境"),
+    "regional": (REGIONAL, ("point",), "point", "区域声环境"),
+    "road": (ROAD, ("segment", "length_km"), "segment", "道路交通声环境"),
+    "zone": (ZONES, ("point", "zone"), "point", "功能区声环境"),
 }
 KEY_ZH = {"regional": "年份与点位", "road": "年份与路段", "zone": "年份、点位与监测时段"}
 STORED: dict[str, list[str]] = {
@@ -45,7 +44,7 @@ STORED: dict[str, list[str]] = {
 
 def _zone_sessions(rows: pd.DataFrame, date_text: pd.Series, year: int | None, q: Quarantine) -> pd.DataFrame:
     """Year, session and date of each functional-zone row (rules in the module docstring)."""
-    dates = [_parse_date(t) if t else None for t in date_text]
+    dates = [parse_date(t) if t else None for t in date_text]
     seen: dict[str, int] = {}
     years, sessions, bad = [], [], []
     for point, d, t, line in zip(rows["point"], dates, date_text, rows["line"]):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..store.workspace import TOWN_NETWORK
+from ..standards.networks import TOWN_NETWORK
 from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
 from .limits import read_xlsx, shown_names
 

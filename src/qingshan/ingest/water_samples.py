@@ -26,7 +26,6 @@ that cannot be converted quarantines its column. Re-import is idempotent (keys: 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ import pyarrow as pa
 from ..standards.water_class import ITEMS, parse_class
 from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
 from .limits import clip, read_csv_text, read_xlsx, shown_names
+from .tables import parse_date
 from .water_auto import store_parsed
 
 KIND = "water-samples"
@@ -122,26 +122,6 @@ def _unit_factor(code: str, unit: str | None) -> float | None:
     for k, f in table.items():
         if _norm_unit(k) == _norm_unit(u) or k == u:
             return f
-    return None
-
-
-def _parse_date(text: str) -> date | None:
-    t = str(text).strip()
-    if not t:
-        return None
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
-                "%Y%m%d", "%Y年%m月%d日"):
-        try:
-            return datetime.strptime(t, fmt).date()
-        except ValueError:
-            pass
-    for fmt in ("%Y-%m", "%Y/%m", "%Y.%m", "%Y%m", "%Y年%m月"):
-        try:
-            return datetime.strptime(t, fmt).date().replace(day=1)
-        except ValueError:
-            pass
-    if re.fullmatch(r"\d{5}(\.0+)?", t):  # an Excel serial date read as text
-        return date(1899, 12, 30) + timedelta(days=int(float(t)))
     return None
 
 
@@ -283,7 +263,7 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
         raise ImportError_(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
     inv = {v: k for k, v in key_cols.items()}
     sec = df[inv["section"]].astype(str).str.strip()
-    dates = [_parse_date(t) for t in df[inv["date"]].astype(str)]
+    dates = [parse_date(t) for t in df[inv["date"]].astype(str)]
     ok = np.ones(len(df), dtype=bool)
     for i, (s, d) in enumerate(zip(sec, dates)):
         if not s:

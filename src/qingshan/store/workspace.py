@@ -27,8 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings import current as current_settings
+from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
 from ..standards.pollutants import SIX
 from .plausible import check_batch
+from .schema import has_table as has_table  # re-exported: older callers import it here
+from .schema import migrate, refuse_newer
 
 DB_FILE = "measurements.duckdb"
 
@@ -45,7 +48,7 @@ PUBLISHED = (
 )
 VALUE_COLUMNS: tuple[str, ...] = SIX + PUBLISHED
 
-_SCHEMA = f"""
+CORE_SCHEMA = f"""
 CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
 CREATE TABLE IF NOT EXISTS imports (
     import_id INTEGER PRIMARY KEY,
@@ -152,11 +155,14 @@ class Workspace:
                 self.con = duckdb.connect(str(db), read_only=read_only)
             except duckdb.IOException as e:
                 raise _open_error(db, e) from None
-            if not read_only:
-                self.con.execute(_SCHEMA)
-                # workspaces created before towns were modelled
-                self.con.execute("ALTER TABLE stations ADD COLUMN IF NOT EXISTS town VARCHAR;"
-                                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
+            try:
+                if read_only:  # no DDL: only a store newer than this code is refused
+                    refuse_newer(self.con, str(db))
+                else:
+                    migrate(self.con, str(db))
+            except BaseException:
+                self.con.close()
+                raise
         if not read_only:  # a store created by an older version (0644) becomes owner-only too
             _make_private(db, db.with_name(DB_FILE + ".wal"))
 
@@ -296,12 +302,3 @@ class Workspace:
             con.unregister("_st")
         return {"new": table.num_rows - int(existing), "updated": int(existing - same), "unchanged": int(same)}
 
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Does the database hold a table ``name`` (optional tables: HJ 212, deposition, noise)?"""
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
-#: ``stations.network`` of town stations (乡镇站): they rank their towns and never enter city or district values
-TOWN_NETWORK = "乡镇"

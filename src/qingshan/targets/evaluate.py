@@ -57,7 +57,7 @@ COLUMNS = ["id", "name", "indicator", "level", "target", "ytd_value", "unit", "n
 def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -> np.ndarray:
     """The city's valid daily PM2.5 values over ``period``, built exactly as :func:`air.evaluate_period` builds
     its city level (same engine functions, same rule sets and station-fraction rule)."""
-    segs = air._segments(period.first_day, period.last_day, None)
+    segs = air.ruleset_segments(period.first_day, period.last_day, None)
     grid = load_grid(con, "air_hourly", period.first_day, period.last_day, air._station_where("stations", city, None))
     if not len(grid.stations):
         return np.array([], dtype=float)
