@@ -186,3 +186,40 @@ def test_checker_catches_upward_and_private_imports(tmp_path: Path, monkeypatch:
     upward, private = violations([f])
     assert bool(upward) == (expected == "upward"), upward
     assert bool(private) == (expected == "private"), private
+
+
+#: packages whose modules must not import each other in a circle (lazy imports inside functions included)
+ACYCLIC = ("standards", "store", "ingest", "evaluate")
+
+
+def test_no_import_cycle_between_modules_of_the_lower_packages() -> None:
+    """A cycle hidden behind an import inside a function (ingest.common ↔ ingest.limits) fails too."""
+    graph: dict[str, set[str]] = {}
+    files = {module_name(p): p for p in source_files() if part_of(module_name(p)) in ACYCLIC}
+    for me, path in files.items():
+        graph[me] = {t for _, t, _ in imports_of(path) if t in files and t != me}
+    cycles: list[str] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(" → ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "模块间的循环导入：\n" + "\n".join(cycles)
+
+
+def test_ingest_error_is_a_qingshan_error_and_a_value_error() -> None:
+    from qingshan.errors import QingshanError
+    from qingshan.ingest import ImportError_
+    from qingshan.ingest.errors import IngestError
+
+    assert issubclass(IngestError, QingshanError) and issubclass(IngestError, ValueError)
+    assert ImportError_ is IngestError  # deprecated name kept for cli.py, cli_water.py, cli_errors.py

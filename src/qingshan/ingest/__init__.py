@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from ..store.workspace import Workspace
 from . import cnemc_api, long_csv, quotsoft_sites, stations
-from .common import ImportError_, ImportReport, ParsedFile
+from .common import ImportReport, ParsedFile
+from .errors import ImportError_, IngestError
 
 PARSERS: dict[str, Callable[..., ParsedFile]] = {
     "quotsoft": quotsoft_sites.parse,
@@ -36,7 +37,7 @@ def import_files(
     Files are parsed in a small thread pool (the parsers spend their time in pyarrow/numpy, which release the
     GIL) with a bounded number in flight, and written by this thread — the store has a single writer — in
     batches of about ``batch_rows`` rows, each batch in one transaction. A file that cannot be read at all raises
-    :class:`ImportError_` after the batches before it have been stored.
+    :class:`IngestError` after the batches before it have been stored.
     """
     parse = PARSERS[kind]
     queue = iter([Path(p) for p in paths])
@@ -48,7 +49,7 @@ def import_files(
         while futures:
             try:
                 parsed = futures.pop(0).result()
-            except ImportError_:
+            except IngestError:
                 if pending:
                     reports.extend(_store_batch(ws, pending))
                 raise
@@ -178,4 +179,4 @@ def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str
     messages.append(f"按数据中的站点信息登记了 {len(frame)} 个新站点")
 
 
-__all__ = ["import_files", "ImportError_", "ImportReport", "PARSERS"]
+__all__ = ["import_files", "ImportError_", "IngestError", "ImportReport", "PARSERS"]  # ImportError_: deprecated

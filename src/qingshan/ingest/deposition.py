@@ -28,8 +28,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ..store import deposition as store
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine, read_bytes, sha256_of
+from .common import ImportReport, ParsedFile, Quarantine, read_bytes, sha256_of
 from .dust import dust_values
+from .errors import IngestError
 from .rain import ALIASES as RAIN_ALIASES
 from .rain import rain_values
 from .tables import columns, parse_date, read_table, text
@@ -86,7 +87,7 @@ def parse_dust(path: str | Path) -> ParsedFile:
     try:
         rows, q = dust_values(df, source)
     except ValueError as e:  # neither a dustfall column nor flux and days
-        raise ImportError_(str(e)) from None
+        raise IngestError(str(e)) from None
     messages: list[str] = []
     rows = rows[rows["month"].notna()]  # unreadable months: quarantined by dust_values
     rows = drop_rows(rows, rows["site"] == "", q, "site", None, "缺少点位，该行未导入")

@@ -22,8 +22,9 @@ import pandas as pd
 
 from ..standards.noise import normalise_zone
 from ..store import noise as store
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine
+from .common import ImportReport, ParsedFile, Quarantine
 from .deposition import dedupe, drop_rows, parsed_file, read_input, store_file
+from .errors import IngestError
 from .limits import shown_names
 from .noise_tables import REGIONAL, ROAD, ZONES
 from .tables import columns, numbers, parse_date, text
@@ -78,13 +79,13 @@ def parse_noise(path: str | Path, kind: str, year: int | None = None) -> ParsedF
         raise ValueError(f"未知的噪声数据类型：{kind}")
     aliases, required, key, what = SPECS[kind]
     if year is not None and not 1900 <= year <= 2200:
-        raise ImportError_(f"年份无效：{year}")
+        raise IngestError(f"年份无效：{year}")
     if year is None and kind != "zone":
-        raise ImportError_(f"{path}: {what}监测文件不含年份，请用 --year 指定监测年度（如 --year 2022）")
+        raise IngestError(f"{path}: {what}监测文件不含年份，请用 --year 指定监测年度（如 --year 2022）")
     source, raw, df = read_input(path)
     c = columns(df, aliases, required, source)
     if "leq_day" not in c and "leq_night" not in c:
-        raise ImportError_(f"{source}: 缺少等效声级列 leq_day（昼间）或 leq_night（夜间）；"
+        raise IngestError(f"{source}: 缺少等效声级列 leq_day（昼间）或 leq_night（夜间）；"
                            f"实际表头：{shown_names(map(str, df.columns))}")
     q = Quarantine(source)
     messages: list[str] = []

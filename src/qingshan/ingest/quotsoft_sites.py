@@ -29,7 +29,6 @@ import pyarrow.csv as pacsv
 
 from .common import (
     MISSING_MARKERS,
-    ImportError_,
     ParsedFile,
     Quarantine,
     coerce_numeric,
@@ -38,6 +37,7 @@ from .common import (
     sha256_of,
     utf8_bytes,
 )
+from .errors import IngestError
 from .limits import MAX_STATIONS, check_columns, check_lines, clip
 
 KIND = "quotsoft"
@@ -106,7 +106,7 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     end = buf.find(b"\n")
     first = buf if end < 0 else buf[:end]
     if not first.startswith(b"date,hour,type"):
-        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
+        raise IngestError(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
                            f"{clip(first[:60].decode('utf-8', 'replace'), 40)}）")
     # refuse an absurd header before the file is split: the station count, then every line's length
     check_columns(first.rstrip(b"\r").rstrip(b", ").count(b",") - 2, source, MAX_STATIONS, "个站点")
@@ -116,10 +116,10 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         lines.pop()
     lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
     if not lines:
-        raise ImportError_(f"{source}: 空文件")
+        raise IngestError(f"{source}: 空文件")
     header = lines[0].decode("utf-8").split(",")
     if header[:3] != ["date", "hour", "type"]:
-        raise ImportError_(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
+        raise IngestError(f"{source}: 不是 quotsoft 站点日文件（表头应以 date,hour,type 开头，实为 "
                            f"{clip(','.join(header[:3]), 60)}）")
     trailing = 0
     while header and header[-1].strip() == "":
@@ -127,9 +127,9 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         trailing += 1
     stations = [h.strip() for h in header[3:]]
     if len(set(stations)) != len(stations):
-        raise ImportError_(f"{source}: 表头中站点编码重复")
+        raise IngestError(f"{source}: 表头中站点编码重复")
     if any(s in ("", "date", "hour", "type") for s in stations):
-        raise ImportError_(f"{source}: 表头中有空的或保留的站点编码（date、hour、type）")
+        raise IngestError(f"{source}: 表头中有空的或保留的站点编码（date、hour、type）")
     n_fields = len(header)
     if trailing:
         messages.append(f"表头末尾有 {trailing} 个空列，已忽略")
@@ -197,7 +197,7 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         try:
             df = pd.read_csv(io.BytesIO(body), header=None, names=names, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-            raise ImportError_(f"{source}: CSV 结构错误：{clip(e, 200)}") from None
+            raise IngestError(f"{source}: CSV 结构错误：{clip(e, 200)}") from None
         dates_f = _integers(df["date"], line_no, "date", q, 0, 99_991_231)
         hours_f = _integers(df["hour"], line_no, "hour", q, 0, 99)
         ok = ~np.isnan(dates_f) & ~np.isnan(hours_f)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .common import ImportError_, Quarantine, coerce_numeric, read_bytes, utf8_bytes
+from .common import Quarantine, coerce_numeric, read_bytes, utf8_bytes
+from .errors import IngestError
 from .limits import read_csv_text, read_xlsx, shown_names
 
 
@@ -39,7 +40,7 @@ def columns(df: pd.DataFrame, aliases: dict[str, tuple[str, ...]], required: tup
     missing = [r for r in required if r not in found]
     if missing:
         want = "；".join(f"{r}（或 {'、'.join(aliases[r])}）" for r in missing)
-        raise ImportError_(f"{source}: 缺少必需列 {want}；实际表头：{shown_names(map(str, df.columns))}")
+        raise IngestError(f"{source}: 缺少必需列 {want}；实际表头：{shown_names(map(str, df.columns))}")
     return found
 
 

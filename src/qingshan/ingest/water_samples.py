@@ -33,7 +33,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.water_class import ITEMS, parse_class
-from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .common import MISSING_MARKERS, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .errors import IngestError
 from .limits import clip, read_csv_text, read_xlsx, shown_names
 from .tables import parse_date
 from .water_auto import store_parsed
@@ -192,7 +193,7 @@ def _parse_sections(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, fr
     frame = df.rename(columns=cols)
     lines = df["_line"].to_numpy() if "_line" in df else np.arange(len(df)) + 2
     if "section" not in frame:
-        raise ImportError_(f"{source}{_sheet_label(sheet)}: 断面表缺少 section（断面）列")
+        raise IngestError(f"{source}{_sheet_label(sheet)}: 断面表缺少 section（断面）列")
     out = []
     for i, (line, row) in enumerate(zip(lines, frame.to_dict("records"))):
         sec = str(row.get("section", "")).strip()
@@ -258,9 +259,9 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
     elif unknown:
         messages.append(f"{len(unknown)} 列{label}为未知的监测项目，整列未导入（见隔离表）：{shown_names(unknown)}")
     if "section" not in key_cols.values() or "date" not in key_cols.values():
-        raise ImportError_(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{shown_names(map(str, df.columns))}")
+        raise IngestError(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{shown_names(map(str, df.columns))}")
     if not items:
-        raise ImportError_(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
+        raise IngestError(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
     inv = {v: k for k, v in key_cols.items()}
     sec = df[inv["section"]].astype(str).str.strip()
     dates = [parse_date(t) for t in df[inv["date"]].astype(str)]

@@ -19,8 +19,68 @@ from typing import Callable
 import duckdb
 
 from ..errors import QingshanError
+from ..standards.pollutants import SIX
 
 VERSION_TABLE = "schema_version"
+
+PUBLISHED = (
+    "pub_aqi",
+    "pub_so2_24h",
+    "pub_no2_24h",
+    "pub_co_24h",
+    "pub_o3_24h",
+    "pub_o3_8h",
+    "pub_o3_8h_24h",
+    "pub_pm10_24h",
+    "pub_pm25_24h",
+)
+VALUE_COLUMNS: tuple[str, ...] = SIX + PUBLISHED
+
+CORE_SCHEMA = f"""
+CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    sha256 VARCHAR,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    rows_read BIGINT,
+    rows_new BIGINT,
+    rows_updated BIGINT,
+    rows_unchanged BIGINT,
+    rows_quarantined BIGINT,
+    messages VARCHAR
+);
+CREATE TABLE IF NOT EXISTS stations (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    city VARCHAR,
+    district VARCHAR,
+    lon DOUBLE,
+    lat DOUBLE,
+    is_control BOOLEAN NOT NULL DEFAULT FALSE,
+    status VARCHAR,
+    import_id INTEGER,
+    town VARCHAR,
+    network VARCHAR
+);
+CREATE TABLE IF NOT EXISTS air_hourly (
+    station VARCHAR NOT NULL,
+    hi INTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    {", ".join(f"{c} DOUBLE" for c in VALUE_COLUMNS)},
+    import_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    import_id INTEGER,
+    source VARCHAR,
+    line BIGINT,
+    field VARCHAR,
+    raw VARCHAR,
+    reason VARCHAR
+);
+"""
 
 
 class StoreTooNew(QingshanError, RuntimeError):
@@ -41,8 +101,6 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _core_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from .workspace import CORE_SCHEMA
-
     con.execute(CORE_SCHEMA)
 
 

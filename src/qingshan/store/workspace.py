@@ -10,6 +10,9 @@ Schema (documented in docs/store.md):
   24-h moving means, O3 8-h …) kept for audit and comparison; ``import_id`` of the import that last wrote the row.
 * ``quarantine`` — every rejected row or cell with file, line, field, raw text and reason.
 
+The schema is versioned (:mod:`qingshan.store.schema`): opening for writing migrates an older store, opening
+read-only runs no DDL, and a store newer than the code is refused.
+
 Re-import is idempotent: a station-hour already stored with the same values is counted as unchanged and not
 written; a non-empty new value replaces the stored one (a correction, counted as updated); an empty new cell
 never erases a stored value.
@@ -28,71 +31,12 @@ import pyarrow.compute as pc
 
 from ..settings import current as current_settings
 from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
-from ..standards.pollutants import SIX
 from .plausible import check_batch
+from .schema import CORE_SCHEMA, VALUE_COLUMNS, migrate, refuse_newer
 from .schema import has_table as has_table  # re-exported: older callers import it here
-from .schema import migrate, refuse_newer
 
 DB_FILE = "measurements.duckdb"
-
-PUBLISHED = (
-    "pub_aqi",
-    "pub_so2_24h",
-    "pub_no2_24h",
-    "pub_co_24h",
-    "pub_o3_24h",
-    "pub_o3_8h",
-    "pub_o3_8h_24h",
-    "pub_pm10_24h",
-    "pub_pm25_24h",
-)
-VALUE_COLUMNS: tuple[str, ...] = SIX + PUBLISHED
-
-CORE_SCHEMA = f"""
-CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
-CREATE TABLE IF NOT EXISTS imports (
-    import_id INTEGER PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    sha256 VARCHAR,
-    started_at TIMESTAMP,
-    finished_at TIMESTAMP,
-    rows_read BIGINT,
-    rows_new BIGINT,
-    rows_updated BIGINT,
-    rows_unchanged BIGINT,
-    rows_quarantined BIGINT,
-    messages VARCHAR
-);
-CREATE TABLE IF NOT EXISTS stations (
-    code VARCHAR PRIMARY KEY,
-    name VARCHAR,
-    city VARCHAR,
-    district VARCHAR,
-    lon DOUBLE,
-    lat DOUBLE,
-    is_control BOOLEAN NOT NULL DEFAULT FALSE,
-    status VARCHAR,
-    import_id INTEGER,
-    town VARCHAR,
-    network VARCHAR
-);
-CREATE TABLE IF NOT EXISTS air_hourly (
-    station VARCHAR NOT NULL,
-    hi INTEGER NOT NULL,
-    ts TIMESTAMP NOT NULL,
-    {", ".join(f"{c} DOUBLE" for c in VALUE_COLUMNS)},
-    import_id INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    import_id INTEGER,
-    source VARCHAR,
-    line BIGINT,
-    field VARCHAR,
-    raw VARCHAR,
-    reason VARCHAR
-);
-"""
+_SCHEMA = CORE_SCHEMA  # old name: tests/test_hj212_server.py builds a bare store with it
 
 
 def default_workspace() -> Path:
