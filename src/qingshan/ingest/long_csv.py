@@ -134,6 +134,19 @@ def _finish(
     return ParsedFile(source, KIND, table, q, messages, rows_read, sha)
 
 
+def _checked_header(header: list[str], source: str, messages: list[str], shown: str = "") -> tuple[list[str], dict[str, float]]:
+    """Canonical column names and pollutant unit factors of a header that has station, time and a pollutant
+    (else :class:`IngestError`; ``shown`` is appended to the missing-column message); ignored columns are noted."""
+    names, factors, ignored = _canonical_header(header, source)
+    if "station" not in names or "time" not in names:
+        raise IngestError(f"{source}: 缺少必需列 station 与 time{shown}")
+    if not factors:
+        raise IngestError(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
+    if ignored:
+        messages.append(ignored_message(ignored))
+    return names, factors
+
+
 def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = False) -> ParsedFile:
     source = str(path)
     q = Quarantine(source)
@@ -162,13 +175,7 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         header_line = fh.readline(MAX_HEADER_READ).decode("utf-8", "replace").rstrip("\r\n")
     header = header_fields(header_line.encode("utf-8"), source)
     check_columns(len(header), source)
-    names, factors, ignored = _canonical_header(header, source)
-    if "station" not in names or "time" not in names:
-        raise IngestError(f"{source}: 缺少必需列 station 与 time（实际表头：{clip(header_line, 200)}）")
-    if not factors:
-        raise IngestError(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
-    if ignored:
-        messages.append(ignored_message(ignored))
+    names, factors = _checked_header(header, source, messages, f"（实际表头：{clip(header_line, 200)}）")
     try:  # fast path
         table = pacsv.read_csv(
             str(path) if buf is None else io.BytesIO(buf),
@@ -255,14 +262,8 @@ def _from_strings(
 ) -> ParsedFile:
     """Detailed path: every cell validated; used for XLSX and for CSV files with bad cells."""
     if factors is None:
-        names, factors, ignored = _canonical_header(list(df.columns), source)
+        names, factors = _checked_header(list(df.columns), source, messages)
         df.columns = names
-        if "station" not in names or "time" not in names:
-            raise IngestError(f"{source}: 缺少必需列 station 与 time")
-        if not factors:
-            raise IngestError(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
-        if ignored:
-            messages.append(ignored_message(ignored))
     if line_no is None:
         line_no = np.arange(len(df), dtype=np.int64) + 2
     with np.errstate(over="ignore"):

@@ -221,6 +221,16 @@ class Workspace:
         con.execute("DROP TABLE IF EXISTS _s; DROP TABLE IF EXISTS _m")
         return counts
 
+    def add_new_stations(self, frame) -> None:
+        """Insert stations not yet listed (a pandas frame with code, name, city, district, lon, lat, is_control,
+        status, import_id): those that an import found in its data's own station metadata."""
+        self.con.register("_ns", frame)
+        try:
+            self.con.execute("INSERT INTO stations (code, name, city, district, lon, lat, is_control, status, import_id) "
+                             "SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _ns")
+        finally:
+            self.con.unregister("_ns")
+
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
         check_batch("stations", table, [c for c in ("lon", "lat") if c in table.column_names])

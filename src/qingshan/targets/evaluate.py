@@ -38,6 +38,7 @@ import pandas as pd
 from ..evaluate import air
 from ..evaluate.grid import load_grid
 from ..evaluate.periods import Period
+from ..store.read import station_membership, water_section_cities
 from .config import Target, TargetConfig
 from .progress import (
     Progress,
@@ -62,7 +63,7 @@ def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -
     if not len(grid.stations):
         return np.array([], dtype=float)
     _, dv = air.station_daily(grid, segs)
-    ent = con.sql("SELECT code, city, is_control, network FROM stations").df()
+    ent = station_membership(con)
     members = ent[air.city_members(ent) & (ent["city"] == city)]
     pos = {c: i for i, c in enumerate(grid.stations)}
     m = np.zeros((1, len(grid.stations)))
@@ -127,7 +128,7 @@ def water_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, city: str, a
     if ev.sections.empty:
         return {}
     names = {city, config.city, *config.aliases}
-    cities = con.execute("SELECT section, city FROM water_sections").df().set_index("section")["city"]
+    cities = water_section_cities(con)
     def ours(section: str) -> bool:
         c = cities.get(section)
         return c is None or pd.isna(c) or c in names
