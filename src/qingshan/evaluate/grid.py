@@ -7,6 +7,9 @@ first evaluated day (a full day of look-back for the moving means), so ``column 
 * moving means are differences of cumulative sums (exact integer sums when the data are at reporting precision);
 * daily statistics are reductions over ``(S, D, 24)`` views;
 * AQIs come from :func:`qingshan.standards.air_aqi.aqi_arrays`.
+
+The SQL that loads the grid (:func:`load_grid`) stays here, beside the kernels, rather than in
+:mod:`qingshan.store.read`: the Spark engine runs the same statements on a lake with the same table names.
 """
 
 from __future__ import annotations

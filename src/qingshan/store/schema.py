@@ -1,4 +1,4 @@
-"""Versions of the measurement store's schema and the migrations between them (docs/store.md "Schema versions").
+"""Versions of the measurement store's schema and the migrations between them (docs/store.md).
 
 The store records its version in the table ``schema_version`` (one row per applied migration: version, when,
 what). Opening a workspace **for writing** applies, in order and in one transaction, every migration above the
