@@ -8,24 +8,12 @@ import numpy as np
 import pandas as pd
 
 from ..ingest.common import Quarantine
-from ..ingest.water_samples import _parse_date
+from ..ingest.rain import ALIASES, rain_values
+from ..ingest.tables import parse_date, text
 from ..standards import acid_rain as A
 from .periods import Period
-from .tables import columns, numbers, text
 
-ALIASES = {"site": ("点位", "站点", "测点", "station"), "date": ("日期", "采样日期", "time", "时间"),
-           "ph": ("pH", "pH值"), "rainfall": ("降水量", "雨量", "rainfall_mm", "降雨量", "weight", "volume", "样品量")}
-
-
-def rain_values(df: pd.DataFrame, source: str = "<rain>") -> tuple[dict[str, str], np.ndarray, np.ndarray, Quarantine]:
-    """The table's columns (canonical name → header), pH and rainfall (mm) per row (NaN when missing or bad), and
-    the quarantine of bad cells; shared by the evaluation and the importer (:mod:`qingshan.ingest.deposition`)."""
-    c = columns(df, ALIASES, ("ph", "rainfall"), source)
-    q = Quarantine(source)
-    ph = numbers(df, c["ph"], "ph", q)  # outside 0–14: quarantined (qingshan.standards.ranges)
-    rain = numbers(df, c["rainfall"], "rainfall", q)
-    return c, ph, rain, q
-
+__all__ = ["ALIASES", "evaluate_rain", "rain_values"]  # ALIASES, rain_values: kept importable from here
 
 def evaluate_rain(df: pd.DataFrame, period: Period | None = None, source: str = "<rain>") -> tuple[pd.DataFrame, Quarantine]:
     c, ph, rain, q = rain_values(df, source)
@@ -34,7 +22,7 @@ def evaluate_rain(df: pd.DataFrame, period: Period | None = None, source: str = 
     if period is not None:
         if "date" not in c:
             raise ValueError(f"{source}: 指定了时段，但表中没有 date（日期）列")
-        d = [_parse_date(t) for t in text(df, c["date"])]
+        d = [parse_date(t) for t in text(df, c["date"])]
         for i, x in enumerate(d):
             if x is None:
                 q.add(i + 2, "date", str(df[c["date"]].iloc[i]), "日期无法识别，该样品不参与统计")

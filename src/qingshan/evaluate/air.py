@@ -32,15 +32,15 @@ from ..standards.air_aqi import AqiRuleSet
 from ..standards.air_evaluation import ANNUAL_ITEMS, COMPOSITE_ITEMS
 from ..standards.air_ranking import DENOMINATOR_AVERAGING, rank_with_ties
 from ..standards.air_validity import period_months
+from ..standards.networks import TOWN_NETWORK
 from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
-from ..store.workspace import TOWN_NETWORK
 from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
 from .periods import Period, day_date, day_index
 
 
-def _segments(first_day: int, last_day: int, override: AirEvalRuleSet | None) -> list[tuple[int, int, AirEvalRuleSet]]:
+def ruleset_segments(first_day: int, last_day: int, override: AirEvalRuleSet | None) -> list[tuple[int, int, AirEvalRuleSet]]:
     """``(first_day, last_day, rule set)`` pieces of a day range, split at the 2026 switch unless overridden."""
     if override is not None:
         return [(first_day, last_day, override)]
@@ -53,8 +53,11 @@ def _segments(first_day: int, last_day: int, override: AirEvalRuleSet | None) ->
     return [(a, b, eval_ruleset_for(day_date(a))) for a, b in pieces]
 
 
-def _aqi_segments(first_day: int, last_day: int, override: AqiRuleSet | None) -> list[tuple[int, int, AqiRuleSet]]:
-    return [(a, b, override or aqi_ruleset_for(day_date(a))) for a, b, _ in _segments(first_day, last_day, None)]
+_segments = ruleset_segments  # old name, still read as ``air._segments`` by web/data/air_station.py
+
+
+def aqi_segments(first_day: int, last_day: int, override: AqiRuleSet | None) -> list[tuple[int, int, AqiRuleSet]]:
+    return [(a, b, override or aqi_ruleset_for(day_date(a))) for a, b, _ in ruleset_segments(first_day, last_day, None)]
 
 
 def _station_where(stations: str, city: str | None, extra: str | None) -> str:
@@ -85,8 +88,8 @@ def evaluate_hourly_batches(
 ):
     """:func:`evaluate_hourly` as Arrow tables of at most ``block`` stations each, so callers can stream them."""
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, where))
-    validity = _segments(period.first_day, period.last_day, None)[0][2].validity
-    segs = _aqi_segments(period.first_day, period.last_day, override)
+    validity = ruleset_segments(period.first_day, period.last_day, None)[0][2].validity
+    segs = aqi_segments(period.first_day, period.last_day, override)
     for part in grid.blocks(block):
         yield hourly_table(part, moving_means(part, validity), segs)
 
@@ -124,7 +127,7 @@ def station_daily(grid, segments, hourly_sink: Callable[[pa.Table], None] | None
     means are computed once) and handed to the sink, so a full evaluation never holds all hourly results."""
     parts = []
     validity = segments[0][2].validity
-    aqi_segs = _aqi_segments(grid.first_day, grid.first_day + grid.n_days - 1, aqi_override)
+    aqi_segs = aqi_segments(grid.first_day, grid.first_day + grid.n_days - 1, aqi_override)
     for part in grid.blocks():
         if hourly_sink is not None:
             mv = moving_means(part, validity)
@@ -328,7 +331,7 @@ def evaluate_period(
 
     ``hourly_sink``, when given, receives the hourly evaluation (:func:`evaluate_hourly` columns) block by block,
     computed in the same pass."""
-    segs = _segments(period.first_day, period.last_day, ev_override)
+    segs = ruleset_segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
     result = empty_result(period, segs)

@@ -19,7 +19,7 @@ from ..ingest.common import Quarantine, coerce_numeric
 from ..standards.air_aqi import CATEGORIES, AqiRuleSet, aqi_arrays, primary_text
 from ..standards.pollutants import SIX
 from ..standards.rulesets import GB3095_TABLE4
-from .air import _aqi_segments
+from .air import aqi_segments
 from .grid import grid_from_rows, moving_means
 
 OUTPUT_IAQI = ("so2", "no2", "co", "o3", "pm10", "pm25")
@@ -57,7 +57,7 @@ def compute_aqi_table(df: pd.DataFrame, override: AqiRuleSet | None = None, sour
         t = h - grid.first_hi
         moving = {k: v[station_idx[rows], t] for k, v in mv.items()}
         day = (h - 1) // 24
-        for a, b, rs in _aqi_segments(int(day.min()), int(day.max()), override):
+        for a, b, rs in aqi_segments(int(day.min()), int(day.max()), override):
             m = (day >= a) & (day <= b)
             r = aqi_arrays({**{p: values[p][rows][m] for p in SIX}, **{k: v[m] for k, v in moving.items()}}, rs, "hourly")
             for k in res:

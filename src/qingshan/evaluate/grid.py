@@ -7,6 +7,9 @@ first evaluated day (a full day of look-back for the moving means), so ``column 
 * moving means are differences of cumulative sums (exact integer sums when the data are at reporting precision);
 * daily statistics are reductions over ``(S, D, 24)`` views;
 * AQIs come from :func:`qingshan.standards.air_aqi.aqi_arrays`.
+
+The SQL that loads the grid (:func:`load_grid`) stays here, beside the kernels, rather than in
+:mod:`qingshan.store.read`: the Spark engine runs the same statements on a lake with the same table names.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_
             table = table.drop_columns([p])
             yield p, values
 
-    return _scatter(stations, first_day, last_day, table.column("flat").to_numpy(), columns())
+    return scatter(stations, first_day, last_day, table.column("flat").to_numpy(), columns())
 
 
 def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np.ndarray], n_stations: int) -> HourGrid:
@@ -87,10 +90,10 @@ def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np
     last_day = int((hi.max() - 1) // 24)
     width = (last_day - first_day + 2) * 24
     flat = station_idx.astype(np.int64) * width + (hi - ((first_day - 1) * 24 + 1)).astype(np.int64)
-    return _scatter(np.arange(n_stations), first_day, last_day, flat, ((p, values[p]) for p in SIX))
+    return scatter(np.arange(n_stations), first_day, last_day, flat, ((p, values[p]) for p in SIX))
 
 
-def _scatter(stations: np.ndarray, first_day: int, last_day: int, flat: np.ndarray, columns) -> HourGrid:
+def scatter(stations: np.ndarray, first_day: int, last_day: int, flat: np.ndarray, columns) -> HourGrid:
     """Place row values at their flat grid positions (``station × width + hour offset``)."""
     shape = (len(stations), (last_day - first_day + 2) * 24)
     present = np.zeros(shape, dtype=bool)

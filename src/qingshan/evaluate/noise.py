@@ -15,15 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..ingest.common import Quarantine
+from ..ingest.noise_tables import REGIONAL, ROAD, ZONES
+from ..ingest.tables import columns, numbers, text
 from ..standards import noise as N
-from .tables import columns, numbers, text
 
-REGIONAL = {"point": ("点位", "测点", "网格"), "leq_day": ("day", "昼间", "ld", "昼间leq"), "leq_night": ("night", "夜间", "ln", "夜间leq"),
-            "district": ("区县", "区域")}
-ROAD = {"segment": ("路段", "道路", "点位"), "length_km": ("length", "路长", "长度", "路段长度", "路段长(km)"),
-        "leq_day": ("day", "昼间", "ld"), "leq_night": ("night", "夜间", "ln"), "district": ("区县", "区域")}
-ZONES = {"point": ("点位", "测点"), "zone": ("功能区", "功能区类别", "类别"), "leq_day": ("day", "昼间", "ld"),
-         "leq_night": ("night", "夜间", "ln"), "date": ("日期", "监测日期", "时段")}
+__all__ = ["REGIONAL", "ROAD", "ZONES", "NoiseEvaluation", "evaluate_regional", "evaluate_road", "evaluate_zones"]
+
 PERIODS = (("day", "昼间"), ("night", "夜间"))
 
 

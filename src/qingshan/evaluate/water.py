@@ -46,6 +46,8 @@ from ..standards.water_eval import (
     nondetect_value,
     status_of_class,
 )
+from ..store.water import load_samples as stored_samples
+from ..store.water import load_sections
 from .periods import Period
 
 GROUPS: dict[str, tuple[str, str]] = {  # CLI name → (column, Chinese label)
@@ -145,17 +147,9 @@ def _numeric_cells(col: pd.Series, lines: np.ndarray, code: str, q: Quarantine, 
 
 
 def load_samples(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
-    """Samples of the period joined with their section metadata (sections without metadata have NULLs)."""
-    from ..store.water import ensure_schema
-
-    ensure_schema(con)
-    return con.execute(
-        """SELECT s.section, s.date, s.item, s.value, s.nondetect, s.dl,
-                  m.name, m.water_body, m.basin, m.river, m.level, m.target_class, m.district
-           FROM water_samples s LEFT JOIN water_sections m USING (section)
-           WHERE s.date BETWEEN ? AND ? ORDER BY s.section, s.date, s.item""",
-        [period.start, period.end],
-    ).df()
+    """Samples of the period joined with their section metadata (sections without metadata have NULLs); empty
+    when the store holds no water samples yet (read-only: no table is created here)."""
+    return stored_samples(con, period.start, period.end)
 
 
 def _effective_values(samples: pd.DataFrame, rule: WaterEvalRuleSet) -> pd.Series:
@@ -295,7 +289,7 @@ def evaluate_water(con: duckdb.DuckDBPyConnection, period: Period, group: str | 
         raise ValueError(f"分组应为 {'|'.join(k for k in GROUPS if k != 'level')}，而不是 {group!r}")
     samples = load_samples(con, period)
     notes = list(rule.notes)
-    meta = con.execute(f"SELECT section, {', '.join(META)} FROM water_sections").df()
+    meta = load_sections(con, META)
     empty = WaterEvaluation(period, rule.name, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                             pd.DataFrame(), group, notes)
     if samples.empty:

@@ -10,9 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..store.read import station_codes
 from ..store.workspace import Workspace
 from . import cnemc_api, long_csv, quotsoft_sites, stations
-from .common import ImportError_, ImportReport, ParsedFile
+from .common import ImportReport, ParsedFile
+from .errors import ImportError_, IngestError
 
 PARSERS: dict[str, Callable[..., ParsedFile]] = {
     "quotsoft": quotsoft_sites.parse,
@@ -36,7 +38,7 @@ def import_files(
     Files are parsed in a small thread pool (the parsers spend their time in pyarrow/numpy, which release the
     GIL) with a bounded number in flight, and written by this thread — the store has a single writer — in
     batches of about ``batch_rows`` rows, each batch in one transaction. A file that cannot be read at all raises
-    :class:`ImportError_` after the batches before it have been stored.
+    :class:`IngestError` after the batches before it have been stored.
     """
     parse = PARSERS[kind]
     queue = iter([Path(p) for p in paths])
@@ -48,7 +50,7 @@ def import_files(
         while futures:
             try:
                 parsed = futures.pop(0).result()
-            except ImportError_:
+            except IngestError:
                 if pending:
                     reports.extend(_store_batch(ws, pending))
                 raise
@@ -133,10 +135,8 @@ def _station_set(data: pa.Table | None) -> set[str]:
 def _unknown_stations(ws: Workspace, tables: list[pa.Table | None]) -> set[str]:
     """Station codes of the data that are not in a non-empty station table."""
     codes = set().union(*(_station_set(t) for t in tables))
-    if not codes or ws.con.execute("SELECT count(*) FROM stations").fetchall()[0][0] == 0:
-        return set()
-    known = {r[0] for r in ws.con.execute("SELECT code FROM stations").fetchall()}
-    return codes - known
+    known = station_codes(ws.con) if codes else set()
+    return codes - known if known else set()
 
 
 def _coordinate(meta, column: str):
@@ -156,8 +156,7 @@ def _coordinate(meta, column: str):
 def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str]) -> None:
     import pandas as pd
 
-    known = {r[0] for r in ws.con.execute("SELECT code FROM stations").fetchall()}
-    new = meta[~meta["stationcode"].isin(known)]
+    new = meta[~meta["stationcode"].isin(station_codes(ws.con))]
     if not len(new):
         return
     frame = pd.DataFrame({
@@ -171,11 +170,8 @@ def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str
         "status": None,
         "import_id": iid,
     })
-    ws.con.register("_ns", frame)
-    ws.con.execute("INSERT INTO stations (code, name, city, district, lon, lat, is_control, status, import_id) "
-                   "SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _ns")
-    ws.con.unregister("_ns")
+    ws.add_new_stations(frame)
     messages.append(f"按数据中的站点信息登记了 {len(frame)} 个新站点")
 
 
-__all__ = ["import_files", "ImportError_", "ImportReport", "PARSERS"]
+__all__ = ["import_files", "ImportError_", "IngestError", "ImportReport", "PARSERS"]  # ImportError_: deprecated

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from .common import ParsedFile, Quarantine, coerce_numeric, read_bytes, sha256_of, utf8_bytes
+from .errors import IngestError
 from .limits import clip, read_csv_text
 
 KIND = "cnemc"
@@ -100,10 +101,10 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise ImportError_(f"{source}: 不是 CNEMC 接口导出格式，缺少列 {', '.join(missing)}")
+        raise IngestError(f"{source}: 不是 CNEMC 接口导出格式，缺少列 {', '.join(missing)}")
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()].unique().tolist()
-        raise ImportError_(f"{source}: 表头中的列重复：{clip(', '.join(dup), 80)}")
+        raise IngestError(f"{source}: 表头中的列重复：{clip(', '.join(dup), 80)}")
     line_no = np.arange(len(df), dtype=np.int64) + 2
     hi = parse_hour_index(df["timepoint"], line_no, q, "timepoint")
     station = df["stationcode"].str.strip()

@@ -12,13 +12,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.ranges import range_of
+from .errors import ImportError_ as ImportError_  # deprecated name, re-exported for the command line
+from .errors import IngestError
+from .limits import LineScanner, check_size, read_csv_text
 
 #: Cell texts that mean "no value" in the formats we read (CNEMC: empty, "—", "NA"; "/" = not monitored).
 MISSING_MARKERS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "—", "-", "--", "/", "*"})
-
-
-class ImportError_(Exception):
-    """A file that cannot be imported at all (wrong format, unknown unit …). The message is for users."""
 
 
 @dataclass
@@ -103,7 +102,7 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "GBK/GB18030"
     except UnicodeDecodeError as e:
-        raise ImportError_(f"{source}: 无法识别文件编码（既不是 UTF-8 也不是 GBK），第 {e.start} 字节处出错") from None
+        raise IngestError(f"{source}: 无法识别文件编码（既不是 UTF-8 也不是 GBK），第 {e.start} 字节处出错") from None
 
 
 def utf8_bytes(data: bytes, source: str) -> tuple[bytes, str]:
@@ -120,9 +119,7 @@ def utf8_bytes(data: bytes, source: str) -> tuple[bytes, str]:
 
 def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, str]:
     """(is UTF-8, starts with a BOM, SHA-256) of a file, streamed in chunks so big files are never held in memory.
-    A line longer than :data:`qingshan.ingest.limits.MAX_LINE_BYTES` refuses the file (:class:`ImportError_`)."""
-    from .limits import LineScanner
-
+    A line longer than :data:`qingshan.ingest.limits.MAX_LINE_BYTES` refuses the file (:class:`IngestError`)."""
     dec = codecs.getincrementaldecoder("utf-8")()
     h = hashlib.sha256()
     lines = LineScanner()
@@ -140,7 +137,7 @@ def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, st
                     except UnicodeDecodeError:
                         ok = False
     except OSError as e:
-        raise ImportError_(f"无法读取文件 {path}：{e.strerror or e}") from None
+        raise IngestError(f"无法读取文件 {path}：{e.strerror or e}") from None
     lines.finish()
     lines.check(str(path))
     if ok:
@@ -152,31 +149,29 @@ def file_is_utf8(path: str | Path, chunk: int = 1 << 24) -> tuple[bool, bool, st
 
 
 def open_input(path: str | Path):
-    """The file opened for reading in binary; missing or unreadable → :class:`ImportError_`."""
+    """The file opened for reading in binary; missing or unreadable → :class:`IngestError`."""
     p = Path(path)
     if not p.is_file():
-        raise ImportError_(f"文件不存在：{p}" if not p.exists() else f"不是文件：{p}")
+        raise IngestError(f"文件不存在：{p}" if not p.exists() else f"不是文件：{p}")
     try:
         return open(p, "rb")
     except OSError as e:
-        raise ImportError_(f"无法读取文件 {p}：{e.strerror or e}") from None
+        raise IngestError(f"无法读取文件 {p}：{e.strerror or e}") from None
 
 
 def read_bytes(path: str | Path) -> bytes:
     """The whole file, at most :data:`qingshan.ingest.limits.MAX_FILE_BYTES`; a missing, unreadable or too large
-    file is an :class:`ImportError_`."""
-    from .limits import check_size
-
+    file is an :class:`IngestError`."""
     p = Path(path)
     try:
         if not p.exists():
-            raise ImportError_(f"文件不存在：{p}")
+            raise IngestError(f"文件不存在：{p}")
         if not p.is_file():
-            raise ImportError_(f"不是文件：{p}")
+            raise IngestError(f"不是文件：{p}")
         check_size(p.stat().st_size, str(p))
         return p.read_bytes()
     except OSError as e:
-        raise ImportError_(f"无法读取文件 {p}：{e.strerror or e}") from None
+        raise IngestError(f"无法读取文件 {p}：{e.strerror or e}") from None
 
 
 #: Reason of a cell whose number is infinite (``inf``, ``Infinity``, ``1e999``, a 400-digit number).
@@ -250,7 +245,5 @@ def coerce_numeric(
 def read_csv_strings(data: bytes, source: str) -> pd.DataFrame:
     """Read a small/medium CSV with every cell as text (for the detailed, line-accurate validation path), within
     the limits of :mod:`qingshan.ingest.limits`."""
-    from .limits import read_csv_text
-
     utf8, _ = utf8_bytes(data, source)
     return read_csv_text(utf8, source, skipinitialspace=True)

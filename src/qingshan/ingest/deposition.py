@@ -2,8 +2,8 @@
 :mod:`qingshan.store.deposition`, formats in docs/water.md).
 
 The files are the ones ``qingshan dust|rain evaluate`` read, and they are read the same way: the evaluation's
-column aliases and cell rules (:func:`qingshan.evaluate.dustfall.dust_values`,
-:func:`qingshan.evaluate.acid_rain.rain_values`, :mod:`qingshan.evaluate.tables`). What the store needs beyond the
+column aliases and cell rules (:func:`qingshan.ingest.dust.dust_values`,
+:func:`qingshan.ingest.rain.rain_values`, :mod:`qingshan.ingest.tables`). What the store needs beyond the
 evaluation is a key for every row:
 
 * dustfall: ``site`` and ``month``. A row without a site, or with an unreadable month, is quarantined; a row
@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..evaluate.acid_rain import ALIASES as RAIN_ALIASES
-from ..evaluate.acid_rain import rain_values
-from ..evaluate.dustfall import dust_values
-from ..evaluate.tables import columns, read_table, text
 from ..store import deposition as store
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine, read_bytes, sha256_of
+from .common import ImportReport, ParsedFile, Quarantine, read_bytes, sha256_of
+from .dust import dust_values
+from .errors import IngestError
+from .rain import ALIASES as RAIN_ALIASES
+from .rain import rain_values
+from .tables import columns, parse_date, read_table, text
 from .water_auto import store_parsed
-from .water_samples import _parse_date
 
 KIND_DUST = "dust"
 KIND_RAIN = "rain"
@@ -87,7 +87,7 @@ def parse_dust(path: str | Path) -> ParsedFile:
     try:
         rows, q = dust_values(df, source)
     except ValueError as e:  # neither a dustfall column nor flux and days
-        raise ImportError_(str(e)) from None
+        raise IngestError(str(e)) from None
     messages: list[str] = []
     rows = rows[rows["month"].notna()]  # unreadable months: quarantined by dust_values
     rows = drop_rows(rows, rows["site"] == "", q, "site", None, "缺少点位，该行未导入")
@@ -105,7 +105,7 @@ def parse_rain(path: str | Path) -> ParsedFile:
     _, ph, rain, q = rain_values(df, source)
     messages: list[str] = []
     date_text = text(df, c["date"])
-    rows = pd.DataFrame({"site": text(df, c["site"]), "date": [_parse_date(t) for t in date_text],
+    rows = pd.DataFrame({"site": text(df, c["site"]), "date": [parse_date(t) for t in date_text],
                          "ph": ph, "rainfall_mm": rain, "line": np.arange(len(df), dtype=np.int64) + 2,
                          "date_text": date_text})
     rows = drop_rows(rows, rows["site"] == "", q, "site", None, "缺少点位，该样品未导入")

@@ -1,7 +1,7 @@
 """Limits that keep a broken or hostile file from taking the importer's memory or time (docs/formats.md "Limits").
 
 Every importer reads its input through these functions, so that a bad file stops with one Chinese sentence
-(:class:`~qingshan.ingest.common.ImportError_`) before anything large is built:
+(:class:`~qingshan.ingest.common.IngestError`) before anything large is built:
 
 * a line longer than :data:`MAX_LINE_BYTES` (a 100 MB single-line file) is refused before any CSV parser sees it;
 * a table with more than :data:`MAX_COLUMNS` columns (a quotsoft day file: more than :data:`MAX_STATIONS`
@@ -31,7 +31,7 @@ from xml.etree.ElementTree import ParseError, iterparse
 import numpy as np
 import pandas as pd
 
-from .common import ImportError_
+from .errors import IngestError
 
 MAX_FILE_BYTES = 512 << 20
 MAX_LINE_BYTES = 1 << 20
@@ -69,7 +69,7 @@ def ignored_message(ignored: list[str]) -> str:
 
 def check_size(size: int, source: str, limit: int = MAX_FILE_BYTES) -> None:
     if size > limit:
-        raise ImportError_(f"{source}: 文件大小 {size / _MIB:,.0f} MiB 超过单个文件上限 {limit / _MIB:,.0f} MiB，"
+        raise IngestError(f"{source}: 文件大小 {size / _MIB:,.0f} MiB 超过单个文件上限 {limit / _MIB:,.0f} MiB，"
                            f"请拆分为多个文件后导入")
 
 
@@ -105,7 +105,7 @@ class LineScanner:
 
     def check(self, source: str) -> None:
         if self.longest > MAX_LINE_BYTES:
-            raise ImportError_(f"{source}: 第 {self.longest_line} 行长 {self.longest / _MIB:,.1f} MiB，超过单行上限 "
+            raise IngestError(f"{source}: 第 {self.longest_line} 行长 {self.longest / _MIB:,.1f} MiB，超过单行上限 "
                                f"{MAX_LINE_BYTES // _MIB} MiB（不是本平台可读的表格文件，或文件缺少换行）")
 
 
@@ -126,12 +126,12 @@ def header_fields(buf: bytes, source: str) -> list[str]:
     try:
         return next(csv.reader([line]), [])
     except csv.Error as e:
-        raise ImportError_(f"{source}: 表头无法按 CSV 解析（{clip(e)}）") from None
+        raise IngestError(f"{source}: 表头无法按 CSV 解析（{clip(e)}）") from None
 
 
 def check_columns(n: int, source: str, limit: int = MAX_COLUMNS, what: str = "列", at_least: bool = False) -> None:
     if n > limit:
-        raise ImportError_(f"{source}: 表头{'至少' if at_least else ''}有 {n:,} {what}，超过上限 {limit:,} {what}"
+        raise IngestError(f"{source}: 表头{'至少' if at_least else ''}有 {n:,} {what}，超过上限 {limit:,} {what}"
                            f"（不是本平台支持的表格格式）")
 
 
@@ -146,16 +146,16 @@ def check_header(head: bytes, source: str, limit: int = MAX_COLUMNS) -> None:
 
 def read_csv_text(buf: bytes, source: str, max_columns: int = MAX_COLUMNS, **options) -> pd.DataFrame:
     """A UTF-8 CSV with every cell as text (``dtype=str``, empty cells as ``""``), after the line and column
-    limits; pandas' errors become one-line :class:`ImportError_`."""
+    limits; pandas' errors become one-line :class:`IngestError`."""
     check_header(buf, source, max_columns)
     check_lines(buf, source)
     check_columns(len(header_fields(buf, source)), source, max_columns)
     try:
         df = pd.read_csv(io.BytesIO(buf), dtype=str, keep_default_na=False, **options)
     except pd.errors.EmptyDataError:
-        raise ImportError_(f"{source}: 空文件（没有表头）") from None
+        raise IngestError(f"{source}: 空文件（没有表头）") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OverflowError) as e:
-        raise ImportError_(f"{source}: CSV 结构错误：{clip(e, 200)}") from None
+        raise IngestError(f"{source}: CSV 结构错误：{clip(e, 200)}") from None
     check_columns(len(df.columns), source, max_columns)
     return df
 
@@ -181,7 +181,7 @@ def _scan_part(stream, source: str, name: str) -> None:
 
     def too_many(rows: int) -> None:
         if rows * max(max_col, 1) > MAX_XLSX_CELLS:
-            raise ImportError_(f"{source}: 工作表 {name} 至少有 {rows:,} 行 × {max_col:,} 列，超过上限 "
+            raise IngestError(f"{source}: 工作表 {name} 至少有 {rows:,} 行 × {max_col:,} 列，超过上限 "
                                f"{MAX_XLSX_CELLS:,} 个单元格（大数据请改用 CSV）")
 
     try:
@@ -202,13 +202,13 @@ def _scan_part(stream, source: str, name: str) -> None:
                 if col > max_col:
                     max_col = col
                     if max_col > MAX_COLUMNS:
-                        raise ImportError_(f"{source}: 工作表 {name} 有第 {max_col:,} 列的单元格，超过上限 "
+                        raise IngestError(f"{source}: 工作表 {name} 有第 {max_col:,} 列的单元格，超过上限 "
                                            f"{MAX_COLUMNS:,} 列")
             elif event == "end" and tag == "row":
                 too_many(row)
                 parent.clear()
     except ParseError as e:
-        raise ImportError_(f"{source}: XLSX 中的 {name} 不是有效的 XML（{clip(e)}）") from None
+        raise IngestError(f"{source}: XLSX 中的 {name} 不是有效的 XML（{clip(e)}）") from None
 
 
 def check_xlsx(raw: bytes, source: str) -> None:
@@ -219,15 +219,15 @@ def check_xlsx(raw: bytes, source: str) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise ImportError_(f"{source}: 不是有效的 XLSX 文件（不是 zip 格式：文件已损坏，或其实是 CSV/XLS，"
+        raise IngestError(f"{source}: 不是有效的 XLSX 文件（不是 zip 格式：文件已损坏，或其实是 CSV/XLS，"
                            f"请另存为 .xlsx 或 .csv）") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_XLSX_ENTRIES:
-            raise ImportError_(f"{source}: XLSX 内含 {len(infos):,} 个部件，超过上限 {MAX_XLSX_ENTRIES:,}")
+            raise IngestError(f"{source}: XLSX 内含 {len(infos):,} 个部件，超过上限 {MAX_XLSX_ENTRIES:,}")
         declared = sum(i.file_size for i in infos)
         if declared > MAX_XLSX_UNCOMPRESSED:
-            raise ImportError_(f"{source}: XLSX 解压后共 {declared / _MIB:,.0f} MiB，超过上限 "
+            raise IngestError(f"{source}: XLSX 解压后共 {declared / _MIB:,.0f} MiB，超过上限 "
                                f"{MAX_XLSX_UNCOMPRESSED // _MIB} MiB（疑似压缩炸弹；大数据请改用 CSV）")
         for info in infos:
             if not info.filename.lower().endswith(".xml"):
@@ -236,20 +236,20 @@ def check_xlsx(raw: bytes, source: str) -> None:
                 with zf.open(info) as stream:
                     _scan_part(stream, source, Path(info.filename).stem)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as e:
-                raise ImportError_(f"{source}: XLSX 已损坏，无法读取 {info.filename}（{clip(e)}）") from None
+                raise IngestError(f"{source}: XLSX 已损坏，无法读取 {info.filename}（{clip(e)}）") from None
 
 
 def read_xlsx(raw: bytes, source: str, sheet_name: str | int | None = 0):
     """The sheet (or, with ``sheet_name=None``, every sheet by name) with every cell as text, after
-    :func:`check_xlsx`; openpyxl's errors become one-line :class:`ImportError_`."""
+    :func:`check_xlsx`; openpyxl's errors become one-line :class:`IngestError`."""
     check_xlsx(raw, source)
     try:
         book = pd.read_excel(io.BytesIO(raw), sheet_name=sheet_name, dtype=str, keep_default_na=False,
                              engine="openpyxl")
-    except ImportError_:
+    except IngestError:
         raise
     except Exception as e:  # noqa: BLE001 - openpyxl and zipfile raise many kinds for a damaged file
-        raise ImportError_(f"{source}: 无法读取 XLSX（{type(e).__name__}: {clip(e, 160)}）") from None
+        raise IngestError(f"{source}: 无法读取 XLSX（{type(e).__name__}: {clip(e, 160)}）") from None
     for df in (book.values() if isinstance(book, dict) else [book]):
         check_columns(len(df.columns), source)
     return book
@@ -268,12 +268,12 @@ def gunzip(data: bytes, source: str, limit: int = MAX_JSON_BYTES) -> bytes:
         try:
             out = d.decompress(data, limit + 1 - size)
         except zlib.error as e:
-            raise ImportError_(f"{source}: gzip 数据已损坏（{clip(e)}）") from None
+            raise IngestError(f"{source}: gzip 数据已损坏（{clip(e)}）") from None
         size += len(out)
         if size > limit or d.unconsumed_tail:
-            raise ImportError_(f"{source}: 解压后超过 {limit // _MIB} MiB 上限（疑似压缩炸弹）")
+            raise IngestError(f"{source}: 解压后超过 {limit // _MIB} MiB 上限（疑似压缩炸弹）")
         if not d.eof:
-            raise ImportError_(f"{source}: gzip 数据不完整（文件被截断）")
+            raise IngestError(f"{source}: gzip 数据不完整（文件被截断）")
         parts.append(out)
         data = d.unused_data.lstrip(b"\x00")
     return b"".join(parts)

@@ -29,7 +29,6 @@ from ..standards.ranges import RANGES
 from .cnemc_api import dedupe, parse_hour_index
 from .common import (
     MISSING_MARKERS,
-    ImportError_,
     ParsedFile,
     Quarantine,
     coerce_numeric,
@@ -40,6 +39,7 @@ from .common import (
     sha256_of,
     utf8_bytes,
 )
+from .errors import IngestError
 from .limits import check_columns, check_header, check_lines, clip, header_fields, ignored_message, read_xlsx
 
 KIND = "long"
@@ -74,7 +74,7 @@ def _canonical_header(columns: list[str], source: str) -> tuple[list[str], dict[
                 continue
             u = unit.replace(" ", "").lower().replace("μ", "µ")
             if u not in {k.lower() for k in _UNIT_FACTORS}:
-                raise ImportError_(
+                raise IngestError(
                     f"{source}: 列 {col} 的单位 {unit!r} 无法识别或不能直接换算"
                     f"（只接受 µg/m³、mg/m³；ppb/ppm 需按 GB 3095 参比状态换算，请先换算后再导入）"
                 )
@@ -84,7 +84,7 @@ def _canonical_header(columns: list[str], source: str) -> tuple[list[str], dict[
             ignored.append(str(col))
     repeated = sorted({n for n in names if names.count(n) > 1 and (n in SIX or n in ("station", "time"))})
     if repeated:
-        raise ImportError_(f"{source}: 表头中的列重复：{'、'.join(repeated)}（如 pm25 与 pm2.5 同时出现）")
+        raise IngestError(f"{source}: 表头中的列重复：{'、'.join(repeated)}（如 pm25 与 pm2.5 同时出现）")
     return names, factors, ignored
 
 
@@ -100,7 +100,7 @@ def _check_units(frame: dict[str, np.ndarray], source: str) -> None:
     if len(plausible):
         med = float(np.median(plausible))
         if med > CO_MEDIAN_MAX_MG:
-            raise ImportError_(
+            raise IngestError(
                 f"{source}: 一氧化碳(CO)中位数为 {med:g}，按 mg/m³ 不合理，疑似单位为 µg/m³；"
                 f"请将表头写作 co[ug/m3] 以便换算，文件未导入"
             )
@@ -134,6 +134,19 @@ def _finish(
     return ParsedFile(source, KIND, table, q, messages, rows_read, sha)
 
 
+def _checked_header(header: list[str], source: str, messages: list[str], shown: str = "") -> tuple[list[str], dict[str, float]]:
+    """Canonical column names and pollutant unit factors of a header that has station, time and a pollutant
+    (else :class:`IngestError`; ``shown`` is appended to the missing-column message); ignored columns are noted."""
+    names, factors, ignored = _canonical_header(header, source)
+    if "station" not in names or "time" not in names:
+        raise IngestError(f"{source}: 缺少必需列 station 与 time{shown}")
+    if not factors:
+        raise IngestError(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
+    if ignored:
+        messages.append(ignored_message(ignored))
+    return names, factors
+
+
 def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = False) -> ParsedFile:
     source = str(path)
     q = Quarantine(source)
@@ -162,13 +175,7 @@ def parse(path: str | Path, data: bytes | None = None, hour_beginning: bool = Fa
         header_line = fh.readline(MAX_HEADER_READ).decode("utf-8", "replace").rstrip("\r\n")
     header = header_fields(header_line.encode("utf-8"), source)
     check_columns(len(header), source)
-    names, factors, ignored = _canonical_header(header, source)
-    if "station" not in names or "time" not in names:
-        raise ImportError_(f"{source}: 缺少必需列 station 与 time（实际表头：{clip(header_line, 200)}）")
-    if not factors:
-        raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
-    if ignored:
-        messages.append(ignored_message(ignored))
+    names, factors = _checked_header(header, source, messages, f"（实际表头：{clip(header_line, 200)}）")
     try:  # fast path
         table = pacsv.read_csv(
             str(path) if buf is None else io.BytesIO(buf),
@@ -240,7 +247,7 @@ def _read_rows_checked(buf: bytes, names: list[str], q: Quarantine, source: str 
                 q.add(start, "*", ",".join(row), f"字段数 {len(row)} 与表头 {len(names)} 不符")
             start = reader.line_num + 1
     except csv.Error as e:  # a field beyond the csv module's limit (128 KiB), a NUL byte …
-        raise ImportError_(f"{source}: 第 {reader.line_num} 行 CSV 结构错误（{clip(e)}）") from None
+        raise IngestError(f"{source}: 第 {reader.line_num} 行 CSV 结构错误（{clip(e)}）") from None
     return pd.DataFrame(rows, columns=names, dtype=str), np.asarray(lines, dtype=np.int64)
 
 
@@ -255,14 +262,8 @@ def _from_strings(
 ) -> ParsedFile:
     """Detailed path: every cell validated; used for XLSX and for CSV files with bad cells."""
     if factors is None:
-        names, factors, ignored = _canonical_header(list(df.columns), source)
+        names, factors = _checked_header(list(df.columns), source, messages)
         df.columns = names
-        if "station" not in names or "time" not in names:
-            raise ImportError_(f"{source}: 缺少必需列 station 与 time")
-        if not factors:
-            raise ImportError_(f"{source}: 没有任何污染物列（应为 so2,no2,co,o3,pm10,pm25 中的若干列）")
-        if ignored:
-            messages.append(ignored_message(ignored))
     if line_no is None:
         line_no = np.arange(len(df), dtype=np.int64) + 2
     with np.errstate(over="ignore"):

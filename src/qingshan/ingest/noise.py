@@ -2,7 +2,7 @@
 :mod:`qingshan.store.noise`, formats in docs/water.md "Noise").
 
 The files are those of ``qingshan noise evaluate``, read with the evaluation's column aliases
-(:data:`qingshan.evaluate.noise.REGIONAL`, ``ROAD``, ``ZONES``) and cell rules (:mod:`qingshan.evaluate.tables`):
+(:data:`qingshan.ingest.noise_tables.REGIONAL`, ``ROAD``, ``ZONES``) and cell rules (:mod:`qingshan.ingest.tables`):
 non-numeric or negative levels are quarantined and stored as missing, the rest of the row is kept.
 
 * **Year.** The files carry no year: ``year`` (``--year``) is required for regional and road files. A
@@ -20,20 +20,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evaluate import noise as NE
-from ..evaluate.tables import columns, numbers, text
 from ..standards.noise import normalise_zone
 from ..store import noise as store
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine
+from .common import ImportReport, ParsedFile, Quarantine
 from .deposition import dedupe, drop_rows, parsed_file, read_input, store_file
+from .errors import IngestError
 from .limits import shown_names
-from .water_samples import _parse_date
+from .noise_tables import REGIONAL, ROAD, ZONES
+from .tables import columns, numbers, parse_date, text
 
 #: kind → (column aliases, required columns, key column, Chinese name)
 SPECS: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, str]] = {
-    "regional": (NE.REGIONAL, ("point",), "point", "区域声环境"),
-    "road": (NE.ROAD, ("segment", "length_km"), "segment", "道路交通声环境"),
-    "zone": (NE.ZONES, ("point", "zone"), "point", "功能区声环境"),
+    "regional": (REGIONAL, ("point",), "point", "区域声环境"),
+    "road": (ROAD, ("segment", "length_km"), "segment", "道路交通声环境"),
+    "zone": (ZONES, ("point", "zone"), "point", "功能区声环境"),
 }
 KEY_ZH = {"regional": "年份与点位", "road": "年份与路段", "zone": "年份、点位与监测时段"}
 STORED: dict[str, list[str]] = {
@@ -45,7 +45,7 @@ STORED: dict[str, list[str]] = {
 
 def _zone_sessions(rows: pd.DataFrame, date_text: pd.Series, year: int | None, q: Quarantine) -> pd.DataFrame:
     """Year, session and date of each functional-zone row (rules in the module docstring)."""
-    dates = [_parse_date(t) if t else None for t in date_text]
+    dates = [parse_date(t) if t else None for t in date_text]
     seen: dict[str, int] = {}
     years, sessions, bad = [], [], []
     for point, d, t, line in zip(rows["point"], dates, date_text, rows["line"]):
@@ -79,13 +79,13 @@ def parse_noise(path: str | Path, kind: str, year: int | None = None) -> ParsedF
         raise ValueError(f"未知的噪声数据类型：{kind}")
     aliases, required, key, what = SPECS[kind]
     if year is not None and not 1900 <= year <= 2200:
-        raise ImportError_(f"年份无效：{year}")
+        raise IngestError(f"年份无效：{year}")
     if year is None and kind != "zone":
-        raise ImportError_(f"{path}: {what}监测文件不含年份，请用 --year 指定监测年度（如 --year 2022）")
+        raise IngestError(f"{path}: {what}监测文件不含年份，请用 --year 指定监测年度（如 --year 2022）")
     source, raw, df = read_input(path)
     c = columns(df, aliases, required, source)
     if "leq_day" not in c and "leq_night" not in c:
-        raise ImportError_(f"{source}: 缺少等效声级列 leq_day（昼间）或 leq_night（夜间）；"
+        raise IngestError(f"{source}: 缺少等效声级列 leq_day（昼间）或 leq_night（夜间）；"
                            f"实际表头：{shown_names(map(str, df.columns))}")
     q = Quarantine(source)
     messages: list[str] = []

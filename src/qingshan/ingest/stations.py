@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..store.workspace import TOWN_NETWORK
-from .common import ImportError_, ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
+from ..standards.networks import TOWN_NETWORK
+from .common import ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
+from .errors import IngestError
 from .limits import read_xlsx, shown_names
 
 KIND = "stations"
@@ -55,9 +56,9 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
     df.columns = [_ZH.get(str(c).strip(), str(c).strip().lower()) for c in df.columns]
     repeated = sorted(set(df.columns[df.columns.duplicated()]))
     if repeated:
-        raise ImportError_(f"{source}: 表头中的列重复：{shown_names(repeated)}（如 code 与 监测点编码 同时出现）")
+        raise IngestError(f"{source}: 表头中的列重复：{shown_names(repeated)}（如 code 与 监测点编码 同时出现）")
     if "code" not in df.columns:
-        raise ImportError_(f"{source}: 站点表缺少站点编码列（监测点编码 或 code）")
+        raise IngestError(f"{source}: 站点表缺少站点编码列（监测点编码 或 code）")
     for c in ("name", "city", "district", "lon", "lat", "is_control", "town", "network"):
         if c not in df.columns:
             df[c] = ""

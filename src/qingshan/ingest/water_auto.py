@@ -41,7 +41,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..store.water import AUTO_ITEMS
-from .common import ImportError_, ImportReport, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .common import ImportReport, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .errors import IngestError
 from .limits import MAX_JSON_BYTES, check_columns, check_size, clip, gunzip, read_csv_text, shown_names
 
 KIND = "water-auto"
@@ -192,7 +193,7 @@ def _frame_from_cells(rows: list[list[object]], columns: list[str], source: str,
         out[f"{item}_note"] = [("" if r is not None else x.title) for r, x in zip(raws, cells)]
     frame = pd.DataFrame(out)
     if year_month is None:
-        raise ImportError_(f"{source}: 无法从文件名或路径得到年份（发布时间只有“月-日 时:分”）；请把文件命名为 YYYY-MM-DD.json")
+        raise IngestError(f"{source}: 无法从文件名或路径得到年份（发布时间只有“月-日 时:分”）；请把文件命名为 YYYY-MM-DD.json")
     frame["ts"] = [infer_timestamp(t, *year_month) for t in frame["time_published"]]
     return frame
 
@@ -224,16 +225,16 @@ def _parse_json(data: bytes, source: str, q: Quarantine) -> pd.DataFrame:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ImportError_(f"{source}: 不是有效的 JSON：{clip(e)}") from None
+        raise IngestError(f"{source}: 不是有效的 JSON：{clip(e)}") from None
     except RecursionError:
-        raise ImportError_(f"{source}: JSON 嵌套过深，不是自动站发布接口的响应") from None
+        raise IngestError(f"{source}: JSON 嵌套过深，不是自动站发布接口的响应") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("thead"), list) \
             or not isinstance(doc.get("tbody"), (list, type(None))):
-        raise ImportError_(f"{source}: JSON 中没有 thead/tbody 列表（不是自动站发布接口的响应）")
+        raise IngestError(f"{source}: JSON 中没有 thead/tbody 列表（不是自动站发布接口的响应）")
     check_columns(len(doc["thead"]), source)
     rows = doc["tbody"] or []
     if not all(isinstance(r, list) for r in rows):
-        raise ImportError_(f"{source}: JSON 的 tbody 应为行的列表（每行是单元格的列表）")
+        raise IngestError(f"{source}: JSON 的 tbody 应为行的列表（每行是单元格的列表）")
     columns = _columns_from_headers([_TAG.sub("", str(h)) for h in doc["thead"]], source)
     # a JSON file has no lines: "line" is the 1-based row number within tbody
     return _frame_from_cells(rows, columns, source, _file_date(source), 1, q)
@@ -247,7 +248,7 @@ def _columns_from_headers(headers: list[str], source: str) -> list[str]:
         cols.append(key)
     missing = [k for k in ("section", "time_published", "official_class") if k not in cols]
     if missing:
-        raise ImportError_(f"{source}: 表头缺少 {', '.join(missing)}（实际：{shown_names(headers)}）")
+        raise IngestError(f"{source}: 表头缺少 {', '.join(missing)}（实际：{shown_names(headers)}）")
     return cols
 
 
@@ -257,7 +258,7 @@ _FLAT_REQUIRED = ("province", "basin", "section", "monitor_time_published", "wat
 def _parse_flat(df: pd.DataFrame, source: str, q: Quarantine) -> pd.DataFrame:
     missing = [c for c in _FLAT_REQUIRED if c not in df.columns]
     if missing:
-        raise ImportError_(f"{source}: 扁平快照表缺少列 {', '.join(missing)}")
+        raise IngestError(f"{source}: 扁平快照表缺少列 {', '.join(missing)}")
     n = len(df)
     frame = pd.DataFrame({
         "line": np.arange(n, dtype=np.int64) + 2,
@@ -310,7 +311,7 @@ def parse(path: str | Path, data: bytes | None = None, dedupe: bool = True) -> A
         elif any(str(c).startswith("断面名称") for c in df.columns):
             frame = _parse_by_name(df, source, q)
         else:
-            raise ImportError_(f"{source}: 无法识别的自动站数据格式（表头：{shown_names(map(str, df.columns))}）")
+            raise IngestError(f"{source}: 无法识别的自动站数据格式（表头：{shown_names(map(str, df.columns))}）")
     rows_read = len(frame)
     frame = _finish_frame(frame, q)
     all_rows = frame[frame["section"] != ""].reset_index(drop=True)
@@ -396,7 +397,7 @@ def store_parsed(ws, parsed: ParsedFile, table: str, keys: tuple[str, ...] | Non
 
 def import_water_auto(ws, paths, progress=None) -> list:
     """Parse and store automatic-station files (raw JSON[.gz], flat snapshot CSV, per-section CSV), one import
-    per file. A file that cannot be read at all raises :class:`ImportError_` after the files before it are stored."""
+    per file. A file that cannot be read at all raises :class:`IngestError` after the files before it are stored."""
     reports = []
     for p in paths:
         reports.append(store_parsed(ws, parse(p), "water_auto"))

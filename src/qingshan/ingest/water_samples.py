@@ -26,7 +26,8 @@ that cannot be converted quarantines its column. Re-import is idempotent (keys: 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.water_class import ITEMS, parse_class
-from .common import MISSING_MARKERS, ImportError_, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from ..store.read import sections_with_water_body
+from .common import MISSING_MARKERS, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .errors import IngestError
 from .limits import clip, read_csv_text, read_xlsx, shown_names
+from .tables import parse_date
 from .water_auto import store_parsed
 
 KIND = "water-samples"
@@ -125,26 +129,6 @@ def _unit_factor(code: str, unit: str | None) -> float | None:
     return None
 
 
-def _parse_date(text: str) -> date | None:
-    t = str(text).strip()
-    if not t:
-        return None
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
-                "%Y%m%d", "%Y年%m月%d日"):
-        try:
-            return datetime.strptime(t, fmt).date()
-        except ValueError:
-            pass
-    for fmt in ("%Y-%m", "%Y/%m", "%Y.%m", "%Y%m", "%Y年%m月"):
-        try:
-            return datetime.strptime(t, fmt).date().replace(day=1)
-        except ValueError:
-            pass
-    if re.fullmatch(r"\d{5}(\.0+)?", t):  # an Excel serial date read as text
-        return date(1899, 12, 30) + timedelta(days=int(float(t)))
-    return None
-
-
 def _read_sheets(raw: bytes, source: str) -> dict[str, pd.DataFrame]:
     if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
         return {str(k): v for k, v in read_xlsx(raw, source, sheet_name=None).items()}
@@ -212,7 +196,7 @@ def _parse_sections(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, fr
     frame = df.rename(columns=cols)
     lines = df["_line"].to_numpy() if "_line" in df else np.arange(len(df)) + 2
     if "section" not in frame:
-        raise ImportError_(f"{source}{_sheet_label(sheet)}: 断面表缺少 section（断面）列")
+        raise IngestError(f"{source}{_sheet_label(sheet)}: 断面表缺少 section（断面）列")
     out = []
     for i, (line, row) in enumerate(zip(lines, frame.to_dict("records"))):
         sec = str(row.get("section", "")).strip()
@@ -244,20 +228,26 @@ def _parse_sections(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, fr
     return res
 
 
-def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, messages: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    label = _sheet_label(sheet)
-    lines = np.arange(len(df), dtype=np.int64) + 2
-    key_cols: dict[str, str] = {}
-    meta_cols: dict[str, str] = {}
-    items: list[tuple[str, str, float]] = []  # (column, code, factor)
+@dataclass
+class _Columns:
+    """What the header of a sample sheet says: key columns (section, date), metadata and item columns."""
+
+    keys: dict[str, str] = field(default_factory=dict)  # column → section | date
+    meta: dict[str, str] = field(default_factory=dict)  # column → metadata name
+    items: list[tuple[str, str, float]] = field(default_factory=list)  # (column, item code, unit factor)
+
+
+def _sample_columns(df: pd.DataFrame, source: str, label: str, q: Quarantine, messages: list[str]) -> _Columns:
+    """Classify the header; columns with an unknown unit, a repeated item or an unknown name are quarantined."""
+    cols = _Columns()
     seen_items: set[str] = set()
     unknown: list[str] = []
     for c in df.columns:
         kind, name, unit = _classify_header(c)
-        if kind == "key" and name not in key_cols.values():
-            key_cols[c] = name
+        if kind == "key" and name not in cols.keys.values():
+            cols.keys[c] = name
         elif kind == "meta":
-            meta_cols[c] = name
+            cols.meta[c] = name
         elif kind == "item":
             f = _unit_factor(name, unit)
             if f is None:
@@ -269,7 +259,7 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
                 q.add(1, str(c), str(c), f"监测项目 {name} 重复出现，只导入第一列")
                 continue
             seen_items.add(name)
-            items.append((c, name, f))
+            cols.items.append((c, name, f))
         elif kind == "unknown":
             q.add(1, str(c), str(c), "未知的监测项目或列名，整列未导入（项目代码见 docs/water.md，如 ph、do、codmn、nh3n、tp）")
             unknown.append(str(c))
@@ -277,13 +267,19 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
         messages.append(f"列 {clip(unknown[0], 40)}{label}：未知的监测项目，整列未导入（见隔离表）")
     elif unknown:
         messages.append(f"{len(unknown)} 列{label}为未知的监测项目，整列未导入（见隔离表）：{shown_names(unknown)}")
-    if "section" not in key_cols.values() or "date" not in key_cols.values():
-        raise ImportError_(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{shown_names(map(str, df.columns))}")
-    if not items:
-        raise ImportError_(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
-    inv = {v: k for k, v in key_cols.items()}
+    if "section" not in cols.keys.values() or "date" not in cols.keys.values():
+        raise IngestError(f"{source}{label}: 缺少必需列 section（断面）与 date（日期）；实际表头：{shown_names(map(str, df.columns))}")
+    if not cols.items:
+        raise IngestError(f"{source}{label}: 没有任何可识别的监测项目列（如 ph、do、codmn、nh3n、tp 或 溶解氧、总磷）")
+    return cols
+
+
+def _row_keys(df: pd.DataFrame, cols: _Columns, lines: np.ndarray,
+              q: Quarantine) -> tuple[pd.Series, list[date | None], np.ndarray]:
+    """Section and date of every row, and which rows have both (the others are quarantined)."""
+    inv = {v: k for k, v in cols.keys.items()}
     sec = df[inv["section"]].astype(str).str.strip()
-    dates = [_parse_date(t) for t in df[inv["date"]].astype(str)]
+    dates = [parse_date(t) for t in df[inv["date"]].astype(str)]
     ok = np.ones(len(df), dtype=bool)
     for i, (s, d) in enumerate(zip(sec, dates)):
         if not s:
@@ -292,66 +288,85 @@ def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, mes
         elif d is None:
             q.add(lines[i], "date", str(df[inv["date"]].iloc[i]), "日期无法识别（应为 2023-01-15、2023/1/15 或 2023-01），该行未导入")
             ok[i] = False
-    parts = []
-    for col, code, factor in items:
-        text = df[col].astype(str).str.strip()
-        missing = text.isin(MISSING_MARKERS).to_numpy() | (text == "").to_numpy()
-        nd = text.str.extract(_ND)
-        dl_text = nd[0].fillna(nd[1])
-        is_nd = dl_text.notna().to_numpy()
-        dl = pd.to_numeric(dl_text, errors="coerce").to_numpy(dtype=float)
-        val = pd.to_numeric(text.where(~is_nd & ~missing), errors="coerce").to_numpy(dtype=float)
-        bad_nd = is_nd & ~(dl > 0)
-        starts_nd = text.str.match(r"^\s*[<＜]").to_numpy() | text.str.fullmatch(r"(?i)(nd|未检出|检出限以下|l)").to_numpy()
-        bad_nd |= starts_nd & ~is_nd
-        bad_num = ~is_nd & ~missing & np.isnan(val) & ~starts_nd
-        neg = val < 0
-        for mask, reason in (
-            (bad_nd, f"{SAMPLE_ITEMS[code][0]}：未检出的写法无效（应为 <检出限，如 <0.01，或 0.01L），按缺测处理"),
-            (bad_num, f"{SAMPLE_ITEMS[code][0]}：非数值，按缺测处理"),
-            (neg, f"{SAMPLE_ITEMS[code][0]}：负值（浓度不可能为负），按缺测处理"),
-        ):
-            m = mask & ok
-            if m.any():
-                q.extend(lines[m], code, text[m].tolist(), reason)
-        # values and detection limits in the canonical unit, screened against the item's physical range
-        raws = text.to_numpy(dtype=object)
-        with np.errstate(over="ignore"):  # 1e308 µg/L → infinite mg/L, quarantined by the screen
-            value = np.where(ok & ~is_nd & ~missing & ~bad_num & ~neg, val * factor, np.nan)
-            limit = np.where(ok & is_nd & ~bad_nd, dl * factor, np.nan)
-        screen(value, lines, code, q, raws=raws)
-        if code != "ph":  # a pH non-detect is refused below
-            screen(limit, lines, code, q, raws=raws)
-        good = ok & np.where(is_nd, ~np.isnan(limit), ~np.isnan(value))
-        if code == "ph":
-            good &= ~is_nd  # a pH is never a non-detect
-            m = ok & is_nd
-            if m.any():
-                q.extend(lines[m], code, text[m].tolist(), "pH 不能写作未检出（<…），按缺测处理")
-        idx = np.flatnonzero(good)
-        parts.append(pd.DataFrame({
-            "section": sec.to_numpy()[idx],
-            "date": [dates[i] for i in idx],
-            "item": code,
-            "value": np.where(is_nd[idx], np.nan, value[idx]),
-            "nondetect": is_nd[idx],
-            "dl": np.where(is_nd[idx], limit[idx], np.nan),
-            "_line": lines[idx],
-        }))
+    return sec, dates, ok
+
+
+def _item_samples(text: pd.Series, code: str, factor: float, ok: np.ndarray, lines: np.ndarray, sec: pd.Series,
+                  dates: list[date | None], q: Quarantine) -> pd.DataFrame:
+    """The good cells of one item column as long rows (value or non-detect with its limit, canonical unit); bad
+    cells are quarantined and treated as missing."""
+    missing = text.isin(MISSING_MARKERS).to_numpy() | (text == "").to_numpy()
+    nd = text.str.extract(_ND)
+    dl_text = nd[0].fillna(nd[1])
+    is_nd = dl_text.notna().to_numpy()
+    dl = pd.to_numeric(dl_text, errors="coerce").to_numpy(dtype=float)
+    val = pd.to_numeric(text.where(~is_nd & ~missing), errors="coerce").to_numpy(dtype=float)
+    bad_nd = is_nd & ~(dl > 0)
+    starts_nd = text.str.match(r"^\s*[<＜]").to_numpy() | text.str.fullmatch(r"(?i)(nd|未检出|检出限以下|l)").to_numpy()
+    bad_nd |= starts_nd & ~is_nd
+    bad_num = ~is_nd & ~missing & np.isnan(val) & ~starts_nd
+    neg = val < 0
+    for mask, reason in (
+        (bad_nd, f"{SAMPLE_ITEMS[code][0]}：未检出的写法无效（应为 <检出限，如 <0.01，或 0.01L），按缺测处理"),
+        (bad_num, f"{SAMPLE_ITEMS[code][0]}：非数值，按缺测处理"),
+        (neg, f"{SAMPLE_ITEMS[code][0]}：负值（浓度不可能为负），按缺测处理"),
+    ):
+        m = mask & ok
+        if m.any():
+            q.extend(lines[m], code, text[m].tolist(), reason)
+    # values and detection limits in the canonical unit, screened against the item's physical range
+    raws = text.to_numpy(dtype=object)
+    with np.errstate(over="ignore"):  # 1e308 µg/L → infinite mg/L, quarantined by the screen
+        value = np.where(ok & ~is_nd & ~missing & ~bad_num & ~neg, val * factor, np.nan)
+        limit = np.where(ok & is_nd & ~bad_nd, dl * factor, np.nan)
+    screen(value, lines, code, q, raws=raws)
+    if code != "ph":  # a pH non-detect is refused below
+        screen(limit, lines, code, q, raws=raws)
+    good = ok & np.where(is_nd, ~np.isnan(limit), ~np.isnan(value))
+    if code == "ph":
+        good &= ~is_nd  # a pH is never a non-detect
+        m = ok & is_nd
+        if m.any():
+            q.extend(lines[m], code, text[m].tolist(), "pH 不能写作未检出（<…），按缺测处理")
+    idx = np.flatnonzero(good)
+    return pd.DataFrame({
+        "section": sec.to_numpy()[idx],
+        "date": [dates[i] for i in idx],
+        "item": code,
+        "value": np.where(is_nd[idx], np.nan, value[idx]),
+        "nondetect": is_nd[idx],
+        "dl": np.where(is_nd[idx], limit[idx], np.nan),
+        "_line": lines[idx],
+    })
+
+
+def _section_meta(df: pd.DataFrame, meta_cols: dict[str, str], sec: pd.Series, ok: np.ndarray,
+                  lines: np.ndarray) -> pd.DataFrame:
+    """Section metadata given beside the samples: the first non-empty row of each section."""
+    if not meta_cols:
+        return pd.DataFrame()
+    meta = df[list(meta_cols)].rename(columns=meta_cols)
+    meta.insert(0, "section", sec)
+    meta["_line"] = lines
+    meta = meta[ok & (meta.drop(columns=["section", "_line"]).astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)).to_numpy()]
+    return meta.drop_duplicates("section", keep="first")
+
+
+def _parse_samples(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, messages: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sample sheet as long samples (section, date, item, value, nondetect, dl) and the section metadata in it."""
+    label = _sheet_label(sheet)
+    lines = np.arange(len(df), dtype=np.int64) + 2
+    cols = _sample_columns(df, source, label, q, messages)
+    sec, dates, ok = _row_keys(df, cols, lines, q)
+    parts = [_item_samples(df[col].astype(str).str.strip(), code, factor, ok, lines, sec, dates, q)
+             for col, code, factor in cols.items]
     samples = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(samples):
         samples = _dedupe_samples(samples, q, messages)
         first_lines = samples.groupby("section")["_line"].min().to_dict()
         samples = samples.drop(columns=["_line"])
         samples.attrs["first_lines"] = first_lines
-    meta = pd.DataFrame()
-    if meta_cols:
-        meta = df[list(meta_cols)].rename(columns=meta_cols)
-        meta.insert(0, "section", sec)
-        meta["_line"] = lines
-        meta = meta[ok & (meta.drop(columns=["section", "_line"]).astype(str).apply(lambda s: s.str.strip() != "").any(axis=1)).to_numpy()]
-        meta = meta.drop_duplicates("section", keep="first")
-    return samples, meta
+    return samples, _section_meta(df, cols.meta, sec, ok, lines)
 
 
 def _dedupe_samples(samples: pd.DataFrame, q: Quarantine, messages: list[str]) -> pd.DataFrame:
@@ -379,7 +394,7 @@ def import_water_samples(ws, path: str | Path):
     if parsed.data is not None and parsed.data.num_rows:
         secs = set(parsed.data.column("section").to_pylist())
         given = set(parsed.extra_tables["water_sections"].column("section").to_pylist()) if parsed.extra_tables else set()
-        stored = {r[0] for r in ws.con.execute("SELECT section FROM water_sections WHERE water_body IS NOT NULL").fetchall()}
+        stored = sections_with_water_body(ws.con)
         lacking = sorted(secs - given - stored)
         for s in lacking:
             parsed.quarantine.add(parsed.first_lines.get(s, 0), "section", s,

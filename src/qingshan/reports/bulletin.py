@@ -24,7 +24,8 @@ from datetime import date, datetime
 import duckdb
 
 from ..evaluate.periods import day_date, day_index
-from ..store.workspace import Workspace, has_table
+from ..store.read import last_hour_of_city
+from ..store.workspace import Workspace
 from .bulletin_air import air_chapter
 from .bulletin_common import (
     BulletinInputs,
@@ -102,10 +103,7 @@ def _require_complete_year(con: duckdb.DuckDBPyConnection, city: str, year: int)
     Data that reach 24:00 of 31 December, or any later hour, mean the year is over (gaps are then gaps, handled by
     the validity rules).
     """
-    if not has_table(con, "air_hourly"):
-        return
-    row = con.execute("SELECT max(hi) FROM air_hourly WHERE station IN (SELECT code FROM stations WHERE city = ?)",
-                      [city]).fetchall()[0][0]
+    row = last_hour_of_city(con, city)
     first, year_end = day_index(date(year, 1, 1)) * 24 + 1, day_index(date(year + 1, 1, 1)) * 24  # 1 Jan 01:00 … 31 Dec 24:00
     if row is not None and first <= row < year_end:
         last = day_date((int(row) - 1) // 24)

@@ -20,6 +20,7 @@ from ..numbers import DASH, finite, fmt, missing, plain, signed
 from ..standards.air_aqi import CATEGORIES
 from ..standards.air_limits import LIMIT_SETS
 from ..standards.pollutants import POLLUTANTS, PRIMARY_CODES, PRIMARY_NAMES_ZH
+from ..store import read as store_read
 from .bulletin_common import (
     Chapter,
     Figures,
@@ -363,11 +364,7 @@ def _entity_text(frame: pd.DataFrame, city: str, what: str) -> str:
 
 
 def air_import_ids(con: duckdb.DuckDBPyConnection, city: str, years: list[int]) -> list[int]:
-    ranges = " OR ".join(
-        f"(hi BETWEEN {year_period(y).first_day * 24 + 1} AND {(year_period(y).last_day + 1) * 24})" for y in years)
-    got = con.execute(f"SELECT DISTINCT import_id FROM air_hourly WHERE ({ranges}) "
-                      "AND station IN (SELECT code FROM stations WHERE city = ?) ORDER BY 1", [city]).fetchall()
-    return [int(r[0]) for r in got]
+    return store_read.air_import_ids(con, city, [(year_period(y).first_day, year_period(y).last_day) for y in years])
 
 
 def _coverage(res: EvaluationResult, city: str, year: int) -> tuple[str, str]:

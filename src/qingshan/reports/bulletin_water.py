@@ -18,6 +18,7 @@ from ..evaluate.water import GROUPS, WaterEvaluation, evaluate_water
 from ..numbers import DASH, finite, fmt, signed
 from ..standards.water_class import CLASS_CODES, CLASS_ROMAN
 from ..standards.water_eval import EVAL_2011, WaterEvalRuleSet
+from ..store import read as store_read
 from .bulletin_common import Chapter, Figures, Log, diff, yoy
 from .model import Cell, Paragraph, Section, Table
 
@@ -157,11 +158,7 @@ def source_section(ev: WaterEvaluation, cur: pd.DataFrame, year: int, note: Log)
 
 
 def water_import_ids(con: duckdb.DuckDBPyConnection, years: list[int]) -> list[int]:
-    periods = [parse_period(str(y)) for y in years]
-    cond = " OR ".join("(date BETWEEN ? AND ?)" for _ in periods)
-    params = [d for p in periods for d in (p.start, p.end)]
-    got = con.execute(f"SELECT DISTINCT import_id FROM water_samples WHERE {cond} ORDER BY 1", params).fetchall()
-    return [int(r[0]) for r in got]
+    return store_read.water_import_ids(con, [(p.start, p.end) for p in (parse_period(str(y)) for y in years)])
 
 
 def _coverage(ev: WaterEvaluation, year: int) -> tuple[str, str]:
@@ -183,10 +180,9 @@ def water_chapter(con: duckdb.DuckDBPyConnection, city: str, year: int, note: Lo
     prev = _groups(prev_ev)
     if prev.empty:
         note(f"工作区没有{year - 1}年地表水监测数据，地表水同比以“—”表示。")
-    other = con.execute("SELECT DISTINCT city FROM water_sections WHERE city IS NOT NULL AND city <> ? ORDER BY 1",
-                        [city]).fetchall()
+    other = store_read.other_water_cities(con, city)
     if other:
-        note(f"地表水评价包含工作区全部断面，其中有断面的城市字段为{'、'.join(r[0] for r in other)}（评价引擎不按城市筛选）。")
+        note(f"地表水评价包含工作区全部断面，其中有断面的城市字段为{'、'.join(other)}（评价引擎不按城市筛选）。")
     ch = Chapter("地表水环境质量")
     blocks: list = overview(cur, prev, ev, year, rule)
     blocks.append(class_table(cur, prev, year))

@@ -22,6 +22,7 @@ from ..evaluate.air import EvaluationResult, city_members, evaluate_period
 from ..evaluate.periods import Period, parse_period
 from ..evaluate.ranking import RANKING_METRICS, change, ranking_rows
 from ..numbers import DASH, finite, fmt, missing, signed
+from ..store import read as store_read
 from .bulletin_common import yoy
 from .errors import ReportError
 from .model import (
@@ -223,11 +224,7 @@ def _extremes(res: EvaluationResult, level: str, what: str) -> Paragraph | None:
 
 
 def _import_ids(con: duckdb.DuckDBPyConnection, city: str, periods: list[Period]) -> list[int]:
-    ranges = " OR ".join(f"(hi BETWEEN {p.first_day * 24 + 1} AND {(p.last_day + 1) * 24})" for p in periods)
-    rows = con.execute(
-        f"SELECT DISTINCT import_id FROM air_hourly WHERE ({ranges}) "
-        "AND station IN (SELECT code FROM stations WHERE city = ?) ORDER BY 1", [city]).fetchall()
-    return [int(r[0]) for r in rows]
+    return store_read.air_import_ids(con, city, [(p.first_day, p.last_day) for p in periods])
 
 
 def _provenance(con, city: str, res: dict[str, EvaluationResult], periods: dict[str, Period], now: datetime) -> Provenance:

@@ -31,10 +31,10 @@ import pyarrow as pa
 
 from ..evaluate.air import (
     EvaluationResult,
-    _segments,
     empty_result,
     level_members,
     period_aggregate_queries,
+    ruleset_segments,
     statistics_from_aggregates,
 )
 from ..evaluate.periods import Period, day_date
@@ -160,7 +160,7 @@ def evaluate_period_spark(
     from pyspark import StorageLevel
 
     lake = lake if isinstance(lake, SparkLake) else SparkLake(spark, lake)
-    segs = _segments(period.first_day, period.last_day, ev_override)
+    segs = ruleset_segments(period.first_day, period.last_day, ev_override)
     ev_last, ev_name = segs[-1][2], (ev_override.name if ev_override is not None else None)
     result = empty_result(period, segs)
     ent = _to_pandas(lake.stations().select(*ENTITY_COLUMNS))

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..evaluate.air import _aqi_segments, _segments, group_daily, station_daily
-from ..evaluate.grid import DAILY_COLUMNS, HourGrid, _scatter, hourly_table, moving_means
+from ..evaluate.air import aqi_segments, group_daily, ruleset_segments, station_daily
+from ..evaluate.grid import DAILY_COLUMNS, HourGrid, hourly_table, moving_means, scatter
 from ..standards.pollutants import SIX
 from ..standards.rulesets import get_aqi_ruleset, get_eval_ruleset
 
@@ -28,7 +28,7 @@ HOURLY_INPUT = ("station", "hi", *SIX)
 
 
 def segments(first_day: int, last_day: int, ev_name: str | None):
-    return _segments(first_day, last_day, get_eval_ruleset(ev_name) if ev_name else None)
+    return ruleset_segments(first_day, last_day, get_eval_ruleset(ev_name) if ev_name else None)
 
 
 def grid_of(table: pa.Table, first_day: int, last_day: int) -> HourGrid:
@@ -40,7 +40,7 @@ def grid_of(table: pa.Table, first_day: int, last_day: int) -> HourGrid:
     first_hi = (first_day - 1) * 24 + 1
     width = (last_day - first_day + 2) * 24
     flat = idx.astype(np.int64) * width + (table.column("hi").to_numpy().astype(np.int64) - first_hi)
-    return _scatter(np.array(codes.to_pylist(), dtype=object), first_day, last_day, flat,
+    return scatter(np.array(codes.to_pylist(), dtype=object), first_day, last_day, flat,
                     ((p, table.column(p).to_numpy()) for p in SIX))  # nulls arrive as NaN
 
 
@@ -92,7 +92,7 @@ def station_hourly_partition(batches: Iterable[pa.RecordBatch], first_day: int, 
     grid = grid_of(table, first_day, last_day)
     del table
     segs = segments(first_day, last_day, None)
-    aqi_segs = _aqi_segments(first_day, last_day, get_aqi_ruleset(aqi_name) if aqi_name else None)
+    aqi_segs = aqi_segments(first_day, last_day, get_aqi_ruleset(aqi_name) if aqi_name else None)
     for part in grid.blocks():
         yield from _emit(hourly_table(part, moving_means(part, segs[0][2].validity), aqi_segs), schema)
 
@@ -139,7 +139,7 @@ def _probe_grid(first_day: int, last_day: int, ev_name: str | None) -> HourGrid:
     """One station with one full day of data at the start of each rule-set segment of the period."""
     segs = segments(first_day, last_day, ev_name)
     flat = np.concatenate([np.arange(24) + (a - first_day + 1) * 24 for a, _, _ in segs])
-    return _scatter(np.array(["probe"], dtype=object), first_day, last_day, flat,
+    return scatter(np.array(["probe"], dtype=object), first_day, last_day, flat,
                     ((p, np.full(len(flat), 10.0)) for p in SIX))
 
 
@@ -158,7 +158,7 @@ def group_schema(first_day: int, last_day: int, ev_name: str | None) -> pa.Schem
 def hourly_schema(first_day: int, last_day: int, aqi_name: str | None) -> pa.Schema:
     grid = _probe_grid(first_day, last_day, None)
     segs = segments(first_day, last_day, None)
-    aqi_segs = _aqi_segments(first_day, last_day, get_aqi_ruleset(aqi_name) if aqi_name else None)
+    aqi_segs = aqi_segments(first_day, last_day, get_aqi_ruleset(aqi_name) if aqi_name else None)
     table = hourly_table(grid, moving_means(grid, segs[0][2].validity), aqi_segs)
     return pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
                       for f in table.schema])

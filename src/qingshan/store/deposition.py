@@ -1,7 +1,7 @@
 """Dustfall and acid-rain tables of the measurement store (docs/store.md, docs/water.md).
 
 * ``dustfall`` — one row per site and month: ``site``, ``month`` (``YYYY-MM``), ``value`` in t/(km²·30d) (a flux
-  measured over n days is normalised to 30 days at import, :func:`qingshan.evaluate.dustfall.dust_values`),
+  measured over n days is normalised to 30 days at import, :func:`qingshan.ingest.dust.dust_values`),
   ``import_id``. Key: (site, month).
 * ``rain_samples`` — one row per site and sampling day: ``site``, ``date``, ``ph``, ``rainfall_mm``, ``import_id``.
   Key: (site, date). Wet deposition is sampled per day (HJ/T 165-2004 酸沉降监测技术规范: the rain of one day,
@@ -26,7 +26,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from .workspace import has_table
+from .schema import has_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dustfall (

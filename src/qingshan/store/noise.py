@@ -22,7 +22,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .workspace import has_table
+from .schema import has_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS noise_regional (

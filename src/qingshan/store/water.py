@@ -17,10 +17,14 @@ replace the stored ones (updated), the rest are inserted (new).
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from .plausible import check_batch
+from .schema import has_table
 
 #: Items of the automatic stations, in publication order, and their canonical units.
 AUTO_ITEMS: tuple[str, ...] = ("temp", "ph", "do", "cond", "turb", "codmn", "nh3n", "tp", "tn", "chla", "algae")
@@ -79,7 +83,37 @@ KEYS: dict[str, tuple[str, ...]] = {
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the water tables when missing (write path: migrations and importers)."""
     con.execute(SCHEMA)
+
+
+SAMPLE_COLUMNS = ["section", "date", "item", "value", "nondetect", "dl", "name", "water_body", "basin", "river",
+                  "level", "target_class", "district"]
+
+
+def load_sections(con: duckdb.DuckDBPyConnection, columns: list[str]) -> pd.DataFrame:
+    """Every section's ``section`` and the given metadata ``columns`` (of :data:`SECTION_COLUMNS`); an empty frame
+    when the store has no section table (runs no DDL)."""
+    unknown = [c for c in columns if c not in SECTION_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown section columns: {unknown}")
+    if not has_table(con, "water_sections"):
+        return pd.DataFrame(columns=["section", *columns])
+    return con.execute(f"SELECT section, {', '.join(q(c) for c in columns)} FROM water_sections").df()
+
+
+def load_samples(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+    """Samples dated ``first``…``last`` joined with their section metadata (NULLs for a section without it), by
+    section, date and item; an empty frame when the store has no water tables (runs no DDL)."""
+    if not has_table(con, "water_samples") or not has_table(con, "water_sections"):
+        return pd.DataFrame(columns=SAMPLE_COLUMNS)
+    return con.execute(
+        """SELECT s.section, s.date, s.item, s.value, s.nondetect, s.dl,
+                  m.name, m.water_body, m.basin, m.river, m.level, m.target_class, m.district
+           FROM water_samples s LEFT JOIN water_sections m USING (section)
+           WHERE s.date BETWEEN ? AND ? ORDER BY s.section, s.date, s.item""",
+        [first, last],
+    ).df()
 
 
 def q(name: str) -> str:

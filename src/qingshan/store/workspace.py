@@ -10,6 +10,9 @@ Schema (documented in docs/store.md):
   24-h moving means, O3 8-h …) kept for audit and comparison; ``import_id`` of the import that last wrote the row.
 * ``quarantine`` — every rejected row or cell with file, line, field, raw text and reason.
 
+The schema is versioned (:mod:`qingshan.store.schema`): opening for writing migrates an older store, opening
+read-only runs no DDL, and a store newer than the code is refused.
+
 Re-import is idempotent: a station-hour already stored with the same values is counted as unchanged and not
 written; a non-empty new value replaces the stored one (a correction, counted as updated); an empty new cell
 never erases a stored value.
@@ -27,69 +30,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..settings import current as current_settings
-from ..standards.pollutants import SIX
+from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
 from .plausible import check_batch
+from .schema import CORE_SCHEMA, VALUE_COLUMNS, migrate, refuse_newer
+from .schema import has_table as has_table  # re-exported: older callers import it here
 
 DB_FILE = "measurements.duckdb"
-
-PUBLISHED = (
-    "pub_aqi",
-    "pub_so2_24h",
-    "pub_no2_24h",
-    "pub_co_24h",
-    "pub_o3_24h",
-    "pub_o3_8h",
-    "pub_o3_8h_24h",
-    "pub_pm10_24h",
-    "pub_pm25_24h",
-)
-VALUE_COLUMNS: tuple[str, ...] = SIX + PUBLISHED
-
-_SCHEMA = f"""
-CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
-CREATE TABLE IF NOT EXISTS imports (
-    import_id INTEGER PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    sha256 VARCHAR,
-    started_at TIMESTAMP,
-    finished_at TIMESTAMP,
-    rows_read BIGINT,
-    rows_new BIGINT,
-    rows_updated BIGINT,
-    rows_unchanged BIGINT,
-    rows_quarantined BIGINT,
-    messages VARCHAR
-);
-CREATE TABLE IF NOT EXISTS stations (
-    code VARCHAR PRIMARY KEY,
-    name VARCHAR,
-    city VARCHAR,
-    district VARCHAR,
-    lon DOUBLE,
-    lat DOUBLE,
-    is_control BOOLEAN NOT NULL DEFAULT FALSE,
-    status VARCHAR,
-    import_id INTEGER,
-    town VARCHAR,
-    network VARCHAR
-);
-CREATE TABLE IF NOT EXISTS air_hourly (
-    station VARCHAR NOT NULL,
-    hi INTEGER NOT NULL,
-    ts TIMESTAMP NOT NULL,
-    {", ".join(f"{c} DOUBLE" for c in VALUE_COLUMNS)},
-    import_id INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    import_id INTEGER,
-    source VARCHAR,
-    line BIGINT,
-    field VARCHAR,
-    raw VARCHAR,
-    reason VARCHAR
-);
-"""
+_SCHEMA = CORE_SCHEMA  # old name: tests/test_hj212_server.py builds a bare store with it
 
 
 def default_workspace() -> Path:
@@ -152,11 +99,14 @@ class Workspace:
                 self.con = duckdb.connect(str(db), read_only=read_only)
             except duckdb.IOException as e:
                 raise _open_error(db, e) from None
-            if not read_only:
-                self.con.execute(_SCHEMA)
-                # workspaces created before towns were modelled
-                self.con.execute("ALTER TABLE stations ADD COLUMN IF NOT EXISTS town VARCHAR;"
-                                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
+            try:
+                if read_only:  # no DDL: only a store newer than this code is refused
+                    refuse_newer(self.con, str(db))
+                else:
+                    migrate(self.con, str(db))
+            except BaseException:
+                self.con.close()
+                raise
         if not read_only:  # a store created by an older version (0644) becomes owner-only too
             _make_private(db, db.with_name(DB_FILE + ".wal"))
 
@@ -271,6 +221,16 @@ class Workspace:
         con.execute("DROP TABLE IF EXISTS _s; DROP TABLE IF EXISTS _m")
         return counts
 
+    def add_new_stations(self, frame) -> None:
+        """Insert stations not yet listed (a pandas frame with code, name, city, district, lon, lat, is_control,
+        status, import_id): those that an import found in its data's own station metadata."""
+        self.con.register("_ns", frame)
+        try:
+            self.con.execute("INSERT INTO stations (code, name, city, district, lon, lat, is_control, status, import_id) "
+                             "SELECT code, name, city, district, lon, lat, is_control, status, import_id FROM _ns")
+        finally:
+            self.con.unregister("_ns")
+
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
         con = self.con
         check_batch("stations", table, [c for c in ("lon", "lat") if c in table.column_names])
@@ -296,12 +256,3 @@ class Workspace:
             con.unregister("_st")
         return {"new": table.num_rows - int(existing), "updated": int(existing - same), "unchanged": int(same)}
 
-
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Does the database hold a table ``name`` (optional tables: HJ 212, deposition, noise)?"""
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
-#: ``stations.network`` of town stations (乡镇站): they rank their towns and never enter city or district values
-TOWN_NETWORK = "乡镇"

@@ -38,6 +38,7 @@ import pandas as pd
 from ..evaluate import air
 from ..evaluate.grid import load_grid
 from ..evaluate.periods import Period
+from ..store.read import station_membership, water_section_cities
 from .config import Target, TargetConfig
 from .progress import (
     Progress,
@@ -57,12 +58,12 @@ COLUMNS = ["id", "name", "indicator", "level", "target", "ytd_value", "unit", "n
 def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -> np.ndarray:
     """The city's valid daily PM2.5 values over ``period``, built exactly as :func:`air.evaluate_period` builds
     its city level (same engine functions, same rule sets and station-fraction rule)."""
-    segs = air._segments(period.first_day, period.last_day, None)
+    segs = air.ruleset_segments(period.first_day, period.last_day, None)
     grid = load_grid(con, "air_hourly", period.first_day, period.last_day, air._station_where("stations", city, None))
     if not len(grid.stations):
         return np.array([], dtype=float)
     _, dv = air.station_daily(grid, segs)
-    ent = con.sql("SELECT code, city, is_control, network FROM stations").df()
+    ent = station_membership(con)
     members = ent[air.city_members(ent) & (ent["city"] == city)]
     pos = {c: i for i, c in enumerate(grid.stations)}
     m = np.zeros((1, len(grid.stations)))
@@ -127,7 +128,7 @@ def water_ytd(con: duckdb.DuckDBPyConnection, config: TargetConfig, city: str, a
     if ev.sections.empty:
         return {}
     names = {city, config.city, *config.aliases}
-    cities = con.execute("SELECT section, city FROM water_sections").df().set_index("section")["city"]
+    cities = water_section_cities(con)
     def ours(section: str) -> bool:
         c = cities.get(section)
         return c is None or pd.isna(c) or c in names

@@ -25,8 +25,9 @@ import duckdb
 
 from ..errors import QingshanError
 from ..evaluate.periods import EPOCH, day_date
+from ..store.read import store_counts
 from ..store.water import ensure_schema as ensure_water_schema
-from ..store.workspace import Workspace, has_table
+from ..store.workspace import Workspace
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _EPOCH_DT = datetime(EPOCH.year, EPOCH.month, EPOCH.day)
@@ -85,7 +86,7 @@ class MeasurementStore:
             raise StoreBusy(f"无法打开测量库 {Path(workspace) / 'measurements.duckdb'}：它可能正被另一个进程"
                             f"（如正在运行的 qingshan serve 或导入命令）占用。请先结束该进程。（{e}）") from None
         self.con = self.workspace.con
-        ensure_water_schema(self.con)  # once, here: the engines' CREATE IF NOT EXISTS then never write
+        ensure_water_schema(self.con)  # its pages read the water tables of any workspace
         self.pinned_hi = hour_index(as_of) if as_of is not None else None
         self.state_ttl = state_ttl
         self._state: StoreState | None = None
@@ -116,12 +117,6 @@ class MeasurementStore:
 
     def _read_state(self) -> StoreState:
         with self.cursor() as cur:
-            has_alerts = has_table(cur, "hj212_alerts")
-            alerts = "(SELECT count(*) FROM hj212_alerts)" if has_alerts else "0"
-            row = cur.execute(
-                f"""SELECT (SELECT max(import_id) FROM imports), (SELECT count(*) FROM air_hourly),
-                           (SELECT max(hi) FROM air_hourly), (SELECT count(*) FROM stations),
-                           (SELECT count(*) FROM water_samples), (SELECT count(*) FROM water_sections),
-                           {alerts}""").fetchone()
+            row, has_alerts = store_counts(cur)
         as_of = self.pinned_hi if self.pinned_hi is not None else row[2]
         return StoreState(tuple(row), int(as_of) if as_of is not None else None, has_alerts)

@@ -23,7 +23,7 @@ from ...evaluate.periods import Period
 from ...numbers import finite, integer
 from ...standards.air_aqi import AQI_RULESETS
 from ...standards.rulesets import eval_ruleset_for
-from ...store.workspace import TOWN_NETWORK
+from ...store.read import stations_of_city
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState, hour_day, hour_time
@@ -37,9 +37,7 @@ IAQI_CODES = ("so2", "no2", "co", "o3", "o3_8h", "pm10", "pm25")
 def station_meta(console: Console, state: StoreState, city: str) -> pd.DataFrame:
     def compute(_: StoreState) -> pd.DataFrame:
         with console.store.cursor() as cur:
-            return cur.execute(
-                """SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
-                   WHERE city = ? ORDER BY is_control, network = ?, code""", [city, TOWN_NETWORK]).df()
+            return stations_of_city(cur, city)
 
     return console.cached("stations", (city,), compute, state)
 

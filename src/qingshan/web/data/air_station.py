@@ -21,6 +21,7 @@ from ...evaluate.periods import Period, day_date
 from ...numbers import finite, integer
 from ...standards.air_aqi import AQI_RULESETS
 from ...standards.rounding import round_gbt8170_array
+from ...store.read import station_hours, station_record
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState, hour_day, hour_time
@@ -50,14 +51,11 @@ def station_info(console: Console, code: str, state: StoreState | None = None) -
 
     def compute(_: StoreState) -> dict[str, Any]:
         with console.store.cursor() as cur:
-            row = cur.execute("SELECT code, name, city, district, lon, lat, is_control, status FROM stations "
-                              "WHERE code = ?", [code]).fetchone()
+            row = station_record(cur, code)
             if row is None:
                 return {}
-            first, last, n = cur.execute("SELECT min(hi), max(hi), count(*) FROM air_hourly WHERE station = ?",
-                                         [code]).fetchone()
-        keys = ("code", "name", "city", "district", "lon", "lat", "is_control", "status")
-        out = {k: value(v) for k, v in zip(keys, row)}
+            first, last, n = station_hours(cur, code)
+        out = {k: value(v) for k, v in row.items()}
         out["is_control"] = bool(out["is_control"])
         out["first_hour"] = hour_time(first).isoformat() if first is not None else None
         out["last_hour"] = hour_time(last).isoformat() if last is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...numbers import finite
+from ...store.read import hj212_alerts as stored_alerts
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState
@@ -24,15 +25,10 @@ def hj212_alerts(console: Console, state: StoreState, limit: int = HJ212_LIMIT) 
 
     def compute(_: StoreState) -> list[dict[str, Any]]:
         with console.store.cursor() as cur:
-            rows = cur.execute(
-                """SELECT kind, mn, enterprise, outlet, station, factor, data_time, value, threshold, message,
-                          raised_at, status FROM hj212_alerts ORDER BY raised_at DESC, alert_key LIMIT ?""",
-                [limit]).fetchall()
-        keys = ("kind", "mn", "enterprise", "outlet", "station", "factor", "data_time", "value", "threshold",
-                "message", "raised_at", "status")
+            rows = stored_alerts(cur, limit)
         out = []
         for r in rows:
-            d = {k: value(v) for k, v in zip(keys, r)}
+            d = {k: value(v) for k, v in r.items()}
             d["value"], d["threshold"] = finite(d["value"]), finite(d["threshold"])
             d["kind_label"] = KIND_LABELS.get(str(d["kind"]), str(d["kind"]))
             d["source"] = "hj212"

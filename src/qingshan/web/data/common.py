@@ -10,7 +10,7 @@ from ...evaluate.periods import Period, parse_period
 from ...numbers import finite
 from ...standards.air_aqi import category
 from ...standards.pollutants import POLLUTANTS, PRIMARY_NAMES_ZH
-from ...store.workspace import TOWN_NETWORK
+from ...store.read import city_station_counts
 from ..console import Console
 from ..store import StoreState, last_complete_day
 
@@ -58,12 +58,7 @@ def cities(console: Console, state: StoreState) -> list[dict[str, Any]]:
 
     def compute(_: StoreState) -> list[dict[str, Any]]:
         with console.store.cursor() as cur:
-            rows = cur.execute(
-                """SELECT city, count(*) FILTER (WHERE NOT is_control AND network IS DISTINCT FROM ?) AS n_eval,
-                          count(*) AS n,
-                          count(*) FILTER (WHERE code IN (SELECT DISTINCT station FROM air_hourly)) AS with_data
-                   FROM stations WHERE city IS NOT NULL GROUP BY city ORDER BY with_data DESC, n_eval DESC, city""",
-                [TOWN_NETWORK]).fetchall()
+            rows = city_station_counts(cur)
         return [{"city": c, "evaluation_stations": int(e), "stations": int(n), "stations_with_data": int(d)}
                 for c, e, n, d in rows]
 

@@ -16,6 +16,7 @@ from ...evaluate.water import WaterEvaluation, evaluate_water
 from ...numbers import finite, integer
 from ...standards.water_class import class_roman, parse_class
 from ...standards.water_eval import EVAL_2011
+from ...store.read import water_sample_years
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState, hour_day
@@ -27,8 +28,7 @@ WATER_BODY_LABELS = {"river": "河流", "lake": "湖库"}
 def _sample_years(console: Console, state: StoreState) -> list[int]:
     def compute(_: StoreState) -> list[int]:
         with console.store.cursor() as cur:
-            return [int(r[0]) for r in cur.execute(
-                "SELECT DISTINCT year(date) FROM water_samples ORDER BY 1").fetchall()]
+            return water_sample_years(cur)
 
     return console.cached("water_years", (), compute, state)
 

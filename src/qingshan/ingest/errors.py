@@ -1,0 +1,14 @@
+"""The error of a file that cannot be imported at all (its own module so that every ingest module can raise it)."""
+
+from __future__ import annotations
+
+from ..errors import QingshanError
+
+
+class IngestError(QingshanError, ValueError):
+    """A file that cannot be imported at all (wrong format, unknown unit …). The message is for users."""
+
+
+#: Deprecated name of :class:`IngestError`, still caught by the command line (cli.py, cli_water.py, cli_errors.py)
+#: and reports/bulletin_other.py; remove once they catch IngestError.
+ImportError_ = IngestError

@@ -1,0 +1,204 @@
+"""The store's read API: the small questions that reports, the console, targets and the command line ask of the
+measurement store, so that no SQL on store tables lives outside :mod:`qingshan.store`.
+
+Every function takes a DuckDB connection or cursor (read-only is enough) and runs no DDL. Optional tables (water,
+HJ 212) that a workspace does not hold yet read as empty. Hours are the store's hour index ``hi`` (hours since
+1970-01-01 00:00 Beijing time, labelled by the end of the hour); a day index ``d`` covers hours ``d*24+1 …
+(d+1)*24`` (01:00 … 24:00 of that day).
+
+The vectorised evaluation SQL of :mod:`qingshan.evaluate.grid` and :mod:`qingshan.evaluate.air` stays beside its
+kernels: it is shared with the Spark engine, which runs it on a lake with the same table names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..standards.networks import TOWN_NETWORK
+from .schema import has_table
+
+Con = duckdb.DuckDBPyConnection
+
+
+def _hour_ranges(days: Iterable[tuple[int, int]]) -> tuple[str, list[int]]:
+    """SQL condition on ``hi`` and its parameters for inclusive day-index ranges."""
+    pairs = [(first * 24 + 1, (last + 1) * 24) for first, last in days]
+    return " OR ".join("(hi BETWEEN ? AND ?)" for _ in pairs) or "FALSE", [h for p in pairs for h in p]
+
+
+# --- stations ------------------------------------------------------------------------------------------------
+
+
+def city_has_stations(con: Con, city: str) -> bool:
+    """Does the station table list at least one station of ``city``?"""
+    return bool(con.execute("SELECT count(*) FROM stations WHERE city = ?", [city]).fetchall()[0][0])
+
+
+def station_codes(con: Con) -> set[str]:
+    """The codes of every station in the station table (empty for an empty table)."""
+    return {r[0] for r in con.execute("SELECT code FROM stations").fetchall()}
+
+
+def station_cities(con: Con) -> list[str]:
+    """The distinct cities of the station table (NULL left out), sorted."""
+    return [r[0] for r in con.execute("SELECT DISTINCT city FROM stations WHERE city IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def stations_of_city(con: Con, city: str) -> pd.DataFrame:
+    """The stations of ``city`` with their metadata: evaluation stations first, then town stations, then control
+    sites, each by code."""
+    return con.execute(
+        """SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
+           WHERE city = ? ORDER BY is_control, network = ?, code""", [city, TOWN_NETWORK]).df()
+
+
+def station_membership(con: Con) -> pd.DataFrame:
+    """Every station's ``code, city, is_control, network``: what decides whether it counts for its city."""
+    return con.sql("SELECT code, city, is_control, network FROM stations").df()
+
+
+STATION_FIELDS = ("code", "name", "city", "district", "lon", "lat", "is_control", "status")
+
+
+def station_record(con: Con, code: str) -> dict[str, Any] | None:
+    """The station's :data:`STATION_FIELDS` (None for an unknown code)."""
+    row = con.execute(f"SELECT {', '.join(STATION_FIELDS)} FROM stations WHERE code = ?", [code]).fetchone()
+    return None if row is None else dict(zip(STATION_FIELDS, row))
+
+
+def station_hours(con: Con, code: str) -> tuple[int | None, int | None, int]:
+    """First and last stored hour (``hi``; None without data) and the number of stored hours of a station."""
+    first, last, n = con.execute("SELECT min(hi), max(hi), count(*) FROM air_hourly WHERE station = ?",
+                                 [code]).fetchone()
+    return first, last, int(n)
+
+
+def city_station_counts(con: Con) -> list[tuple[str, int, int, int]]:
+    """Per city: (city, evaluation stations (not control sites, not town stations), all stations, stations with
+    hourly data), most stations with data first, then most evaluation stations, then by name."""
+    return [(c, int(e), int(n), int(d)) for c, e, n, d in con.execute(
+        """SELECT city, count(*) FILTER (WHERE NOT is_control AND network IS DISTINCT FROM ?) AS n_eval,
+                  count(*) AS n,
+                  count(*) FILTER (WHERE code IN (SELECT DISTINCT station FROM air_hourly)) AS with_data
+           FROM stations WHERE city IS NOT NULL GROUP BY city ORDER BY with_data DESC, n_eval DESC, city""",
+        [TOWN_NETWORK]).fetchall()]
+
+
+# --- hours and imports ------------------------------------------------------------------------------------------
+
+
+def hour_range(con: Con) -> tuple[int | None, int | None]:
+    """First and last hour (``hi``) stored for any station (None, None for an empty store)."""
+    lo, hi = con.execute("SELECT min(hi), max(hi) FROM air_hourly").fetchall()[0]
+    return lo, hi
+
+
+def last_hour_of_city(con: Con, city: str) -> int | None:
+    """The latest stored hour (``hi``) of any station of ``city`` (None without data or without the table)."""
+    if not has_table(con, "air_hourly"):
+        return None
+    row = con.execute("SELECT max(hi) FROM air_hourly WHERE station IN (SELECT code FROM stations WHERE city = ?)",
+                      [city]).fetchall()[0][0]
+    return None if row is None else int(row)
+
+
+def city_with_most_hours(con: Con) -> str | None:
+    """The city whose stations hold the most station-hours (ties: the first by name); None without data."""
+    row = con.execute("SELECT s.city FROM air_hourly h JOIN stations s ON s.code = h.station "
+                      "GROUP BY s.city ORDER BY count(*) DESC, s.city LIMIT 1").fetchone()
+    return None if row is None else row[0]
+
+
+def air_import_ids(con: Con, city: str, days: Iterable[tuple[int, int]]) -> list[int]:
+    """The imports that wrote the stored hours of ``city``'s stations within the inclusive day-index ranges
+    ``days`` (provenance of a report), ascending."""
+    cond, params = _hour_ranges(days)
+    got = con.execute(f"SELECT DISTINCT import_id FROM air_hourly WHERE ({cond}) "
+                      "AND station IN (SELECT code FROM stations WHERE city = ?) ORDER BY 1", [*params, city]).fetchall()
+    return [int(r[0]) for r in got]
+
+
+def quarantine_rows(con: Con, import_id: int | None = None, limit: int = 50) -> list[tuple]:
+    """Quarantined rows (import id, source, line, field, raw text, reason) of one import or of all, by import and
+    line, at most ``limit``."""
+    where, params = ("WHERE import_id = ?", [int(import_id)]) if import_id is not None else ("", [])
+    return con.execute(f"SELECT import_id, source, line, field, raw, reason FROM quarantine {where} "
+                       "ORDER BY import_id, line LIMIT ?", [*params, int(limit)]).fetchall()
+
+
+def store_counts(con: Con) -> tuple[tuple, bool]:
+    """The figures that change whenever the store does — (last import id, air rows, last hour, stations, water
+    samples, water sections, HJ 212 alerts) — and whether the HJ 212 alert table exists (the console's cache key)."""
+    has_alerts = has_table(con, "hj212_alerts")
+    alerts = "(SELECT count(*) FROM hj212_alerts)" if has_alerts else "0"
+    water = has_table(con, "water_samples") and has_table(con, "water_sections")
+    samples, sections = (("(SELECT count(*) FROM water_samples)", "(SELECT count(*) FROM water_sections)")
+                         if water else ("0", "0"))
+    row = con.execute(
+        f"""SELECT (SELECT max(import_id) FROM imports), (SELECT count(*) FROM air_hourly),
+                   (SELECT max(hi) FROM air_hourly), (SELECT count(*) FROM stations),
+                   {samples}, {sections}, {alerts}""").fetchone()
+    return tuple(row), has_alerts
+
+
+# --- water ------------------------------------------------------------------------------------------------------
+
+
+def water_sample_years(con: Con) -> list[int]:
+    """The years that hold water samples, ascending."""
+    if not has_table(con, "water_samples"):
+        return []
+    return [int(r[0]) for r in con.execute("SELECT DISTINCT year(date) FROM water_samples ORDER BY 1").fetchall()]
+
+
+def water_import_ids(con: Con, periods: Iterable[tuple[date, date]]) -> list[int]:
+    """The imports that wrote the water samples dated within the inclusive ``(first, last)`` ranges, ascending."""
+    periods = list(periods)
+    if not periods or not has_table(con, "water_samples"):
+        return []
+    cond = " OR ".join("(date BETWEEN ? AND ?)" for _ in periods)
+    got = con.execute(f"SELECT DISTINCT import_id FROM water_samples WHERE {cond} ORDER BY 1",
+                      [d for p in periods for d in p]).fetchall()
+    return [int(r[0]) for r in got]
+
+
+def water_section_cities(con: Con) -> pd.Series:
+    """The ``city`` of every water section (missing: NaN), indexed by section."""
+    if not has_table(con, "water_sections"):
+        return pd.Series(dtype=object, name="city").rename_axis("section")
+    return con.execute("SELECT section, city FROM water_sections").df().set_index("section")["city"]
+
+
+def sections_with_water_body(con: Con) -> set[str]:
+    """The sections whose metadata give their water body (river or lake): those the evaluation can use."""
+    if not has_table(con, "water_sections"):
+        return set()
+    return {r[0] for r in con.execute("SELECT section FROM water_sections WHERE water_body IS NOT NULL").fetchall()}
+
+
+def other_water_cities(con: Con, city: str) -> list[str]:
+    """The cities other than ``city`` named by water sections (NULL left out), sorted."""
+    if not has_table(con, "water_sections"):
+        return []
+    return [r[0] for r in con.execute("SELECT DISTINCT city FROM water_sections WHERE city IS NOT NULL AND city <> ? "
+                                      "ORDER BY 1", [city]).fetchall()]
+
+
+# --- HJ 212 -------------------------------------------------------------------------------------------------------
+
+ALERT_FIELDS = ("kind", "mn", "enterprise", "outlet", "station", "factor", "data_time", "value", "threshold",
+                "message", "raised_at", "status")
+
+
+def hj212_alerts(con: Con, limit: int) -> list[dict[str, Any]]:
+    """The latest HJ 212 alerts (:data:`ALERT_FIELDS`), newest first, at most ``limit`` (none without the table)."""
+    if not has_table(con, "hj212_alerts"):
+        return []
+    rows = con.execute(f"SELECT {', '.join(ALERT_FIELDS)} FROM hj212_alerts ORDER BY raised_at DESC, alert_key LIMIT ?",
+                       [limit]).fetchall()
+    return [dict(zip(ALERT_FIELDS, r)) for r in rows]
