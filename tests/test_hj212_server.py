@@ -687,12 +687,12 @@ _rows_con: list = []
 @given(st.lists(_data_packets(), min_size=1, max_size=12))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_sql_rows_equal_python_reference(packets):
-    from qingshan.store.workspace import _SCHEMA
+    from qingshan.store.schema import CORE_SCHEMA
 
     if not _rows_con:
         con = duckdb.connect()
         con.execute("SET threads = 1")  # tiny loads: worker threads only contend for the cores (3x slower on CI)
-        con.execute(_SCHEMA)
+        con.execute(CORE_SCHEMA)
         _rows_con.append((con, Hj212Store(con)))
     con, store = _rows_con[0]
     con.execute("DELETE FROM source_data; DELETE FROM hj212_packets")

@@ -53,7 +53,6 @@ def ruleset_segments(first_day: int, last_day: int, override: AirEvalRuleSet | N
     return [(a, b, eval_ruleset_for(day_date(a))) for a, b in pieces]
 
 
-_segments = ruleset_segments  # old name, still read as ``air._segments`` by web/data/air_station.py
 
 
 def aqi_segments(first_day: int, last_day: int, override: AqiRuleSet | None) -> list[tuple[int, int, AqiRuleSet]]:

@@ -32,11 +32,10 @@ import pyarrow.compute as pc
 from ..settings import current as current_settings
 from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
 from .plausible import check_batch
-from .schema import CORE_SCHEMA, VALUE_COLUMNS, migrate, refuse_newer
+from .schema import VALUE_COLUMNS, migrate, refuse_newer
 from .schema import has_table as has_table  # re-exported: older callers import it here
 
 DB_FILE = "measurements.duckdb"
-_SCHEMA = CORE_SCHEMA  # old name: tests/test_hj212_server.py builds a bare store with it
 
 
 def default_workspace() -> Path:

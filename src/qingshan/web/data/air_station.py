@@ -145,7 +145,7 @@ def station_calendar(console: Console, code: str, year: int | None = None) -> di
 
     def compute(st: StoreState) -> dict[str, Any]:
         last_day = min(period.last_day, (int(st.as_of_hi) - 1) // 24)  # nothing after "now"
-        segs = air._segments(period.first_day, period.last_day, None)
+        segs = air.ruleset_segments(period.first_day, period.last_day, None)
         with console.store.cursor() as cur:
             grid = load_grid(cur, "air_hourly", period.first_day, period.last_day, f"station = {_q(code)}")
         days: list[dict[str, Any]] = []
