@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from .errors import QingshanError
 from .evaluate.air import evaluate_hourly, evaluate_period, rank
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
@@ -41,8 +42,12 @@ def _classify(folder: Path) -> dict[str, list[Path]]:
     return kinds
 
 
+class DemoError(QingshanError, ValueError):
+    """The demo cannot be built from what it was given (the message says why and what to do, in Chinese)."""
+
+
 def run_demo(workspace: Path, data: Path | None, city: str | None, console: Console,
-             demo_password: str | None = None) -> tuple[str | None, dict[str, str]]:
+             demo_password: str | None = None, stations: Path | None = None) -> tuple[str | None, dict[str, str]]:
     ws = Workspace(workspace)
     out_dir = ws.path / "out"
     out_dir.mkdir(exist_ok=True)
@@ -166,7 +171,7 @@ def _import_other(ws: Workspace, gen_dir: Path, console: Console) -> None:
 
 def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
     """Year-to-date progress against the city's annual targets, when a target file exists for it."""
-    from .targets.cli import print_status
+    from .cli.targets import print_status
     from .targets.config import TargetConfigError, find_config
     from .targets.evaluate import target_status
 
