@@ -118,7 +118,7 @@ def rain_evaluate(
     ctx: typer.Context,
     input: Optional[Path] = typer.Argument(None, help="CSV/XLSX：site, date, ph, rainfall（降水量 mm）；省略时评价工作区已导入的数据"),
     period: Optional[str] = typer.Option(None, "--period", help="只统计该时段（2023、2023-06 …）"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="结果文件（.csv/.xlsx/.json）"),
 ) -> None:
     """酸雨评价：降水量加权 H⁺ 平均 pH、酸雨频率（pH<5.6）、较重（<5.0）/重（<4.5）酸雨等级。"""
     from ..evaluate.acid_rain import evaluate_rain
@@ -157,7 +157,7 @@ def dust_evaluate(
                                                      "省略时评价工作区已导入的数据"),
     year: Optional[int] = typer.Option(None, "--year", help="评价年份（默认数据中最近一年）"),
     target: float = typer.Option(2.3, "--target", help="考核目标，吨/(平方千米·30天)"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="结果文件（.csv/.xlsx/.json）"),
 ) -> None:
     """降尘评价：城市月均值、各点位年均值、城市年均值与考核目标、同比变化。"""
     from ..evaluate.dustfall import evaluate_dust
