@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pandas as pd
@@ -227,7 +228,7 @@ def test_evaluate_changzhou_real(real_ws, tmp_path):
     out = tmp_path / "out.xlsx"
     res = run(real_ws, "air", "evaluate", "--city", "常州", "--period", "2023-01-20:2023-01-23", "-o", out)
     assert res.exit_code == 0, repr(res.exception)
-    df = pd.read_excel(out)
+    df = pd.read_excel(out, sheet_name="machine")  # the column keys; the first sheet is for people
     assert len(df) == 9
     assert set(df.loc[df["level"] == "station", "code"]) == CHANGZHOU_EVAL
     city = df[df["level"] == "city"]
@@ -379,8 +380,6 @@ def test_rank_says_what_is_shown_and_flags_short_coverage(real_ws):
     res = run(real_ws, "air", "rank", "--period", "2023-01-20:2023-01-23")
     assert res.exit_code == 0, repr(res.exception)
     out = flat(res.stdout)
-    import re
-
     total = int(re.search(r"前 50 / 共 (\d+) 个城市", out).group(1))
     assert total > 300
     assert re.search(r"\* \d+ 个城市有效天数不足 4 天", out)
@@ -441,3 +440,18 @@ def test_demo_data_other_city_labels_the_ledger(tmp_path):
     assert "演示台账记录的是常州市的督察整改、重点任务与信访，与所评价的城市 无锡 无关" in out
     bad = run(tmp_path / "ws2", "demo", "--data", need(QUOTSOFT), "--city", "不存在", "--no-serve")
     assert bad.exit_code == 2 and "数据中没有城市 '不存在'" in flat(bad.stderr)
+
+
+def test_evaluate_xlsx_has_chinese_headers_and_a_machine_sheet(real_ws, tmp_path):
+    """Old code: 113 English snake_case headers on "Sheet1". Now the first sheet "空气质量评价" has Chinese headers
+    with units, and "machine" the same rows under the keys."""
+    out = tmp_path / "out.xlsx"
+    res = run(real_ws, "air", "evaluate", "--city", "常州", "--period", "2023-01-20:2023-01-23", "-o", out)
+    assert res.exit_code == 0, repr(res.exception)
+    book = pd.read_excel(out, sheet_name=None)
+    assert list(book) == ["空气质量评价", "machine"]
+    people, machine = book["空气质量评价"], book["machine"]
+    assert people.shape == machine.shape and len(set(people.columns)) == len(people.columns)
+    assert not any(re.fullmatch(r"[a-z0-9_]+", c) for c in people.columns)
+    assert "PM2.5 年（期）平均（µg/m³）" in people.columns and "CO 日均值第95百分位数（mg/m³）" in people.columns
+    assert people["PM2.5 年（期）平均（µg/m³）"].tolist() == machine["pm25_mean"].tolist()

@@ -98,7 +98,6 @@ def air_evaluate(
     master: Optional[str] = typer.Option(None, "--master", help=cli_lake.MASTER_HELP),
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
-    from ..evaluate.tables import write_table
 
     p, ev = period_args(period, ruleset)
     res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city)
@@ -123,8 +122,21 @@ def air_evaluate(
         console.print(f"注：{n}")
     if output:
         table = table.assign(eval_rulesets=",".join(res.eval_rulesets), limits=res.limits, period=p.label)
-        write_table(table, output)
+        write_result(table, output, "空气质量评价")
         console.print(f"完整结果写入 {output}")
+
+
+def write_result(table: pd.DataFrame, output: Path, sheet: str) -> None:
+    """CSV/JSON with the column keys; XLSX for people: ``sheet`` with Chinese headers and units, then the same
+    rows with the keys on the sheet "machine" (:mod:`qingshan.cli.headers`)."""
+    from ..evaluate.tables import write_table
+    from .headers import people_and_machine
+    from .output import write_sheets
+
+    if output.suffix.lower() == ".xlsx":
+        write_sheets(people_and_machine(table, sheet), output)
+    else:
+        write_table(table, output)
 
 
 def minimum_valid_days(period: Period) -> tuple[int, str]:
@@ -170,7 +182,6 @@ def air_rank(
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）；有效天数不足的对象标 *。"""
     from ..evaluate.air import rank
-    from ..evaluate.tables import write_table
 
     p, ev = period_args(period, ruleset)
     res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city, levels=(level.value,))
@@ -197,7 +208,7 @@ def air_rank(
     if below.any():
         console.print(f"* {int(below.sum())} 个{what}有效天数不足 {need} 天或统计量无效（{rule}），排名仅供参考。")
     if output:
-        write_table(ranked.assign(below_validity_minimum=below.to_numpy()), output)
+        write_result(ranked.assign(below_validity_minimum=below.to_numpy()), output, f"{what}排名")
         console.print(f"完整排名写入 {output}")
 
 
