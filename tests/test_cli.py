@@ -455,3 +455,17 @@ def test_evaluate_xlsx_has_chinese_headers_and_a_machine_sheet(real_ws, tmp_path
     assert not any(re.fullmatch(r"[a-z0-9_]+", c) for c in people.columns)
     assert "PM2.5 年（期）平均（µg/m³）" in people.columns and "CO 日均值第95百分位数（mg/m³）" in people.columns
     assert people["PM2.5 年（期）平均（µg/m³）"].tolist() == machine["pm25_mean"].tolist()
+
+
+def test_piped_help_is_whole():
+    """Old code: ``qingshan air rank --help | less`` cut option help to "…" at 80 columns."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    res = subprocess.run([sys.executable, "-m", "qingshan", "air", "rank", "--help"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "…" not in res.stdout
+    assert "gb3095-2012 | gb3095-2026-transitional | gb3095-2026-final（默认按日期）" in res.stdout

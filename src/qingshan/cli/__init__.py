@@ -11,10 +11,13 @@ command reads it from there (:mod:`qingshan.cli.context`).
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.rich_utils
 
 from ..settings import SettingError, Settings
 from .air import air_app
@@ -31,6 +34,11 @@ from .targets import targets_app
 from .water import water_app
 
 __all__ = ["app"]
+
+#: help written to a pipe or a file: wide enough that typer's tables never cut an option's help to "…"
+PIPED_HELP_WIDTH = 300
+if not sys.stdout.isatty() and not os.environ.get("TERMINAL_WIDTH") and not os.environ.get("COLUMNS"):
+    typer.rich_utils.MAX_WIDTH = PIPED_HELP_WIDTH
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
 #: groups whose command modules belong to their packages: imported when used (:mod:`qingshan.cli.lazy`)
