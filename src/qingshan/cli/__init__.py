@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-import typer.rich_utils
 
 from ..settings import SettingError, Settings
 from .air import air_app
@@ -35,10 +34,11 @@ from .water import water_app
 
 __all__ = ["app"]
 
-#: help written to a pipe or a file: wide enough that typer's tables never cut an option's help to "…"
+#: help written to a pipe or a file: wide enough that typer's tables never cut an option's help to "…" (typer's
+#: help module reads TERMINAL_WIDTH when it is first imported, i.e. only when help or an error is printed)
 PIPED_HELP_WIDTH = 300
-if not sys.stdout.isatty() and not os.environ.get("TERMINAL_WIDTH") and not os.environ.get("COLUMNS"):
-    typer.rich_utils.MAX_WIDTH = PIPED_HELP_WIDTH
+if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+    os.environ.setdefault("TERMINAL_WIDTH", str(PIPED_HELP_WIDTH))
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
 #: groups whose command modules belong to their packages: imported when used (:mod:`qingshan.cli.lazy`)
