@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pandas as pd
@@ -227,7 +228,7 @@ def test_evaluate_changzhou_real(real_ws, tmp_path):
     out = tmp_path / "out.xlsx"
     res = run(real_ws, "air", "evaluate", "--city", "常州", "--period", "2023-01-20:2023-01-23", "-o", out)
     assert res.exit_code == 0, repr(res.exception)
-    df = pd.read_excel(out)
+    df = pd.read_excel(out, sheet_name="machine")  # the column keys; the first sheet is for people
     assert len(df) == 9
     assert set(df.loc[df["level"] == "station", "code"]) == CHANGZHOU_EVAL
     city = df[df["level"] == "city"]
@@ -295,4 +296,176 @@ def test_demo_without_data(demo_build):
         assert con.execute("SELECT count(DISTINCT year(date)) FROM rain_samples").fetchall() == [(3,)]
         dust = target_status(con, find_config("示范市", 2023), "示范市", date(2023, 10, 31)).set_index("id").loc["dustfall"]
     assert dust["status"] != "no_data" and dust["n"] == 10 and dust["expected"] == 10
-    assert "--rain" not in res.stdout and "report bulletin --city 示范市 --year 2022 -o 公报" in flat(res.stdout)
+    assert "--rain" not in res.stdout and "report bulletin --city 示范市 --year 2022" in flat(res.stdout)
+
+
+# --- the command line for people (issue 12) -----------------------------------------------------------------------
+
+HEAVY = ("pandas", "numpy", "duckdb", "sqlalchemy", "fastapi", "pyarrow")
+
+
+def test_start_up_imports_stay_light():
+    """Old code: ``import qingshan.cli`` loaded pandas, DuckDB, SQLAlchemy … (7 s); ``qingshan --help`` must not.
+    A structural check in a fresh process (what is imported), not a timing."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom qingshan.cli import app\n"
+            "try:\n    app(['--help'], prog_name='qingshan')\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "HEAVY=", res.stdout[-300:]
+
+
+def test_python_dash_m_qingshan(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "qingshan", "--workspace", str(tmp_path / "ws"), "quarantine"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "没有被隔离的数据" in res.stdout
+
+
+def test_every_option_and_argument_has_help():
+    """Old code: ``air rank --period/--by``… had no help text. Every parameter of every command explains itself."""
+    import click
+    import typer
+
+    def walk(cmd: click.Command, path: str):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            if name not in ("ledger", "hj212"):  # their packages own them
+                yield from walk(sub, f"{path} {name}")
+
+    missing = [f"{path} {p.name}" for path, cmd in walk(typer.main.get_command(app), "qingshan")
+               for p in cmd.params if not getattr(p, "help", None) and p.name != "ctx"]
+    assert missing == []
+
+
+def test_sub_app_on_its_own_uses_the_settings_workspace(tmp_path, monkeypatch):
+    """Without the root callback (``ctx.obj`` is None) a command falls back to QINGSHAN_WORKSPACE (no _state)."""
+    from qingshan.cli.imports import import_app
+
+    monkeypatch.setenv("QINGSHAN_WORKSPACE", str(tmp_path / "env-ws"))
+    good = tmp_path / "good.csv"
+    good.write_text("station,time,pm25\nS1,2023-01-20 01:00,40\n", encoding="utf-8")
+    res = CliRunner().invoke(import_app, ["long", str(good)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "env-ws" / "measurements.duckdb").exists()
+
+
+def test_piped_tables_are_never_cut(tmp_path):
+    """Old code: output that is not a terminal was 80 columns wide, so long file names and quarantine reasons
+    ended in "…". Now the whole text is there."""
+    name = "station_hourly_" + "很长的文件名" * 12 + ".csv"
+    f = tmp_path / name
+    f.write_text("station,time,pm25\nS1,2023-01-20 01:00,abc\n", encoding="utf-8")
+    assert run(tmp_path / "ws", "import", "long", f).exit_code == 0
+    res = run(tmp_path / "ws", "quarantine")
+    assert res.exit_code == 0
+    assert name in res.stdout and "…" not in res.stdout
+
+
+def test_empty_quarantine_says_so(tmp_path):
+    """Old code printed an empty table frame."""
+    res = run(tmp_path / "ws", "quarantine")
+    assert res.exit_code == 0 and res.stdout.strip() == "没有被隔离的数据。"
+
+
+def test_rank_says_what_is_shown_and_flags_short_coverage(real_ws):
+    """Old code: 50 of the ~339 cities without saying so, and a city with 1 valid day ranked among those with 4
+    without a word. Now "前 50 / 共 N 个城市" and a "*" with the minimum (4 days for a 4-day period)."""
+    res = run(real_ws, "air", "rank", "--period", "2023-01-20:2023-01-23")
+    assert res.exit_code == 0, repr(res.exception)
+    out = flat(res.stdout)
+    total = int(re.search(r"前 50 / 共 (\d+) 个城市", out).group(1))
+    assert total > 300
+    assert re.search(r"\* \d+ 个城市有效天数不足 4 天", out)
+
+
+def test_rank_flags_below_minimum_in_the_file(real_ws, tmp_path):
+    out = tmp_path / "rank.csv"
+    res = run(real_ws, "air", "rank", "--period", "2023-01-20:2023-01-23", "-o", out)
+    assert res.exit_code == 0, repr(res.exception)
+    df = pd.read_csv(out)
+    assert (df.loc[df["below_validity_minimum"], "valid_days"] < 4).all()
+    assert (df.loc[~df["below_validity_minimum"], "valid_days"] == 4).all()
+
+
+def test_report_without_output_goes_to_the_workspace_output_folder(demo_build, tmp_path, monkeypatch):
+    """Old code required -o (the README wrote the files into the repository root); now they go to <ws>/output."""
+    from .conftest import demo_copy
+
+    ws = demo_copy(demo_build, tmp_path / "ws")
+    monkeypatch.chdir(tmp_path)
+    res = run(ws, "report", "monthly", "--city", "示范市", "--month", "2023-10", "--format", "docx")
+    assert res.exit_code == 0, res.output
+    assert list((ws / "output").glob("*.docx")) and not list(tmp_path.glob("*.docx"))
+
+
+# --- demo --data --------------------------------------------------------------------------------------------------
+
+
+def test_demo_data_without_station_list_says_what_to_do(tmp_path):
+    """Old code: IndexError in demo.py when the folder held no station list."""
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sorted(need(QUOTSOFT).glob("china_sites_*.csv"))[0], data)
+    res = run(tmp_path / "ws", "demo", "--data", data, "--no-serve")
+    assert res.exit_code == 2
+    assert "没有站点表" in flat(res.stderr) and "--stations" in flat(res.stderr)
+
+
+def test_demo_data_finds_the_sibling_station_list_and_chooses_the_ledger_city(tmp_path):
+    """Old code: crashed without the station list; with it, picked 重庆 (most data) beside the Changzhou ledger.
+    Now the sibling cnemc_station_list_* folder is found and said, and the city is 常州 with the reason."""
+    res = run(tmp_path / "ws", "demo", "--data", need(QUOTSOFT), "--no-serve", "--demo-password", "pw-demo-1")
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    out = flat(res.stdout)
+    assert "cnemc_station_list_quotsoft_2022-02-13 目录中找到" in out
+    assert "评价城市：常州（未指定 --city" in out and "重庆" not in out
+    assert "与所评价的城市" not in out  # the ledger is Changzhou's: no disclaimer needed
+
+
+def test_demo_data_other_city_labels_the_ledger(tmp_path):
+    res = run(tmp_path / "ws", "demo", "--data", need(QUOTSOFT), "--city", "无锡", "--no-serve",
+              "--demo-password", "pw-demo-1")
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    out = flat(res.stdout)
+    assert "评价城市：无锡（--city 指定）" in out
+    assert "演示台账记录的是常州市的督察整改、重点任务与信访，与所评价的城市 无锡 无关" in out
+    bad = run(tmp_path / "ws2", "demo", "--data", need(QUOTSOFT), "--city", "不存在", "--no-serve")
+    assert bad.exit_code == 2 and "数据中没有城市 '不存在'" in flat(bad.stderr)
+
+
+def test_evaluate_xlsx_has_chinese_headers_and_a_machine_sheet(real_ws, tmp_path):
+    """Old code: 113 English snake_case headers on "Sheet1". Now the first sheet "空气质量评价" has Chinese headers
+    with units, and "machine" the same rows under the keys."""
+    out = tmp_path / "out.xlsx"
+    res = run(real_ws, "air", "evaluate", "--city", "常州", "--period", "2023-01-20:2023-01-23", "-o", out)
+    assert res.exit_code == 0, repr(res.exception)
+    book = pd.read_excel(out, sheet_name=None)
+    assert list(book) == ["空气质量评价", "machine"]
+    people, machine = book["空气质量评价"], book["machine"]
+    assert people.shape == machine.shape and len(set(people.columns)) == len(people.columns)
+    assert not any(re.fullmatch(r"[a-z0-9_]+", c) for c in people.columns)
+    assert "PM2.5 年（期）平均（µg/m³）" in people.columns and "CO 日均值第95百分位数（mg/m³）" in people.columns
+    assert people["PM2.5 年（期）平均（µg/m³）"].tolist() == machine["pm25_mean"].tolist()
+
+
+def test_piped_help_is_whole():
+    """Old code: ``qingshan air rank --help | less`` cut option help to "…" at 80 columns."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    res = subprocess.run([sys.executable, "-m", "qingshan", "air", "rank", "--help"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "…" not in res.stdout
+    assert "gb3095-2012 | gb3095-2026-transitional | gb3095-2026-final（默认按日期）" in res.stdout

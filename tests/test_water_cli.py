@@ -94,3 +94,61 @@ def test_import_water_auto_command(tmp_path, water_cli):
     assert "没有监测时间" in res.output
     res = run(["import", "water-auto", str(tmp_path / "missing.json")])
     assert res.exit_code == 2 and "文件不存在" in res.output
+
+
+def test_import_water_auto_many_files_summary_and_verbose(tmp_path, water_cli, monkeypatch):
+    """Old code: one table line per file whatever the count (996 lines for a year of files) and no -v option.
+    Now beyond DETAIL_FILES files the command prints a summary; -v lists every file."""
+    import qingshan.cli.imports as ci
+
+    from .test_water_ingest import write_json
+
+    run, _ = water_cli
+    monkeypatch.setattr(ci, "DETAIL_FILES", 2)
+    files = [str(write_json(tmp_path / f"2021-01-0{d}.json.gz")) for d in (1, 2, 3)]
+    res = run(["import", "water-auto", *files])
+    assert res.exit_code == 0, res.output
+    assert "共 3 个文件（逐个列出请加 -v）" in res.output and "合计 3 个文件" in res.output
+    assert "2021-01-02.json.gz" not in res.output.replace("  2021-01-02.json.gz:", "")  # no table line per file
+    res = run(["import", "water-auto", "-v", *files])
+    assert res.exit_code == 0, res.output
+    table_lines = [ln for ln in res.output.splitlines() if "│" in ln and ".json.gz" in ln]
+    assert len(table_lines) == 3
+
+
+def test_water_evaluate_prints_no_developer_note(tmp_path, water_cli):
+    """Old code printed the rule set's note "时段均值不修约，与标准限值比较时容许1e-9相对误差" (a float detail)."""
+    run, _ = water_cli
+    (tmp_path / "s.csv").write_text(
+        "section,date,water_body,level,target,district,basin,ph,do,codmn,nh3n,tp\n"
+        "A,2023-01-05,river,国考,III,武进区,太湖流域,7.5,8,3,0.2,0.1\n", encoding="utf-8")
+    assert run(["import", "water-samples", str(tmp_path / "s.csv")]).exit_code == 0
+    res = run(["water", "evaluate", "--period", "2023"])
+    assert res.exit_code == 0, res.output
+    assert "时段均值不修约" in res.output and "1e-9" not in res.output and "相对误差" not in res.output
+
+
+def test_water_evaluate_bad_group_says_the_choices(water_cli):
+    run, _ = water_cli
+    res = run(["water", "evaluate", "--period", "2023", "--group", "nope"])
+    assert res.exit_code == 2
+    assert "--group 应为 assessment | basin | district，而不是 'nope'" in " ".join(res.stderr.split())
+
+
+def test_deposition_numbers_keep_their_precision_and_units(tmp_path, water_cli):
+    """Old code printed a whole noise mean as "59" beside "65.3", pH "5.8" beside "5.81" and dustfall without a
+    unit; now every value of a column has its standard's decimals (noise 0.1 dB, pH 0.01) and units are named."""
+    run, _ = water_cli
+    (tmp_path / "regional.csv").write_text("point,leq_day,leq_night\nP1,59,50\nP2,59,50.6\n", encoding="utf-8")
+    res = run(["noise", "evaluate", "--regional", str(tmp_path / "regional.csv")])
+    assert res.exit_code == 0, res.output
+    assert "59.0" in res.output and "50.3" in res.output
+    (tmp_path / "rain.csv").write_text("site,date,ph,rainfall\nS1,2023-06-01,5.8,10\nS1,2023-06-02,5.8,10\n",
+                                       encoding="utf-8")
+    res = run(["rain", "evaluate", str(tmp_path / "rain.csv")])
+    assert res.exit_code == 0, res.output
+    assert "5.80" in res.output
+    (tmp_path / "dust.csv").write_text("site,month,dustfall\nD1,2023-01,2\nD1,2023-02,2\n", encoding="utf-8")
+    res = run(["dust", "evaluate", str(tmp_path / "dust.csv")])
+    assert res.exit_code == 0, res.output
+    assert "t/(km²·30d)" in res.output and "2.0" in res.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from .errors import QingshanError
 from .evaluate.air import evaluate_hourly, evaluate_period, rank
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
@@ -41,38 +42,25 @@ def _classify(folder: Path) -> dict[str, list[Path]]:
     return kinds
 
 
+class DemoError(QingshanError, ValueError):
+    """The demo cannot be built from what it was given (the message says why and what to do, in Chinese)."""
+
+
 def run_demo(workspace: Path, data: Path | None, city: str | None, console: Console,
-             demo_password: str | None = None) -> tuple[str | None, dict[str, str]]:
+             demo_password: str | None = None, stations: Path | None = None) -> tuple[str | None, dict[str, str]]:
     ws = Workspace(workspace)
     out_dir = ws.path / "out"
     out_dir.mkdir(exist_ok=True)
     try:
         if data is not None:
-            kinds = _classify(Path(data))
-            if not any(kinds.values()):
-                console.print(f"[red]{data} 中没有可识别的数据文件[/]")
-                return None, {}
-            for kind in ("stations", "quotsoft", "cnemc", "long"):
-                if kinds[kind]:
-                    reports = import_files(ws, kind, kinds[kind])
-                    new = sum(r.new for r in reports)
-                    q = sum(r.quarantined for r in reports)
-                    console.print(f"导入 {kind}: {len(reports)} 个文件，新增 {new} 行，隔离 {q} 处")
-                    for r in reports:
-                        for m in r.messages:
-                            console.print(f"  {Path(r.source).name}: {m}")
+            _import_data(ws, Path(data), stations, console)
         else:
             city = city or DEMO_CITY
             _synthetic(ws, console)
         lo, hi_ = ws.con.execute("SELECT min(hi), max(hi) FROM air_hourly").fetchall()[0]
         if lo is None:
-            console.print("[red]没有导入任何小时数据[/]")
-            return None, {}
-        if city is None:
-            city = ws.con.execute(
-                "SELECT s.city FROM air_hourly h JOIN stations s ON s.code = h.station "
-                "GROUP BY s.city ORDER BY count(*) DESC, s.city LIMIT 1"
-            ).fetchall()[0][0]
+            raise DemoError("没有导入任何小时数据")
+        city = _choose_city(ws, city, console) if data is not None else city
         first, last = day_date((lo - 1) // 24), day_date((hi_ - 1) // 24)
         first = max(first, date(last.year, 1, 1))  # the latest calendar year in the data (or the span within it)
         period = Period(first, last, f"{first.isoformat()}:{last.isoformat()}")
@@ -109,7 +97,76 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         _targets(ws, city, last, console)
     finally:
         ws.close()
-    return city, _demo_ledger(workspace, console, demo_password)
+    return city, _demo_ledger(workspace, console, demo_password, city)
+
+
+#: sibling folders of ``--data`` searched for a station list (the layout of ../shared/data)
+STATION_LIST_DIRS = "*station_list*"
+#: the city the demo ledger and the shipped targets describe (ledger/demo.py)
+LEDGER_CITY = "常州市"
+
+
+def find_station_list(data: Path, given: Path | None) -> tuple[list[Path], str]:
+    """The station list for ``data``: ``--stations``, else one inside ``data``, else one in a sibling folder named
+    like ``cnemc_station_list_*``; with where it was found (said to the user). :class:`DemoError` if none."""
+    if given is not None:
+        if not given.is_file():
+            raise DemoError(f"--stations 指定的站点表不存在：{given}")
+        return [given], "--stations 指定"
+    inside = _classify(data)["stations"]
+    if inside:
+        return inside, f"{data} 中"
+    for folder in sorted(p for p in data.resolve().parent.glob(STATION_LIST_DIRS) if p.is_dir()):
+        found = _classify(folder)["stations"]
+        if found:
+            return found, f"--data 旁边的 {folder.name} 目录中"
+    raise DemoError(f"{data} 中没有站点表（监测点编码、名称、城市…），旁边也没有 cnemc_station_list_* 目录；"
+                    "请用 --stations 指定站点表 CSV/XLSX")
+
+
+def _import_data(ws: Workspace, data: Path, stations: Path | None, console: Console) -> None:
+    """Import the files of ``data`` (and its station list) through the same adapters as ``qingshan import``."""
+    if not data.is_dir():
+        raise DemoError(f"--data 应为目录：{data}")
+    kinds = _classify(data)
+    if not any(kinds[k] for k in ("quotsoft", "cnemc", "long")):
+        raise DemoError(f"{data} 中没有可识别的小时数据文件（china_sites_*.csv、CNEMC 导出或 station,time,… 长表）")
+    kinds["stations"], where = find_station_list(data, stations)
+    console.print(f"站点表：{'、'.join(map(str, kinds['stations']))}（{where}找到）")
+    for kind in ("stations", "quotsoft", "cnemc", "long"):
+        if kinds[kind]:
+            reports = import_files(ws, kind, kinds[kind])
+            new = sum(r.new for r in reports)
+            q = sum(r.quarantined for r in reports)
+            console.print(f"导入 {kind}: {len(reports)} 个文件，新增 {new} 行，隔离 {q} 处")
+            for r in reports:
+                for m in r.messages:
+                    console.print(f"  {Path(r.source).name}: {m}")
+
+
+def _choose_city(ws: Workspace, city: str | None, console: Console) -> str:
+    """The city to evaluate: ``--city`` (as in the station list, "常州" or "常州市"), else the ledger's city when the
+    data hold it, else the city with the most station-hours; the choice and its reason are printed."""
+    counts = dict(ws.con.execute(
+        "SELECT s.city, count(*) FROM air_hourly h JOIN stations s ON s.code = h.station "
+        "GROUP BY s.city ORDER BY count(*) DESC, s.city").fetchall())
+    if not counts:
+        raise DemoError("导入的小时数据中没有一个站点在站点表中（站点编码对不上），无法按城市评价")
+    if city is not None:
+        for name in (city, city + "市", city.removesuffix("市")):
+            if name in counts:
+                console.print(f"评价城市：{name}（--city 指定）")
+                return name
+        raise DemoError(f"数据中没有城市 {city!r} 的小时数据（数据中的城市如：{'、'.join(list(counts)[:10])} …）")
+    ledger_city = next((c for c in (LEDGER_CITY, LEDGER_CITY.removesuffix("市")) if c in counts), None)
+    if ledger_city is not None:
+        console.print(f"评价城市：{ledger_city}（未指定 --city；数据中有演示台账和内置年度目标所属的城市；"
+                      f"数据共 {len(counts)} 个城市，用 --city 选择其他城市）")
+        return ledger_city
+    top = next(iter(counts))
+    console.print(f"评价城市：{top}（未指定 --city；数据最多的城市，{counts[top]} 个站点小时；"
+                  f"数据共 {len(counts)} 个城市，用 --city 选择其他城市）")
+    return top
 
 
 DEMO_YEARS = (2021, 2022, 2023)
@@ -142,10 +199,10 @@ def _synthetic(ws: Workspace, console: Console) -> None:
     console.print(f"导入 water-samples: 读取 {rep.rows_read} 行，隔离 {rep.quarantined} 处")
     _import_other(ws, gen_dir, console)
     full_year = DEMO_LAST_DAY.year - 1
-    console.print(f"报告示例：qingshan --workspace {ws.path} report bulletin --city {DEMO_CITY} --year {full_year} -o 公报",
-                  soft_wrap=True)
-    console.print(f"　　　　　qingshan --workspace {ws.path} report monthly --city {DEMO_CITY} --month "
-                  f"{DEMO_LAST_DAY:%Y-%m} -o 月报", soft_wrap=True)
+    console.print(f"报告示例（文件写入 {ws.path / 'output'}）：uv run qingshan --workspace {ws.path} report bulletin "
+                  f"--city {DEMO_CITY} --year {full_year}", soft_wrap=True)
+    console.print(f"　　　　　uv run qingshan --workspace {ws.path} report monthly --city {DEMO_CITY} --month "
+                  f"{DEMO_LAST_DAY:%Y-%m}", soft_wrap=True)
 
 
 def _import_other(ws: Workspace, gen_dir: Path, console: Console) -> None:
@@ -166,7 +223,7 @@ def _import_other(ws: Workspace, gen_dir: Path, console: Console) -> None:
 
 def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
     """Year-to-date progress against the city's annual targets, when a target file exists for it."""
-    from .targets.cli import print_status
+    from .cli.targets import print_status
     from .targets.config import TargetConfigError, find_config
     from .targets.evaluate import target_status
 
@@ -178,7 +235,7 @@ def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
     print_status(target_status(ws.con, config, city, as_of), config, as_of, city)
 
 
-def _demo_ledger(workspace: Path, console: Console, password: str | None) -> dict[str, str]:
+def _demo_ledger(workspace: Path, console: Console, password: str | None, city: str | None = None) -> dict[str, str]:
     """The demo ledger (2023 Changzhou rectification items, key tasks, petitions …) beside the measurements, and
     the demo accounts (returned as name → role text); their password is ``password`` or a random one, printed."""
     from .ledger.cli import print_stats
@@ -210,6 +267,8 @@ def _demo_ledger(workspace: Path, console: Console, password: str | None) -> dic
     finally:
         ledger.dispose()
     print_stats(st)
+    if city is not None and city.removesuffix("市") != LEDGER_CITY.removesuffix("市"):
+        console.print(f"注：演示台账记录的是{LEDGER_CITY}的督察整改、重点任务与信访，与所评价的城市 {city} 无关。")
     return {n: label for n, _, _, label in DEMO_ACCOUNTS}
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from .config import TargetConfig, TargetConfigError, find_config, load_config
+from .context import open_workspace
+from .output import console, err
+
+if TYPE_CHECKING:
+    from ..targets.config import TargetConfig
 
 targets_app = typer.Typer(help="年度目标：年初至今进度与剩余时段须达到的水平", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
 
 
 @targets_app.callback()
@@ -26,15 +28,9 @@ def _targets() -> None:
 _STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "missed": "red", "no_data": "dim"}
 
 
-def _workspace_path() -> Path:
-    from ..cli import _state
-    from ..store.workspace import default_workspace
-
-    return Path(_state.get("workspace") or default_workspace())
-
-
 @targets_app.command("status")
 def status(
+    ctx: typer.Context,
     city: str = typer.Option(..., "--city", help="城市名称（与站点表中的城市一致，如 常州市）"),
     year: int = typer.Option(..., "--year", help="目标年度，如 2023"),
     as_of: str = typer.Option(..., "--as-of", help="截至日期 YYYY-MM-DD（含当日）"),
@@ -42,8 +38,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """各目标的年初至今数值、数据覆盖率、状态（正常/有风险/未达标）与剩余时段须达到的水平。"""
-    from ..store.workspace import Workspace
-    from .evaluate import target_status
+    from ..targets.config import TargetConfigError, find_config, load_config
+    from ..targets.evaluate import target_status
 
     try:
         day = date.fromisoformat(as_of)
@@ -56,12 +52,12 @@ def status(
     try:
         cfg = load_config(config) if config else find_config(city, year)
     except TargetConfigError as e:
-        err.print(f"[red]{e}[/]")
+        err.print(f"[red]{escape(str(e))}[/]")
         raise typer.Exit(2)
     if cfg.year != year:
         err.print(f"[red]目标文件 {cfg.path} 的年度为 {cfg.year}，与 --year {year} 不符[/]")
         raise typer.Exit(2)
-    with Workspace(_workspace_path()) as ws:
+    with open_workspace(ctx) as ws:
         table = target_status(ws.con, cfg, city, day)
     if as_json:
         records = json.loads(table.to_json(orient="records", force_ascii=False))

@@ -6,8 +6,8 @@
   the workspace, or with ``--lake DIR`` on a lake through DuckDB; ``--engine spark --lake DIR [--master URL]`` on
   Spark. All three give the same table.
 
-:func:`register` adds ``export`` to the main app; the workspace is the one of the main app's ``--workspace``
-(read when a command runs, so this module never imports ``qingshan.cli`` at import time).
+``export_app`` is mounted as ``export`` by :mod:`qingshan.cli`; the workspace is the run's (``ctx.obj``,
+:mod:`qingshan.cli.context`).
 """
 
 from __future__ import annotations
@@ -17,61 +17,48 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import typer
-from rich.console import Console
 
-from .lake import LakeError
+from .choices import Engine
+from .context import open_workspace
+from .errors import fail
+from .output import console
 
 export_app = typer.Typer(help="导出：数据湖（分区 Parquet，供 Spark 等分布式引擎读取）", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
-ENGINES = ("embedded", "spark")
 ENGINE_HELP = "评价引擎：embedded（本机 DuckDB/numpy，默认）| spark（Apache Spark，需 --lake）"
 LAKE_HELP = "数据湖目录或 URI（qingshan export lake 导出；spark 引擎可用 hdfs://、s3a:// 等）"
 MASTER_HELP = "Spark master（如 spark://host:7077、yarn、local-cluster[2,1,1024]；缺省按 spark-submit 设置或 local[*]）"
 
 
-def _workspace():
-    from .cli import _state
-    from .store.workspace import Workspace, default_workspace
-
-    return Workspace(_state.get("workspace", default_workspace()))
-
-
 @export_app.command("lake")
 def export_lake_command(
+    ctx: typer.Context,
     dest: Path = typer.Argument(..., help="数据湖目录（须为空目录，或加 --replace 覆盖已有数据湖）"),
     replace: bool = typer.Option(False, "--replace", help="覆盖该目录中已有的数据湖"),
 ) -> None:
     """把工作区的小时数据与站点表导出为数据湖：按年/月/站点类别分区的 Parquet（Hive 风格）和 manifest.json。"""
-    from .lake import export_lake
+    from ..lake import LakeError, export_lake
 
     try:
-        with _workspace() as ws:
+        with open_workspace(ctx) as ws:
             m = export_lake(ws.con, dest, replace=replace, source=str(ws.path))
     except LakeError as e:
-        err.print(f"[red]导出失败：[/]{e}")
-        raise typer.Exit(2) from None
+        fail(e, 2, "导出失败：")
     h = m["tables"]["air_hourly"]
     months = sorted({tuple(f["path"].split("/")[1:3]) for f in h["files"]})
     console.print(f"已导出 {h['rows']} 个站点小时（{h['stations']} 个站点，{len(months)} 个月，{len(h['files'])} 个文件）"
                   f"与 {m['tables']['stations']['rows']} 个站点到 {dest}（数据湖版本 {m['schema_version']}）")
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]错误：[/]{message}")
-    return typer.Exit(2)
-
-
 LEVEL_ORDER = {"station": 0, "city": 1, "district": 2, "town": 3}
 
 
-def evaluate(engine: str, lake: Optional[str], master: Optional[str], period, city: Optional[str], ev,
+def evaluate(ctx: typer.Context, engine: Engine, lake: Optional[str], master: Optional[str], period, city: Optional[str], ev,
              check_city: Callable, levels: tuple[str, ...] = ("station", "city")):
     """The evaluation of ``period`` by the chosen engine (an :class:`~qingshan.evaluate.air.EvaluationResult`),
     rows in a fixed order (level, then code) so that every engine writes the same file; exits 2 with a one-line
     reason on bad options, a bad lake or an unknown city."""
-    res = _evaluate(engine, lake, master, period, city, ev, check_city, levels)
+    res = _evaluate(ctx, engine, lake, master, period, city, ev, check_city, levels)
     t = res.table
     if len(t):
         order = t["level"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER))
@@ -79,62 +66,56 @@ def evaluate(engine: str, lake: Optional[str], master: Optional[str], period, ci
     return res
 
 
-def _evaluate(engine, lake, master, period, city, ev, check_city, levels):
-    from .evaluate.air import evaluate_period
+def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, levels):
+    from ..evaluate.air import evaluate_period
+    from ..lake import LakeError
 
-    if engine not in ENGINES:
-        raise _fail(f"--engine 应为 {' | '.join(ENGINES)}，而不是 {engine!r}")
-    if engine == "embedded":
+    if engine is Engine.embedded:
         if master:
-            raise _fail("--master 只用于 --engine spark")
+            fail("--master 只用于 --engine spark")
         if lake is None:
-            with _workspace() as ws:
+            with open_workspace(ctx) as ws:
                 check_city(ws, city)
                 return evaluate_period(ws.con, period, city=city, ev_override=ev, levels=levels)
-        from .lake import lake_connection
+        from ..lake import lake_connection
 
         try:
             con = lake_connection(lake)
         except LakeError as e:
-            raise _fail(str(e)) from None
+            fail(e)
         with contextlib.closing(con):
             _check_lake_city(con.sql("SELECT DISTINCT city FROM stations").fetchall(), city)
             return evaluate_period(con, period, city=city, ev_override=ev, levels=levels)
     if lake is None:
-        raise _fail("--engine spark 需要 --lake 数据湖（先用 qingshan export lake DIR 导出）")
+        fail("--engine spark 需要 --lake 数据湖（先用 qingshan export lake DIR 导出）")
     return _evaluate_spark(lake, master, period, city, ev, levels)
 
 
 def _check_lake_city(rows, city: Optional[str]) -> None:
     if city is not None and city not in {r[0] for r in rows}:
-        raise _fail(f"数据湖的站点表中没有城市 {city!r}")
+        fail(f"数据湖的站点表中没有城市 {city!r}")
 
 
 def _evaluate_spark(lake: str, master: Optional[str], period, city, ev, levels):
-    from .spark import MISSING, spark_session
+    from ..lake import LakeError
+    from ..spark import MISSING, spark_session
 
     try:
         spark = spark_session(master)
     except RuntimeError as e:  # pyspark absent
-        raise _fail(str(e)) from None
+        fail(e)
     except Exception as e:  # noqa: BLE001 — no Java, master unreachable: Spark's own exception types
-        raise _fail(f"无法启动 Spark（master={master or '默认'}）：{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-                    f"；{MISSING.split('：', 1)[1]}") from None
+        fail(f"无法启动 Spark（master={master or '默认'}）：{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                    f"；{MISSING.split('：', 1)[1]}")
     try:
-        from .spark.engine import SparkLake, evaluate_period_spark
+        from ..spark.engine import SparkLake, evaluate_period_spark
 
         try:
             sl = SparkLake(spark, lake)
         except LakeError as e:
-            raise _fail(str(e)) from None
+            fail(e)
         if city is not None:
             _check_lake_city(sl.stations().select("city").distinct().collect(), city)
         return evaluate_period_spark(spark, sl, period, city=city, ev_override=ev, levels=levels)
     finally:
         spark.stop()
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``export`` to the main app (once)."""
-    if "export" not in {g.name for g in app.registered_groups}:
-        app.add_typer(export_app, name="export")

@@ -12,18 +12,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
 
-import duckdb
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from .settings import current as current_settings
+from ..settings import current as current_settings
+from .output import err
 
 DEBUG_ENV = "QINGSHAN_DEBUG"
 #: Longest message printed (a message quoting a hostile file stays one readable line).
 MAX_MESSAGE = 500
-
-err = Console(stderr=True)
 
 
 def debugging() -> bool:
@@ -45,7 +42,9 @@ def fail(message: object, code: int = 2, prefix: str = "错误：") -> NoReturn:
 @contextmanager
 def import_errors(prefix: str = "导入失败：") -> Iterator[None]:
     """Turn the errors of an import command into one line and an exit code (module docstring)."""
-    from .ingest.common import ImportError_
+    import duckdb  # not at module level: `qingshan --help` must not load DuckDB
+
+    from ..ingest.common import ImportError_
 
     try:
         yield

@@ -1,0 +1,68 @@
+"""The ``qingshan`` command line: ``qingshan <area> <verb>`` (docs/cli.md).
+
+One module per command group; this module only mounts them. Everything imported here at start-up is light (typer,
+rich, the standard library, :mod:`qingshan.settings`): pandas, DuckDB, SQLAlchemy, FastAPI and the evaluation
+engines are imported inside the commands, so ``qingshan --help`` answers in well under a second
+(``tests/test_cli.py::test_start_up_imports_stay_light``, ``bench/cli_bench.py``).
+
+The root callback puts a :class:`~qingshan.cli.context.CliContext` (workspace, settings) on ``ctx.obj``; every
+command reads it from there (:mod:`qingshan.cli.context`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..settings import SettingError, Settings
+from .air import air_app
+from .context import CliContext
+from .demo import demo
+from .deposition import dust_app, noise_app, rain_app
+from .errors import fail
+from .imports import import_app, list_quarantine
+from .lake import export_app
+from .lazy import lazy_typer
+from .reports import report_app
+from .serve import serve
+from .targets import targets_app
+from .water import water_app
+
+__all__ = ["app"]
+
+#: help written to a pipe or a file: wide enough that typer's tables never cut an option's help to "…" (typer's
+#: help module reads TERMINAL_WIDTH when it is first imported, i.e. only when help or an error is printed)
+PIPED_HELP_WIDTH = 300
+if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+    os.environ.setdefault("TERMINAL_WIDTH", str(PIPED_HELP_WIDTH))
+
+app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
+#: groups whose command modules belong to their packages: imported when used (:mod:`qingshan.cli.lazy`)
+ledger_app = lazy_typer("qingshan.ledger.cli", "ledger_app", "治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件")
+hj212_app = lazy_typer("qingshan.hj212.cli", "hj212_app", "HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", help="工作区目录（默认 ./qingshan-workspace 或环境变量 QINGSHAN_WORKSPACE）"
+    ),
+) -> None:
+    try:
+        ctx.obj = CliContext.build(workspace, Settings.from_env())
+    except SettingError as e:
+        fail(e)
+
+
+for sub, name in ((import_app, "import"), (air_app, "air"), (water_app, "water"), (noise_app, "noise"),
+                  (rain_app, "rain"), (dust_app, "dust"), (ledger_app, "ledger"), (hj212_app, "hj212"),
+                  (targets_app, "targets"), (report_app, "report"), (export_app, "export")):
+    app.add_typer(sub, name=name)
+app.command("quarantine")(list_quarantine)
+app.command("demo")(demo)
+app.command("serve")(serve)

@@ -1,0 +1,62 @@
+"""What every command of the ``qingshan`` command line shares: the workspace and the settings.
+
+The root callback (:mod:`qingshan.cli`) builds one :class:`CliContext` and puts it on ``typer.Context.obj``; a
+command takes a ``ctx: typer.Context`` parameter and asks :func:`workspace_path` / :func:`open_workspace`. A
+sub-app run on its own (tests, ``qingshan.ledger.cli.ledger_app`` mounted elsewhere) has no root object: then the
+settings as the environment holds them decide (``QINGSHAN_WORKSPACE``, else ``./qingshan-workspace``). This is the
+command line's only workspace resolver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..settings import Settings, current
+
+if TYPE_CHECKING:
+    from ..store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """The root object of a command line run (``ctx.obj``): the workspace folder and the settings."""
+
+    workspace: Path
+    settings: Settings
+
+    @classmethod
+    def build(cls, workspace: Path | None, settings: Settings | None = None) -> CliContext:
+        """``--workspace`` wins over the settings' ``QINGSHAN_WORKSPACE`` (read once, here)."""
+        settings = settings or Settings.from_env()
+        return cls(workspace=Path(workspace) if workspace is not None else settings.workspace, settings=settings)
+
+
+def cli_context(ctx: typer.Context | None) -> CliContext:
+    """The run's :class:`CliContext`, or one built from the environment when the sub-app runs on its own."""
+    root = ctx.find_root().obj if ctx is not None else None
+    return root if isinstance(root, CliContext) else CliContext.build(None, current())
+
+
+def workspace_path(ctx: typer.Context | None) -> Path:
+    """The workspace folder of this run (see the module docstring)."""
+    return cli_context(ctx).workspace
+
+
+def open_workspace(ctx: typer.Context | None) -> Workspace:
+    """The workspace store of this run, opened (use it as a context manager)."""
+    from ..store.workspace import Workspace
+
+    return Workspace(workspace_path(ctx))
+
+
+def output_path(ctx: typer.Context | None, given: Path | None, default_name: str) -> Path:
+    """Where a generated file goes: ``-o`` when given, else the workspace's ``output/`` folder (created)."""
+    if given is not None:
+        return given
+    folder = workspace_path(ctx) / "output"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / default_name

@@ -1,0 +1,252 @@
+"""``qingshan import …`` and ``qingshan quarantine``: monitoring files into the workspace store.
+
+Air (``quotsoft``, ``cnemc``, ``long``, ``stations``), surface water (``water-auto``, ``water-samples``), dustfall,
+acid rain and noise (``dust``, ``rain``, ``noise-regional|road|zone``). Every file is one import; a file that
+cannot be read at all stops the command with one Chinese line after the files before it were stored (their report
+is printed first). A long import shows a progress bar on a terminal and ends with a summary; the table of one line
+per file is printed for a few files, or for any number with ``-v``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .context import open_workspace
+from .errors import import_errors
+from .output import console, err, shown_of
+
+import_app = typer.Typer(help="导入监测数据（quotsoft 站点日文件、CNEMC 接口导出、长表 CSV/XLSX、站点表、地表水、降尘、降水、噪声）",
+                         no_args_is_help=True)
+
+#: up to this many files the per-file table is printed without -v
+DETAIL_FILES = 20
+#: file messages printed without -v
+DETAIL_MESSAGES = 20
+VERBOSE_HELP = "逐个文件列出导入结果（默认文件较多时只打印汇总）"
+
+
+def print_import_reports(reports: list[Any], title: str, verbose: bool = False) -> None:
+    """The per-file import table (batch, file, rows read, new, updated, unchanged, quarantined) for a few files
+    or with ``verbose``, a one-line summary, and the files' messages."""
+    if verbose or len(reports) <= DETAIL_FILES:
+        t = Table(title=title)
+        for col in ("批次", "文件", "读取行", "新增", "更新", "未变", "隔离"):
+            t.add_column(col, justify="left" if col == "文件" else "right")
+        for r in reports:
+            t.add_row(str(r.import_id), escape(Path(r.source).name), str(r.rows_read), str(r.new), str(r.updated),
+                      str(r.unchanged), str(r.quarantined))
+        console.print(t)
+    else:
+        console.print(f"{title}：共 {len(reports)} 个文件（逐个列出请加 -v）")
+    if len(reports) > 1 or not (verbose or len(reports) <= DETAIL_FILES):
+        total = {k: sum(getattr(r, k) for r in reports) for k in ("rows_read", "new", "updated", "unchanged", "quarantined")}
+        console.print(f"合计 {len(reports)} 个文件：读取 {total['rows_read']} 行，新增 {total['new']}，更新 {total['updated']}，"
+                      f"未变 {total['unchanged']}，隔离 {total['quarantined']}")
+    messages = [(Path(r.source).name, m) for r in reports for m in r.messages]
+    limit = len(messages) if verbose else DETAIL_MESSAGES
+    for name, m in messages[:limit]:  # file names and messages quote the file: never rich markup
+        console.print(f"  {escape(name)}: {escape(m)}")
+    note = shown_of(limit, len(messages), "条说明", "加 -v 列出全部")
+    if note:
+        console.print(note)
+    failed = sum(r.quarantined for r in reports)
+    if failed:
+        console.print(f"[yellow]共 {failed} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
+
+
+def _with_progress(ctx: typer.Context, kind: str, files: list[Path], title: str, verbose: bool,
+                   run: Callable[[Any, Callable[[str], None]], list[Any]]) -> None:
+    """Run an import with a progress bar on a terminal; one line and exit code 2 when a file or the store cannot
+    be used (:mod:`qingshan.cli.errors`; ``QINGSHAN_DEBUG=1`` shows the traceback)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with import_errors(), open_workspace(ctx) as ws, Progress(
+        TextColumn("[bold]导入[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(kind, total=len(files))
+        reports = run(ws, lambda _: progress.advance(task))
+    print_import_reports(reports, title, verbose)
+
+
+def _run_air(ctx: typer.Context, kind: str, files: list[Path], verbose: bool = False, **options: Any) -> None:
+    from ..ingest import import_files
+
+    _with_progress(ctx, kind, files, f"导入结果（{kind}）", verbose,
+                   lambda ws, step: import_files(ws, kind, files, progress=step, **options))
+
+
+def _run_each(ctx: typer.Context, files: Iterable[Path], title: str, store: Callable[[Any, Path], Any]) -> None:
+    """One import per file; when a file fails, the reports of the files before it are printed first."""
+    reports: list[Any] = []
+    try:
+        with import_errors(), open_workspace(ctx) as ws:
+            for f in files:
+                reports.append(store(ws, f))
+    except typer.Exit:
+        if reports:  # the files before the failing one are stored: say so
+            print_import_reports(reports, f"导入结果（{title}）")
+        raise
+    print_import_reports(reports, f"导入结果（{title}）")
+
+
+VerboseOpt = typer.Option(False, "-v", "--verbose", help=VERBOSE_HELP)
+
+
+# --- air ------------------------------------------------------------------------------------------------------
+
+
+@import_app.command("quotsoft")
+def import_quotsoft(ctx: typer.Context,
+                    files: list[Path] = typer.Argument(..., help="china_sites_YYYYMMDD.csv 文件"),
+                    verbose: bool = VerboseOpt) -> None:
+    """导入 quotsoft/CNEMC 站点日文件（宽表）。"""
+    _run_air(ctx, "quotsoft", files, verbose)
+
+
+@import_app.command("cnemc")
+def import_cnemc(ctx: typer.Context,
+                 files: list[Path] = typer.Argument(..., help="timepoint,stationcode,... 格式的 CSV"),
+                 verbose: bool = VerboseOpt) -> None:
+    """导入 CNEMC 实时接口导出的 CSV（每行一个站点小时）。"""
+    _run_air(ctx, "cnemc", files, verbose)
+
+
+@import_app.command("long")
+def import_long(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="station,time,so2,no2,co,o3,pm10,pm25 长表（CSV 或 XLSX）"),
+    hour_beginning: bool = typer.Option(False, "--hour-beginning", help="时间为时段开始（默认：时段结束，CNEMC 口径）"),
+    verbose: bool = VerboseOpt,
+) -> None:
+    """导入用户自有的小时数据长表（格式见 docs/formats.md）。"""
+    _run_air(ctx, "long", files, verbose, hour_beginning=hour_beginning)
+
+
+@import_app.command("stations")
+def import_stations(ctx: typer.Context, file: Path = typer.Argument(..., help="站点表 CSV/XLSX")) -> None:
+    """导入站点表（编码、名称、城市、区县、经纬度、对照点）。"""
+    _run_air(ctx, "stations", [file])
+
+
+# --- water ----------------------------------------------------------------------------------------------------
+
+
+@import_app.command("water-auto")
+def import_water_auto(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="自动站发布数据：YYYY-MM-DD.json[.gz]、扁平快照表 CSV 或按断面的 CSV"),
+    verbose: bool = VerboseOpt,
+) -> None:
+    """导入国家地表水自动监测站发布数据（原始 JSON 或 CSV），保留缺测标记、极值过滤说明与站点情况。"""
+    from ..ingest.water_auto import import_water_auto as run
+
+    _with_progress(ctx, "water-auto", files, "导入结果（water-auto）", verbose,
+                   lambda ws, step: run(ws, files, progress=step))
+
+
+@import_app.command("water-samples")
+def import_water_samples(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="手工监测数据 XLSX（工作表“监测数据”“断面”）或 CSV"),
+) -> None:
+    """导入地表水手工监测数据（含 <检出限 写法）与断面信息（水体类型、流域、考核级别、目标类别、区县）。"""
+    from ..ingest.water_samples import import_water_samples as run
+
+    _run_each(ctx, [file], "water-samples", run)
+
+
+# --- dust, rain, noise ----------------------------------------------------------------------------------------
+
+
+@import_app.command("dust")
+def import_dust(ctx: typer.Context,
+                files: list[Path] = typer.Argument(..., help="降尘：site, month, dustfall（吨/(平方千米·30天)）"
+                                                             "或 site, month, flux, days；CSV（UTF-8/GBK）或 XLSX")) -> None:
+    """导入降尘监测数据（按点位、月份入库；同一文件重复导入不改变数据，更正的数值会更新）。"""
+    from ..ingest.deposition import import_dust as run
+
+    _run_each(ctx, files, "dust", run)
+
+
+@import_app.command("rain")
+def import_rain(ctx: typer.Context,
+                files: list[Path] = typer.Argument(..., help="降水：site, date, ph, rainfall（降水量 mm）；"
+                                                             "CSV（UTF-8/GBK）或 XLSX")) -> None:
+    """导入降水酸度监测数据（按点位、日期入库，每个点位每天一个样品）。"""
+    from ..ingest.deposition import import_rain as run
+
+    _run_each(ctx, files, "rain", run)
+
+
+YEAR_HELP = "监测年度 YYYY（文件中没有年份，必须指定）"
+
+
+def _noise(ctx: typer.Context, kind: str, files: list[Path], year: Optional[int]) -> None:
+    from ..ingest.noise import import_noise
+
+    _run_each(ctx, files, f"noise-{kind}", lambda ws, f: import_noise(ws, kind, f, year))
+
+
+@import_app.command("noise-regional")
+def import_noise_regional(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="区域声环境：point, leq_day, leq_night[, district]"),
+    year: Optional[int] = typer.Option(None, "--year", help=YEAR_HELP),
+) -> None:
+    """导入区域声环境（网格）监测数据，按年份、点位入库。"""
+    _noise(ctx, "regional", files, year)
+
+
+@import_app.command("noise-road")
+def import_noise_road(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="道路交通声环境：segment, length_km, leq_day, leq_night[, district]"),
+    year: Optional[int] = typer.Option(None, "--year", help=YEAR_HELP),
+) -> None:
+    """导入道路交通声环境监测数据，按年份、路段入库。"""
+    _noise(ctx, "road", files, year)
+
+
+@import_app.command("noise-zone")
+def import_noise_zone(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="功能区声环境：point, zone, leq_day, leq_night[, date]"),
+    year: Optional[int] = typer.Option(None, "--year", help="监测年度 YYYY（有可识别的 date 列时可省略）"),
+) -> None:
+    """导入功能区声环境监测数据，按年份、点位、监测时段（日期）入库。"""
+    _noise(ctx, "zone", files, year)
+
+
+# --- quarantine -----------------------------------------------------------------------------------------------
+
+
+def list_quarantine(
+    ctx: typer.Context,
+    limit: int = typer.Option(50, "--limit", help="最多显示行数"),
+    import_id: Optional[int] = typer.Option(None, "--import", help="只列出该导入批次的隔离数据"),
+) -> None:
+    """列出被隔离的数据（文件、行号、字段、原文、原因）。"""
+    with open_workspace(ctx) as ws:
+        where = f" WHERE import_id = {int(import_id)}" if import_id is not None else ""
+        total = ws.con.execute("SELECT count(*) FROM quarantine" + where).fetchall()[0][0]
+        rows = ws.con.execute("SELECT import_id, source, line, field, raw, reason FROM quarantine" + where
+                              + f" ORDER BY import_id, line LIMIT {int(limit)}").fetchall()
+    if not rows:
+        console.print("没有被隔离的数据" + (f"（导入批次 {import_id}）" if import_id is not None else "") + "。")
+        return
+    t = Table(title="隔离数据")
+    for c in ("批次", "文件", "行", "字段", "原文", "原因"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r[0]), escape(Path(r[1]).name), str(r[2]), escape(str(r[3])), escape(str(r[4])), escape(str(r[5])))
+    console.print(t)
+    note = shown_of(len(rows), total, "处", "用 --limit 显示更多")
+    if note:
+        console.print(note)
