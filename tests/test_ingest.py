@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qingshan.ingest import ImportError_, import_files
+from qingshan.ingest import IngestError, import_files
 from qingshan.ingest.quotsoft_sites import TYPE_COLUMNS
 
 from .conftest import QUOTSOFT, STATION_LIST, need
@@ -183,7 +183,7 @@ def test_long_co_in_ug_without_unit_refused_nothing_stored(ws, tmp_path):
               "S1,2023-01-20 01:00,5,800\n"
               "S1,2023-01-20 02:00,5,850\n"
               "S1,2023-01-20 03:00,5,900\n")
-    with pytest.raises(ImportError_, match="µg/m³") as e:
+    with pytest.raises(IngestError, match="µg/m³") as e:
         imp(ws, "long", p)
     assert "co[ug/m3]" in str(e.value) and "文件未导入" in str(e.value)
     assert n_hourly(ws) == 0
@@ -203,7 +203,7 @@ def test_long_declared_units_converted(ws, tmp_path):
 @pytest.mark.parametrize("header", ["so2[ppb]", "no2[ppm]", "co[furlongs]"])
 def test_long_volume_or_unknown_unit_refused(ws, tmp_path, header):
     p = write(tmp_path, "ppb.csv", f"station,time,{header},pm25\nS1,2023-01-20 01:00,5,40\n")
-    with pytest.raises(ImportError_, match="单位") as e:
+    with pytest.raises(IngestError, match="单位") as e:
         imp(ws, "long", p)
     assert header in str(e.value)
     assert n_hourly(ws) == 0
@@ -281,10 +281,10 @@ def test_long_missing_markers_are_missing_not_quarantined(ws, tmp_path):
 
 def test_long_missing_required_column_refused(ws, tmp_path):
     p = write(tmp_path, "nostation.csv", "code_x,time,pm25\nS1,2023-01-20 01:00,40\n")
-    with pytest.raises(ImportError_, match="缺少必需列"):
+    with pytest.raises(IngestError, match="缺少必需列"):
         imp(ws, "long", p)
     p = write(tmp_path, "nopoll.csv", "station,time,remark\nS1,2023-01-20 01:00,x\n")
-    with pytest.raises(ImportError_, match="没有任何污染物列"):
+    with pytest.raises(IngestError, match="没有任何污染物列"):
         imp(ws, "long", p)
     assert n_hourly(ws) == 0
 
@@ -292,7 +292,7 @@ def test_long_missing_required_column_refused(ws, tmp_path):
 def test_long_xlsx_without_pollutant_columns_gets_clear_message(ws, tmp_path):
     p = tmp_path / "nopoll.xlsx"
     pd.DataFrame({"station": ["X1"], "time": ["2023-01-20 01:00"], "remark": ["x"]}).to_excel(p, index=False)
-    with pytest.raises(ImportError_, match="没有任何污染物列"):
+    with pytest.raises(IngestError, match="没有任何污染物列"):
         imp(ws, "long", p)
 
 
@@ -368,7 +368,7 @@ def test_several_files_in_one_call_keep_per_file_counts_and_order(ws, tmp_path):
 def test_unreadable_file_in_a_call_keeps_earlier_files(ws, tmp_path):
     a = write(tmp_path, "a.csv", "station,time,pm25\nS1,2023-01-20 01:00,40\n")
     bad = write(tmp_path, "bad.csv", "station,time,so2[ppb]\nS1,2023-01-20 01:00,4\n")
-    with pytest.raises(ImportError_, match="ppb"):
+    with pytest.raises(IngestError, match="ppb"):
         import_files(ws, "long", [a, bad])
     assert stored(ws, "pm25") == {("S1", H0 + 1): (40,)}
 
@@ -721,7 +721,7 @@ def test_station_duplicate_code_and_missing_code_quarantined(ws, tmp_path):
 
 
 def test_station_file_without_code_column_refused(ws, tmp_path):
-    with pytest.raises(ImportError_, match="站点编码"):
+    with pytest.raises(IngestError, match="站点编码"):
         imp(ws, "stations", write(tmp_path, "st.csv", "name,city\n甲站,示范市\n"))
 
 

@@ -4,7 +4,7 @@ Files are random bytes, or CSV tables with the importer's own headers mixed with
 numbers (finite, negative, huge, ``inf``/``nan`` spellings, exponents, 400 digits), missing markers and garbage
 text, in UTF-8 or GBK. For every file:
 
-* the parser returns a parsed file or raises the project's :class:`ImportError_` — never another exception;
+* the parser returns a parsed file or raises the project's :class:`IngestError` — never another exception;
 * the parsed data hold no non-finite value and no value outside the physical range of its quantity
   (:mod:`qingshan.standards.ranges`);
 * every numeric cell that is no measurement (non-finite, negative, out of range, a NaN spelled as a number) is in
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qingshan.ingest import cnemc_api, long_csv, quotsoft_sites, stations, water_auto, water_samples
-from qingshan.ingest.common import MISSING_MARKERS, ImportError_, ParsedFile
+from qingshan.ingest.common import MISSING_MARKERS, IngestError, ParsedFile
 from qingshan.ingest.deposition import parse_dust, parse_rain
 from qingshan.ingest.noise import parse_noise
 from qingshan.standards.ranges import RANGES, range_of
@@ -114,7 +114,7 @@ def quarantined(parsed: ParsedFile) -> set[tuple[int, str]]:
 def parse_or_refuse(fn, *args, **kw) -> ParsedFile | None:
     try:
         return fn(*args, **kw)
-    except ImportError_ as e:
+    except IngestError as e:
         assert str(e) and "\n" not in str(e).strip()
         return None
 

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from qingshan.cli import app
 from qingshan.ingest import import_files
-from qingshan.ingest.common import ImportError_
+from qingshan.ingest.common import IngestError
 from qingshan.ingest.deposition import import_dust, import_rain
 from qingshan.ingest.noise import import_noise
 from qingshan.ingest.water_auto import import_water_auto
@@ -141,7 +141,7 @@ def test_co_unit_check_is_not_fooled_by_infinite_values(ws, tmp_path, shape):
     assert air(ws, "S1", H0 + 1, "co") == (0.9,) and r.quarantined == 3 + bool(extra)
     ug = write(tmp_path / "ug.csv", "station,time,co\nS1,2023-01-20 01:00,800\nS1,2023-01-20 02:00,900\n"
                "S1,2023-01-20 03:00,inf\nS1,2023-01-20 04:00,inf\nS1,2023-01-20 05:00,inf\n" + extra)
-    with pytest.raises(ImportError_, match=r"co\[ug/m3\]"):  # µg/m³ data are still recognised despite the infinities
+    with pytest.raises(IngestError, match=r"co\[ug/m3\]"):  # µg/m³ data are still recognised despite the infinities
         imp(ws, "long", ug)
 
 
@@ -355,4 +355,4 @@ def test_debug_variable_shows_the_traceback(tmp_path, monkeypatch):
     bad = B.garbage(tmp_path / "garbage.xlsx")
     monkeypatch.setenv("QINGSHAN_DEBUG", "1")
     res = CliRunner().invoke(app, ["--workspace", str(tmp_path / "ws"), "import", "long", str(bad)])
-    assert isinstance(res.exception, ImportError_) and res.exit_code == 1
+    assert isinstance(res.exception, IngestError) and res.exit_code == 1

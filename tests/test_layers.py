@@ -48,16 +48,7 @@ SIDE = {"ledger": 2, "hj212": 2}
 
 #: Upward imports that other helpers of issue 12 remove in their own branches (cli package, charts ↔ reports,
 #: the CLI ring). Entries are "importing module -> imported module"; the lead empties this list after merging.
-KNOWN_UNTIL_MERGE: set[str] = {
-    "qingshan.reports.cli -> qingshan.cli",  # cli: ctx.obj instead of qingshan.cli._state
-    "qingshan.targets.cli -> qingshan.cli",  # cli: same
-    # private names of the CLI ring (cli: one cli/ package with ctx.obj)
-    "qingshan.cli_deposition -> qingshan.cli_water._report",
-    "qingshan.cli_deposition -> qingshan.cli_water._workspace",
-    "qingshan.cli_lake -> qingshan.cli._state",
-    "qingshan.cli_water -> qingshan.cli._state",
-    "qingshan.targets.cli -> qingshan.cli._state",
-}
+KNOWN_UNTIL_MERGE: set[str] = set()
 
 
 def module_name(path: Path) -> str:
@@ -218,11 +209,9 @@ def test_no_import_cycle_between_modules_of_the_lower_packages() -> None:
 
 def test_ingest_error_is_a_qingshan_error_and_a_value_error() -> None:
     from qingshan.errors import QingshanError
-    from qingshan.ingest import ImportError_
     from qingshan.ingest.errors import IngestError
 
     assert issubclass(IngestError, QingshanError) and issubclass(IngestError, ValueError)
-    assert ImportError_ is IngestError  # deprecated name kept for cli.py, cli_water.py, cli_errors.py
 
 
 #: SQL naming a table of the measurement store (in a string of the code)
@@ -230,9 +219,9 @@ STORE_SQL = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:air_hourly|stati
                        r"water_sections|water_auto|dustfall|rain_samples|noise_\w+)\b", re.IGNORECASE)
 #: packages that own the SQL on these tables: the store itself, and hj212, which keeps its own tables beside them
 SQL_OWNERS = ("store", "hj212")
-#: modules whose queries move to qingshan.store.read in other branches (cli), and the lake export (reads the
-#: whole store with COPY; a store export function is the next step)
-SQL_KNOWN_UNTIL_MERGE = {"qingshan.cli", "qingshan.cli_lake", "qingshan.demo", "qingshan.lake"}
+#: the one exception: the lake export (it copies whole store tables to Parquet with COPY; a store export function
+#: is the next step)
+SQL_EXCEPTIONS = {"qingshan.lake"}
 
 
 def test_sql_on_store_tables_lives_in_the_store() -> None:
@@ -240,7 +229,7 @@ def test_sql_on_store_tables_lives_in_the_store() -> None:
     found = []
     for path in source_files():
         me = module_name(path)
-        if part_of(me) in SQL_OWNERS or me in SQL_KNOWN_UNTIL_MERGE:
+        if part_of(me) in SQL_OWNERS or me in SQL_EXCEPTIONS:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and STORE_SQL.search(node.value):

@@ -134,9 +134,6 @@ def cli_env(request, tmp_path, monkeypatch):
 
 
 def test_counts_through_the_cli(cli_env):
-    from qingshan.ledger import cli as ledger_cli
-
-    ledger_cli.set_workspace(None)
     runner = CliRunner()
     app = _root_app()
     r = runner.invoke(app, ["--workspace", str(cli_env), "ledger", "demo", "--demo-password", "demo-password-1"])
@@ -148,14 +145,9 @@ def test_counts_through_the_cli(cli_env):
     # a second demo refuses, and leaves the ledger as it was
     r = runner.invoke(app, ["--workspace", str(cli_env), "ledger", "demo"])
     assert r.exit_code == 1
-    # set_workspace (the main CLI's wiring) takes precedence over the root option
-    ledger_cli.set_workspace(cli_env)
-    try:
-        r = runner.invoke(app, ["ledger", "stats", "--json", "--as-of", "2024-05-31"])
-        st = json.loads(r.stdout)
-        assert st["as_of"] == "2024-05-31" and st["rectification_overdue"] == 0
-    finally:
-        ledger_cli.set_workspace(None)
+    r = runner.invoke(app, ["--workspace", str(cli_env), "ledger", "stats", "--json", "--as-of", "2024-05-31"])
+    st = json.loads(r.stdout)
+    assert st["as_of"] == "2024-05-31" and st["rectification_overdue"] == 0
     out = cli_env / "out.xlsx"
     assert runner.invoke(app, ["--workspace", str(cli_env), "ledger", "export", str(out)]).exit_code == 0
     r = runner.invoke(app, ["--workspace", str(cli_env), "ledger", "import", str(out), "--json"])

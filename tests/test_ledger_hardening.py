@@ -219,7 +219,7 @@ TABLE_TEXTS = FORMULAS + ["\t=1+1", "\r=1+1"]
 def test_result_tables_and_water_sheets_write_formula_text_as_text(tmp_path):
     """Old code: write_table (``qingshan air evaluate -o x.xlsx`` …) and the water sheets (pandas to_excel) wrote a
     station name "=cmd|..." as a formula."""
-    from qingshan.cli_water import _write_sheets
+    from qingshan.cli.output import write_sheets as _write_sheets
     from qingshan.evaluate.tables import write_table
 
     df = pd.DataFrame({"站点": TABLE_TEXTS, "值": range(len(TABLE_TEXTS))})

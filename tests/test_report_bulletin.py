@@ -637,12 +637,10 @@ def test_cli_bulletin(workspace, tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    from qingshan import cli as main_cli
-    from qingshan.reports import cli_bulletin  # noqa: F401  (registers the command)
-    from qingshan.reports.cli import report_app
+    from qingshan.cli.reports import report_app
 
     inputs = workspace[1]
-    monkeypatch.setitem(main_cli._state, "workspace", tmp_path / "ws")
+    monkeypatch.setenv("QINGSHAN_WORKSPACE", str(tmp_path / "ws"))
     app = typer.Typer()
     app.add_typer(report_app, name="report")
     out = tmp_path / "out" / "公报.docx"

@@ -258,12 +258,11 @@ def test_model_rejects_ragged_rows_and_renders_minimal_document(tmp_path):
 def test_cli_monthly(ws, tmp_path, monkeypatch):
     import typer
 
-    from qingshan import cli as main_cli
-    from qingshan.reports.cli import report_app
+    from qingshan.cli.reports import report_app
 
     build_store(ws)
     ws.close()
-    monkeypatch.setitem(main_cli._state, "workspace", ws.path)
+    monkeypatch.setenv("QINGSHAN_WORKSPACE", str(ws.path))
     app = typer.Typer()
     app.add_typer(report_app, name="report")
     out = tmp_path / "out" / "月报.docx"

@@ -262,14 +262,13 @@ def test_conversion_errors_are_clear(tmp_path, monkeypatch):
 def test_cli_monthly_writes_docx_and_pdf(ws, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from qingshan import cli as main_cli
-    from qingshan.reports.cli import report_app
+    from qingshan.cli.reports import report_app
 
     from .test_report_monthly import CITY, build_store
 
     build_store(ws)
     ws.close()
-    monkeypatch.setitem(main_cli._state, "workspace", ws.path)
+    monkeypatch.setenv("QINGSHAN_WORKSPACE", str(ws.path))
     app = typer.Typer()
     app.add_typer(report_app, name="report")
     out = tmp_path / "out" / "月报"

@@ -179,10 +179,9 @@ def test_inspection_errors_list_the_available_ones(ledger):
 
 
 def test_cli_writes_docx_and_pdf(ledger, tmp_path, monkeypatch):
-    from qingshan import cli as main_cli
-    from qingshan.reports.cli import report_app
+    from qingshan.cli.reports import report_app
 
-    monkeypatch.setitem(main_cli._state, "workspace", ledger.workspace)
+    monkeypatch.setenv("QINGSHAN_WORKSPACE", str(ledger.workspace))
     app = typer.Typer()
     app.add_typer(report_app, name="report")
     runner = CliRunner()

@@ -16,7 +16,7 @@ from qingshan.evaluate.dustfall import city_monthly_means, evaluate_dust
 from qingshan.evaluate.noise import evaluate_regional, evaluate_road, evaluate_zones
 from qingshan.evaluate.periods import parse_period
 from qingshan.evaluate.tables import read_table
-from qingshan.ingest.common import ImportError_
+from qingshan.ingest.common import IngestError
 from qingshan.ingest.deposition import import_dust, import_rain
 from qingshan.ingest.noise import import_noise
 from qingshan.store.deposition import load_dust, load_rain
@@ -193,7 +193,7 @@ def test_malformed_rain_and_noise_rows(ws, tmp_path):
     assert (rep.new, rep.quarantined) == (2, 3) and "1 行既无有效 pH 也无降水量，未导入" in rep.messages
     kept = load_rain(ws.con).set_index("site")
     assert pd.isna(kept.loc["郊区", "ph"]) and kept.loc["郊区", "rainfall"] == 3.0
-    with pytest.raises(ImportError_, match="date"):  # the store needs the date to identify a sample
+    with pytest.raises(IngestError, match="date"):  # the store needs the date to identify a sample
         import_rain(ws, write(tmp_path, "nodate.csv", "site,ph,rainfall\n市区,5.0,3.0\n"))
     zones = write(tmp_path, "z.csv", "point,zone,leq_day,leq_night,date\n"
                   "Z1,2类,58,49,2023-03-15\n"      # 2 ok
@@ -204,7 +204,7 @@ def test_malformed_rain_and_noise_rows(ws, tmp_path):
     rep = import_noise(ws, "zone", zones, 2023)
     assert [(line, fld) for line, fld, _ in quarantine(ws, rep.import_id)] == [(3, "zone"), (4, "date")]
     assert load_noise(ws.con, "zone", 2023)["session"].tolist() == ["2023-03-15", "一季度", "第1次"]
-    with pytest.raises(ImportError_, match="--year"):
+    with pytest.raises(IngestError, match="--year"):
         import_noise(ws, "regional", write(tmp_path, "r.csv", REGIONAL))
     # a zone file without dates needs --year
     rep = import_noise(ws, "zone", write(tmp_path, "z2.csv", "point,zone,leq_day,leq_night\nZ9,2,55,45\n"))
@@ -268,21 +268,23 @@ def test_dustfall_target_from_the_store(ws, tmp_path):
 
 def test_targets_status_command_shows_dustfall(ws, tmp_path):
     import json
+    import os
 
     from typer.testing import CliRunner
 
-    import qingshan.cli as main_cli
-    from qingshan.targets.cli import targets_app
+    from qingshan.cli.targets import targets_app
 
     import_dust(ws, _ten_months(tmp_path))
-    saved = dict(main_cli._state)
-    main_cli._state["workspace"] = ws.path
+    saved = os.environ.get("QINGSHAN_WORKSPACE")
+    os.environ["QINGSHAN_WORKSPACE"] = str(ws.path)
     try:
         res = CliRunner().invoke(targets_app, ["status", "--city", "常州市", "--year", "2023", "--as-of", "2023-10-31",
                                                "--json"])
     finally:
-        main_cli._state.clear()
-        main_cli._state.update(saved)
+        if saved is None:
+            os.environ.pop("QINGSHAN_WORKSPACE", None)
+        else:
+            os.environ["QINGSHAN_WORKSPACE"] = saved
     assert res.exit_code == 0, res.output
     dust = {r["id"]: r for r in json.loads(res.output)["targets"]}["dustfall"]
     assert dust["ytd_value"] == 2.3 and dust["status"] == "on_track" and dust["required"] == pytest.approx(2.45)

@@ -269,10 +269,11 @@ def _load_days(ws, station: str, city: str, first: int, pm25: np.ndarray) -> Non
 
 
 def test_status_cli_end_to_end(ws, tmp_path):
+    import os
+
     from typer.testing import CliRunner
 
-    import qingshan.cli as main_cli
-    from qingshan.targets.cli import targets_app
+    from qingshan.cli.targets import targets_app
 
     # Leap year 2024, one station in city 城, 1–10 January: PM2.5 30 on 8 days, 80 on 2 (IAQI 107 → not good).
     _load_days(ws, "A", "城", day_index(date(2024, 1, 1)), np.array([30.0] * 8 + [80.0] * 2))
@@ -283,16 +284,18 @@ def test_status_cli_end_to_end(ws, tmp_path):
         "  - {id: good, indicator: good_ratio, comparison: '≥', value: 80.0, unit: '%', source: s}\n"
         "  - {id: w, indicator: water_share_ge3, level: 国考, comparison: '≥', value: 80, unit: '%', source: s}\n",
         encoding="utf-8")
-    saved = dict(main_cli._state)
-    main_cli._state["workspace"] = ws.path
+    saved = os.environ.get("QINGSHAN_WORKSPACE")
+    os.environ["QINGSHAN_WORKSPACE"] = str(ws.path)
     try:
         res = CliRunner().invoke(targets_app, ["status", "--city", "城", "--year", "2024", "--as-of", "2024-01-10",
                                                "--config", str(cfg), "--json"])
         text = CliRunner().invoke(targets_app, ["status", "--city", "城", "--year", "2024", "--as-of", "2024-01-10",
                                                 "--config", str(cfg)])
     finally:
-        main_cli._state.clear()
-        main_cli._state.update(saved)
+        if saved is None:
+            os.environ.pop("QINGSHAN_WORKSPACE", None)
+        else:
+            os.environ["QINGSHAN_WORKSPACE"] = saved
     assert res.exit_code == 0, res.output
     out = {r["id"]: r for r in json.loads(res.output)["targets"]}
     # PM2.5: sum 8·30 + 2·80 = 400 over 10 days, mean 40; 2024 has 366 days, 356 left:
@@ -310,7 +313,7 @@ def test_status_cli_end_to_end(ws, tmp_path):
 def test_status_cli_rejects_bad_input(tmp_path):
     from typer.testing import CliRunner
 
-    from qingshan.targets.cli import targets_app
+    from qingshan.cli.targets import targets_app
 
     r = CliRunner().invoke(targets_app, ["status", "--city", "常州", "--year", "2023", "--as-of", "2024-01-10"])
     assert r.exit_code == 2

@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from qingshan.ingest import ImportError_
+from qingshan.ingest import IngestError
 from qingshan.ingest.water_auto import decode_cell, import_water_auto, infer_timestamp
 from qingshan.ingest.water_auto import parse as parse_auto
 from qingshan.ingest.water_samples import import_water_samples
@@ -110,10 +110,10 @@ def test_samples_xlsx_with_sections_sheet_and_corrections(ws, tmp_path):
 
 def test_samples_file_refused_without_key_columns(ws, tmp_path):
     (tmp_path / "x.csv").write_text("site_name,when,tp\nA,2023-01-01,0.1\n")
-    with pytest.raises(ImportError_, match="缺少必需列 section"):
+    with pytest.raises(IngestError, match="缺少必需列 section"):
         import_water_samples(ws, tmp_path / "x.csv")
     (tmp_path / "y.csv").write_text("section,date,colour\nA,2023-01-01,3\n")
-    with pytest.raises(ImportError_, match="没有任何可识别的监测项目列"):
+    with pytest.raises(IngestError, match="没有任何可识别的监测项目列"):
         import_water_samples(ws, tmp_path / "y.csv")
 
 
@@ -202,7 +202,7 @@ def test_auto_flat_and_by_name_tables(ws, tmp_path):
 
 def test_auto_unknown_format_and_undated_json(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ImportError_, match="无法识别的自动站数据格式"):
+    with pytest.raises(IngestError, match="无法识别的自动站数据格式"):
         parse_auto(tmp_path / "x.csv")
-    with pytest.raises(ImportError_, match="无法从文件名或路径得到年份"):
+    with pytest.raises(IngestError, match="无法从文件名或路径得到年份"):
         parse_auto(write_json(tmp_path / "latest.json", gz=False))

@@ -19,6 +19,7 @@ from .evaluate.air import evaluate_hourly, evaluate_period, rank
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
 from .ingest.water_samples import import_water_samples
+from .store.read import city_hours, hour_range
 from .store.workspace import Workspace
 from .synth import DEMO_CITY, DEMO_STATIONS, generate_hourly, to_long_csv
 from .synth_other import dust_file, noise_files, rain_file
@@ -57,7 +58,7 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         else:
             city = city or DEMO_CITY
             _synthetic(ws, console)
-        lo, hi_ = ws.con.execute("SELECT min(hi), max(hi) FROM air_hourly").fetchall()[0]
+        lo, hi_ = hour_range(ws.con)
         if lo is None:
             raise DemoError("没有导入任何小时数据")
         city = _choose_city(ws, city, console) if data is not None else city
@@ -147,9 +148,7 @@ def _import_data(ws: Workspace, data: Path, stations: Path | None, console: Cons
 def _choose_city(ws: Workspace, city: str | None, console: Console) -> str:
     """The city to evaluate: ``--city`` (as in the station list, "常州" or "常州市"), else the ledger's city when the
     data hold it, else the city with the most station-hours; the choice and its reason are printed."""
-    counts = dict(ws.con.execute(
-        "SELECT s.city, count(*) FROM air_hourly h JOIN stations s ON s.code = h.station "
-        "GROUP BY s.city ORDER BY count(*) DESC, s.city").fetchall())
+    counts = city_hours(ws.con)
     if not counts:
         raise DemoError("导入的小时数据中没有一个站点在站点表中（站点编码对不上），无法按城市评价")
     if city is not None:

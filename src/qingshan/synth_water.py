@@ -7,7 +7,7 @@ concentrations around a Ⅱ/Ⅲ river — and a few sections are made worse on p
 near the Ⅲ/Ⅳ limit) so that the shares come out near the Changzhou 2023 bulletin (国考 ≥ Ⅲ 85 %, 省考 94 %, no
 劣Ⅴ), not at a suspicious 100 %. Months vary with a seasonal cycle (nutrients higher in summer, DO lower) and
 lognormal noise; values are rounded like laboratory reports. The output is the documented samples workbook
-(docs/water.md "Input formats") so the demo imports it through the same adapter a user's file goes through.
+(docs/water.md#input-formats) so the demo imports it through the same adapter a user's file goes through.
 """
 
 from __future__ import annotations

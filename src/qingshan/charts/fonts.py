@@ -1,7 +1,7 @@
 """Where the CJK fonts come from, for server-side charts (vl-convert) and PDF reports (Typst).
 
 Neither renderer can draw Chinese text without a CJK font file, and we never commit font files to the repository
-(DESIGN.md "Charts": CJK fonts from Debian's ``fonts-noto-cjk``). The directory is found, first match wins:
+(docs/design.md#charts: CJK fonts from Debian's ``fonts-noto-cjk``). The directory is found, first match wins:
 
 1. the environment variable ``QINGSHAN_CJK_FONT_DIR`` (a folder holding Noto Sans CJK SC, e.g. copied from
    another machine or from a font package of another distribution);

@@ -1,6 +1,6 @@
 """Chart definitions: pure functions that return Vega-Lite v5 specifications with their data inline.
 
-One definition serves both faces (DESIGN.md "Charts"): the web console hands the dict to vega-embed in the
+One definition serves both faces (docs/design.md#charts): the web console hands the dict to vega-embed in the
 browser, the reports render it server-side with vl-convert (:mod:`qingshan.charts.render`). So every spec here is
 self-contained — data in ``data.values``, fixed pixel sizes, colours and sort orders spelled out — and uses only
 plain JSON types, so that it can be serialised unchanged into a page.

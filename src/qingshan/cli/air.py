@@ -35,14 +35,14 @@ def air_aqi(
     """计算每个站点小时的 IAQI、AQI、级别、类别与首要污染物。"""
     from ..evaluate.aqi_table import compute_aqi_table
     from ..evaluate.tables import read_table, write_table
-    from ..ingest import ImportError_
+    from ..ingest import IngestError
     from ..standards.rulesets import get_aqi_ruleset
 
     try:
         override = get_aqi_ruleset(ruleset) if ruleset else None
         df = read_table(input)
         result = compute_aqi_table(df, override, source=str(input))
-    except (ValueError, ImportError_) as e:
+    except (ValueError, IngestError) as e:
         fail(e)
     write_table(result.table, output)
     q = result.problems
@@ -67,7 +67,9 @@ def period_args(period: str, ruleset: Optional[str]) -> tuple[Period, Any]:
 
 
 def check_city(ws: Workspace, city: Optional[str]) -> None:
-    if city is not None and not ws.con.execute("SELECT count(*) FROM stations WHERE city = ?", [city]).fetchall()[0][0]:
+    from ..store.read import city_has_stations
+
+    if city is not None and not city_has_stations(ws.con, city):
         fail(f"站点表中没有城市 {city!r}（先用 qingshan import stations 导入站点表）")
 
 

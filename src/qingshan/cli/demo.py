@@ -26,12 +26,12 @@ def demo(
 ) -> None:
     """一条命令看到平台的全貌：导入 → 小时 AQI → HJ 663 评价 → 目标进度 → 演示台账 → 启动控制台。"""
     from ..demo import DemoError, run_demo
-    from ..ingest import ImportError_
+    from ..ingest import IngestError
 
     workspace = workspace_path(ctx)
     try:
         city_used, accounts = run_demo(workspace, data, city, console, demo_password, stations=stations)
-    except ImportError_ as e:
+    except IngestError as e:
         fail(e, 2, "导入失败：")
     except DemoError as e:
         fail(e)

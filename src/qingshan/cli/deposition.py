@@ -74,7 +74,7 @@ def noise_evaluate(
     不给 --regional/--road/--zones 时评价工作区已导入的数据。"""
     from ..evaluate import noise as NE
     from ..evaluate.tables import read_table
-    from ..ingest.common import ImportError_
+    from ..ingest.common import IngestError
     from ..standards.noise import DIGITS as DB
 
     sheets: dict[str, pd.DataFrame] = {}
@@ -106,7 +106,7 @@ def noise_evaluate(
             _table("功能区达标率（GB 3096-2008）", df, {"zone": "功能区", "period": "时段", "limit_db": ("限值 dB(A)", 0), "sessions": "点次",
                                                    "compliant": "达标点次", "rate_pct": ("达标率%", 1)})
             sheets["功能区"] = df
-    except (ValueError, ImportError_) as e:
+    except (ValueError, IngestError) as e:
         fail(e)
     if output:
         write_sheets(sheets, output)
@@ -124,7 +124,7 @@ def rain_evaluate(
     from ..evaluate.acid_rain import evaluate_rain
     from ..evaluate.periods import parse_period
     from ..evaluate.tables import read_table, write_table
-    from ..ingest.common import ImportError_
+    from ..ingest.common import IngestError
     from ..standards.acid_rain import FREQ_DIGITS, PH_DIGITS
     from ..store.deposition import load_rain
 
@@ -139,7 +139,7 @@ def rain_evaluate(
             df, q = evaluate_rain(table, p, "工作区降水数据")
         else:
             df, q = evaluate_rain(read_table(input), p, str(input))
-    except (ValueError, ImportError_) as e:
+    except (ValueError, IngestError) as e:
         fail(e)
     print_problems(q)
     _table(f"降水酸度{' ' + p.label if p else ''}", df, {"site": "点位", "samples": "样品数", "acid_samples": "酸雨样品",
@@ -162,7 +162,7 @@ def dust_evaluate(
     """降尘评价：城市月均值、各点位年均值、城市年均值与考核目标、同比变化。"""
     from ..evaluate.dustfall import evaluate_dust
     from ..evaluate.tables import read_table
-    from ..ingest.common import ImportError_
+    from ..ingest.common import IngestError
     from ..standards.dustfall import DIGITS as DD
     from ..store.deposition import load_dust
 
@@ -176,7 +176,7 @@ def dust_evaluate(
             ev = evaluate_dust(table, year, target, "工作区降尘数据")
         else:
             ev = evaluate_dust(read_table(input), year, target, str(input))
-    except (ValueError, ImportError_) as e:
+    except (ValueError, IngestError) as e:
         fail(e)
     print_problems(ev.problems)
     _table("降尘年度评价", ev.summary, {"year": "年份", "sites": "点位数", "annual_mean": ("年均值 "+DUST_UNIT, DD),

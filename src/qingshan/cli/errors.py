@@ -1,6 +1,6 @@
 """How the command line reports a failure: one Chinese line on stderr and an exit code, never a traceback.
 
-* A file or store the command cannot use (:class:`~qingshan.ingest.common.ImportError_`, a store held by another
+* A file or store the command cannot use (:class:`~qingshan.ingest.common.IngestError`, a store held by another
   process, …): ``错误：…`` / ``导入失败：…`` and exit code 2.
 * Anything unexpected (a bug): one line naming the error and exit code 1.
 
@@ -44,13 +44,13 @@ def import_errors(prefix: str = "导入失败：") -> Iterator[None]:
     """Turn the errors of an import command into one line and an exit code (module docstring)."""
     import duckdb  # not at module level: `qingshan --help` must not load DuckDB
 
-    from ..ingest.common import ImportError_
+    from ..ingest.common import IngestError
 
     try:
         yield
     except (typer.Exit, typer.Abort):
         raise
-    except (ImportError_, duckdb.IOException) as e:
+    except (IngestError, duckdb.IOException) as e:
         if debugging():
             raise
         fail(e, 2, prefix)

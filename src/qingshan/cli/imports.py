@@ -233,11 +233,11 @@ def list_quarantine(
     import_id: Optional[int] = typer.Option(None, "--import", help="只列出该导入批次的隔离数据"),
 ) -> None:
     """列出被隔离的数据（文件、行号、字段、原文、原因）。"""
+    from ..store.read import quarantine_count, quarantine_rows
+
     with open_workspace(ctx) as ws:
-        where = f" WHERE import_id = {int(import_id)}" if import_id is not None else ""
-        total = ws.con.execute("SELECT count(*) FROM quarantine" + where).fetchall()[0][0]
-        rows = ws.con.execute("SELECT import_id, source, line, field, raw, reason FROM quarantine" + where
-                              + f" ORDER BY import_id, line LIMIT {int(limit)}").fetchall()
+        total = quarantine_count(ws.con, import_id)
+        rows = quarantine_rows(ws.con, import_id, limit)
     if not rows:
         console.print("没有被隔离的数据" + (f"（导入批次 {import_id}）" if import_id is not None else "") + "。")
         return

@@ -78,21 +78,22 @@ def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, l
                 check_city(ws, city)
                 return evaluate_period(ws.con, period, city=city, ev_override=ev, levels=levels)
         from ..lake import lake_connection
+        from ..store.read import station_cities
 
         try:
             con = lake_connection(lake)
         except LakeError as e:
             fail(e)
         with contextlib.closing(con):
-            _check_lake_city(con.sql("SELECT DISTINCT city FROM stations").fetchall(), city)
+            _check_lake_city(station_cities(con), city)
             return evaluate_period(con, period, city=city, ev_override=ev, levels=levels)
     if lake is None:
         fail("--engine spark 需要 --lake 数据湖（先用 qingshan export lake DIR 导出）")
     return _evaluate_spark(lake, master, period, city, ev, levels)
 
 
-def _check_lake_city(rows, city: Optional[str]) -> None:
-    if city is not None and city not in {r[0] for r in rows}:
+def _check_lake_city(cities: list[str], city: Optional[str]) -> None:
+    if city is not None and city not in cities:
         fail(f"数据湖的站点表中没有城市 {city!r}")
 
 
@@ -115,7 +116,7 @@ def _evaluate_spark(lake: str, master: Optional[str], period, city, ev, levels):
         except LakeError as e:
             fail(e)
         if city is not None:
-            _check_lake_city(sl.stations().select("city").distinct().collect(), city)
+            _check_lake_city([r[0] for r in sl.stations().select("city").distinct().collect()], city)
         return evaluate_period_spark(spark, sl, period, city=city, ev_override=ev, levels=levels)
     finally:
         spark.stop()

@@ -5,7 +5,6 @@ The imports (``qingshan import water-auto|water-samples``) are in :mod:`qingshan
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,15 +29,6 @@ def fmt(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
-
-
-#: a clause of the rule set's notes about floating point (for developers, docs/water.md), not printed
-FLOAT_TOLERANCE = re.compile(r"[，,]?\s*与标准限值比较时容许\s*[0-9.eE+-]+\s*相对误差")
-
-
-def for_people(note: str) -> str:
-    """A rule-set note as printed: without the floating-point tolerance clause."""
-    return FLOAT_TOLERANCE.sub("", note)
 
 
 def item_names(codes: str) -> str:
@@ -68,13 +58,13 @@ def water_classify(
     """按 GB 3838-2002 单因子法对每个样品定类：class、class_factors（定类项目）与各项目类别 class_<项目>。"""
     from ..evaluate.tables import read_table, write_table
     from ..evaluate.water import classify_table
-    from ..ingest.common import ImportError_
+    from ..ingest.common import IngestError
     from ..standards.water_eval import EVAL_ITEMS
 
     try:
         df = read_table(input)
         res = classify_table(df, source=str(input), items=EVAL_ITEMS if items is WaterItems.eval21 else None)
-    except (ValueError, ImportError_) as e:
+    except (ValueError, IngestError) as e:
         fail(e)
     write_table(res.table, output)
     print_problems(res.problems)
@@ -131,7 +121,7 @@ def water_evaluate(
     if note:
         console.print(note)
     for n in ev.notes:
-        console.print(f"注：{for_people(n)}")
+        console.print(f"注：{n}")
     if output:
         sheets = {"断面评价": ev.sections, "分组统计": ev.groups, "月度评价": ev.months, "样品类别": ev.samples,
                   "湖库营养状态": ev.tli}

@@ -1,4 +1,4 @@
-"""Noise evaluations from the documented input tables (docs/water.md "Noise"): regional (grid) levels, road-traffic
+"""Noise evaluations from the documented input tables (docs/water.md#noise-noise-evaluate): regional (grid) levels, road-traffic
 segments and functional-zone monitoring (GB 3096-2008, HJ 640-2012; rules in :mod:`qingshan.standards.noise`).
 
 * regional: ``point, leq_day, leq_night`` [``district``] — one row per grid point (L_eq in dB(A)).

@@ -2,7 +2,7 @@
 
 * ``hi``: hours since 1970-01-01 00:00 Beijing time of the **end** of the hour.
 * ``day``: days since 1970-01-01; natural day D holds the hours labelled D 01:00 … D+1 00:00, so
-  ``day = (hi − 1) // 24`` and the hour-of-day label is ``(hi − 1) % 24 + 1`` ∈ 1…24 (DESIGN.md "Time").
+  ``day = (hi − 1) // 24`` and the hour-of-day label is ``(hi − 1) % 24 + 1`` ∈ 1…24 (docs/design.md#time).
 """
 
 from __future__ import annotations

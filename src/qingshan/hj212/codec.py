@@ -1,10 +1,10 @@
 """HJ 212 packet codec: frame, CRC, parse and build (HJ 212-2017 表2/表3/表4, 附录A; HJ/T 212-2005 packets;
-notes in ../shared/standards.md §9).
+notes in docs/rules/hj212.md).
 
 A packet is ``##`` + 4-digit decimal length + data segment + 4 hex-digit CRC16 + ``\\r\\n`` (表2).  The length counts the
-data segment in **UTF-8 bytes** (standards.md §9.1); the CRC covers the data segment only (附录A).  The data segment
+data segment in **UTF-8 bytes** (docs/rules/hj212.md#packet-frame); the CRC covers the data segment only (附录A).  The data segment
 is ``QN=…;ST=…;CN=…;PW=…;MN=…;Flag=…;[PNUM=…;PNO=…;]CP=&&…&&`` (表3); 2005-style packets omit QN and Flag.  Inside
-``CP``, ``;`` separates items, ``,`` separates values of one item and ``=`` joins a name and its value (standards.md §9.2).
+``CP``, ``;`` separates items, ``,`` separates values of one item and ``=`` joins a name and its value (docs/rules/hj212.md#data-segment).
 
 Every failure raises a subclass of :class:`Hj212Error` — :class:`BadFrame`, :class:`BadLength`, :class:`BadCrc` or
 :class:`BadField` — and :func:`parse` raises nothing else, whatever the input (tested by fuzzing).
@@ -107,7 +107,7 @@ class BadCrc(Hj212Error):
 
 
 class BadField(Hj212Error):
-    """A field of the data segment is missing, repeated, unknown or malformed (表3; standards.md §9.2)."""
+    """A field of the data segment is missing, repeated, unknown or malformed (表3; docs/rules/hj212.md#data-segment)."""
 
 
 # --- CRC16 (附录A) ---------------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ class Packet:
         return build(self)
 
 
-# CP content (表3; standards.md §9.2): groups separated by ";", items by ",", each item name=value; a name is non-empty and has no
+# CP content (表3; docs/rules/hj212.md#data-segment): groups separated by ";", items by ",", each item name=value; a name is non-empty and has no
 # "=", a value has no ";" or ",".  Empty groups (";;" or a trailing ";") occur in the wild and are kept.
 _ITEM = r"[^;,=]+=[^;,]*"
 _GROUP = rf"(?:{_ITEM}(?:,{_ITEM})*)?"
@@ -434,7 +434,7 @@ _FAST = re.compile(
 
 
 def parse_segment(seg: str) -> Packet:
-    """Parse a data segment (the text between the length field and the CRC) — 表3 (standards.md §9.2).
+    """Parse a data segment (the text between the length field and the CRC) — 表3 (docs/rules/hj212.md#data-segment).
 
     The segment is text (UTF-8, 表2); control characters (CR, LF, NUL …) are refused, since a CRLF ends a packet.
     """
@@ -590,7 +590,7 @@ def build(p: Packet, *, verify: bool = True) -> bytes:
     return frame(build_segment(p, verify=verify))
 
 
-# --- replies (表9; standards.md §9.5) ------------------------------------------------------------------------------------------
+# --- replies (表9; docs/rules/hj212.md#commands-and-replies) ------------------------------------------------------------------------------------------
 
 
 def _reply(head: Packet | Mapping[str, str], cn: str, cp: str) -> bytes:

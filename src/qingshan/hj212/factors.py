@@ -1,8 +1,8 @@
 """HJ 212 pollutant codes: the 2017 code table, the HJ/T 212-2005 codes they replace, names and units.
 
-Source: HJ 212-2017 附录B (表B.1 water, 表B.2 air, 表B.3 noise), as transcribed in ../shared/standards.md §9.7;
+Source: HJ 212-2017 附录B (表B.1 water, 表B.2 air, 表B.3 noise), as transcribed in docs/rules/hj212.md#pollutant-codes;
 the "原编码" column of 附录B is the HJ/T 212-2005 code.  Ambient-air codes used by ST=22 stations (a34004 PM2.5,
-a05024 O3, meteorology) are from ../shared/anchors.md §5.1; O3 (a05024) is not in 表B.2 and comes from practice.
+a05024 O3, meteorology) are from docs/rules/hj212.md#ambient-air-codes-in-practice; O3 (a05024) is not in 表B.2 and comes from practice.
 
 Values are stored exactly as the device sent them: the unit given here is the standard's default unit for the
 concentration (``-Rtd/-Avg/-Min/-Max``), for display only.  Nothing is converted.
@@ -23,7 +23,7 @@ class Factor:
     code_2005: str | None = None  # HJ/T 212-2005 code (附录B "原编码")
 
 
-# HJ 212-2017 附录B 表B.2 (air emission / ambient air) — clause cited per row group in standards.md §9.7.
+# HJ 212-2017 附录B 表B.2 (air emission / ambient air) — clause cited per row group in docs/rules/hj212.md#pollutant-codes.
 _AIR = [
     Factor("a21026", "二氧化硫", "mg/m³", "02"),
     Factor("a21002", "氮氧化物", "mg/m³", "03"),
@@ -45,7 +45,7 @@ _AIR = [
     Factor("a01006", "气压", "kPa"),
     Factor("a01007", "风速", "m/s"),
     Factor("a01008", "风向", "°"),
-    # 表B.2 gives ng/m³ for particles, which does not match practice: stations send µg/m³ (standards.md §9.7).
+    # 表B.2 gives ng/m³ for particles, which does not match practice: stations send µg/m³ (docs/rules/hj212.md#pollutant-codes).
     Factor("a34002", "PM10", "µg/m³"),
     Factor("a34004", "PM2.5", "µg/m³"),
     Factor("a34001", "总悬浮颗粒物", "µg/m³"),
@@ -116,7 +116,7 @@ def unit_of(code: str) -> str:
 #
 # A number a data logger sends is stored only when it is a finite decimal number inside the physical range of its
 # quantity; anything else (``inf``, ``NaN``, ``1e308``, a 400-digit number, a pH of 20) is kept as text in
-# ``quarantine`` with the reason and stored as missing (docs/hj212.md "数值范围").  Values are in the device's own
+# ``quarantine`` with the reason and stored as missing (docs/hj212.md#数值范围).  Values are in the device's own
 # unit (nothing is converted), so the ranges must hold in every unit 附录B uses for the quantity:
 #
 # * every value, any factor, any field: |x| ≤ MAX_MAGNITUDE = 1e10.  Larger is impossible in every 附录B unit:

@@ -1,4 +1,4 @@
-"""The HJ 212 receiver: an asyncio TCP server that data loggers report to (HJ 212-2017 表9; standards.md §9.5).
+"""The HJ 212 receiver: an asyncio TCP server that data loggers report to (HJ 212-2017 表9; docs/rules/hj212.md#commands-and-replies).
 
 Per connection the server cuts the byte stream into packets (:class:`~.codec.FrameReader`), verifies length and
 CRC (附录A), checks the device registry (MN known, PW right, ST as registered) and then hands the packet to the

@@ -1,6 +1,6 @@
 """HJ 212 device simulator: many concurrent data loggers sending generated or recorded packets over TCP.
 
-Each simulated device keeps one connection and behaves like a data logger (HJ 212-2017 表9, standards.md §9.5, and the default
+Each simulated device keeps one connection and behaves like a data logger (HJ 212-2017 表9, docs/rules/hj212.md#commands-and-replies, and the default
 "超时 10 秒，重发 3 次" of §9.5): it sends a packet, waits for the 9014/9013 answer when Flag.A is set, and when the
 connection breaks or the answer does not come it reconnects and **re-sends the same packet with the same QN**.
 A packet counts as acknowledged only when its own answer (same QN) came back.

@@ -6,7 +6,7 @@ Tables (created with ``CREATE TABLE IF NOT EXISTS``; documented in docs/hj212.md
   MN+QN+CN(+PNO), or of the data segment for packets without QN), header fields, ``data_time`` (CP DataTime as
   sent), ``received_at`` (Beijing time), ``peer``, ``raw`` (the packet text, ``##`` to CRC), WAL position, ``note``.
 * ``source_data`` — long table, one row per packet × factor for CN 2011/2051/2061/2031: ``mn, st, cn, data_time``
-  (Beijing; the acquisition instant for 2011, the **start** of the period for 2051/2061/2031 — standards.md §9.5),
+  (Beijing; the acquisition instant for 2011, the **start** of the period for 2051/2061/2031 — docs/rules/hj212.md#commands-and-replies),
   ``period_end`` (2061 + 1 h, 2031 + 1 day, 2051 + the device's minute interval when known), ``hi`` (hours since
   1970-01-01 Beijing of ``period_end``, hourly data only, the store's end-of-hour label), ``factor`` (2017 code;
   2005 codes mapped, 附录B), ``factor_raw`` (as sent), ``rtd min avg max cou zs_rtd zs_min zs_avg zs_max``, ``flag``
@@ -51,7 +51,7 @@ NUM_COLS = ("rtd", "min", "avg", "max", "cou", "zs_rtd", "zs_min", "zs_avg", "zs
 _NUM_INDEX = {f: 3 + i for i, f in enumerate(NUM_FIELDS)}  # position in a row list
 _FLAG, _EFLAG, _SAMPLE, _EXTRA = 12, 13, 14, 15
 BEIJING_MS = 8 * 3600 * 1000
-EPOCH = datetime(1970, 1, 1)  # naive: the store keeps naive Beijing time (DESIGN.md "Time")
+EPOCH = datetime(1970, 1, 1)  # naive: the store keeps naive Beijing time (docs/design.md#time)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS hj212_packets (

@@ -1,6 +1,6 @@
 """Write-ahead log of the HJ 212 receiver: append-only, fsync'd segment files in ``<workspace>/hj212-wal/``.
 
-A packet is acknowledged (9014/9013) only after the record holding it is on disk (DESIGN.md "HJ 212": acknowledge
+A packet is acknowledged (9014/9013) only after the record holding it is on disk (docs/design.md#hj-212-receiver: acknowledge
 only after the flush is durable).  One writer task owns the log: connections hand it records, it writes each batch
 with one ``write`` and one ``fdatasync`` in a worker thread and then resolves the batch's futures; while one batch
 is being synced the next one gathers (group commit).  The store loader reads the log behind the writer and loads it

@@ -14,7 +14,7 @@ from ..store.read import station_codes
 from ..store.workspace import Workspace
 from . import cnemc_api, long_csv, quotsoft_sites, stations
 from .common import ImportReport, ParsedFile
-from .errors import ImportError_, IngestError
+from .errors import IngestError
 
 PARSERS: dict[str, Callable[..., ParsedFile]] = {
     "quotsoft": quotsoft_sites.parse,
@@ -174,4 +174,4 @@ def _register_unknown_stations(ws: Workspace, meta, iid: int, messages: list[str
     messages.append(f"按数据中的站点信息登记了 {len(frame)} 个新站点")
 
 
-__all__ = ["import_files", "ImportError_", "IngestError", "ImportReport", "PARSERS"]  # ImportError_: deprecated
+__all__ = ["import_files", "IngestError", "ImportReport", "PARSERS"]

@@ -12,8 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..standards.ranges import range_of
-from .errors import ImportError_ as ImportError_  # deprecated name, re-exported for the command line
-from .errors import IngestError
+from .errors import IngestError as IngestError  # re-exported: the parsers raise it from here
 from .limits import LineScanner, check_size, read_csv_text
 
 #: Cell texts that mean "no value" in the formats we read (CNEMC: empty, "—", "NA"; "/" = not monitored).

@@ -8,7 +8,3 @@ from ..errors import QingshanError
 class IngestError(QingshanError, ValueError):
     """A file that cannot be imported at all (wrong format, unknown unit …). The message is for users."""
 
-
-#: Deprecated name of :class:`IngestError`, still caught by the command line (cli.py, cli_water.py, cli_errors.py)
-#: and reports/bulletin_other.py; remove once they catch IngestError.
-ImportError_ = IngestError

@@ -1,4 +1,4 @@
-"""Limits that keep a broken or hostile file from taking the importer's memory or time (docs/formats.md "Limits").
+"""Limits that keep a broken or hostile file from taking the importer's memory or time (docs/formats.md#limits-and-errors).
 
 Every importer reads its input through these functions, so that a bad file stops with one Chinese sentence
 (:class:`~qingshan.ingest.common.IngestError`) before anything large is built:

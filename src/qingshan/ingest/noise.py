@@ -1,5 +1,5 @@
 """Noise monitoring files into the store (``qingshan import noise-regional|noise-road|noise-zone``; tables in
-:mod:`qingshan.store.noise`, formats in docs/water.md "Noise").
+:mod:`qingshan.store.noise`, formats in docs/water.md#noise-noise-evaluate).
 
 The files are those of ``qingshan noise evaluate``, read with the evaluation's column aliases
 (:data:`qingshan.ingest.noise_tables.REGIONAL`, ``ROAD``, ``ZONES``) and cell rules (:mod:`qingshan.ingest.tables`):

@@ -1,4 +1,4 @@
-"""The governance ledger (治理台账): the bureau's relational system of record (DESIGN.md "Two stores").
+"""The governance ledger (治理台账): the bureau's relational system of record (docs/design.md#two-stores).
 
 What it holds (docs/ledger.md):
 

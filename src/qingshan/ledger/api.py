@@ -1,4 +1,4 @@
-"""REST API of the ledger: ``/api/v1/ledger/...`` and ``/api/v1/auth/...`` (docs/ledger.md "API").
+"""REST API of the ledger: ``/api/v1/ledger/...`` and ``/api/v1/auth/...`` (docs/ledger.md#api).
 
 Authentication: ``POST /api/v1/auth/token`` with ``username`` and ``password`` (form or JSON) returns a bearer
 token; send it as ``Authorization: Bearer <token>``. A browser signed in through the console (qingshan.web) sends

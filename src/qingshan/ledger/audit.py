@@ -1,4 +1,4 @@
-"""The append-only audit log: who, when, what, before/after (issue 4 "Workflows"; docs/ledger.md "Audit log").
+"""The append-only audit log: who, when, what, before/after (issue 4 "Workflows"; docs/ledger.md#audit-log).
 
 Three defences, from the inside out:
 

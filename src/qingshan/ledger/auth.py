@@ -1,4 +1,4 @@
-"""Passwords (argon2id, DESIGN.md "Stack: Web"), user names and API bearer tokens.
+"""Passwords (argon2id, docs/design.md#web), user names and API bearer tokens.
 
 User names are ASCII (letters, digits, ``. _ @ -``) and compared without regard to case: ``BUREAU`` signs in as
 ``bureau`` and cannot be created next to it (unique index on ``lower(username)``, migration 0002) — ASCII, so that

@@ -1,4 +1,4 @@
-"""Typed request bodies of the ledger API (docs/ledger.md "API", "Ranges") and the Chinese 422 message.
+"""Typed request bodies of the ledger API (docs/ledger.md#api, docs/ledger.md#ranges) and the Chinese 422 message.
 
 Every body is a pydantic model with its types and ranges, so a malformed request — a wrong type, a missing key, a
 huge integer, a nested object where a value belongs, an unknown field — is refused with 422 and a message naming

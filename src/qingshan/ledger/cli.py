@@ -16,7 +16,7 @@ Commands::
 
 The workspace (:func:`workspace_of`): the root command's ``ctx.obj.workspace`` (the main CLI puts its workspace and
 settings there); without one, a ``--workspace`` value given to the root command, then
-``qingshan.settings.current().workspace``. :func:`set_workspace` is kept for callers that still set it (it wins).
+``qingshan.settings.current().workspace``.
 
 Start-up cost: this module imports only typer, rich and the standard library; SQLAlchemy, the service and
 openpyxl are imported inside the commands, so ``qingshan --help`` does not pay for them.
@@ -48,19 +48,8 @@ ledger_app.add_typer(units_app, name="units")
 console = Console()
 err = Console(stderr=True)
 
-_workspace: Optional[Path] = None
-
-
-def set_workspace(path: Optional[Path | str]) -> None:
-    """Deprecated: set the workspace the ledger commands use (the main CLI now passes it on ``ctx.obj``)."""
-    global _workspace
-    _workspace = Path(path) if path is not None else None
-
-
 def workspace_of(ctx: Optional[typer.Context]) -> Path:
     """The workspace of a ledger command (see the module docstring for the order)."""
-    if _workspace is not None:
-        return _workspace
     root = ctx.find_root() if ctx is not None else None
     if root is not None:
         ws = getattr(root.obj, "workspace", None)

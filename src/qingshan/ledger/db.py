@@ -4,7 +4,7 @@ Where the ledger lives (first match wins):
 
 1. an explicit ``url`` argument;
 2. the environment variable ``QINGSHAN_LEDGER_URL`` (e.g. ``postgresql+psycopg://user:pw@host/db``);
-3. ``sqlite:///<workspace>/ledger.sqlite`` — the default (DESIGN.md "Stack": SQLite in WAL mode).
+3. ``sqlite:///<workspace>/ledger.sqlite`` — the default (docs/design.md#ledger-database: SQLite in WAL mode).
 
 Attachments are always stored in ``<workspace>/ledger-files`` — outside any web root; the API serves them only
 through a permission-checked download endpoint.

@@ -1,7 +1,7 @@
 """按日连续处罚 — the daily continuing fine (《环境保护法》第五十九条; 《环境保护主管部门实施按日连续处罚办法》,
 环境保护部令第28号).
 
-The rules encoded here (anchors.md §4.4; docs/ledger.md "Daily fine"):
+The rules encoded here (docs/rules/ledger.md#daily-continuing-fine; docs/ledger.md#daily-fine-按日连续处罚):
 
 * the counted days run from the day **after** the correction order (责令改正违法行为决定书) was served to the day
   of the re-inspection (复查) that found the illegal discharge continuing — both ends as stated, so the count is

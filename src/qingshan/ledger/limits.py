@@ -1,4 +1,4 @@
-"""The ranges of every number and text the ledger stores (docs/ledger.md "Ranges"), enforced in one place.
+"""The ranges of every number and text the ledger stores (docs/ledger.md#ranges), enforced in one place.
 
 Numbers: :func:`to_decimal` and :func:`to_int` turn user input (JSON numbers, strings, XLSX cells) into values
 within the documented range of the field — finite, non-negative where a negative value means nothing, below a sane

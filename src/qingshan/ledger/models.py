@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed ORM of the ledger (docs/ledger.md "Model").
+"""SQLAlchemy 2 typed ORM of the ledger (docs/ledger.md#model).
 
 One base table ``ledger_records`` holds what every kind of record shares — code, title, status, district,
 deadline, disclosure, optimistic-lock version — and each kind adds its own table (joined-table inheritance):
@@ -6,7 +6,7 @@ deadline, disclosure, optimistic-lock version — and each kind adds its own tab
 Responsible (责任/牵头) and cooperating (配合) units, progress entries, attachments and the audit log refer to the
 base record, so permissions, timelines and transitions work the same for every kind.
 
-Times are stored as Beijing time (DESIGN.md "Time"): :class:`BeijingDateTime` keeps them timezone-aware on
+Times are stored as Beijing time (docs/design.md#time): :class:`BeijingDateTime` keeps them timezone-aware on
 PostgreSQL and as naive Beijing wall-clock time on SQLite, and always returns aware ``Asia/Shanghai`` values.
 The schema is created by the Alembic migrations in ``migrations/versions`` — never by ``create_all`` — and a
 test checks that both agree.
@@ -53,7 +53,7 @@ def today_beijing() -> dt.date:
 
 
 class BeijingDateTime(TypeDecorator[dt.datetime]):
-    """An aware datetime stored as Beijing time on every backend (DESIGN.md "Time")."""
+    """An aware datetime stored as Beijing time on every backend (docs/design.md#time)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

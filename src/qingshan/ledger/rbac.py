@@ -1,6 +1,6 @@
-"""Roles, permissions and scopes — our own small RBAC module (DESIGN.md "Stack: Web"), enforced in the service.
+"""Roles, permissions and scopes — our own small RBAC module (docs/design.md#web), enforced in the service.
 
-Roles (docs/ledger.md "Roles"):
+Roles (docs/ledger.md#roles):
 
 =============  ==========================================  ============================================
 role           sees                                        changes

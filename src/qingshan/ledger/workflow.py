@@ -1,4 +1,4 @@
-"""Explicit state machines, petition time limits, and the "at risk" / "overdue" rules (docs/ledger.md "States").
+"""Explicit state machines, petition time limits, and the "at risk" / "overdue" rules (docs/ledger.md#states).
 
 Every kind of record has a :class:`Machine`: its states (with the Chinese labels used in sheets and screens),
 the states that count as done, and the named transitions. A :class:`Transition` says from which states it
@@ -198,8 +198,8 @@ class TimeLimitPolicy:
     basis: str = ""
 
 
-# Defaults (docs/ledger.md "Time limits"): the 15 / 60 / +30 limits of 《信访工作条例》 and the environmental
-# petition rules (anchors.md §4.5, 12369), counted here in working days as bureaux do; a deployment whose local
+# Defaults (docs/ledger.md#petition-time-limits-working-days-with-调休): the 15 / 60 / +30 limits of 《信访工作条例》 and the environmental
+# petition rules (docs/rules/ledger.md#petition-time-limits, 12369), counted here in working days as bureaux do; a deployment whose local
 # rules count calendar days changes ``day_kind`` — the calendar rule then moves a due date off a rest day.
 POLICIES: dict[str, TimeLimitPolicy] = {
     "letter_visit": TimeLimitPolicy("letter_visit", 15, 60, 30, "working", "《信访工作条例》：15日内告知是否受理，60日内办结，延长不超过30日"),

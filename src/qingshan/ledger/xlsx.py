@@ -1,4 +1,4 @@
-"""XLSX in and out in the bureau's column layout (docs/ledger.md "XLSX layout").
+"""XLSX in and out in the bureau's column layout (docs/ledger.md#xlsx-layout).
 
 Sheet ``整改任务`` — one row per rectification item, a title row, then the header row:
 
@@ -18,8 +18,7 @@ records. Re-import **updates, never duplicates**:
   changed in the ledger since that version (read from the audit log) is not applied and is reported with both
   values. Fields changed on one side only are merged.
 
-Rows with errors are reported with row number and column and skipped; the good rows are kept (DESIGN.md
-"Errors"). The import runs in the caller's transaction (``dry_run`` rolls it back).
+Rows with errors are reported with row number and column and skipped; the good rows are kept (docs/design.md#errors-and-quarantine). The import runs in the caller's transaction (``dry_run`` rolls it back).
 
 Also: a ``重点任务`` sheet (export only) and the **public disclosure table** (``export(..., public=True)``): only
 disclosed items, only public columns (序号, 问题, 整改时限, 责任单位, 整改进展 = the disclosure text, 完成情况).

@@ -25,7 +25,7 @@ from ..evaluate.acid_rain import evaluate_rain
 from ..evaluate.dustfall import evaluate_dust
 from ..evaluate.periods import parse_period
 from ..evaluate.tables import columns, read_table
-from ..ingest.common import ImportError_, Quarantine
+from ..ingest.common import IngestError, Quarantine
 from ..numbers import DASH, finite, fmt, plain
 from ..standards.acid_rain import ACID_PH
 from ..standards.noise import ROAD_BOUNDS, ZONE_LIMITS, ZONE_NAMES_ZH
@@ -94,7 +94,7 @@ def _read(path: Source, what: str) -> pd.DataFrame:
         return path.frame
     try:
         return read_table(path)
-    except (ImportError_, OSError, ValueError) as e:
+    except (IngestError, OSError, ValueError) as e:
         raise ReportError(f"{what}文件无法读取：{e}") from None
 
 
@@ -128,7 +128,7 @@ def rain_section(path: Source, year: int, note: Log, ch: Chapter) -> Section | N
             note(f"降水文件 {path} 没有日期列，按{year}年全年数据统计，不作同比。")
             cur, q = evaluate_rain(df, None, str(path))
             prev = None
-    except (ImportError_, ValueError) as e:
+    except (IngestError, ValueError) as e:
         raise ReportError(f"降水文件无法评价：{e}") from None
     _problems(q, "降水", note)
     a = cur[cur["site"] == "全部"].iloc[0]
@@ -167,7 +167,7 @@ def rain_section(path: Source, year: int, note: Log, ch: Chapter) -> Section | N
 def dust_section(path: Source, year: int, target: float, note: Log, ch: Chapter) -> Section | None:
     try:
         ev = evaluate_dust(_read(path, "降尘"), year, target, str(path))
-    except (ImportError_, ValueError) as e:
+    except (IngestError, ValueError) as e:
         raise ReportError(f"降尘文件无法评价：{e}") from None
     _problems(ev.problems, "降尘", note)
     s = ev.summary.iloc[0]
@@ -207,7 +207,7 @@ def _noise(what: str, evaluate: Callable[..., tuple], path: Source, note: Log) -
     is a :class:`ReportError`)."""
     try:
         *tables, q = evaluate(_read(path, what), str(path))
-    except (ImportError_, ValueError) as e:
+    except (IngestError, ValueError) as e:
         raise ReportError(f"{what}文件无法评价：{e}") from None
     _problems(q, what, note)
     return tuple(tables)

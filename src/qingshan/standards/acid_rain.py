@@ -1,6 +1,6 @@
 """Acid rain (酸雨): precipitation-weighted mean pH, frequency and the bulletin grades.
 
-Clauses implemented (standards.md §8)
+Clauses implemented (docs/rules/noise-rain-dust.md#acid-rain)
 ------------------------------------
 * Acid rain is precipitation with pH < 5.6 (GB/T 19117-2017).
 * Period mean pH (HJ/T 165-2004 §4.5 data processing, as summarised): [H⁺]_i = 10^(−pH_i);
@@ -8,7 +8,7 @@ Clauses implemented (standards.md §8)
 * Frequency (酸雨频率) = samples with pH < 5.6 ÷ samples × 100 %.
 * Bulletin grades of the mean pH: ≥ 5.6 非酸雨; 5.0 ≤ pH < 5.6 酸雨; 4.5 ≤ pH < 5.0 较重酸雨; pH < 4.5 重酸雨.
 
-Open question (standards.md §11.6) and the choice made: the weight V_i is the event's **rainfall depth (mm)**; a
+Open question (docs/rules/open-questions.md#acid-rain-weights) and the choice made: the weight V_i is the event's **rainfall depth (mm)**; a
 table that carries sample volume instead can pass it as the weight, the formula is the same. Samples without a
 weight are left out of the weighted mean (and counted in the frequency). Mean pH is reported to 2 decimals
 (GB/T 8170), frequency to 1 decimal.

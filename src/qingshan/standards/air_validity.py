@@ -1,6 +1,6 @@
 """Data-validity minimums: GB 3095-2012 表4 (GB 3095-2026 表4 has the same content) and HJ 663 §6.1.2.
 
-All counts are of valid values; a value is valid when it exists (NULL = missing, DESIGN.md).
+All counts are of valid values; a value is valid when it exists (NULL = missing, docs/design.md#missing-values).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """城市地表水环境质量排名技术规定（试行）(环办监测〔2017〕51号) — 城市水质指数 CWQI.
 
-Clauses implemented (standards.md §6; formulas as in the regulation and one public implementation)
+Clauses implemented (docs/rules/water.md#city-water-quality-index-cwqi; formulas as in the regulation and one public implementation)
 -------------------------------------------------------------------------------------------------
 * Items: the 21 evaluation items of 地表水环境质量评价办法 (no 水温, 总氮, 粪大肠菌群).
 * For the 19 upper-limit items CWQI(i) = C(i) / C_s(i), C_s = the GB 3838 **class Ⅲ** limit; lakes and
@@ -9,7 +9,7 @@ Clauses implemented (standards.md §6; formulas as in the regulation and one pub
 * pH: pH ≤ 7 → (7.0 − pH) / (7.0 − 6); pH > 7 → (pH − 7.0) / (9 − 7.0).
 * Section CWQI = Σ CWQI(i) over the items measured.
 
-Open question (standards.md §11.4) and the choice made: the city CWQI is the **arithmetic mean of the section
+Open question (docs/rules/open-questions.md#city-cwqi) and the choice made: the city CWQI is the **arithmetic mean of the section
 CWQIs** (:func:`city_cwqi`); CWQI values are reported to 4 decimals (GB/T 8170) — the rounding is not verified.
 Non-detects enter with the water rule set's non-detect value, like every other mean.
 """

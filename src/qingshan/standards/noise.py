@@ -1,7 +1,7 @@
 """Noise: GB 3096-2008 声环境质量标准 (zone limits) and HJ 640-2012 环境噪声监测技术规范 城市声环境常规监测
 (regional and road-traffic grades, functional-zone compliance).
 
-Clauses implemented (standards.md §7)
+Clauses implemented (docs/rules/noise-rain-dust.md)
 ------------------------------------
 * GB 3096-2008 表1: equivalent sound level limits L_Aeq in dB(A) per functional zone, day (06:00–22:00) / night
   (22:00–06:00): 0 类 50/40, 1 类 55/45, 2 类 60/50, 3 类 65/55, 4a 类 70/55, 4b 类 70/60.
@@ -11,7 +11,7 @@ Clauses implemented (standards.md §7)
 * HJ 640-2012 道路交通声环境: the length-weighted mean L̄ = Σ l_i·L_i / Σ l_i, kept to 1 decimal, graded
   ≤ 68.0 / 70.0 / 72.0 / 74.0 (night 58/60/62/64). The bulletin's table of road length per band uses the same bands.
 * Functional-zone compliance: per zone class and day/night, compliant point-sessions ÷ all point-sessions × 100 %,
-  each point-session's L_d / L_n compared with its zone limit (standards.md §11.5: formula wording from memory).
+  each point-session's L_d / L_n compared with its zone limit (docs/rules/open-questions.md#functional-zone-compliance-formula: formula wording from memory).
 * L_eq of several measurements: energy mean 10·lg(mean 10^(0.1·L_i)).
 
 Choices: levels are rounded to 1 decimal per GB/T 8170 before grading and before comparison with a limit

@@ -1,4 +1,4 @@
-"""Pollutant identifiers, Chinese names and canonical units (DESIGN.md: identifiers of pollutants).
+"""Pollutant identifiers, Chinese names and canonical units (docs/design.md#pollutant-identifiers).
 
 Gases and particles are stored in µg/m³, CO in mg/m³. ``digits`` is the reporting precision of HJ 633-2026
 §4.2.2 / HJ 663: integers for µg/m³ pollutants, one decimal for CO.

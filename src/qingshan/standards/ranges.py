@@ -4,7 +4,7 @@ A value outside its range is not a measurement: it is a typing slip, a unit mist
 a hostile file (``inf``, ``1e308``, a 400-digit number). The importers quarantine such a cell with the reason
 (:func:`qingshan.ingest.common.screen`), never store it and never let it overwrite a stored value; the store
 refuses a batch that still carries one (:mod:`qingshan.store.plausible`). The table is documented in
-docs/formats.md ("Plausibility ranges").
+docs/formats.md#plausibility-ranges.
 
 How the bounds were chosen: **generous but finite** — above anything a real instrument reports for ambient air,
 surface water, precipitation or environmental noise, including the extremes of real episodes, so that real data

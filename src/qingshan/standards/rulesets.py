@@ -1,4 +1,4 @@
-"""Named rule sets and the date switch (DESIGN.md "Rule sets").
+"""Named rule sets and the date switch (docs/design.md#rule-sets).
 
 Air quality has two kinds of rule set:
 
@@ -36,7 +36,7 @@ class AirEvalRuleSet:
     validity: Validity = GB3095_TABLE4
     composite_weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS_2018))
     #: Share of a city's evaluation stations that must have a valid value for the city value to be valid.
-    #: HJ 663's own threshold could not be verified (standards.md §11); 0.5 is our documented choice.
+    #: HJ 663's own threshold could not be verified (docs/rules/open-questions.md#city-station-threshold); 0.5 is our documented choice.
     city_min_station_fraction: float = 0.5
     notes: tuple[str, ...] = ()
 

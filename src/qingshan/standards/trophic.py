@@ -1,7 +1,7 @@
 """Lake trophic state: 综合营养状态指数 TLI(Σ) (湖泊（水库）富营养化评价方法及分级技术规定, 中国环境监测总站
 总站生字〔2001〕090号, used by 地表水环境质量评价办法 一(一)2 / 二(三)).
 
-Clauses implemented (standards.md §5, formulas verified in two reproductions of the 规定)
+Clauses implemented (docs/rules/water.md#trophic-state-tli, formulas verified in two reproductions of the 规定)
 ----------------------------------------------------------------------------------------
 * Five indices: chlorophyll a (chla, mg/m³ = µg/L), TP, TN, CODMn (mg/L) and Secchi depth SD (m).
 * TLI(j): TLI(chla) = 10(2.5 + 1.086 ln chla); TLI(TP) = 10(9.436 + 1.624 ln TP); TLI(TN) = 10(5.453 + 1.694 ln TN);

@@ -198,7 +198,7 @@ def sample_class(values: Mapping[str, float | None], water_body: str = "river",
 
 
 def exceedance_multiple(code: str, value: float | None, water_body: str = "river", reference_class: int = 3) -> float | None:
-    """超标倍数 (C − C_s) / C_s against the class-Ⅲ limit (评价办法 二(一)4; standards.md §5): None when the item
+    """超标倍数 (C − C_s) / C_s against the class-Ⅲ limit (评价办法 二(一)4; docs/rules/water.md#exceedance-multiple): None when the item
     does not exceed, has no class, or is pH, DO or water temperature (no multiple is computed for them)."""
     item = ITEMS[code]
     if item.kind != "le" or not _valid(value):

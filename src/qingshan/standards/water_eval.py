@@ -1,7 +1,7 @@
 """地表水环境质量评价办法（试行）(环办〔2011〕22号) — section, river/basin and group evaluation.
 
 Pure rules over period means and section classes; the engines in :mod:`qingshan.evaluate.water` apply them to the
-store. Clause references are to the 办法's outline (一 基本规定, 二 评价方法) as summarised in standards.md §5.
+store. Clause references are to the 办法's outline (一 基本规定, 二 评价方法) as summarised in docs/rules/water.md.
 
 Clauses implemented
 -------------------
@@ -21,7 +21,7 @@ Clauses implemented
 * 二(三) 湖泊、水库: one point is evaluated like a section; several points → mean of each item over the points, then
   the single-factor method (the same function as < 5 sections).
 
-Open questions (standards.md §11.3) and the choices made
+Open questions (docs/rules/open-questions.md#water-evaluation) and the choices made
 --------------------------------------------------------
 * **重度污染 threshold.** The Shenzhen EEB text reads "Ⅰ–Ⅲ < 75 % and 劣Ⅴ ≥ 40 %"; a recollection of the original
   reads "Ⅰ–Ⅲ < 60 % and 劣Ⅴ ≥ 40 %". Since p + q ≤ 100 %, q ≥ 40 % already implies p ≤ 60 %: the two readings
@@ -50,7 +50,7 @@ PRIORITY_ITEMS: frozenset[str] = frozenset({"cn", "hg", "cd", "cr6", "pb", "as",
 @dataclass(frozen=True)
 class Status:
     name_zh: str
-    colour: str  # display colour (standards.md §5: colours from memory, blue/green/yellow/orange/red)
+    colour: str  # display colour (docs/rules/water.md#section-status: colours from memory, blue/green/yellow/orange/red)
 
 
 #: 二(一) 表: class → 水质状况.
@@ -96,7 +96,7 @@ EVAL_2011 = WaterEvalRuleSet(
     notes=(
         "未检出按检出限的一半参与均值计算（常用做法，评价办法未作规定）；",
         "重度污染：Ⅰ~Ⅲ类比例<75%且劣Ⅴ类比例≥40%（与“<60%”的写法仅在恰为60%/40%时不同）；",
-        "时段均值不修约，与标准限值比较时容许1e-9相对误差。",
+        "时段均值不修约，直接与标准限值比较。",
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Noise tables of the measurement store (docs/store.md, docs/water.md "Noise"). Levels are L_eq in dB(A).
+"""Noise tables of the measurement store (docs/store.md, docs/water.md#noise-noise-evaluate). Levels are L_eq in dB(A).
 
 The monitoring files carry no year (a regional survey or a road survey is one campaign per year), so the year is
 given at import (``--year``) or, for functional zones, read from the session date.

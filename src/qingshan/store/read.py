@@ -107,11 +107,16 @@ def last_hour_of_city(con: Con, city: str) -> int | None:
     return None if row is None else int(row)
 
 
+def city_hours(con: Con) -> dict[str, int]:
+    """Station-hours stored per city of the station table, most first (ties by name); hours of stations missing
+    from the station table are left out."""
+    return dict(con.execute("SELECT s.city, count(*) FROM air_hourly h JOIN stations s ON s.code = h.station "
+                            "GROUP BY s.city ORDER BY count(*) DESC, s.city").fetchall())
+
+
 def city_with_most_hours(con: Con) -> str | None:
     """The city whose stations hold the most station-hours (ties: the first by name); None without data."""
-    row = con.execute("SELECT s.city FROM air_hourly h JOIN stations s ON s.code = h.station "
-                      "GROUP BY s.city ORDER BY count(*) DESC, s.city LIMIT 1").fetchone()
-    return None if row is None else row[0]
+    return next(iter(city_hours(con)), None)
 
 
 def air_import_ids(con: Con, city: str, days: Iterable[tuple[int, int]]) -> list[int]:
@@ -121,6 +126,12 @@ def air_import_ids(con: Con, city: str, days: Iterable[tuple[int, int]]) -> list
     got = con.execute(f"SELECT DISTINCT import_id FROM air_hourly WHERE ({cond}) "
                       "AND station IN (SELECT code FROM stations WHERE city = ?) ORDER BY 1", [*params, city]).fetchall()
     return [int(r[0]) for r in got]
+
+
+def quarantine_count(con: Con, import_id: int | None = None) -> int:
+    """How many rows are quarantined, in one import or in all."""
+    where, params = ("WHERE import_id = ?", [int(import_id)]) if import_id is not None else ("", [])
+    return int(con.execute(f"SELECT count(*) FROM quarantine {where}", params).fetchall()[0][0])
 
 
 def quarantine_rows(con: Con, import_id: int | None = None, limit: int = 50) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""The measurement store: one DuckDB file per workspace (DESIGN.md "Two stores").
+"""The measurement store: one DuckDB file per workspace (docs/design.md#two-stores).
 
 Schema (documented in docs/store.md):
 

@@ -1,4 +1,4 @@
-"""The web console (DESIGN.md "Web"): FastAPI app with the JSON API under ``/api/v1`` (:mod:`.api`),
+"""The web console (docs/design.md#web): FastAPI app with the JSON API under ``/api/v1`` (:mod:`.api`),
 server-rendered Chinese pages (:mod:`.pages`) and static assets (``static/``). See docs/console.md.
 
 Layout: :mod:`.app` (``create_console_app``), :mod:`.serve`; :mod:`.store` (the DuckDB owner and "now"),

@@ -1,6 +1,6 @@
 """``serve(workspace, host, port)``: run the console with uvicorn (``qingshan serve`` calls this).
 
-Connections are guarded before any request reaches the app (:class:`ServeLimits`, docs/console.md "Serving"):
+Connections are guarded before any request reaches the app (:class:`ServeLimits`, docs/console.md#serving-limits-and-abuse):
 
 * **header timeout** — a connection must deliver a complete request head within ``header_timeout`` seconds of
   opening (or of its previous response, on a keep-alive connection); otherwise it is closed. uvicorn itself has no

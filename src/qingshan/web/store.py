@@ -1,6 +1,6 @@
 """The console's handle on the measurement store: one DuckDB connection owned by the server process.
 
-DuckDB has a single writer per file (DESIGN.md "Stack"), so the server opens the workspace once and every request
+DuckDB has a single writer per file (docs/design.md#duckdb-one-writer), so the server opens the workspace once and every request
 works on its own ``con.cursor()`` (a connection to the same database, safe to use in the request's thread).
 
 **State.** :meth:`MeasurementStore.state` returns a :class:`StoreState`: a fingerprint of what is stored (last

@@ -1,5 +1,5 @@
 """``/api/v1/air/...`` — stations now, one station's series, calendar and diurnal profile, HJ 663 evaluation,
-rankings with the bulletin highlights (docs/console.md "Endpoints")."""
+rankings with the bulletin highlights (docs/console.md#endpoints)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /api/v1/overview`` — the home page's panels as JSON (docs/console.md "Endpoints")."""
+"""``GET /api/v1/overview`` — the home page's panels as JSON (docs/console.md#endpoints)."""
 
 from __future__ import annotations
 

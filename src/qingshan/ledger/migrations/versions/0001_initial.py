@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 
 The audit log is append-only at the database level too: triggers abort UPDATE and DELETE on SQLite, and UPDATE,
-DELETE and TRUNCATE on PostgreSQL (docs/ledger.md "Audit log").
+DELETE and TRUNCATE on PostgreSQL (docs/ledger.md#audit-log).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-12-05
 
 ``BUREAU`` must not be creatable next to ``bureau`` (nor sign in as a different account), and no two users may
-show the same display name in the audit log (docs/ledger.md "Users"). Both get a unique index on ``lower(...)``
+show the same display name in the audit log (docs/ledger.md#users). Both get a unique index on ``lower(...)``
 (an expression index: SQLite ≥ 3.9 and PostgreSQL).
 
 Existing data: display names that clash ignoring case are made unique by appending the user name to the later
