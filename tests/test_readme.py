@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import SHARED_DATA, demo_copy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,6 +105,7 @@ def test_readme_commands_use_uv_run():
         assert "…" not in c and " FILES" not in c, f"README.md:{n} has a placeholder: {c}"
 
 
+@pytest.mark.slow  # every README line as its own process (~30 of them): CI runs it in the separate "-m slow" step
 def test_readme_walk(demo_build, tmp_path):
     clone = tmp_path / "clone"
     clone.mkdir()
