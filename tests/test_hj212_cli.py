@@ -14,10 +14,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from qingshan.hj212 import cli as cli_module
+from qingshan.cli import hj212 as cli_module
+from qingshan.cli.hj212 import hj212_app
 from qingshan.hj212 import server as server_module
 from qingshan.hj212 import simulate as simulate_module
-from qingshan.hj212.cli import hj212_app
 from qingshan.hj212.config import BeijingFormatter, ServerConfig, SimConfig
 from qingshan.hj212.devices import Device
 from qingshan.hj212.rules import KIND_NAMES, Alert

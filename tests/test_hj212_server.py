@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from qingshan.cli.hj212 import hj212_app
 from qingshan.hj212 import wal as wal_module
-from qingshan.hj212.cli import hj212_app
 from qingshan.hj212.codec import FrameReader, Packet, build, frame, parse
 from qingshan.hj212.devices import DeviceFileError, read_device_file
 from qingshan.hj212.rules import RuleConfig

@@ -110,7 +110,7 @@ def test_counts_through_the_api(demo):
 
 def _root_app() -> typer.Typer:
     """A root command shaped like ``qingshan.cli.app`` (global ``--workspace``), with the ledger sub-app added."""
-    from qingshan.ledger.cli import ledger_app
+    from qingshan.cli.ledger import ledger_app
 
     root = typer.Typer()
 

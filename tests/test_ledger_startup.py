@@ -1,7 +1,7 @@
 """What a ledger command costs before it does anything, and how the service is assembled.
 
 Issue 12 measured ~10 s per ``qingshan ledger`` command. Besides the CLI's own imports (the main CLI's job), three
-costs were the ledger's: importing :mod:`qingshan.ledger.cli` loaded DuckDB and pyarrow through
+costs were the ledger's: importing :mod:`qingshan.cli.ledger` loaded DuckDB and pyarrow through
 ``store.workspace``; every open ran Alembic (~1.8 s: its import and the migration context) on a ledger already
 current; and importing :mod:`qingshan.ledger.auth` computed an argon2 hash (~0.7 s) for the timing-equalising
 dummy. These tests pin each fix, and that the fixes change nothing else (schema head, upgrades, dummy hash).
@@ -108,7 +108,7 @@ def test_unknown_users_are_verified_against_a_dummy_of_the_hasher_in_use(monkeyp
 def test_the_ledger_cli_imports_only_light_modules():
     r = _python("""
         import sys
-        import qingshan.ledger.cli
+        import qingshan.cli.ledger
         heavy = sorted(m for m in ("sqlalchemy", "alembic", "argon2", "duckdb", "pandas", "pyarrow", "numpy",
                                    "openpyxl", "fastapi") if m in sys.modules)
         print(",".join(heavy))
@@ -119,10 +119,8 @@ def test_the_ledger_cli_imports_only_light_modules():
 
 def test_the_workspace_comes_from_the_root_context_object(tmp_path, monkeypatch):
     """The main CLI puts ``workspace`` and ``settings`` on ``ctx.obj`` (issue 12's CLI contract); no module state."""
-    from qingshan.ledger import cli as ledger_cli
-    from qingshan.ledger.cli import ledger_app
+    from qingshan.cli.ledger import ledger_app
 
-    monkeypatch.setattr(ledger_cli, "_workspace", None)  # the deprecated module state, left by the main CLI's wiring
     monkeypatch.delenv("QINGSHAN_LEDGER_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     ws = tmp_path / "from-context"
@@ -141,10 +139,8 @@ def test_the_workspace_comes_from_the_root_context_object(tmp_path, monkeypatch)
 
 
 def test_without_a_context_object_the_settings_name_the_workspace(tmp_path, monkeypatch):
-    from qingshan.ledger import cli as ledger_cli
-    from qingshan.ledger.cli import ledger_app
+    from qingshan.cli.ledger import ledger_app
 
-    monkeypatch.setattr(ledger_cli, "_workspace", None)
     monkeypatch.delenv("QINGSHAN_LEDGER_URL", raising=False)
     monkeypatch.setenv("QINGSHAN_WORKSPACE", str(tmp_path / "from-env"))
     r = CliRunner().invoke(ledger_app, ["stats", "--json"])

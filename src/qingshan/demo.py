@@ -237,7 +237,7 @@ def _targets(ws: Workspace, city: str, as_of: date, console: Console) -> None:
 def _demo_ledger(workspace: Path, console: Console, password: str | None, city: str | None = None) -> dict[str, str]:
     """The demo ledger (2023 Changzhou rectification items, key tasks, petitions …) beside the measurements, and
     the demo accounts (returned as name → role text); their password is ``password`` or a random one, printed."""
-    from .ledger.cli import print_stats
+    from .cli.ledger import print_stats
     from .ledger.db import open_ledger
     from .ledger.demo import build_demo_ledger
     from .ledger.rbac import Principal

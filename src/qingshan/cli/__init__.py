@@ -42,8 +42,8 @@ if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
 #: groups whose command modules belong to their packages: imported when used (:mod:`qingshan.cli.lazy`)
-ledger_app = lazy_typer("qingshan.ledger.cli", "ledger_app", "治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件")
-hj212_app = lazy_typer("qingshan.hj212.cli", "hj212_app", "HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟")
+ledger_app = lazy_typer("qingshan.cli.ledger", "ledger_app", "治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件")
+hj212_app = lazy_typer("qingshan.cli.hj212", "hj212_app", "HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟")
 
 
 @app.callback()

@@ -2,7 +2,7 @@
 
 The root callback (:mod:`qingshan.cli`) builds one :class:`CliContext` and puts it on ``typer.Context.obj``; a
 command takes a ``ctx: typer.Context`` parameter and asks :func:`workspace_path` / :func:`open_workspace`. A
-sub-app run on its own (tests, ``qingshan.ledger.cli.ledger_app`` mounted elsewhere) has no root object: then the
+sub-app run on its own (tests, ``qingshan.cli.ledger.ledger_app`` mounted elsewhere) has no root object: then the
 settings as the environment holds them decide (``QINGSHAN_WORKSPACE``, else ``./qingshan-workspace``). This is the
 command line's only workspace resolver.
 """

@@ -23,7 +23,7 @@ __all__ = ["Ledger", "open_ledger"]
 
 
 def __getattr__(name: str) -> Any:
-    # lazy: ``qingshan --help`` and the CLI wiring import qingshan.ledger.cli without loading SQLAlchemy
+    # lazy: ``qingshan --help`` and the CLI wiring import qingshan.cli.ledger without loading SQLAlchemy
     if name in __all__:
         from . import db
 

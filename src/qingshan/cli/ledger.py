@@ -62,7 +62,7 @@ def workspace_of(ctx: Optional[typer.Context]) -> Path:
 
 
 def _open(ctx: typer.Context):
-    from .db import open_ledger
+    from ..ledger.db import open_ledger
 
     try:
         return open_ledger(workspace_of(ctx))
@@ -75,10 +75,10 @@ def _service(session: Any, ledger: Any, as_user: Optional[str] = None, today: An
              public: bool = False):
     from sqlalchemy import select
 
-    from .files import FileStore
-    from .models import User
-    from .rbac import Principal
-    from .service import LedgerService
+    from ..ledger.files import FileStore
+    from ..ledger.models import User
+    from ..ledger.rbac import Principal
+    from ..ledger.service import LedgerService
 
     principal = Principal.public() if public else Principal.system()
     if as_user:
@@ -104,7 +104,7 @@ def _opened(ctx: typer.Context, **service_options: Any) -> Iterator[Any]:
 @contextmanager
 def _refused(prefix: str = "") -> Iterator[None]:
     """A ledger error (bad input, no permission, name taken) becomes one red line and exit status 2."""
-    from .rbac import LedgerError
+    from ..ledger.rbac import LedgerError
 
     try:
         yield
@@ -123,9 +123,9 @@ def demo(
         None, "--demo-password", help="同时创建演示账号 admin/bureau/zjj（市住建局）/wujin（武进区），使用此密码"),
 ) -> None:
     """在空台账中建立演示台账（2023 年省督察 41 项整改任务、36 项重点任务、项目、专项整治、196 件交办信访、134 件案件）。"""
-    from .demo import build_demo_ledger
-    from .rbac import Principal
-    from .service import LedgerError, LedgerService
+    from ..ledger.demo import build_demo_ledger
+    from ..ledger.rbac import Principal
+    from ..ledger.service import LedgerError, LedgerService
 
     ledger = _open(ctx)
     try:
@@ -228,7 +228,7 @@ def export(
     public: bool = typer.Option(False, "--public", help="只导出已公开事项的公开表（序号、问题、整改时限、责任单位、整改进展、完成情况）"),
 ) -> None:
     """按局里的列格式导出整改台账（XLSX）。"""
-    from .xlsx import export_xlsx
+    from ..ledger.xlsx import export_xlsx
 
     with _opened(ctx, public=public) as svc:
         n = export_xlsx(svc, file, public=public)
@@ -245,7 +245,7 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入报告"),
 ) -> None:
     """导入整改台账 XLSX：按台账编号（或督察来源+序号）更新，不重复新建；报告错误、越权和冲突。"""
-    from .xlsx import XlsxError, import_xlsx
+    from ..ledger.xlsx import XlsxError, import_xlsx
 
     ledger = _open(ctx)
     try:
@@ -324,7 +324,7 @@ def users_disable(ctx: typer.Context, username: str = typer.Argument(...)) -> No
 @units_app.command("list")
 def units_list(ctx: typer.Context) -> None:
     """列出单位。"""
-    from .models import UNIT_KIND_LABELS
+    from ..ledger.models import UNIT_KIND_LABELS
 
     t = Table(title="单位")
     for c in ("id", "编码", "名称", "类型"):
@@ -360,7 +360,7 @@ def audit_cmd(
     limit: int = typer.Option(30, "--limit"),
 ) -> None:
     """查看审计日志，或校验其哈希链。"""
-    from .audit import verify_chain
+    from ..ledger.audit import verify_chain
 
     ledger = _open(ctx)
     try:

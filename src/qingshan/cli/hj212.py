@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import GEN_CNS, MAX_SEGMENT, BeijingFormatter, ServerConfig, SimConfig
+from ..hj212.config import GEN_CNS, MAX_SEGMENT, BeijingFormatter, ServerConfig, SimConfig
 
 hj212_app = typer.Typer(help="HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟", no_args_is_help=True)
 devices_app = typer.Typer(help="设备登记表（MN、密码、企业/排口或站点、应测因子、上报间隔、排放限值）",
@@ -131,7 +131,7 @@ def serve(
     """启动 HJ 212 数据接收服务（数据包落盘后才应答 9014/9013）。日志为北京时间。"""
     import asyncio
 
-    from .server import run_server
+    from ..hj212.server import run_server
 
     log_to_stderr(log_level.value)
     cfg = ServerConfig(
@@ -168,7 +168,7 @@ def simulate(
     """模拟多台设备并发上报（生成数据或回放真实报文），统计确认数与应答延迟。"""
     import asyncio
 
-    from .simulate import run_simulation, write_registry
+    from ..hj212.simulate import run_simulation, write_registry
 
     cfg = SimConfig(host=host, port=port, devices=devices, duration=duration, count=count, rate=rate, cn=cn.value,
                     st=st, flag=flag, password=password, first_device=first_device, replay=replay, rewrite=rewrite,
@@ -201,9 +201,9 @@ def devices_import(
     """把设备登记表导入工作区（按 MN 新增或更新）。接收服务运行时请改用 serve --devices（自动重载）。"""
     import duckdb
 
+    from ..hj212.devices import DeviceFileError, read_device_file
+    from ..hj212.store import Hj212Store
     from ..store.workspace import Workspace
-    from .devices import DeviceFileError, read_device_file
-    from .store import Hj212Store
 
     err = Console(stderr=True)
     try:
@@ -224,8 +224,8 @@ def devices_import(
 def devices_list(ctx: typer.Context, workspace: Optional[Path] = WorkspaceOpt,
                  limit: int = typer.Option(100, help="最多显示台数")) -> None:
     """列出已登记设备及最近上报时间（北京时间）。"""
+    from ..hj212.store import Hj212Store
     from ..store.workspace import Workspace
-    from .store import Hj212Store
 
     with Workspace(_workspace(ctx, workspace)) as ws:
         rows, total = Hj212Store(ws.con).device_list(limit)
@@ -243,9 +243,9 @@ def alerts(ctx: typer.Context, workspace: Optional[Path] = WorkspaceOpt,
            kind: Optional[AlertKind] = typer.Option(None, help="只看一类：超标 exceed、停报 silent、恒值 flat、"
                                                           "异常标记 flags、缺测 missing")) -> None:
     """列出监测报警（超标、停报、恒值、异常标记、缺测），证据在 hj212_alerts.evidence。"""
+    from ..hj212.rules import KIND_NAMES
+    from ..hj212.store import Hj212Store
     from ..store.workspace import Workspace
-    from .rules import KIND_NAMES
-    from .store import Hj212Store
 
     with Workspace(_workspace(ctx, workspace)) as ws:
         rows, total = Hj212Store(ws.con).alert_list(kind.value if kind else None, limit)
