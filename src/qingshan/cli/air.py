@@ -88,16 +88,23 @@ def cell(v: Any, digits: int) -> str:
     return str(v) if isinstance(v, str) else fmt_number(v, digits)
 
 
+#: options shared by ``air evaluate`` and ``air rank`` (one declaration each)
+RULESET_OPTION = typer.Option(None, "--ruleset", help=EVAL_RULESET_HELP)
+ENGINE_OPTION = typer.Option(Engine.embedded, "--engine", help=cli_lake.ENGINE_HELP, **choice(Engine, "--engine"))
+LAKE_OPTION = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP)
+MASTER_OPTION = typer.Option(None, "--master", help=cli_lake.MASTER_HELP)
+
+
 @air_app.command("evaluate")
 def air_evaluate(
     ctx: typer.Context,
     period: str = typer.Option(..., "--period", help=PERIOD_HELP),
     city: Optional[str] = typer.Option(None, "--city", help="城市名称（站点表中的“城市”），缺省为全部"),
-    ruleset: Optional[str] = typer.Option(None, "--ruleset", help=EVAL_RULESET_HELP),
+    ruleset: Optional[str] = RULESET_OPTION,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="完整结果表（.csv/.xlsx/.json）"),
-    engine: Engine = typer.Option(Engine.embedded, "--engine", help=cli_lake.ENGINE_HELP, **choice(Engine, "--engine")),
-    lake: Optional[str] = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP),
-    master: Optional[str] = typer.Option(None, "--master", help=cli_lake.MASTER_HELP),
+    engine: Engine = ENGINE_OPTION,
+    lake: Optional[str] = LAKE_OPTION,
+    master: Optional[str] = MASTER_OPTION,
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
 
@@ -176,11 +183,11 @@ def air_rank(
     by: RankBy = typer.Option(RankBy.composite_index, "--by", help="排名依据：composite_index 综合指数 | pm25_mean PM2.5 | "
                               "good_ratio 优良天数比例", **choice(RankBy, "--by")),
     city: Optional[str] = typer.Option(None, "--city", help="只对该城市的站点/区县排名"),
-    ruleset: Optional[str] = typer.Option(None, "--ruleset", help=EVAL_RULESET_HELP),
+    ruleset: Optional[str] = RULESET_OPTION,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="完整排名表（.csv/.xlsx/.json）"),
-    engine: Engine = typer.Option(Engine.embedded, "--engine", help=cli_lake.ENGINE_HELP, **choice(Engine, "--engine")),
-    lake: Optional[str] = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP),
-    master: Optional[str] = typer.Option(None, "--master", help=cli_lake.MASTER_HELP),
+    engine: Engine = ENGINE_OPTION,
+    lake: Optional[str] = LAKE_OPTION,
+    master: Optional[str] = MASTER_OPTION,
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）；有效天数不足的对象标 *。"""
     from ..evaluate.air import rank
