@@ -9,7 +9,7 @@ Phases:
   the mutants get a fixed-up length and CRC so that the field parser sees them), spread over the cores, and, when
   ``atheris`` is installed, a coverage-guided libFuzzer run with a CRC-fixing custom mutator.  The property: the
   parser returns a packet that re-encodes to an equal packet, or raises a typed :class:`Hj212Error` — nothing else.
-* ``server`` — the receiver as a real process (``python -m qingshan.hj212.server``, fsync on, acknowledgement only
+* ``server`` — the receiver as a real process (``python -m qingshan.hj212 serve``, fsync on, acknowledgement only
   after the WAL batch is synced) and the simulator as another process: 500 concurrent device connections sending
   CN 2061 packets with Flag=5 back to back (each device waits for its 9014 before the next packet); sustained
   acknowledged packets/s, p50/p99 acknowledgement latency, peak memory of both processes; then a clean stop and a

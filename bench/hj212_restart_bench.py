@@ -3,7 +3,7 @@ holds a backlog of acknowledged packets that are not yet in DuckDB (the state a 
 
 For each backlog size N: a workspace with the simulated devices registered, and N generated CN 2061 packets
 written as WAL records (64 MiB segments, as the receiver writes them) after the committed position.  Then, per run
-(a fresh copy of that workspace each time), ``python -m qingshan.hj212.server`` is started and the bench measures
+(a fresh copy of that workspace each time), ``python -m qingshan.hj212 serve`` is started and the bench measures
 
 * ``listen_s`` — process start → the port file exists (the server accepts connections), and ``listen_cpu_s``,
   the CPU time the server process had used by then (what the wall time is made of on an idle machine: on a busy
