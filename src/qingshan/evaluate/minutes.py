@@ -44,7 +44,7 @@ def pollutants_of(columns: list[str]) -> list[str]:
 
 
 def output_schema(pollutants: list[str], device: str = "device") -> pa.Schema:
-    fields = [pa.field(device, pa.string()), pa.field("hi", pa.int64()), pa.field("ts", pa.timestamp("s"))]
+    fields = [pa.field(device, pa.string()), pa.field("hi", pa.int64()), pa.field("ts", pa.timestamp("us"))]
     for p in pollutants:
         fields += [pa.field(p, pa.float64()), pa.field(f"{p}_minutes", pa.int32())]
     return pa.schema(fields + [pa.field("rule", pa.string())])
@@ -127,7 +127,7 @@ def aggregate_minutes(data: pa.Table | pd.DataFrame, rule: str | MinuteRule | No
     cols: dict[str, pa.Array] = {
         device: codes.take(pa.array(dev[first])),
         "hi": pa.array(hours, pa.int64()),
-        "ts": pa.array(hours * 3600, pa.int64()).cast(pa.timestamp("s")),
+        "ts": pa.array(hours * 3_600_000_000, pa.int64()).cast(pa.timestamp("us")),
     }
     for p in pols:
         v = _values(table, p)[order]
