@@ -75,7 +75,7 @@ class MinuteRule:
     """How minute values become an hourly mean: the minimum valid minutes in the hour, per pollutant.
 
     PM10/PM2.5 have no 1-hour sampling rule in 表4, so their minimum is this rule set's choice
-    (docs/scale-out.md "Minute → hour")."""
+    (docs/scale-out.md#minute--hour-aggregation)."""
 
     name: str
     title_zh: str
