@@ -145,6 +145,8 @@ def test_bad_input_clear_errors():
         (good.assign(so2="x"), "应为数值"),
         (good.assign(ts="2024-03-01 09:01"), "应为时间戳"),
         (good.assign(device=[None]), "空值"),
+        (good.assign(seq=[None]), "seq 列有 1 个空值"),
+        (good.assign(seq=[1.5]), "seq 列应为整数"),
     ]
     for df, text in cases:
         with pytest.raises(MinuteDataError, match=text) as e:
@@ -153,6 +155,17 @@ def test_bad_input_clear_errors():
     with pytest.raises(MinuteRuleError, match="未知的分钟数据规则集"):
         get_minute_rule("gb3095-30min")
     assert aggregate_minutes(good.iloc[:0]).num_rows == 0
+
+
+def test_decimal_and_integer_values_accepted():
+    import decimal
+
+    rows = frame([("A", m, 10) for m in range(1, 46)])
+    t = pa.Table.from_pandas(rows, preserve_index=False)
+    as_dec = t.set_column(2, "so2", pa.array([decimal.Decimal("10.5")] * 45, pa.decimal128(6, 1)))
+    assert hours(aggregate_minutes(as_dec))[("A", HI_10)]["so2"] == 10.5
+    as_int = t.set_column(2, "so2", pa.array([10] * 45, pa.int16()))
+    assert hours(aggregate_minutes(as_int))[("A", HI_10)]["so2"] == 10.0
 
 
 minute_rows = st.lists(

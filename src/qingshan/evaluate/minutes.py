@@ -84,9 +84,22 @@ def _flag_ok(table: pa.Table, p: str, rule: MinuteRule) -> np.ndarray:
 
 def _values(table: pa.Table, p: str) -> np.ndarray:
     col = table.column(p)
-    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_null(col.type)):
+    t = col.type
+    if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_null(t)):
         raise MinuteDataError(f"{p} 列应为数值，实际为 {col.type}")
     return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)  # nulls → NaN
+
+
+def _sequence(table: pa.Table) -> np.ndarray:
+    """Arrival order: the ``seq`` column, else the row position."""
+    if "seq" not in table.column_names:
+        return np.arange(table.num_rows, dtype=np.int64)
+    seq = table.column("seq")
+    if seq.null_count:
+        raise MinuteDataError(f"seq 列有 {seq.null_count} 个空值")
+    if not pa.types.is_integer(seq.type):
+        raise MinuteDataError(f"seq 列应为整数，实际为 {seq.type}")
+    return pc.cast(seq, pa.int64()).to_numpy()
 
 
 def aggregate_minutes(data: pa.Table | pd.DataFrame, rule: str | MinuteRule | None = None,
@@ -109,8 +122,7 @@ def aggregate_minutes(data: pa.Table | pd.DataFrame, rule: str | MinuteRule | No
     codes = pc.unique(dev_col).sort()
     dev = pc.index_in(dev_col, value_set=codes).to_numpy().astype(np.int64)
     mi = minute_index(table.column("ts"))
-    seq = (pc.cast(table.column("seq"), pa.int64()).to_numpy(zero_copy_only=False) if "seq" in table.column_names
-           else np.arange(table.num_rows, dtype=np.int64))
+    seq = _sequence(table)
     # sorted by device, minute, arrival; the last row of each device-minute wins
     order = np.lexsort((seq, mi, dev))
     dev, mi = dev[order], mi[order]
