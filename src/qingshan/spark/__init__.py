@@ -2,7 +2,8 @@
 (:mod:`qingshan.lake`) on an existing Spark estate, with identical results (docs/scale-out.md).
 
 :func:`spark_session` connects to a master (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local-cluster[…]``);
-:func:`~.engine.evaluate_period_spark` and :func:`~.engine.evaluate_hourly_spark` run the evaluations.
+:func:`~.engine.evaluate_period_spark` and :func:`~.engine.evaluate_hourly_spark` run the evaluations;
+:func:`~.minutes.aggregate_minutes_spark` turns minute data into hourly means.
 """
 
 from __future__ import annotations
@@ -57,4 +58,8 @@ def __getattr__(name: str):  # the engine functions without importing pyspark at
         from . import engine
 
         return getattr(engine, name)
+    if name == "aggregate_minutes_spark":
+        from . import minutes
+
+        return minutes.aggregate_minutes_spark
     raise AttributeError(name)
