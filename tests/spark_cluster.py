@@ -140,3 +140,28 @@ def executors(spark) -> int:
 def wait_executors(spark, n: int, cluster: Cluster) -> None:
     _wait(lambda: executors(spark) >= n, f"{n} registered executors", time.monotonic() + READY_DEADLINE_S,
           cluster.logs)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A standalone master and two workers on 127.0.0.1 for the tests of one module (import this fixture)."""
+    require_spark()
+    c = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def spark(cluster):
+    """A session on :func:`cluster` with its two executors registered (import this fixture with ``cluster``)."""
+    from qingshan.spark import spark_session
+
+    s = spark_session(cluster.master_url, "qingshan-tests", conf={
+        "spark.ui.enabled": "false", "spark.cores.max": "2", "spark.executor.cores": "1",
+        "spark.executor.memory": "768m", "spark.sql.shuffle.partitions": "4",
+    })
+    try:
+        wait_executors(s, 2, cluster)
+        yield s
+    finally:
+        s.stop()

@@ -27,34 +27,11 @@ from qingshan.lake import export_lake, lake_connection
 from qingshan.store.workspace import Workspace
 
 from .conftest import QUOTSOFT, STATION_LIST, need
-from .spark_cluster import require_spark, start_cluster, wait_executors
+from .spark_cluster import cluster, require_spark, spark  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[1]
 ALL_LEVELS = ("station", "city", "district", "town")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    require_spark()
-    c = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="module")
-def spark(cluster):
-    from qingshan.spark import spark_session
-
-    s = spark_session(cluster.master_url, "qingshan-tests", conf={
-        "spark.ui.enabled": "false", "spark.cores.max": "2", "spark.executor.cores": "1",
-        "spark.executor.memory": "768m", "spark.sql.shuffle.partitions": "4",
-    })
-    try:
-        wait_executors(s, 2, cluster)
-        yield s
-    finally:
-        s.stop()
 
 
 def _missing(v) -> bool:

@@ -14,34 +14,11 @@ import pytest
 
 from qingshan.evaluate.minutes import aggregate_minutes
 
-from .spark_cluster import require_spark, start_cluster, wait_executors
+from .spark_cluster import cluster, require_spark, spark  # noqa: F401 (fixtures)
 from .test_minutes import assert_same
 
 pytestmark = pytest.mark.spark
 POLLUTANTS = ("so2", "no2", "co", "o3", "nox", "pm10", "pm25")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    require_spark()
-    c = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="module")
-def spark(cluster):
-    from qingshan.spark import spark_session
-
-    s = spark_session(cluster.master_url, "qingshan-minute-tests", conf={
-        "spark.ui.enabled": "false", "spark.cores.max": "2", "spark.executor.cores": "1",
-        "spark.executor.memory": "768m", "spark.sql.shuffle.partitions": "4",
-    })
-    try:
-        wait_executors(s, 2, cluster)
-        yield s
-    finally:
-        s.stop()
 
 
 def minute_data(devices: int = 40, days: int = 14, seed: int = 17) -> pa.Table:

@@ -43,6 +43,18 @@ def pollutants_of(columns: list[str]) -> list[str]:
     return [p for p in MINUTE_POLLUTANTS if p in columns]
 
 
+def checked_columns(columns: list[str], device: str = "device") -> list[str]:
+    """The pollutant columns of minute data with these ``columns``; :class:`MinuteDataError` when the device or
+    timestamp column is missing or no pollutant column is there (both engines check the same way)."""
+    for c in (device, "ts"):
+        if c not in columns:
+            raise MinuteDataError(f"分钟数据缺少列 {c}")
+    pols = pollutants_of(columns)
+    if not pols:
+        raise MinuteDataError(f"分钟数据没有污染物列（可用：{'、'.join(MINUTE_POLLUTANTS)}）")
+    return pols
+
+
 def output_schema(pollutants: list[str], device: str = "device") -> pa.Schema:
     fields = [pa.field(device, pa.string()), pa.field("hi", pa.int64()), pa.field("ts", pa.timestamp("us"))]
     for p in pollutants:
@@ -107,12 +119,7 @@ def aggregate_minutes(data: pa.Table | pd.DataFrame, rule: str | MinuteRule | No
     """Hourly means of minute data under a minute rule set (default ``gb3095-45min``); see the module doc."""
     rule = get_minute_rule(rule)
     table = _as_table(data)
-    for c in (device, "ts"):
-        if c not in table.column_names:
-            raise MinuteDataError(f"分钟数据缺少列 {c}")
-    pols = pollutants_of(table.column_names)
-    if not pols:
-        raise MinuteDataError(f"分钟数据没有污染物列（可用：{'、'.join(MINUTE_POLLUTANTS)}）")
+    pols = checked_columns(table.column_names, device)
     schema = output_schema(pols, device)
     if table.num_rows == 0:
         return schema.empty_table()

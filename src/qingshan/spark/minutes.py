@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
 
-from ..evaluate.minutes import MinuteDataError, aggregate_minutes, output_schema, pollutants_of
+from ..evaluate.minutes import aggregate_minutes, checked_columns, output_schema
 from ..standards.air_validity import MinuteRule, get_minute_rule
 from .kernels import conform
 
@@ -45,12 +45,7 @@ def aggregate_minutes_spark(df: "DataFrame", rule: str | MinuteRule | None = Non
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
     rule = get_minute_rule(rule)
-    for c in (device, "ts"):
-        if c not in df.columns:
-            raise MinuteDataError(f"分钟数据缺少列 {c}")
-    pols = pollutants_of(df.columns)
-    if not pols:
-        raise MinuteDataError("分钟数据没有污染物列")
+    pols = checked_columns(list(df.columns), device)
     if "seq" not in df.columns:
         df = df.withColumn("seq", F.monotonically_increasing_id())
     flags = [f"{p}_flag" for p in pols if f"{p}_flag" in df.columns]
