@@ -54,12 +54,16 @@ def test_hours_and_imports(con):
     assert read.last_hour_of_city(con, "常州") == (D0 + 1) * 24 + 3
     assert read.last_hour_of_city(con, "苏州") is None
     assert read.city_with_most_hours(con) == "常州"  # 3 station-hours against 2
+    assert read.city_hours(con) == {"常州": 3, "无锡": 2}
+    assert list(read.city_hours(con)) == ["常州", "无锡"]  # most first
     assert read.air_import_ids(con, "常州", [(D0, D0)]) == [1, 2]  # 01:00 … 24:00 of the day, not the next day
     assert read.air_import_ids(con, "常州", [(D0 - 5, D0 - 1), (D0 + 1, D0 + 1)]) == [3]
     assert read.air_import_ids(con, "常州", []) == []
     assert [r[2] for r in read.quarantine_rows(con)] == [2, 7, 3]  # by import, then line
     assert read.quarantine_rows(con, import_id=2) == [(2, "b.csv", 3, "so2", "-1", "负值")]
     assert len(read.quarantine_rows(con, limit=1)) == 1
+    assert read.quarantine_count(con) == 3 and read.quarantine_count(con, import_id=1) == 2
+    assert read.quarantine_count(con, import_id=9) == 0
 
 
 def test_store_counts_without_and_with_optional_tables(con):
