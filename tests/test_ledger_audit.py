@@ -235,3 +235,26 @@ def test_concurrent_writers_keep_one_linear_chain(ledger, org):  # noqa: F811
     with ledger.session() as s:
         assert len(_entries(s, action="progress.add")) == 20
         assert verify_chain(s).ok
+
+
+def test_the_guard_is_installed_even_when_the_event_registry_says_it_is_there(ledger, org, monkeypatch):  # noqa: F811
+    """SQLAlchemy's registry keys listeners by ``id()``: a new factory at the address of a collected one looked
+    guarded already, and the ORM guard was silently missing. The guard no longer asks the registry."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import sessionmaker
+
+    from qingshan.ledger.audit import install_guard
+
+    monkeypatch.setattr(event, "contains", lambda *a, **k: True)  # the stale answer
+    factory = sessionmaker(ledger.engine)
+    install_guard(factory)
+    install_guard(factory)  # once is enough: a second call adds nothing
+    s = factory()
+    try:
+        e = _entries(s)[0]
+        e.note = "rewritten"
+        with pytest.raises(AuditImmutable):
+            s.flush()
+    finally:
+        s.rollback()
+        s.close()
