@@ -80,19 +80,23 @@ def test_service_layer_refuses_to_change_or_delete_entries(ledger, org):
         s.close()
 
 
-def test_every_ledger_session_is_guarded_and_the_triggers_back_it_up(ledger, org):  # noqa: F811
-    from sqlalchemy.orm import Session
-
-    # a session of the ledger's factory, without any service: the ORM guard refuses
-    s = ledger.sessionmaker()
+def _assert_orm_guard_refuses(factory) -> None:
+    """A session of ``factory`` that rewrites an audit entry is refused by the ORM guard, before the database."""
+    s = factory()
     try:
-        e = _entries(s)[0]
-        e.note = "rewritten"
+        _entries(s)[0].note = "rewritten"
         with pytest.raises(AuditImmutable):
             s.flush()
     finally:
         s.rollback()
         s.close()
+
+
+def test_every_ledger_session_is_guarded_and_the_triggers_back_it_up(ledger, org):  # noqa: F811
+    from sqlalchemy.orm import Session
+
+    # a session of the ledger's factory, without any service: the ORM guard refuses
+    _assert_orm_guard_refuses(ledger.sessionmaker)
     # a session made by other code on the same engine: the database triggers refuse
     with Session(ledger.engine) as s:
         e = _entries(s)[0]
@@ -249,12 +253,4 @@ def test_the_guard_is_installed_even_when_the_event_registry_says_it_is_there(le
     factory = sessionmaker(ledger.engine)
     install_guard(factory)
     install_guard(factory)  # once is enough: a second call adds nothing
-    s = factory()
-    try:
-        e = _entries(s)[0]
-        e.note = "rewritten"
-        with pytest.raises(AuditImmutable):
-            s.flush()
-    finally:
-        s.rollback()
-        s.close()
+    _assert_orm_guard_refuses(factory)
