@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     # 2: the measurement store: schema, migrations, all SQL on store tables, the read API
     "store": 2,
     # 3: input formats into the store, synthetic data, the lake export; side packages ledger and hj212
-    "ingest": 3, "synth": 3, "synth_other": 3, "synth_water": 3, "lake": 3, "ledger": 3, "hj212": 3,
+    "ingest": 3, "synth": 3, "synth_other": 3, "synth_water": 3, "synth_networks": 3, "lake": 3, "ledger": 3, "hj212": 3,
     # 4: evaluation engines that apply standards to the store or to input tables
     "evaluate": 4,
     # 5: annual targets and the Spark scale-out
