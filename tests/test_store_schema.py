@@ -63,7 +63,23 @@ def test_an_old_workspace_is_migrated_when_opened_for_writing_and_keeps_its_data
 
 def test_a_new_workspace_records_the_latest_version(tmp_path):
     with Workspace(tmp_path / "ws") as ws:
-        assert stored_version(ws.con) == LATEST == len(MIGRATIONS)
+        assert stored_version(ws.con) == LATEST == max(m.version for m in MIGRATIONS)
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+
+def test_a_migration_numbered_below_the_stored_version_is_still_applied(tmp_path, monkeypatch):
+    """Changes land in any order: a store at version 7 that never recorded 3 gets 3 when the code has it."""
+    import qingshan.store.schema as schema
+
+    with Workspace(tmp_path / "ws"):
+        pass
+    late = schema.Migration(3, "a change numbered earlier that landed later",
+                            lambda con: con.execute("CREATE TABLE IF NOT EXISTS late_table (x INTEGER)"))
+    monkeypatch.setattr(schema, "MIGRATIONS", tuple(sorted((*schema.MIGRATIONS, late), key=lambda m: m.version)))
+    with Workspace(tmp_path / "ws") as ws:
+        assert "late_table" in {r[0] for r in ws.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        assert 3 in {v for (v,) in ws.con.execute(f"SELECT version FROM {VERSION_TABLE}").fetchall()}
 
 
 @pytest.mark.parametrize("read_only", [False, True])

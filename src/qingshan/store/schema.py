@@ -110,10 +110,49 @@ def _station_towns(con: duckdb.DuckDBPyConnection) -> None:
                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
 
 
-#: every migration, in order; append new ones at the end (never edit or renumber a released one)
+ALARM_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS alarm_id_seq START 1;
+CREATE TABLE IF NOT EXISTS alarms (
+    alarm_id INTEGER PRIMARY KEY,
+    rule VARCHAR NOT NULL,
+    rules_version VARCHAR NOT NULL,
+    subject VARCHAR NOT NULL,
+    pollutant VARCHAR NOT NULL,
+    start_hi INTEGER NOT NULL,
+    end_hi INTEGER NOT NULL,
+    hours INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    peak_hi INTEGER,
+    peak_value DOUBLE,
+    peak_reference DOUBLE,
+    evidence VARCHAR,
+    state VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    event_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS alarm_log (
+    alarm_id INTEGER NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    from_state VARCHAR,
+    to_state VARCHAR NOT NULL,
+    reason VARCHAR
+);
+"""
+
+
+def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(ALARM_SCHEMA)
+
+
+#: every migration, in version order; add new ones with the next free number (never edit or renumber a released
+#: one). Numbers are handed out per change, so two changes may land in either order: a store gets every migration
+#: it has not recorded, whatever its highest version.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "imports, stations, air_hourly, quarantine", _core_tables),
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
+    Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -135,10 +174,19 @@ def refuse_newer(con: duckdb.DuckDBPyConnection, where: str) -> int:
     return v
 
 
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The migrations recorded in the store (empty for a new or pre-versioning workspace)."""
+    if not has_table(con, VERSION_TABLE):
+        return set()
+    return {int(v) for (v,) in con.execute(f"SELECT version FROM {VERSION_TABLE}").fetchall()}
+
+
 def migrate(con: duckdb.DuckDBPyConnection, where: str) -> list[int]:
-    """Bring the store to :data:`LATEST` (write path); returns the versions applied (empty when up to date)."""
-    current = refuse_newer(con, where)
-    pending = [m for m in MIGRATIONS if m.version > current]
+    """Bring the store to :data:`LATEST` (write path): apply, in order, every migration the store has not
+    recorded; returns the versions applied (empty when up to date)."""
+    refuse_newer(con, where)
+    done = applied_versions(con)
+    pending = [m for m in MIGRATIONS if m.version not in done]
     if not pending:
         return []
     con.execute("BEGIN TRANSACTION")

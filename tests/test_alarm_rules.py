@@ -1,0 +1,168 @@
+"""Alarm rules, episodes and the alarms table (qingshan.alerts.{config,detect,episodes,run}, qingshan.store.alarms)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from qingshan.alerts.config import AlarmRuleError, AlarmRules, load_rules
+from qingshan.alerts.detect import detect, haversine_km
+from qingshan.alerts.episodes import episodes
+from qingshan.alerts.run import run_alarm_rules
+from qingshan.store.alarms import AlarmStateError, alarm_log, change_state, list_alarms, save_episodes
+from qingshan.store.workspace import Workspace
+
+H0 = 470_000  # an hour label well inside 2023
+
+
+def only(*names: str) -> AlarmRules:
+    rules = load_rules()
+    return AlarmRules(rules.version, tuple(replace(r, enabled=r.name in names) for r in rules.rules))
+
+
+def frame(series: dict[str, dict[str, list[float]]], start: int = H0) -> pd.DataFrame:
+    """station → pollutant → hourly values from ``start`` on (NaN = missing)."""
+    parts = []
+    for st, cols in series.items():
+        n = len(next(iter(cols.values())))
+        parts.append(pd.DataFrame({"station": st, "hi": np.arange(start, start + n), **cols}))
+    return pd.concat(parts, ignore_index=True)
+
+
+STATIONS = pd.DataFrame({"code": ["A", "B", "C", "D", "FAR"], "lon": [120.00, 120.03, 119.97, 120.00, 120.60],
+                         "lat": [31.80, 31.80, 31.82, 31.76, 31.80]})
+
+
+def test_spike_against_the_own_baseline():
+    a = [30.0] * 30 + [100.0]
+    b = [40.0] * 30 + [60.0]  # 1.5 × its baseline: below the ratio
+    hits = detect(frame({"A": {"pm25": a}, "B": {"pm25": b}}), STATIONS, only("air.spike_baseline"),
+                  (H0 + 24, H0 + 30))
+    assert hits[["subject", "pollutant", "hi", "value", "reference", "level"]].values.tolist() == [
+        ["A", "pm25", H0 + 30, 100.0, 30.0, 2]]
+
+
+def test_spike_against_the_neighbours_within_the_radius_only():
+    assert haversine_km(np.array(120.0), np.array(31.8), np.array(120.6), np.array(31.8)) == pytest.approx(56.8, abs=0.1)
+    pm = {"A": [120.0], "B": [40.0], "C": [44.0], "D": [36.0], "FAR": [500.0]}
+    hits = detect(frame({k: {"pm25": v} for k, v in pm.items()}), STATIONS, only("air.spike_neighbours"), (H0, H0))
+    assert hits[["subject", "value", "reference"]].values.tolist() == [["A", 120.0, 40.0]]  # FAR is nobody's neighbour
+
+
+def test_aqi_category_levels():
+    data = frame({"A": {"pm25": [1.0] * 4, "aqi": [100.0, 160.0, 210.0, 320.0]}})
+    hits = detect(data, STATIONS, only("air.aqi_category"), (H0, H0 + 3))
+    assert hits[["hi", "level", "value"]].values.tolist() == [[H0 + 1, 2, 160.0], [H0 + 2, 3, 210.0], [H0 + 3, 4, 320.0]]
+
+
+def test_sustained_rise_needs_every_step_up_and_the_total():
+    up = [20.0, 30, 40, 50, 60]
+    dip = [20.0, 30, 29, 50, 60]
+    small = [20.0, 21, 22, 23, 24]
+    hits = detect(frame({"A": {"pm25": up}, "B": {"pm25": dip}, "C": {"pm25": small}}), STATIONS,
+                  only("air.sustained_rise"), (H0, H0 + 4))
+    assert hits[["subject", "hi", "value", "reference"]].values.tolist() == [["A", H0 + 4, 60.0, 20.0]]
+
+
+def test_missing_hours_flat_line_and_pm25_above_pm10():
+    nan = float("nan")
+    rising = [20.0, 21, 22, 23, 24, 25, 26, 27]
+    a = {"pm25": [10.0, nan, nan, nan, 12, 13, 14, 15], "pm10": rising}
+    b = {"pm25": [10.0, nan, nan, 11, 12, 13, 14, 15], "pm10": rising}  # two missing: not an alarm
+    c = {"pm25": [9.0, 30, 30, 30, 30, 30, 30, 9], "pm10": [40.0, 41, 42, 43, 44, 45, 46, 47]}
+    d = {"pm25": [50.0, 50, 56, 50, 50, 51, 52, 53], "pm10": [48.0, 50, 50, 51, 52, 53, 54, 55]}
+    data = frame({"A": a, "B": b, "C": c, "D": d})
+    rules = only("quality.missing_hours", "quality.flat_line", "quality.pm25_gt_pm10")
+    hits = detect(data, STATIONS, rules, (H0, H0 + 7))
+    by = {r: g for r, g in hits.groupby("rule")}
+    assert by["quality.missing_hours"][["subject", "hi"]].values.tolist() == [["A", H0 + 1], ["A", H0 + 2], ["A", H0 + 3]]
+    assert by["quality.flat_line"][["subject", "pollutant"]].drop_duplicates().values.tolist() == [["C", "pm25"]]
+    assert by["quality.flat_line"]["hi"].tolist() == list(range(H0 + 1, H0 + 7))  # the six hours at 30
+    assert by["quality.pm25_gt_pm10"][["subject", "hi"]].values.tolist() == [["D", H0 + 2]]  # 56 > 50 + 5 only
+
+
+def test_consecutive_hours_merge_into_one_episode_with_numbers():
+    hits = pd.DataFrame({"rule": "r", "subject": "A", "pollutant": "pm25", "hi": [10, 11, 13, 16],
+                         "level": [2, 3, 2, 2], "value": [80.0, 120.0, 90.0, 70.0], "reference": [30.0, 31, 32, 33]})
+    eps = episodes(hits)
+    assert eps[["start_hi", "end_hi", "hours", "level", "peak_hi", "peak_value", "peak_reference"]].values.tolist() == [
+        [10, 13, 3, 3, 11, 120.0, 31.0], [16, 16, 1, 2, 16, 70.0, 33.0]]
+    assert eps["evidence"].iloc[0]["hours"] == [[10, 80.0, 30.0], [11, 120.0, 31.0], [13, 90.0, 32.0]]
+
+
+@pytest.fixture
+def ws(tmp_path):
+    with Workspace(tmp_path / "ws") as w:
+        w.upsert_stations(pa.table({"code": ["A", "B", "C"], "name": ["甲站", "乙站", "丙站"], "city": ["示范市"] * 3,
+                                    "district": ["天宁区"] * 3, "lon": [120.0, 120.03, 119.97],
+                                    "lat": [31.80, 31.80, 31.82], "is_control": [False] * 3,
+                                    "status": [None] * 3, "import_id": [0] * 3}))
+        yield w
+
+
+def load_hours(w: Workspace, values: dict[str, list[float]], start: int) -> None:
+    rows = [(st, start + i, v) for st, vs in values.items() for i, v in enumerate(vs)]
+    w.upsert_air_hourly(pa.table({"station": [r[0] for r in rows], "hi": [r[1] for r in rows],
+                                  "pm25": [r[2] for r in rows], "pm10": [r[2] * 1.6 for r in rows],
+                                  "import_id": [1] * len(rows)}))
+
+
+def test_run_is_idempotent_and_a_growing_episode_extends_one_alarm(ws):
+    base = [30.0 + (i % 3) for i in range(48)]
+    load_hours(ws, {"A": base + [110.0, 130.0], "B": base + [35.0, 36.0], "C": base + [33.0, 34.0]}, H0)
+    until = H0 + 49
+    rules = only("air.spike_baseline", "air.spike_neighbours")
+    first = run_alarm_rules(ws.con, until, rules=rules)
+    # PM2.5 and PM10 (1.6 × PM2.5 here), each against the baseline and against the neighbours
+    assert (first.new, first.extended, first.unchanged) == (4, 0, 0)
+    again = run_alarm_rules(ws.con, until, rules=rules)
+    assert (again.new, again.extended, again.unchanged) == (0, 0, 4)
+    load_hours(ws, {"A": [150.0], "B": [35.0], "C": [33.0]}, H0 + 50)
+    later = run_alarm_rules(ws.con, until + 1, rules=rules)
+    assert (later.new, later.extended) == (0, 4)
+    alarms = list_alarms(ws.con)
+    assert len(alarms) == 4 and set(alarms["subject"]) == {"A"}
+    spike = alarms[(alarms["rule"] == "air.spike_baseline") & (alarms["pollutant"] == "pm25")].iloc[0]
+    assert (spike["start_hi"], spike["end_hi"], spike["hours"], spike["peak_value"]) == (H0 + 48, H0 + 50, 3, 150.0)
+    assert [h[0] for h in json.loads(spike["evidence"])["hours"]] == [H0 + 48, H0 + 49, H0 + 50]
+    assert spike["subject_name"] == "甲站" and spike["state"] == "new" and spike["rules_version"] == rules.version
+
+
+def test_states_follow_the_workflow_and_are_logged(ws):
+    eps = episodes(pd.DataFrame({"rule": "r", "subject": "A", "pollutant": "pm25", "hi": [5], "level": [2],
+                                 "value": [99.0], "reference": [30.0]}))
+    save_episodes(ws.con, eps, "test")
+    aid = int(list_alarms(ws.con)["alarm_id"].iloc[0])
+    with pytest.raises(AlarmStateError, match="不能改为“已办结”"):
+        change_state(ws.con, aid, "closed", "张三", "处理完毕")
+    assert change_state(ws.con, aid, "acknowledged", "张三") == "new"
+    with pytest.raises(AlarmStateError, match="须写明理由"):
+        change_state(ws.con, aid, "false_alarm", "张三", " ")
+    change_state(ws.con, aid, "false_alarm", "张三", "仪器校准时段")
+    log = alarm_log(ws.con, aid).astype(object).where(lambda f: f.notna(), None)
+    assert log[["actor", "from_state", "to_state", "reason"]].values.tolist()[1:] == [
+        ["张三", "new", "acknowledged", None], ["张三", "acknowledged", "false_alarm", "仪器校准时段"]]
+    with pytest.raises(AlarmStateError, match="无（已结束）"):
+        change_state(ws.con, aid, "dispatched", "张三")
+
+
+def test_a_workspace_overrides_rules_by_name(tmp_path):
+    (tmp_path / "alerts.yaml").write_text(
+        "version: 本地1\nrules:\n  - name: air.spike_baseline\n    ratio: 3.0\n  - name: quality.flat_line\n"
+        "    enabled: false\n", encoding="utf-8")
+    rules = load_rules(tmp_path)
+    assert rules.version.endswith("+本地1")
+    assert rules.by_name("air.spike_baseline").param("ratio") == 3.0
+    assert rules.by_name("air.spike_baseline").param("baseline_hours") == 24  # the rest is kept
+    assert not rules.by_name("quality.flat_line").enabled
+    (tmp_path / "alerts.yaml").write_text("rules:\n  - name: x\n    kind: nonsense\n", encoding="utf-8")
+    with pytest.raises(AlarmRuleError, match="规则 x：kind 应为"):
+        load_rules(tmp_path)
+    (tmp_path / "alerts.yaml").write_text("rules: [\n", encoding="utf-8")
+    with pytest.raises(AlarmRuleError, match="YAML 格式错误"):
+        load_rules(tmp_path)
