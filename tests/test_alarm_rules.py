@@ -166,3 +166,34 @@ def test_a_workspace_overrides_rules_by_name(tmp_path):
     (tmp_path / "alerts.yaml").write_text("rules: [\n", encoding="utf-8")
     with pytest.raises(AlarmRuleError, match="YAML 格式错误"):
         load_rules(tmp_path)
+
+
+def test_hj212_alerts_and_water_stations_raise_alarms_in_the_same_centre(ws):
+    from datetime import datetime, timedelta
+
+    from qingshan.hj212.store import Hj212Store
+    from qingshan.store.water import ensure_schema
+
+    Hj212Store(ws.con)  # creates the receiver's tables
+    t0 = datetime(1970, 1, 1) + timedelta(hours=H0 - 1)  # the hour labelled H0 holds t0 … t0 + 1 h
+    for i, (kind, minutes) in enumerate([("exceed", 0), ("exceed", 60), ("silent", 180)]):
+        ws.con.execute("INSERT INTO hj212_alerts (alert_key, kind, mn, factor, data_time, value, threshold, message, "
+                       "evidence, raised_at) VALUES (?, ?, 'MN01', 'a21026', ?, ?, 35, 'm', '{}', now())",
+                       [f"k{i}", kind, t0 + timedelta(minutes=minutes), 80.0 + i])
+    ensure_schema(ws.con)
+    ws.con.execute("INSERT INTO water_sections (section, name, target_class) VALUES ('S1', '甲断面', 3)")
+    samples = [(h, 7.5, 7.0, 3.0, 0.3, 0.08) for h in range(0, 24, 4)] + [(24, 7.4, 6.8, 3.1, 1.2, 0.09)]
+    for h, ph, do, codmn, nh3n, tp in samples:
+        ws.con.execute('INSERT INTO water_auto (station, section, ts, ph, "do", codmn, nh3n, tp, import_id) '
+                       "VALUES ('W1', 'S1', ?, ?, ?, ?, ?, ?, 1)", [t0 + timedelta(hours=h - 23), ph, do, codmn, nh3n, tp])
+    rules = only("source", "water.class_below_target", "water.sudden_change")
+    res = run_alarm_rules(ws.con, H0 + 3, hours=6, rules=rules)
+    alarms = list_alarms(ws.con).sort_values(["rule", "start_hi"])
+    got = alarms[["rule", "subject", "pollutant", "start_hi", "end_hi", "level", "peak_value", "peak_reference"]]
+    assert got.values.tolist() == [
+        ["source.exceed", "MN01", "a21026", H0, H0 + 1, 3, 81.0, 35.0],  # two consecutive hours: one episode
+        ["source.silent", "MN01", "a21026", H0 + 3, H0 + 3, 2, 82.0, 35.0],
+        ["water.class_below_target", "W1", "", H0, H0, 2, 4.0, 3.0],  # NH3-N 1.2 mg/L = class Ⅳ, at t0 + 1 h = H0
+        ["water.sudden_change", "W1", "nh3n", H0, H0, 2, 1.2, 0.3],
+    ]
+    assert res.new == 4

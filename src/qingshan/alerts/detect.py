@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .config import AlarmRule, AlarmRules
+from .config import AIR_KINDS, AlarmRule, AlarmRules
 
 POLLUTANTS = ("so2", "no2", "co", "o3", "pm10", "pm25")
 HIT_COLUMNS = ["rule", "subject", "pollutant", "hi", "level", "value", "reference"]
@@ -220,6 +220,8 @@ def detect(hours: pd.DataFrame, stations: pd.DataFrame, rules: AlarmRules, windo
     grid = Grid(hours, POLLUTANTS + ("aqi",))
     parts: list[pd.DataFrame] = []
     for rule in rules.enabled():
+        if rule.kind not in AIR_KINDS:
+            continue
         if rule.kind == "spike_neighbours":
             parts += spike_neighbours(rule, grid, window, stations)
         else:

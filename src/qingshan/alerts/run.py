@@ -16,6 +16,7 @@ from ..store.alarms import hourly_window, save_episodes, station_places
 from .config import AlarmRules, load_rules
 from .detect import detect
 from .episodes import episodes
+from .other_rules import OTHER_DETECTORS
 
 #: hours before the window the rules may look back on (the 24-h baseline and a margin)
 LOOKBACK_HOURS = 48
@@ -54,6 +55,8 @@ def run_alarm_rules(con: duckdb.DuckDBPyConnection, until_hi: int, hours: int = 
     if not data.empty:
         data = _with_aqi(con, data, lo - LOOKBACK_HOURS, until_hi)
     hits = detect(data, station_places(con), rules, (lo, until_hi))
+    others = [OTHER_DETECTORS[r.kind](con, r, (lo, until_hi)) for r in rules.enabled() if r.kind in OTHER_DETECTORS]
+    hits = pd.concat([h for h in [hits, *others] if len(h)], ignore_index=True) if any(len(h) for h in others) else hits
     found = episodes(hits)
     counts = save_episodes(con, found, rules.version, actor=actor)
     return RunResult((lo, until_hi), rules.version, len(hits), len(found), **counts)

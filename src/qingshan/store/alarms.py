@@ -147,11 +147,41 @@ def list_alarms(con: duckdb.DuckDBPyConnection, *, states: Iterable[str] | None 
     if since_hi is not None:
         where.append("a.end_hi >= ?")
         args.append(since_hi)
+    # the subject is a station, an HJ 212 device (MN) or a water station
+    device = ("LEFT JOIN hj212_devices d ON d.mn = a.subject" if has_table(con, "hj212_devices") else "")
+    device_name = ("concat_ws(' / ', d.enterprise, d.outlet, d.name)" if device else "NULL")
     return con.execute(
-        f"""SELECT a.*, s.name AS subject_name, s.district FROM alarms a LEFT JOIN stations s ON s.code = a.subject
+        f"""SELECT a.*, coalesce(s.name, nullif({device_name}, '')) AS subject_name, s.district
+            FROM alarms a LEFT JOIN stations s ON s.code = a.subject {device}
             WHERE {' AND '.join(where)} ORDER BY a.end_hi DESC, a.level DESC, a.alarm_id DESC LIMIT ?""",
         [*args, limit]).df()
 
 
 def alarm_log(con: duckdb.DuckDBPyConnection, alarm_id: int) -> pd.DataFrame:
     return con.execute("SELECT * FROM alarm_log WHERE alarm_id = ? ORDER BY rowid", [alarm_id]).df()
+
+
+def hj212_alert_rows(con: duckdb.DuckDBPyConnection, first_hi: int, last_hi: int) -> pd.DataFrame:
+    """The receiver's alerts (``hj212_alerts``) whose data time falls in hours ``first_hi … last_hi`` (hour label =
+    end of the hour holding the data time): ``kind, mn, factor, hi, value, threshold``."""
+    if not has_table(con, "hj212_alerts"):
+        return pd.DataFrame(columns=["kind", "mn", "factor", "hi", "value", "threshold"])
+    return con.execute(
+        """SELECT kind, mn, coalesce(factor, '') AS factor,
+                  CAST(floor(epoch(data_time) / 3600) AS INTEGER) + 1 AS hi, value, threshold
+           FROM hj212_alerts WHERE data_time IS NOT NULL
+             AND data_time >= TIMESTAMP '1970-01-01' + to_hours(?) AND data_time < TIMESTAMP '1970-01-01' + to_hours(?)""",
+        [first_hi - 1, last_hi]).df()
+
+
+def water_auto_window(con: duckdb.DuckDBPyConnection, first_ts: datetime, last_ts: datetime,
+                      items: Iterable[str]) -> pd.DataFrame:
+    """Automatic water-station rows between two times with the section's target class (NULL when unknown)."""
+    if not has_table(con, "water_auto"):
+        return pd.DataFrame()
+    cols = ", ".join(f'a."{c}"' for c in items)
+    target = ("s.target_class" if has_table(con, "water_sections") else "CAST(NULL AS TINYINT)")
+    join = "LEFT JOIN water_sections s ON s.section = a.section" if has_table(con, "water_sections") else ""
+    return con.execute(
+        f"""SELECT a.station, a.section, a.ts, {cols}, {target} AS target_class FROM water_auto a {join}
+            WHERE a.ts BETWEEN ? AND ? ORDER BY a.station, a.ts""", [first_ts, last_ts]).df()

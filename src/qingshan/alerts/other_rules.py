@@ -1,0 +1,91 @@
+"""Alarm rules beyond the air stations: the HJ 212 receiver's pollution-source alerts brought into the alarm centre,
+and the automatic water stations (class worse than the section's target, sudden change of a factor).
+
+Both return hits in the layout of :mod:`.detect` (``rule, subject, pollutant, hi, level, value, reference``), so
+the same episode merging and alarm workflow apply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ..evaluate.water_auto import AUTO_CLASS_ITEMS, recompute
+from ..store.alarms import hj212_alert_rows, water_auto_window
+from .config import AlarmRule
+from .detect import HIT_COLUMNS
+
+EPOCH = datetime(1970, 1, 1)
+DEFAULT_SOURCE_LEVELS = {"exceed": 3, "silent": 2, "flags": 1, "flat": 1, "missing": 1}
+
+
+def hj212_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+    """The receiver's alerts (``hj212_alerts``: exceedance, device silent, flags, flat values, missing factors;
+    docs/hj212.md) of the window, one hit per alert, subject = the device (MN), pollutant = the factor code."""
+    rows = hj212_alert_rows(con, *window)
+    levels = {**DEFAULT_SOURCE_LEVELS, **(rule.param("levels", {}) or {})}
+    rows = rows[rows["kind"].isin([k for k in levels if k in rule.param("kinds", list(levels))])]
+    if rows.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    return pd.DataFrame({
+        "rule": rule.name + "." + rows["kind"], "subject": rows["mn"], "pollutant": rows["factor"],
+        "hi": rows["hi"].astype(np.int64), "level": rows["kind"].map(levels).astype(np.int64),
+        "value": rows["value"].astype(float), "reference": rows["threshold"].astype(float)})
+
+
+def _hour_label(ts: pd.Series) -> np.ndarray:
+    """The hour label (end of the hour) holding each time: 08:00 → 08:00, 08:20 → 09:00."""
+    hours = (pd.to_datetime(ts) - EPOCH) / pd.Timedelta(hours=1)
+    return np.ceil(hours.to_numpy(dtype=float)).astype(np.int64)
+
+
+def _window_times(window: tuple[int, int], lookback_h: int = 0) -> tuple[datetime, datetime]:
+    return EPOCH + timedelta(hours=window[0] - 1 - lookback_h), EPOCH + timedelta(hours=window[1])
+
+
+def water_class_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+    """A sample whose GB 3838 class (recomputed from the published items, river limits) is worse than the section's
+    target class; one class worse is the rule's level, two or more one level higher."""
+    rows = water_auto_window(con, *_window_times(window), AUTO_CLASS_ITEMS)
+    if rows.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    rows = rows[rows["target_class"].notna()]
+    cls = recompute(rows)["class"].astype(np.int64)
+    target = rows["target_class"].to_numpy(dtype=np.int64)
+    bad = (cls > target) & (cls > 0)
+    hi = _hour_label(rows["ts"])
+    ok = bad & (hi >= window[0]) & (hi <= window[1])
+    return pd.DataFrame({
+        "rule": rule.name, "subject": rows["station"].to_numpy()[ok], "pollutant": "",
+        "hi": hi[ok], "level": np.where(cls[ok] - target[ok] >= 2, min(rule.level + 1, 4), rule.level),
+        "value": cls[ok].astype(float), "reference": target[ok].astype(float)})
+
+
+def water_change_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+    """A factor that moved from the median of the station's previous ``baseline_samples`` samples by at least
+    ``min_delta`` (in its unit) and by at least ``ratio`` × (or, for dissolved oxygen, down to 1/``ratio`` of) it."""
+    deltas: dict[str, float] = rule.param("min_delta", {})
+    items = [c for c in deltas if c in AUTO_CLASS_ITEMS]
+    n, ratio = int(rule.param("baseline_samples", 6)), float(rule.param("ratio", 2.0))
+    rows = water_auto_window(con, *_window_times(window, lookback_h=24 * 7), items)
+    if rows.empty:
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    hi = _hour_label(rows["ts"])
+    parts = []
+    for item in items:
+        v = rows[item].astype(float)
+        base = v.groupby(rows["station"]).transform(lambda s: s.shift(1).rolling(n, min_periods=max(1, n // 2)).median())
+        if item == "do":  # oxygen falls when water quality worsens
+            moved = (base - v >= deltas[item]) & (v * ratio <= base)
+        else:
+            moved = (v - base >= deltas[item]) & (v >= ratio * base)
+        ok = moved.to_numpy() & (hi >= window[0]) & (hi <= window[1])
+        parts.append(pd.DataFrame({"rule": rule.name, "subject": rows["station"].to_numpy()[ok], "pollutant": item,
+                                   "hi": hi[ok], "level": rule.level, "value": v.to_numpy()[ok],
+                                   "reference": base.to_numpy()[ok]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HIT_COLUMNS)
+
+
+OTHER_DETECTORS = {"hj212": hj212_hits, "water_class": water_class_hits, "water_change": water_change_hits}
