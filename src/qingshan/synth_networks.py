@@ -176,9 +176,11 @@ def _nearest(devices: list[DemoDevice], stations: pd.DataFrame) -> dict[str, str
 
 
 def _by_station(air: pd.DataFrame, codes: set[str], hours: pd.Index) -> dict[str, pd.DataFrame]:
-    """The hourly rows of each station in ``codes`` over ``hours`` (one pass over ``air``)."""
+    """The hourly rows of each station in ``codes`` over ``hours`` (one pass over ``air``), gaps interpolated: a
+    sensor measures on its own, the station's missing hours are not its missing hours."""
     part = air[air["station"].isin(codes) & air["hi"].isin(hours)]
-    return {str(code): g.set_index("hi").reindex(hours) for code, g in part.groupby("station")}
+    return {str(code): g.drop(columns="station").set_index("hi").reindex(hours).interpolate(limit_direction="both")
+            for code, g in part.groupby("station")}
 
 
 def grid_hourly(devices: list[DemoDevice], stations: pd.DataFrame, air: pd.DataFrame, met: pd.DataFrame,
