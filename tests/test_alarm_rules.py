@@ -197,3 +197,36 @@ def test_hj212_alerts_and_water_stations_raise_alarms_in_the_same_centre(ws):
         ["water.sudden_change", "W1", "nh3n", H0, H0, 2, 1.2, 0.3],
     ]
     assert res.new == 4
+
+
+def test_annual_targets_at_risk_raise_alarms_from_the_targets_engine(ws):
+    """A strict workspace target file: the alarm per target equals the targets engine's status."""
+    from datetime import date
+
+    from qingshan.evaluate.periods import day_index
+    from qingshan.targets.config import find_config
+    from qingshan.targets.evaluate import target_status
+
+    targets = ws.path / "targets"
+    targets.mkdir()
+    (targets / "strict.yaml").write_text(
+        "schema: qingshan.targets/1\ncity: 示范市\nyear: 2023\nversion: test\nsource: test\ntargets:\n"
+        "  - {id: pm25, indicator: pm25_mean, name: PM2.5 年均浓度, comparison: '≤', value: 20, unit: µg/m³, source: t}\n"
+        "  - {id: good_ratio, indicator: good_ratio, name: 优良天数比率, comparison: '≥', value: 50.0, unit: '%', source: t}\n",
+        encoding="utf-8")
+    day0 = day_index(date(2023, 3, 1))
+    values = {st: [40.0 + (h % 5) for h in range(24 * 10)] for st in ("A", "B", "C")}
+    load_hours(ws, values, day0 * 24 + 1)
+    until = (day0 + 10) * 24  # 24:00 of the tenth day
+    as_of = date(2023, 3, 10)
+    status = target_status(ws.con, find_config("示范市", 2023, targets), "示范市", as_of)
+    expected = status[status["status"].isin(["at_risk", "missed"])]
+    assert list(expected["id"]) == ["pm25"]  # 40–44 µg/m³ so far against 20; every day is good (AQI < 100)
+    run_alarm_rules(ws.con, until, rules=only("targets.at_risk"), workspace=ws.path)
+    run_alarm_rules(ws.con, until + 24, rules=only("targets.at_risk"), workspace=ws.path)  # the next day: same alarm
+    alarms = list_alarms(ws.con)
+    row = expected.iloc[0]
+    assert alarms[["subject", "pollutant", "start_hi", "end_hi"]].values.tolist() == [
+        ["示范市", "pm25", until - 23, until + 24]]
+    assert alarms["level"].iloc[0] == (3 if row["status"] == "missed" else 2)
+    assert alarms["peak_value"].iloc[0] == pytest.approx(float(row["ytd_value"]))

@@ -20,7 +20,7 @@ from ..errors import QingshanError
 WORKSPACE_FILE = "alerts.yaml"
 AIR_KINDS = ("spike_baseline", "spike_neighbours", "aqi_category", "sustained_rise", "missing_hours", "flat_line",
              "pm25_gt_pm10")
-KINDS = AIR_KINDS + ("hj212", "water_class", "water_change")
+KINDS = AIR_KINDS + ("hj212", "water_class", "water_change", "targets")
 LEVELS = {1: "提示", 2: "一般", 3: "较重", 4: "严重"}
 
 

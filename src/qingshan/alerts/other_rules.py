@@ -21,7 +21,7 @@ EPOCH = datetime(1970, 1, 1)
 DEFAULT_SOURCE_LEVELS = {"exceed": 3, "silent": 2, "flags": 1, "flat": 1, "missing": 1}
 
 
-def hj212_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+def hj212_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -> pd.DataFrame:
     """The receiver's alerts (``hj212_alerts``: exceedance, device silent, flags, flat values, missing factors;
     docs/hj212.md) of the window, one hit per alert, subject = the device (MN), pollutant = the factor code."""
     rows = hj212_alert_rows(con, *window)
@@ -45,7 +45,7 @@ def _window_times(window: tuple[int, int], lookback_h: int = 0) -> tuple[datetim
     return EPOCH + timedelta(hours=window[0] - 1 - lookback_h), EPOCH + timedelta(hours=window[1])
 
 
-def water_class_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+def water_class_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -> pd.DataFrame:
     """A sample whose GB 3838 class (recomputed from the published items, river limits) is worse than the section's
     target class; one class worse is the rule's level, two or more one level higher."""
     rows = water_auto_window(con, *_window_times(window), AUTO_CLASS_ITEMS)
@@ -63,7 +63,7 @@ def water_class_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFr
         "value": cls[ok].astype(float), "reference": target[ok].astype(float)})
 
 
-def water_change_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataFrame:
+def water_change_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -> pd.DataFrame:
     """A factor that moved from the median of the station's previous ``baseline_samples`` samples by at least
     ``min_delta`` (in its unit) and by at least ``ratio`` × (or, for dissolved oxygen, down to 1/``ratio`` of) it."""
     deltas: dict[str, float] = rule.param("min_delta", {})
@@ -88,4 +88,50 @@ def water_change_hits(con, rule: AlarmRule, window: tuple[int, int]) -> pd.DataF
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HIT_COLUMNS)
 
 
-OTHER_DETECTORS = {"hj212": hj212_hits, "water_class": water_class_hits, "water_change": water_change_hits}
+
+
+def _city_configs(con, year: int, workspace) -> list[tuple[str, object]]:
+    """(city, target config) for every city of the store that has a target file for ``year``: the workspace's
+    ``targets/`` folder first, then the shipped files (as the console looks them up)."""
+    from pathlib import Path
+
+    from ..store.read import station_cities
+    from ..targets.config import TargetConfigError, find_config
+
+    out = []
+    dirs = ([Path(workspace) / "targets"] if workspace is not None and (Path(workspace) / "targets").is_dir() else [])
+    for city in station_cities(con):
+        for d in [*dirs, None]:
+            try:
+                out.append((city, find_config(city, year, d)))
+                break
+            except TargetConfigError:
+                continue
+    return out
+
+
+def target_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -> pd.DataFrame:
+    """Annual targets at risk or missed on the last complete day of the window (the targets engine's status):
+    one hit per hour of the window, so the alarm of a target lasts as long as the risk does. Subject = the city,
+    pollutant = the target's id; value = the year-to-date value, reference = what the rest of the year must
+    achieve (NaN when nothing can)."""
+    from ..evaluate.periods import day_date
+    from ..targets.evaluate import target_status
+
+    as_of = day_date(window[1] // 24 - 1) if window[1] % 24 == 0 else day_date((window[1] - 1) // 24 - 1)
+    levels = {"at_risk": rule.level, "missed": min(rule.level + 1, 4)}
+    parts = []
+    for city, config in _city_configs(con, as_of.year, workspace):
+        status = target_status(con, config, city, as_of)
+        bad = status[status["status"].isin(list(levels))]
+        for t in bad.itertuples(index=False):
+            hours = np.arange(window[0], window[1] + 1)
+            parts.append(pd.DataFrame({
+                "rule": rule.name, "subject": city, "pollutant": t.id, "hi": hours, "level": levels[t.status],
+                "value": float(t.ytd_value) if t.ytd_value is not None else np.nan,
+                "reference": float(t.required) if t.required is not None else np.nan}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HIT_COLUMNS)
+
+
+OTHER_DETECTORS = {"hj212": hj212_hits, "water_class": water_class_hits, "water_change": water_change_hits,
+                   "targets": target_hits}

@@ -55,7 +55,8 @@ def run_alarm_rules(con: duckdb.DuckDBPyConnection, until_hi: int, hours: int = 
     if not data.empty:
         data = _with_aqi(con, data, lo - LOOKBACK_HOURS, until_hi)
     hits = detect(data, station_places(con), rules, (lo, until_hi))
-    others = [OTHER_DETECTORS[r.kind](con, r, (lo, until_hi)) for r in rules.enabled() if r.kind in OTHER_DETECTORS]
+    others = [OTHER_DETECTORS[r.kind](con, r, (lo, until_hi), workspace) for r in rules.enabled()
+              if r.kind in OTHER_DETECTORS]
     hits = pd.concat([h for h in [hits, *others] if len(h)], ignore_index=True) if any(len(h) for h in others) else hits
     found = episodes(hits)
     counts = save_episodes(con, found, rules.version, actor=actor)
