@@ -2,7 +2,7 @@
 
 Codes: HJ 212-2017 附录B 表B.1 (water) and 表B.2 (air; O3 a05024 and PM2.5 a34004 from practice,
 docs/rules/hj212.md#ambient-air-codes-in-practice).  Default units are those ambient stations send in practice
-(the flash520 packet in /work/shared/standards.md §10: NO2 4, SO2 6, CO 0.427, PM 14/31, pressure 95): gases
+(the flash520 ST=22 packet, docs/rules/hj212-feed.md#units-and-reference-state: NO2 4, SO2 6, CO 0.427, PM 14/31, pressure 95): gases
 µg/m³ but CO mg/m³, particles µg/m³, pressure kPa (表B.2), all at the reference state.  A device reporting
 otherwise says so in the registry's ``units``/``state`` columns (:mod:`qingshan.hj212.devices`).
 """

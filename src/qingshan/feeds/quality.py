@@ -1,5 +1,5 @@
-"""HJ 212 environmental-quality stations into the measurement store (issue 13 item 3; docs/hj212.md#feed,
-rules in docs/rules/hj212-feed.md).
+"""HJ 212 environmental-quality stations into the measurement store (issue 13 item 3;
+docs/hj212.md#环境质量站点入库feed, rules in docs/rules/hj212-feed.md).
 
 A device feeds a station when the registry gives it a ``station`` (the store's station code) and ST=22 (air,
 meteorology) or ST=21 (surface water).  After each load the receiver queues the (MN, hour) pairs whose rows
@@ -55,7 +55,7 @@ from ..standards.air_validity import MinuteRule, get_minute_rule
 from ..standards.pollutants import SIX
 from ..standards.ranges import range_of
 from ..standards.units import factor_to_store, kpa_to_hpa
-from ..standards.wind import mean_direction
+from ..standards.wind import mean_directions
 from ..store import met as met_store
 from ..store import water as water_store
 from ..store.feed import add_feed_counts, add_feed_quarantine, feed_import, replace_air_hours
@@ -195,19 +195,17 @@ def met_hours(df: pd.DataFrame) -> pd.DataFrame:
     speed = ok[ok["q"] == "wind_speed"][["station", "hi", "mi", "value"]].rename(columns={"value": "s"})
     direc = ok[ok["q"] == "wind_dir"][["station", "hi", "mi", "value"]].rename(columns={"value": "d"})
     w = speed.merge(direc, on=["station", "hi", "mi"], how="left")
-    ws, wd, wn = [], [], []
-    groups = {k: g for k, g in w.groupby(["station", "hi"])} if len(w) else {}
-    for st, hi in zip(out["station"], out["hi"], strict=True):
-        g = groups.get((st, hi))
-        n = 0 if g is None else len(g)
-        wn.append(n if n else None)
-        if n < MET_MIN_MINUTES:
-            ws.append(np.nan)
-            wd.append(np.nan)
-            continue
-        ws.append(float(g["s"].mean()))
-        wd.append(mean_direction(g["d"].to_numpy(dtype=float), g["s"].to_numpy(dtype=float)))
-    out["wind_speed"], out["wind_dir"], out["wind_minutes"] = ws, wd, wn
+    gid = out.reset_index().merge(w, on=["station", "hi"], how="inner")
+    n_groups = len(out)
+    g = gid["index"].to_numpy(dtype=np.int64)
+    n = np.bincount(g, minlength=n_groups)
+    sp = np.bincount(g, weights=gid["s"].to_numpy(dtype=float), minlength=n_groups)
+    direction = mean_directions(g, gid["d"].to_numpy(dtype=float), gid["s"].to_numpy(dtype=float), n_groups)
+    enough = n >= MET_MIN_MINUTES
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["wind_speed"] = np.where(enough, sp / n, np.nan)
+    out["wind_dir"] = np.where(enough, direction, np.nan)
+    out["wind_minutes"] = pd.Series(n, index=out.index).where(n > 0)
     h61 = hourly_2061(df)
     for q in ("temp", "rh", "pressure", "wind_speed", "wind_dir"):
         hp = h61[h61["q"] == q]
@@ -253,26 +251,28 @@ def _prepare(rows: pa.Table, devices: dict[str, Device], valid_flags: frozenset[
     df["seq"] = np.arange(len(df))
     if not len(df):
         return df.assign(kind=pd.Series(dtype=str), q=pd.Series(dtype=str), ok=pd.Series(dtype=bool))
-    st = df["mn"].map(lambda m: devices[m].st if m in devices else None)
-    kind = np.where(st == AIR_ST, np.where(df["factor"].isin(MET_CODES), "met",
-                                           np.where(df["factor"].isin(AIR_CODES), "air", "")),
-                    np.where((st == WATER_ST) & df["factor"].isin(WATER_CODES), "water", ""))
-    df["kind"] = kind
-    df = df[df["kind"] != ""].copy()
-    df["q"] = df["factor"].map({**AIR_CODES, **MET_CODES, **WATER_CODES})
-    factors: dict[tuple[str, str], float] = {}
-    for mn, code in df[["mn", "factor"]].drop_duplicates().itertuples(index=False):
-        dev = devices[mn]
-        unit = dev.units.get(code)
-        if code in AIR_CODES:
-            p = AIR_CODES[code]
-            factors[(mn, code)] = factor_to_store(p, unit or AIR_DEFAULT_UNITS[p], dev.state or "reference")
-        elif code == "a01006":
-            factors[(mn, code)] = 1.0 if unit == "hPa" else kpa_to_hpa(1.0)
-        else:
-            factors[(mn, code)] = 1.0
-    f = np.array([factors[k] for k in zip(df["mn"], df["factor"], strict=True)], dtype=float)
-    df["value"] = df["value"].astype(float) * f
+    # per distinct (device, factor): kind, quantity and the factor to store units; joined back in one merge
+    pairs = df[["mn", "factor"]].drop_duplicates()
+    kinds, qs, mults = [], [], []
+    for mn, code in pairs.itertuples(index=False):
+        dev = devices.get(mn)
+        st = dev.st if dev is not None else None
+        unit = dev.units.get(code) if dev is not None else None
+        kind, q, mult = "", None, 1.0
+        if st == AIR_ST and code in MET_CODES:
+            kind, q = "met", MET_CODES[code]
+            mult = 1.0 if code != "a01006" or unit == "hPa" else kpa_to_hpa(1.0)
+        elif st == AIR_ST and code in AIR_CODES:
+            kind, q = "air", AIR_CODES[code]
+            mult = factor_to_store(q, unit or AIR_DEFAULT_UNITS[q], (dev.state if dev else None) or "reference")
+        elif st == WATER_ST and code in WATER_CODES:
+            kind, q = "water", WATER_CODES[code]
+        kinds.append(kind)
+        qs.append(q)
+        mults.append(mult)
+    pairs = pairs.assign(kind=kinds, q=qs, mult=mults)
+    df = df.merge(pairs[pairs["kind"] != ""], on=["mn", "factor"], how="inner").sort_values("seq", kind="stable")
+    df["value"] = df["value"].astype(float) * df["mult"].to_numpy()
     flag = df["flag"].fillna("N")
     df["ok"] = flag.isin(valid_flags).to_numpy() & np.isfinite(df["value"].to_numpy())
     df["hi"] = df["hi"].astype(np.int64)

@@ -279,7 +279,7 @@ HOUR_OF_ROW_SQL = """CASE {p}cn
     WHEN '2051' THEN CAST(ceil(epoch(coalesce({p}period_end, {p}data_time + INTERVAL 1 MINUTE)) / 3600) AS INTEGER)
     ELSE CAST(ceil(epoch(date_trunc('minute', {p}data_time) + INTERVAL 1 MINUTE) / 3600) AS INTEGER) END"""
 
-#: Quality devices: they feed the measurement store (docs/hj212.md#feed).
+#: Quality devices: they feed the measurement store (docs/hj212.md#环境质量站点入库feed).
 QUALITY_DEVICE_SQL = "station IS NOT NULL AND st IN ('21', '22') AND registered"
 
 _TOUCHED_SQL = f"""

@@ -4,7 +4,7 @@ The store holds gases in µg/m³ (CO mg/m³) at the **reference state** and part
 conditions**: GB 3095-2012 as amended by 生态环境部公告 2018年第29号 (《环境空气质量标准》（GB 3095-2012）修改单,
 in force 2018-09-01) — "监测状态: SO2, NO2, CO, O3, NOx … 为参比状态（298.15 K, 1013.25 hPa）下的浓度；颗粒物
 （PM10、PM2.5、TSP）及其组分（Pb、BaP）为监测时大气温度和压力下的浓度" (GB 3095-2012 修改单, 3.14/3.15 and
-the note to 表1/表2; GB 3095-2026 §3.14 and §4.3 keep it, /work/shared/standards.md §2.1).
+the note to 表1/表2; GB 3095-2026 §3.14 and §4.3 keep it; docs/rules/hj212-feed.md#units-and-reference-state).
 
 Analysers configured before the amendment report gases at the **standard state** (标准状态, 273.15 K,
 101.325 kPa). One cubic metre at 273.15 K expands to 298.15/273.15 m³ at 298.15 K and the same pressure, so a
@@ -87,7 +87,7 @@ def standard_to_reference(x: float) -> float:
     GB 3095-2012 修改单 2018): × 273.15/298.15.
 
     >>> round(standard_to_reference(100.0), 2)
-    91.62
+    91.61
     """
     return x * STANDARD_T_K / REFERENCE_T_K
 
@@ -111,7 +111,7 @@ def factor_to_store(pollutant: str, unit: str, state: str = "reference") -> floa
     >>> factor_to_store("no2", "µg/m³")
     1.0
     >>> round(factor_to_store("so2", "mg/m³", "standard"), 4)
-    916.1613
+    916.1496
     >>> factor_to_store("co", "µg/m³")
     0.001
     >>> round(factor_to_store("co", "ppm"), 4)

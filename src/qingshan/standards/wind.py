@@ -15,12 +15,30 @@ clockwise from north, where the wind comes from.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 CALM_MS = 0.2  # GB/T 28591-2012 表1, 0 级: 0.0–0.2 m/s
 _CANCEL = 1e-9  # |mean unit vector| below this: directions cancel out, no mean direction
+
+
+def mean_directions(group: np.ndarray, directions: np.ndarray, speeds: np.ndarray | None, n_groups: int,
+                    calm: float = CALM_MS) -> np.ndarray:
+    """:func:`mean_direction` of each group at once: ``group`` (0 … n_groups-1) per minute; NaN where a group has
+    no direction left or its vectors cancel out."""
+    g = np.asarray(group, dtype=np.int64)
+    d = np.asarray(directions, dtype=float)
+    keep = np.isfinite(d)
+    if speeds is not None:
+        keep &= np.asarray(speeds, dtype=float) > calm
+    r = np.radians(np.where(keep, d, 0.0))
+    n = np.bincount(g, weights=keep, minlength=n_groups)
+    s = np.bincount(g, weights=np.where(keep, np.sin(r), 0.0), minlength=n_groups)
+    c = np.bincount(g, weights=np.where(keep, np.cos(r), 0.0), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s, c = s / n, c / n
+        deg = np.degrees(np.arctan2(s, c)) % 360.0
+    deg = np.where((deg > 360.0 - 1e-9) | (deg < 1e-9), 0.0, deg)
+    return np.where((n > 0) & (np.hypot(s, c) >= _CANCEL), deg, np.nan)
 
 
 def mean_direction(directions: np.ndarray, speeds: np.ndarray | None = None, calm: float = CALM_MS) -> float:
@@ -37,14 +55,4 @@ def mean_direction(directions: np.ndarray, speeds: np.ndarray | None = None, cal
     180.0
     """
     d = np.asarray(directions, dtype=float)
-    keep = np.isfinite(d)
-    if speeds is not None:
-        keep &= np.asarray(speeds, dtype=float) > calm
-    d = np.radians(d[keep])
-    if d.size == 0:
-        return math.nan
-    s, c = float(np.sin(d).mean()), float(np.cos(d).mean())
-    if math.hypot(s, c) < _CANCEL:
-        return math.nan
-    deg = math.degrees(math.atan2(s, c)) % 360.0
-    return 0.0 if deg > 360.0 - 1e-9 or deg < 1e-9 else deg
+    return float(mean_directions(np.zeros(d.size, dtype=np.int64), d, speeds, 1, calm)[0])

@@ -1,4 +1,5 @@
-"""Writes of the HJ 212 environmental-quality feed (:mod:`qingshan.feeds.quality`; docs/hj212.md#feed).
+"""Writes of the HJ 212 environmental-quality feed (:mod:`qingshan.feeds.quality`;
+docs/hj212.md#环境质量站点入库feed).
 
 * Provenance: one ``imports`` row of kind :data:`FEED_KIND` per Beijing day the feed ran (``source`` =
   ``hj212-feed YYYY-MM-DD``), its counts accumulated over the day's batches; every row the feed writes carries
