@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -54,11 +54,12 @@ from ..hj212.store import LoadResult
 from ..standards.air_validity import MinuteRule, get_minute_rule
 from ..standards.pollutants import SIX
 from ..standards.ranges import range_of
-from ..standards.units import factor_to_store, kpa_to_hpa
+from ..standards.units import GASES, factor_to_store, kpa_to_hpa
 from ..standards.wind import mean_directions
 from ..store import met as met_store
 from ..store import water as water_store
 from ..store.feed import add_feed_counts, add_feed_quarantine, feed_import, replace_air_hours
+from ..store.met import MET_VALUES
 from .codes import AIR_CODES, AIR_DEFAULT_UNITS, AIR_ST, MET_CODES, WATER_CODES, WATER_ST
 
 log = logging.getLogger("qingshan.feeds")
@@ -91,192 +92,127 @@ class Hours:
     quarantine: list[tuple[str, str, str, str]]
 
 
-# --- minutes ------------------------------------------------------------------------------------------------------
+# --- conversion tables ----------------------------------------------------------------------------------------
 
 
-def _minute_index(ts: pd.Series) -> np.ndarray:
-    """Whole minutes since 1970-01-01 (naive Beijing) of the start of each timestamp's minute."""
-    return ts.to_numpy(dtype="datetime64[ns]").astype("datetime64[m]").astype(np.int64)
+def _mult(code: str, unit: str | None, state: str | None) -> float:
+    """The factor from a device's value of ``code`` (in ``unit`` at ``state``; None = default) to store units."""
+    if code in AIR_CODES:
+        q = AIR_CODES[code]
+        # the registry's state is that of the gases; particles are measured at actual conditions (GB 3095 修改单)
+        return factor_to_store(q, unit or AIR_DEFAULT_UNITS[q], (state or "reference") if q in GASES else "actual")
+    if code == "a01006":
+        return 1.0 if unit == "hPa" else kpa_to_hpa(1.0)
+    return 1.0
 
 
-def minute_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """2051/2011 rows as one row per station, quantity and minute (``mi`` labelled by the end of the minute):
-    ``station, q, mi, hi, value, ok, seq``.  A 2051 period of k minutes becomes its k minutes (those inside the
-    row's hour); 2011 instants become the mean of the valid values of their minute; where a station-hour-quantity
-    has 2051 minutes, its 2011 values are left out; a minute sent twice keeps the later arrival."""
-    cols = ["station", "q", "mi", "hi", "value", "ok", "seq"]
-    m51 = df[df["cn"] == "2051"]
-    parts = []
-    if len(m51):
-        start = _minute_index(m51["data_time"])
-        end = np.where(m51["period_end"].notna(), _minute_index(m51["period_end"].fillna(m51["data_time"])),
-                       start + 1)
-        n = np.maximum(end - start, 1)
-        rep = np.repeat(np.arange(len(m51)), n)
-        k = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)  # 0 … n-1 within each row
-        e = m51.iloc[rep].reset_index(drop=True)
-        e["mi"] = np.repeat(end, n) - k
-        e = e[-(-e["mi"] // 60) == e["hi"]]
-        parts.append(e[cols])
-    m11 = df[df["cn"] == "2011"]
-    if len(m11):
-        m11 = m11.assign(mi=_minute_index(m11["data_time"]) + 1)
-        if parts:  # 2051 minutes take precedence per station-hour-quantity
-            have = parts[0][["station", "hi", "q"]].drop_duplicates()
-            m11 = m11.merge(have, how="left", indicator=True)
-            m11 = m11[m11["_merge"] == "left_only"].drop(columns="_merge")
-        m11 = m11.assign(v=m11["value"].where(m11["ok"]))
-        g = m11.groupby(["station", "q", "mi", "hi"], sort=False)
-        agg = g.agg(value=("v", "mean"), seq=("seq", "max")).reset_index()
-        agg["ok"] = agg["value"].notna()
-        parts.append(agg[cols])
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values("seq", kind="stable").drop_duplicates(["station", "q", "mi"], keep="last")
+def conversion_tables(devices: Iterable[Device]) -> tuple[pa.Table, pa.Table]:
+    """``defaults`` (``st, factor, kind, q, mult``: which factor of which ST feeds which quantity, at the default
+    units) and ``overrides`` (``mn, factor, mult``: devices registered with other units or state)."""
+    rows = [(AIR_ST, c, "air", q, _mult(c, None, None)) for c, q in AIR_CODES.items()]
+    rows += [(AIR_ST, c, "met", q, _mult(c, None, None)) for c, q in MET_CODES.items()]
+    rows += [(WATER_ST, c, "water", q, 1.0) for c, q in WATER_CODES.items()]
+    defaults = pa.table({k: [r[i] for r in rows] for i, k in enumerate(("st", "factor", "kind", "q", "mult"))})
+    over: list[tuple[str, str, float]] = []
+    for d in devices:
+        if d.st == AIR_ST and (d.units or d.state):
+            for c in (*AIR_CODES, "a01006"):
+                m = _mult(c, d.units.get(c), d.state)
+                if m != _mult(c, None, None):
+                    over.append((d.mn, c, m))
+    overrides = pa.table({"mn": pa.array([o[0] for o in over], pa.string()),
+                          "factor": pa.array([o[1] for o in over], pa.string()),
+                          "mult": pa.array([o[2] for o in over], pa.float64())})
+    return defaults, overrides
 
 
-def hourly_2061(df: pd.DataFrame) -> pd.DataFrame:
-    """The 2061 value of each station, hour and quantity (the later arrival when sent twice), NaN when invalid."""
-    h = df[df["cn"] == "2061"].drop_duplicates(["station", "hi", "q"], keep="last")
-    return h.assign(value=h["value"].where(h["ok"]))[["station", "hi", "q", "value"]]
+# --- station-hours ------------------------------------------------------------------------------------------------
 
 
-# --- air ------------------------------------------------------------------------------------------------------------
+def _keys(con: Con, kind: str) -> pd.DataFrame:
+    return quality_rows.station_hours(con, kind).to_pandas()
 
 
-def air_hours(df: pd.DataFrame, rule: MinuteRule) -> pd.DataFrame:
-    """``station, hi`` and the six pollutants (NaN = missing) for every station-hour with air rows."""
-    keys = df[["station", "hi"]].drop_duplicates().reset_index(drop=True)
-    out = keys.copy()
-    mins = minute_rows(df)
-    agg = None
-    if len(mins):
-        wide = mins.pivot(index=["station", "mi"], columns="q", values="value")
-        okw = mins.pivot(index=["station", "mi"], columns="q", values="ok").reindex(wide.index)
-        t = pd.DataFrame({"station": wide.index.get_level_values(0),
-                          "ts": pd.to_datetime(wide.index.get_level_values(1).to_numpy() * 60, unit="s")})
-        for p in wide.columns:
-            t[p] = wide[p].to_numpy(dtype=float)
-            t[f"{p}_flag"] = np.where(okw[p].fillna(False).to_numpy(dtype=bool), "N", "X")
-        agg = aggregate_minutes(pa.Table.from_pandas(t, preserve_index=False), rule, device="station").to_pandas()
-        agg["hi"] = agg["hi"].astype(np.int64)
-    h61 = hourly_2061(df)
-    for p in SIX:
-        col = pd.Series(np.nan, index=out.index)
-        if agg is not None and p in agg.columns:
-            m = out.merge(agg[["station", "hi", p]], on=["station", "hi"], how="left")[p]
-            col = m.astype(float)
-        hp = h61[h61["q"] == p]
-        if len(hp):
-            m = out.merge(hp, on=["station", "hi"], how="left", indicator=True)
-            has = (m["_merge"] == "both").to_numpy()
-            col = pd.Series(np.where(has, m["value"].to_numpy(dtype=float), col.to_numpy()), index=out.index)
-        out[p] = col
-    return out
-
-
-# --- meteorology ---------------------------------------------------------------------------------------------------
-
-
-def met_hours(df: pd.DataFrame) -> pd.DataFrame:
-    """``station, hi``, temp, rh, pressure, wind_speed, wind_dir and the valid-minute counts."""
-    keys = df[["station", "hi"]].drop_duplicates().reset_index(drop=True)
-    out = keys.copy()
-    mins = minute_rows(df)
-    ok = mins[mins["ok"].astype(bool) & np.isfinite(mins["value"].astype(float))] if len(mins) else mins
-    for q in ("temp", "rh", "pressure"):
-        sub = ok[ok["q"] == q]
-        g = sub.groupby(["station", "hi"])["value"].agg(["mean", "count"]).reset_index()
-        m = out.merge(g, on=["station", "hi"], how="left")
-        n = m["count"].fillna(0).astype(int)
-        out[q] = np.where(n >= MET_MIN_MINUTES, m["mean"], np.nan)
-        out[f"{q}_minutes"] = n.where(n > 0)
-    speed = ok[ok["q"] == "wind_speed"][["station", "hi", "mi", "value"]].rename(columns={"value": "s"})
-    direc = ok[ok["q"] == "wind_dir"][["station", "hi", "mi", "value"]].rename(columns={"value": "d"})
-    w = speed.merge(direc, on=["station", "hi", "mi"], how="left")
-    gid = out.reset_index().merge(w, on=["station", "hi"], how="inner")
-    n_groups = len(out)
-    g = gid["index"].to_numpy(dtype=np.int64)
-    n = np.bincount(g, minlength=n_groups)
-    sp = np.bincount(g, weights=gid["s"].to_numpy(dtype=float), minlength=n_groups)
-    direction = mean_directions(g, gid["d"].to_numpy(dtype=float), gid["s"].to_numpy(dtype=float), n_groups)
-    enough = n >= MET_MIN_MINUTES
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["wind_speed"] = np.where(enough, sp / n, np.nan)
-    out["wind_dir"] = np.where(enough, direction, np.nan)
-    out["wind_minutes"] = pd.Series(n, index=out.index).where(n > 0)
-    h61 = hourly_2061(df)
-    for q in ("temp", "rh", "pressure", "wind_speed", "wind_dir"):
-        hp = h61[h61["q"] == q]
-        if not len(hp):
+def _with_hourly(out: pd.DataFrame, hourly: pd.DataFrame, quantities: Iterable[str],
+                 counts: dict[str, str] | None = None) -> pd.DataFrame:
+    """Where a station-hour has a 2061 value of a quantity (valid or not), it replaces the minute result; the
+    quantity's minute count (``counts``) becomes NULL there."""
+    for q in quantities:
+        hq = hourly[hourly["q"] == q]
+        if not len(hq):
             continue
-        m = out.merge(hp, on=["station", "hi"], how="left", indicator=True)
+        m = out[["station", "hi"]].merge(hq, on=["station", "hi"], how="left", indicator=True)
         has = (m["_merge"] == "both").to_numpy()
         out[q] = np.where(has, m["value"].to_numpy(dtype=float), out[q].to_numpy(dtype=float))
-        cnt = "wind_minutes" if q.startswith("wind") else f"{q}_minutes"
-        if q != "wind_dir":
-            out[cnt] = pd.Series(out[cnt]).where(~has, None)
+        if counts and q in counts:
+            c = counts[q]
+            out[c] = pd.Series(out[c].to_numpy(dtype=float), index=out.index).where(~has)
     return out
 
 
-# --- water ----------------------------------------------------------------------------------------------------------
+def air_hours(con: Con, rule: MinuteRule) -> pd.DataFrame:
+    """``station, hi`` and the six pollutants (NaN = missing) of every station-hour with air rows: 2061 values,
+    else ``aggregate_minutes`` of the minutes."""
+    out = _keys(con, "air")
+    for p in SIX:
+        out[p] = np.nan
+    wide = quality_rows.minutes_wide(con, "air", SIX)
+    if wide.num_rows:
+        agg = aggregate_minutes(wide, rule, device="station").to_pandas()
+        agg["hi"] = agg["hi"].astype(np.int64)
+        m = out[["station", "hi"]].merge(agg, on=["station", "hi"], how="left")
+        for p in SIX:
+            out[p] = m[p].to_numpy(dtype=float)
+    return _with_hourly(out, quality_rows.hourly_values(con, "air").to_pandas(), SIX)
 
 
-def water_hours(df: pd.DataFrame) -> pd.DataFrame:
+def met_hours(con: Con) -> pd.DataFrame:
+    """``station, hi``, temp, rh, pressure, wind_speed, wind_dir and the valid-minute counts."""
+    out = _keys(con, "met")
+    n_groups = len(out)
+    t = quality_rows.minutes_grouped(con, "met")
+    g = t.column("g").to_numpy().astype(np.int64)
+    q = np.asarray(t.column("q").to_pylist(), dtype=object) if t.num_rows else np.array([], dtype=object)
+    mi = t.column("mi").to_numpy().astype(np.int64)
+    v = t.column("value").to_numpy(zero_copy_only=False).astype(float)
+    ok = t.column("ok").to_numpy(zero_copy_only=False).astype(bool) & np.isfinite(v)
+    for name in ("temp", "rh", "pressure"):
+        sel = ok & (q == name)
+        n = np.bincount(g[sel], minlength=n_groups)
+        total = np.bincount(g[sel], weights=v[sel], minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[name] = np.where(n >= MET_MIN_MINUTES, total / np.maximum(n, 1), np.nan)
+        out[f"{name}_minutes"] = pd.Series(n, index=out.index, dtype=float).where(n > 0)
+    sp, dr = ok & (q == "wind_speed"), ok & (q == "wind_dir")
+    key = g * 100_000_000 + mi  # one minute of one station-hour
+    _, i_s, i_d = np.intersect1d(key[sp], key[dr], assume_unique=True, return_indices=True)
+    direction = np.full(int(sp.sum()), np.nan)
+    direction[i_s] = v[dr][i_d]
+    gs, speeds = g[sp], v[sp]
+    n = np.bincount(gs, minlength=n_groups)
+    total = np.bincount(gs, weights=speeds, minlength=n_groups)
+    enough = n >= MET_MIN_MINUTES
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["wind_speed"] = np.where(enough, total / np.maximum(n, 1), np.nan)
+    out["wind_dir"] = np.where(enough, mean_directions(gs, direction, speeds, n_groups), np.nan)
+    out["wind_minutes"] = pd.Series(n, index=out.index, dtype=float).where(n > 0)
+    counts = {"temp": "temp_minutes", "rh": "rh_minutes", "pressure": "pressure_minutes",
+              "wind_speed": "wind_minutes"}
+    return _with_hourly(out, quality_rows.hourly_values(con, "met").to_pandas(), MET_VALUES, counts)
+
+
+def water_hours(con: Con) -> pd.DataFrame:
     """``station, hi`` and one column per water item: 2061 as sent, else the mean of the hour's valid values."""
-    keys = df[["station", "hi"]].drop_duplicates().reset_index(drop=True)
-    out = keys.copy()
-    other = df[df["cn"] != "2061"]
-    valid = other[other["ok"]]
-    mean = valid.groupby(["station", "hi", "q"])["value"].mean().reset_index()
-    h61 = hourly_2061(df)
-    for item in water_store.AUTO_ITEMS:
-        col = out.merge(mean[mean["q"] == item], on=["station", "hi"], how="left")["value"].to_numpy(dtype=float)
-        hp = h61[h61["q"] == item]
-        if len(hp):
-            m = out.merge(hp, on=["station", "hi"], how="left", indicator=True)
-            col = np.where((m["_merge"] == "both").to_numpy(), m["value"].to_numpy(dtype=float), col)
-        if item in WATER_CODES.values():
-            out[item] = col
-    return out
+    out = _keys(con, "water")
+    items = list(WATER_CODES.values())
+    means = quality_rows.other_means(con, "water").to_pandas()
+    for item in items:
+        mq = means[means["q"] == item]
+        out[item] = out[["station", "hi"]].merge(mq, on=["station", "hi"], how="left")["value"].to_numpy(dtype=float)
+    return _with_hourly(out, quality_rows.hourly_values(con, "water").to_pandas(), items)
 
 
 # --- one batch ------------------------------------------------------------------------------------------------------
-
-
-def _prepare(rows: pa.Table, devices: dict[str, Device], valid_flags: frozenset[str]) -> pd.DataFrame:
-    """Rows with their kind (air | met | water), quantity ``q``, value in store units, ``ok`` and arrival ``seq``."""
-    df = rows.to_pandas()
-    df["seq"] = np.arange(len(df))
-    if not len(df):
-        return df.assign(kind=pd.Series(dtype=str), q=pd.Series(dtype=str), ok=pd.Series(dtype=bool))
-    # per distinct (device, factor): kind, quantity and the factor to store units; joined back in one merge
-    pairs = df[["mn", "factor"]].drop_duplicates()
-    kinds, qs, mults = [], [], []
-    for mn, code in pairs.itertuples(index=False):
-        dev = devices.get(mn)
-        st = dev.st if dev is not None else None
-        unit = dev.units.get(code) if dev is not None else None
-        kind, q, mult = "", None, 1.0
-        if st == AIR_ST and code in MET_CODES:
-            kind, q = "met", MET_CODES[code]
-            mult = 1.0 if code != "a01006" or unit == "hPa" else kpa_to_hpa(1.0)
-        elif st == AIR_ST and code in AIR_CODES:
-            kind, q = "air", AIR_CODES[code]
-            mult = factor_to_store(q, unit or AIR_DEFAULT_UNITS[q], (dev.state if dev else None) or "reference")
-        elif st == WATER_ST and code in WATER_CODES:
-            kind, q = "water", WATER_CODES[code]
-        kinds.append(kind)
-        qs.append(q)
-        mults.append(mult)
-    pairs = pairs.assign(kind=kinds, q=qs, mult=mults)
-    df = df.merge(pairs[pairs["kind"] != ""], on=["mn", "factor"], how="inner").sort_values("seq", kind="stable")
-    df["value"] = df["value"].astype(float) * df["mult"].to_numpy()
-    flag = df["flag"].fillna("N")
-    df["ok"] = flag.isin(valid_flags).to_numpy() & np.isfinite(df["value"].to_numpy())
-    df["hi"] = df["hi"].astype(np.int64)
-    return df
 
 
 def _out_of_range(frame: pd.DataFrame, columns: list[str], what: str,
@@ -296,17 +232,13 @@ def _out_of_range(frame: pd.DataFrame, columns: list[str], what: str,
     return frame
 
 
-def compute_hours(rows: pa.Table, devices: dict[str, Device], rule: MinuteRule) -> Hours:
-    """The rows for ``air_hourly``, ``met_hourly`` and ``water_auto`` of the station-hours in ``rows`` (pure)."""
-    df = _prepare(rows, devices, rule.valid_flags)
+def compute_hours(con: Con, rule: MinuteRule) -> Hours:
+    """The rows for ``air_hourly``, ``met_hourly`` and ``water_auto`` of the station-hours gathered by
+    :func:`qingshan.hj212.quality_rows.prepare`."""
     quarantine: list[tuple[str, str, str, str]] = []
-    air = df[df["kind"] == "air"]
-    met = df[df["kind"] == "met"]
-    water = df[df["kind"] == "water"]
-    a = _out_of_range(air_hours(air, rule), list(SIX), "air", quarantine) if len(air) else pd.DataFrame()
-    m = met_hours(met) if len(met) else pd.DataFrame()
-    w = _out_of_range(water_hours(water), list(WATER_CODES.values()), "water", quarantine) if len(water) \
-        else pd.DataFrame()
+    a = _out_of_range(air_hours(con, rule), list(SIX), "air", quarantine)
+    m = met_hours(con)
+    w = _out_of_range(water_hours(con), list(WATER_CODES.values()), "water", quarantine)
     return Hours(a, m, w, quarantine)
 
 
@@ -338,12 +270,11 @@ def feed_batch(con: Con, rule: MinuteRule, now: datetime, limit: int = BATCH_PAI
         if not taken:
             con.execute("ROLLBACK")
             return res, 0
-        rows = quality_rows.station_hour_rows(con)
-        res.rows_read = rows.num_rows
-        mns = set(rows.column("mn").to_pylist()) if rows.num_rows else set()
-        hours = compute_hours(rows, quality_rows.quality_devices(con, mns), rule)
+        defaults, overrides = conversion_tables(quality_rows.feed_devices(con))
+        res.rows_read = quality_rows.prepare(con, defaults, overrides, rule.valid_flags)
+        hours = compute_hours(con, rule)
         iid = feed_import(con, now)
-        counts = {"read": rows.num_rows, "new": 0, "updated": 0, "unchanged": 0, "quarantined": len(hours.quarantine)}
+        counts = {"read": res.rows_read, "new": 0, "updated": 0, "unchanged": 0, "quarantined": len(hours.quarantine)}
         if len(hours.air):
             res.air = replace_air_hours(con, _nan_to_null(hours.air[["station", "hi", *SIX]]), iid)
         if len(hours.met):
@@ -366,12 +297,15 @@ def feed_batch(con: Con, rule: MinuteRule, now: datetime, limit: int = BATCH_PAI
     return res, taken
 
 
-def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime | None = None) -> FeedResult:
-    """Feed every pending (MN, hour) pair into the measurement tables, in batches; idempotent."""
+def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime | None = None,
+                 ensure: bool = True) -> FeedResult:
+    """Feed every pending (MN, hour) pair into the measurement tables, in batches; idempotent.  ``ensure``: create
+    the tables first when missing (the hook does it once)."""
     t0 = time.perf_counter()
     r = get_minute_rule(rule)
-    quality_rows.ensure_tables(con)
-    met_store.ensure_schema(con)
+    if ensure:
+        quality_rows.ensure_tables(con)
+        met_store.ensure_schema(con)
     total = FeedResult()
     while True:
         res, taken = feed_batch(con, r, now or beijing_now())
@@ -390,9 +324,11 @@ def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime |
 def after_load_hook(rule: str | MinuteRule | None = None) -> Callable[[Con, LoadResult], None]:
     """The receiver's ``after_load`` callback: feed what the load queued (and anything a crash left queued)."""
     r = get_minute_rule(rule)
+    ensured: list[Con] = []  # the connection whose tables were ensured (held, so it cannot be confused)
 
     def hook(con: Con, res: LoadResult) -> None:
-        out = feed_pending(con, r)
+        out = feed_pending(con, r, ensure=not ensured or ensured[0] is not con)
+        ensured[:] = [con]
         if out.station_hours:
             log.debug("入库：%d 个站点小时（%.3f 秒）", out.station_hours, out.seconds)
 
