@@ -32,7 +32,7 @@ from qingshan.store.workspace import Workspace
 from .test_hj212_server import Client, config, until
 
 PW = "123456"
-A, B, FLASH, W = "QSAIR0001", "QSAIR0002", "JLYP01_AIR01_0001", "QSWAT0001"
+A, B, FLASH, W, RT, FIVE = "QSAIR0001", "QSAIR0002", "JLYP01_AIR01_0001", "QSWAT0001", "QSAIR0004", "QSAIR0005"
 DEVICES = [
     {"mn": A, "password": PW, "station": "QS001", "st": "22", "min_interval": 1},
     # B reports SO2 in mg/m³ at the standard state (273.15 K): converted to µg/m³ at 298.15 K
@@ -40,6 +40,9 @@ DEVICES = [
      "state": "标准"},
     {"mn": FLASH, "password": PW, "station": "QS003", "st": "22", "min_interval": 1},
     {"mn": W, "password": PW, "station": "W001", "st": "21"},
+    {"mn": RT, "password": PW, "station": "QS004", "st": "22"},  # real-time values only (CN 2011)
+    # 5-minute periods, NO2 in ppb
+    {"mn": FIVE, "password": PW, "station": "QS005", "st": "22", "min_interval": 5, "units": "a21004=ppb"},
     {"mn": "OUTLET01", "password": PW, "enterprise": "青山化工", "outlet": "DA001", "st": "31"},  # not a feed
 ]
 FLASH_PACKET = (b"##0411QN=20220513162608370;ST=22;CN=2051;PW=123456;MN=JLYP01_AIR01_0001;Flag=4;CP=&&DataTime="
@@ -127,6 +130,23 @@ def water_packets() -> list[bytes]:
             pkt(W, "2011", t + timedelta(minutes=10), {"w01001": ("8.5", "N")}, st="21", field="Rtd")]
 
 
+def rt_packets() -> list[bytes]:
+    """Station QS004, hour H1: SO2 every 30 s for the first 46 minutes (the second value of minute 3 flagged D),
+    and a negative PM2.5 (zero drift) all hour long."""
+    out = []
+    for k in range(92):
+        t = H1 - timedelta(hours=1) + timedelta(seconds=30 * k)
+        out.append(pkt(RT, "2011", t, {"a21026": (f"{10 + k % 7}", "D" if k == 7 else "N"), "a34004": ("-1.5", "N")},
+                       field="Rtd"))
+    return out
+
+
+def five_packets() -> list[bytes]:
+    """Station QS005, hour H1: 9 five-minute periods (45 minutes) of NO2 in ppb."""
+    return [pkt(FIVE, "2051", H1 - timedelta(hours=1) + timedelta(minutes=5 * k), {"a21004": (f"{20 + k}", "N")})
+            for k in range(9)]
+
+
 def run(cfg, packets: list[bytes]) -> None:
     """Send ``packets`` to a receiver with the feed hook, wait until all are accepted, stop (loads everything)."""
     async def main():
@@ -151,7 +171,7 @@ def fed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("feed")
     cfg = config(tmp, devices=DEVICES)
     first = [a_minute(i, t) for i, t in A_H1] + [a_minute(i, t) for i, t in A_H2] + b_packets() \
-        + flash_packets() + water_packets()
+        + flash_packets() + water_packets() + rt_packets() + five_packets()
     run(cfg, first)
     with duckdb.connect(str(Path(cfg.workspace) / "measurements.duckdb"), read_only=True) as con:
         before_late = con.execute("SELECT so2 FROM air_hourly WHERE station = 'QS001' AND hi = ?",
@@ -266,8 +286,8 @@ def test_outlets_stay_in_source_data_and_rows_keep_provenance(fed):
         kinds = con.execute("SELECT DISTINCT i.kind FROM air_hourly a JOIN imports i USING (import_id)").fetchall()
         assert kinds == [("hj212-feed",)]
         assert con.execute("SELECT count(*) FROM hj212_feed_pending").fetchall()[0][0] == 0
-        assert con.execute("SELECT count(*) FROM air_hourly WHERE station NOT IN ('QS001', 'QS002', 'QS003')"
-                           ).fetchall()[0][0] == 0
+        stations = {r[0] for r in con.execute("SELECT DISTINCT station FROM air_hourly").fetchall()}
+        assert stations == {"QS001", "QS002", "QS003", "QS004", "QS005"}
 
 
 def test_refeeding_changes_nothing(fed, tmp_path):
@@ -289,6 +309,72 @@ def test_refeeding_changes_nothing(fed, tmp_path):
     assert res.station_hours > 0 and not res.air.get("new") and not res.air.get("updated")
     assert not res.met.get("updated") and not res.water.get("updated")
     assert after == before
+
+
+def test_real_time_values_become_minutes_then_hours(fed):
+    cfg, _ = fed
+    minutes: dict[datetime, list[float]] = {}
+    for k in range(92):
+        if k != 7:
+            t = H1 - timedelta(hours=1) + timedelta(seconds=30 * k)
+            minutes.setdefault(t.replace(second=0) + timedelta(minutes=1), []).append(10 + k % 7)
+    exp = aggregate_minutes(pa.table({
+        "device": ["QS004"] * len(minutes), "ts": pa.array(list(minutes), pa.timestamp("us")),
+        "so2": [sum(v) / len(v) for v in minutes.values()]})).to_pylist()[0]
+    assert exp["so2_minutes"] == 46
+    with con_of(cfg) as con:
+        got = air(con, "QS004", H1)
+        q = con.execute("SELECT field, raw, reason FROM quarantine WHERE source LIKE '%QS004%'").fetchall()
+    assert got["so2"] == pytest.approx(exp["so2"], rel=1e-12)
+    # a negative hourly mean (zero drift) is stored as missing and quarantined with its reason
+    assert got["pm25"] is None or math.isnan(got["pm25"])
+    assert q == [("pm25", "-1.5", q[0][2])] and "按缺失处理" in q[0][2]
+
+
+def test_periods_of_several_minutes_and_ppb(fed):
+    cfg, _ = fed
+    with con_of(cfg) as con:
+        got = air(con, "QS005", H1)
+    # 9 periods × 5 minutes = 45 minutes: valid; each period counts 5 times, so the mean is that of the 9 values
+    assert got["no2"] == pytest.approx(np.mean([20 + k for k in range(9)]) * 46.005 / 24.4654, rel=1e-4)
+
+
+def test_a_failed_feed_is_retried_by_the_next_load(tmp_path):
+    cfg = config(tmp_path, devices=DEVICES)
+    calls = []
+    real = after_load_hook()
+
+    def flaky(con, res):
+        if res.touched or calls:
+            calls.append(set(res.touched))
+        if len(calls) == 1:
+            raise RuntimeError("feed down")
+        real(con, res)
+
+    async def main(packets):
+        srv = Hj212Server(cfg, after_load=flaky)
+        await srv.start()
+        try:
+            c = await Client.open(srv.port)
+            for p in packets:
+                await c.send(p)
+            await until(lambda: srv.stats.accepted >= len(packets), "packets accepted")
+            await until(lambda: len(calls) >= 1, "the first load")
+            c.close()
+        finally:
+            await srv.stop()
+
+    asyncio.run(main([pkt(B, "2061", H1 - timedelta(hours=1), {"a21026": ("0.030", "N")})]))
+    assert calls[0] == {(B, "2061", hi(H1))}
+    with con_of(cfg) as con:  # the load is committed, the hour waits in the queue
+        assert con.execute("SELECT count(*) FROM source_data").fetchall()[0][0] == 1
+        assert con.execute("SELECT mn, hi FROM hj212_feed_pending").fetchall() == [(B, hi(H1))]
+        assert con.execute("SELECT count(*) FROM air_hourly").fetchall()[0][0] == 0
+    calls.append(None)  # from now on the hook works
+    asyncio.run(main([pkt(A, "2061", H2 - timedelta(hours=1), {"a21026": ("7", "N")})]))
+    with con_of(cfg) as con:
+        rows = con.execute("SELECT station, hi, so2 FROM air_hourly ORDER BY station").fetchall()
+    assert rows == [("QS001", hi(H2), 7.0), ("QS002", hi(H1), pytest.approx(30 * 273.15 / 298.15))]
 
 
 # --- pure parts -------------------------------------------------------------------------------------------------
