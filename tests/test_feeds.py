@@ -24,6 +24,7 @@ from qingshan.feeds.quality import after_load_hook, feed_pending
 from qingshan.hj212.codec import Packet, build
 from qingshan.hj212.devices import DeviceFileError, read_device_file
 from qingshan.hj212.server import Hj212Server
+from qingshan.hj212.store import HOUR_OF_ROW_SQL
 from qingshan.standards.units import factor_to_store, ppb_to_ugm3, standard_to_reference
 from qingshan.standards.wind import mean_direction
 from qingshan.store import read
@@ -300,10 +301,8 @@ def test_refeeding_changes_nothing(fed, tmp_path):
     with Workspace(ws) as w:
         before = {t: w.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
         # queue every hour of every quality device again, as a WAL replay that re-loaded them would
-        w.con.execute("""INSERT INTO hj212_feed_pending SELECT DISTINCT mn,
-                             CASE cn WHEN '2061' THEN hi ELSE CAST(ceil(epoch(coalesce(period_end,
-                                  data_time + INTERVAL 1 MINUTE)) / 3600) AS INTEGER) END
-                         FROM source_data WHERE mn <> 'OUTLET01' ON CONFLICT DO NOTHING""")
+        w.con.execute(f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
+                           FROM source_data WHERE mn <> 'OUTLET01' ON CONFLICT DO NOTHING""")
         res = feed_pending(w.con)
         after = {t: w.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
     assert res.station_hours > 0 and not res.air.get("new") and not res.air.get("updated")

@@ -276,7 +276,8 @@ FROM _sd d JOIN _rp h USING (ridx)
 HOUR_OF_ROW_SQL = """CASE {p}cn
     WHEN '2061' THEN CASE WHEN date_trunc('hour', {p}period_end) = {p}period_end
                           THEN CAST(epoch({p}period_end) // 3600 AS INTEGER) END
-    WHEN '2051' THEN CAST(ceil(epoch(coalesce({p}period_end, {p}data_time + INTERVAL 1 MINUTE)) / 3600) AS INTEGER)
+    WHEN '2051' THEN CAST(ceil(epoch(date_trunc('minute', coalesce({p}period_end, {p}data_time + INTERVAL 1 MINUTE)))
+                               / 3600) AS INTEGER)
     ELSE CAST(ceil(epoch(date_trunc('minute', {p}data_time) + INTERVAL 1 MINUTE) / 3600) AS INTEGER) END"""
 
 #: Quality devices: they feed the measurement store (docs/hj212.md#环境质量站点入库feed).
