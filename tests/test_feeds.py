@@ -21,10 +21,11 @@ import pytest
 
 from qingshan.evaluate.minutes import aggregate_minutes
 from qingshan.feeds.quality import after_load_hook, feed_pending
+from qingshan.hj212 import quality_rows
 from qingshan.hj212.codec import Packet, build
 from qingshan.hj212.devices import DeviceFileError, read_device_file
 from qingshan.hj212.server import Hj212Server
-from qingshan.hj212.store import HOUR_OF_ROW_SQL
+from qingshan.hj212.store import HOUR_OF_ROW_SQL, LoadResult
 from qingshan.standards.units import factor_to_store, ppb_to_ugm3, standard_to_reference
 from qingshan.standards.wind import mean_direction
 from qingshan.store import read
@@ -374,6 +375,26 @@ def test_a_failed_feed_is_retried_by_the_next_load(tmp_path):
     with con_of(cfg) as con:
         rows = con.execute("SELECT station, hi, so2 FROM air_hourly ORDER BY station").fetchall()
     assert rows == [("QS001", hi(H2), 7.0), ("QS002", hi(H1), pytest.approx(30 * 273.15 / 298.15))]
+
+
+def test_hook_every_leaves_hours_queued_until_the_next_feed(fed, tmp_path):
+    cfg, _ = fed
+    import shutil
+
+    ws = tmp_path / "copy"
+    shutil.copytree(cfg.workspace, ws)
+    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
+                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    hook = after_load_hook(every=3600)
+    with Workspace(ws) as w:
+        w.con.execute(requeue)
+        hook(w.con, LoadResult())  # the first call feeds
+        assert quality_rows.pending_count(w.con) == 0
+        w.con.execute(requeue)
+        hook(w.con, LoadResult())  # within the hour: left queued, not lost
+        assert quality_rows.pending_count(w.con) == 2
+        after_load_hook()(w.con, LoadResult())  # every load
+        assert quality_rows.pending_count(w.con) == 0
 
 
 # --- pure parts -------------------------------------------------------------------------------------------------

@@ -202,10 +202,11 @@ def met_hours(con: Con) -> pd.DataFrame:
 
 
 def water_hours(con: Con) -> pd.DataFrame:
-    """``station, hi`` and one column per water item: 2061 as sent, else the mean of the hour's valid values."""
+    """``station, hi`` and one column per water item: 2061 as sent, else the mean of the hour's valid minutes
+    (2051, else 2011 binned to minutes; a minute sent twice counts once)."""
     out = _keys(con, "water")
     items = list(WATER_CODES.values())
-    means = quality_rows.other_means(con, "water").to_pandas()
+    means = quality_rows.minute_means(con, "water").to_pandas()
     for item in items:
         mq = means[means["q"] == item]
         out[item] = out[["station", "hi"]].merge(mq, on=["station", "hi"], how="left")["value"].to_numpy(dtype=float)
@@ -321,12 +322,22 @@ def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime |
     return total
 
 
-def after_load_hook(rule: str | MinuteRule | None = None) -> Callable[[Con, LoadResult], None]:
-    """The receiver's ``after_load`` callback: feed what the load queued (and anything a crash left queued)."""
+def after_load_hook(rule: str | MinuteRule | None = None, every: float = 0.0) -> Callable[[Con, LoadResult], None]:
+    """The receiver's ``after_load`` callback: feed what the load queued (and anything a crash left queued).
+
+    ``every`` > 0: feed at most once per ``every`` seconds; a load in between leaves its hours queued for the next
+    feed (nothing is lost: the queue is in the store).  Each feed recomputes its station-hours from all their rows,
+    so with thousands of devices reporting every minute a few seconds between feeds save re-reading the open hour
+    at every load."""
     r = get_minute_rule(rule)
     ensured: list[Con] = []  # the connection whose tables were ensured (held, so it cannot be confused)
+    last = [-math.inf]
 
     def hook(con: Con, res: LoadResult) -> None:
+        now = time.monotonic()
+        if every > 0 and now - last[0] < every:
+            return
+        last[0] = now
         out = feed_pending(con, r, ensure=not ensured or ensured[0] is not con)
         ensured[:] = [con]
         if out.station_hours:

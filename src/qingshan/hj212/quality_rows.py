@@ -160,10 +160,10 @@ def minutes_grouped(con: Con, kind: str) -> pa.Table:
         WHERE m.kind = ? ORDER BY k.g, m.q, m.mi""", [kind, kind])
 
 
-def other_means(con: Con, kind: str) -> pa.Table:
-    """``station, hi, q, value``: the mean of the valid 2051/2011 values of each station, hour and quantity."""
-    return _arrow(con, "SELECT station, hi, q, avg(value) FILTER (WHERE ok) AS value FROM _feed_rows "
-                       "WHERE kind = ? AND cn <> '2061' GROUP BY station, hi, q ORDER BY station, hi, q", [kind])
+def minute_means(con: Con, kind: str) -> pa.Table:
+    """``station, hi, q, value``: the mean of the valid minutes of each station, hour and quantity (any count)."""
+    return _arrow(con, "SELECT station, hi, q, avg(value) FILTER (WHERE ok) AS value FROM _feed_minutes "
+                       "WHERE kind = ? GROUP BY station, hi, q ORDER BY station, hi, q", [kind])
 
 
 def feed_devices(con: Con) -> list[Device]:
