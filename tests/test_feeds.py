@@ -414,10 +414,13 @@ def test_unit_conversion():
 
 def test_registry_units_and_state(tmp_path):
     f = tmp_path / "d.csv"
-    f.write_text("设备编号,站点,系统编码,单位,参比状态\nX1,QS001,22,a21026=mg/m3;a01006=hPa,标准\n", encoding="utf-8")
+    f.write_text("设备编号,站点,系统编码,计量单位,参比状态\nX1,QS001,22,a21026=mg/m3;a01006=hPa,标准\n", encoding="utf-8")
     d = read_device_file(f)[0]
     assert dict(d.units) == {"a21026": "mg/m³", "a01006": "hPa"} and d.state == "standard"
-    f.write_text("设备编号,单位\nX1,a21026=furlong\n", encoding="utf-8")
+    f.write_text("设备编号,单位,状态\nX1,青山化工,在用\n", encoding="utf-8")  # 单位 is the enterprise, 状态 not ours
+    d = read_device_file(f)[0]
+    assert d.enterprise == "青山化工" and not d.units and d.state is None
+    f.write_text("设备编号,计量单位\nX1,a21026=furlong\n", encoding="utf-8")
     with pytest.raises(DeviceFileError, match="第 2 行.*a21026"):
         read_device_file(f)
     f.write_text("设备编号,参比状态\nX1,沸腾\n", encoding="utf-8")

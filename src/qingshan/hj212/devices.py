@@ -17,9 +17,9 @@ key                Chinese header                              meaning
 ``min_interval``   分钟数据间隔                                minutes of one CN 2051 period
 ``limits``         限值、排放限值                              ``a21026=35;a34013=10`` (JSON: an object)
 ``limit_cns``      限值适用命令                                CNs the limits apply to (default 2061;2031)
-``units``          单位、计量单位                              units the device reports in where they differ
+``units``          计量单位、浓度单位                          units the device reports in where they differ
                                                                from the defaults: ``a21026=mg/m3;a21004=ppb``
-``state``          状态、参比状态                              state of its gas concentrations: 参比 (298.15 K,
+``state``          参比状态、浓度状态                          state of its gas concentrations: 参比 (298.15 K,
                                                                default) or 标准 (273.15 K, converted)
 =================  ==========================================  =============================================
 
@@ -57,8 +57,8 @@ _ALIASES = {
     "min_interval": ("min_interval", "分钟数据间隔"),
     "limits": ("limits", "限值", "排放限值"),
     "limit_cns": ("limit_cns", "限值适用命令"),
-    "units": ("units", "unit", "单位", "计量单位"),
-    "state": ("state", "状态", "参比状态"),
+    "units": ("units", "unit", "计量单位", "浓度单位"),  # not 单位: that is the enterprise (单位名称)
+    "state": ("state", "参比状态", "浓度状态"),  # not 状态: a registry may use it for the device status
 }
 _KEY_OF = {alias.lower(): key for key, aliases in _ALIASES.items() for alias in aliases}
 _SPLIT = re.compile(r"[;,，；、\s]+")
