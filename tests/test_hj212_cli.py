@@ -36,8 +36,9 @@ def captured(monkeypatch):
     """Replace the receiver and the simulator by recorders (the commands import them when they run)."""
     calls: dict[str, object] = {}
 
-    async def fake_server(cfg, *, recover_only=False):
+    async def fake_server(cfg, *, recover_only=False, after_load=None):
         calls["serve"] = (cfg, recover_only)
+        calls["after_load"] = after_load
         return 0
 
     async def fake_simulation(cfg, **_):
@@ -61,6 +62,7 @@ def test_command_defaults_are_the_config_defaults(tmp_path, captured):
     cfg, recover_only = captured["serve"]
     assert cfg == ServerConfig(workspace=tmp_path) and recover_only is False
     assert cfg.stats_interval == 60.0  # the documented default (docs/hj212.md), once in ServerConfig
+    assert callable(captured["after_load"])  # the quality feed is wired (docs/hj212.md#环境质量站点入库feed)
     r = runner.invoke(hj212_app, ["simulate"])
     assert r.exit_code == 0, r.output
     assert captured["simulate"] == SimConfig()

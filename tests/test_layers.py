@@ -27,7 +27,7 @@ LAYERS: dict[str, int] = {
     # 3: input formats into the store, synthetic data, the lake export; side packages ledger and hj212
     "ingest": 3, "synth": 3, "synth_other": 3, "synth_water": 3, "synth_networks": 3, "lake": 3, "ledger": 3, "hj212": 3,
     # 4: evaluation engines that apply standards to the store or to input tables
-    "evaluate": 4,
+    "evaluate": 4, "feeds": 4,
     # 5: annual targets and the Spark scale-out
     "targets": 5, "alerts": 5, "spark": 5,
     # 6: chart definitions

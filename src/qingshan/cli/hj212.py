@@ -131,6 +131,7 @@ def serve(
     """启动 HJ 212 数据接收服务（数据包落盘后才应答 9014/9013）。日志为北京时间。"""
     import asyncio
 
+    from ..feeds.quality import after_load_hook
     from ..hj212.server import run_server
 
     log_to_stderr(log_level.value)
@@ -141,7 +142,8 @@ def serve(
         idle_timeout=idle_timeout, frame_timeout=frame_timeout, write_timeout=write_timeout,
         load_interval=load_interval, silence_check_interval=silence_check, stats_interval=stats_interval,
         fsync=fsync, db_memory_limit=db_memory or None)
-    code = asyncio.run(run_server(cfg, recover_only=recover_only))
+    # environmental-quality devices (station + ST 21/22) feed air_hourly, met_hourly and water_auto
+    code = asyncio.run(run_server(cfg, recover_only=recover_only, after_load=after_load_hook()))
     if code:
         raise typer.Exit(code)
 

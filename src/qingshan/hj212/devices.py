@@ -17,7 +17,14 @@ key                Chinese header                              meaning
 ``min_interval``   分钟数据间隔                                minutes of one CN 2051 period
 ``limits``         限值、排放限值                              ``a21026=35;a34013=10`` (JSON: an object)
 ``limit_cns``      限值适用命令                                CNs the limits apply to (default 2061;2031)
+``units``          计量单位、浓度单位                          units the device reports in where they differ
+                                                               from the defaults: ``a21026=mg/m3;a21004=ppb``
+``state``          参比状态、浓度状态                          state of its gas concentrations: 参比 (298.15 K,
+                                                               default) or 标准 (273.15 K, converted)
 =================  ==========================================  =============================================
+
+``units`` and ``state`` matter only for devices that feed the measurement store (``station`` set, ST=21/22:
+:mod:`qingshan.feeds.quality`); defaults and the accepted units are in docs/rules/hj212-feed.md.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import QingshanError
+from ..standards.units import UnitError, canonical_state, canonical_unit
 from .factors import MAX_MAGNITUDE, to_2017
 
 MAX_INTERVAL_S = 366 * 86400  # a reporting interval longer than a year is a typo (and must fit the INTEGER column)
@@ -49,6 +57,8 @@ _ALIASES = {
     "min_interval": ("min_interval", "分钟数据间隔"),
     "limits": ("limits", "限值", "排放限值"),
     "limit_cns": ("limit_cns", "限值适用命令"),
+    "units": ("units", "unit", "计量单位", "浓度单位"),  # not 单位: that is the enterprise (单位名称)
+    "state": ("state", "参比状态", "浓度状态"),  # not 状态: a registry may use it for the device status
 }
 _KEY_OF = {alias.lower(): key for key, aliases in _ALIASES.items() for alias in aliases}
 _SPLIT = re.compile(r"[;,，；、\s]+")
@@ -73,6 +83,8 @@ class Device:
     limits: Mapping[str, float] = field(default_factory=dict)
     limit_cns: tuple[str, ...] = ("2061", "2031")
     registered: bool = True
+    units: Mapping[str, str] = field(default_factory=dict)  # factor code → unit, where not the default
+    state: str | None = None  # reference | standard (gas concentrations); None = reference
 
     def label(self) -> str:
         parts = [p for p in (self.enterprise, self.outlet, self.station, self.name) if p]
@@ -127,6 +139,54 @@ def _limits(v: Any, where: str) -> dict[str, float]:
     return out
 
 
+#: Units a pressure may be reported in (HJ 212-2017 附录B gives kPa for a01006).
+PRESSURE_UNITS = {"kpa": "kPa", "hpa": "hPa"}
+PRESSURE_CODE = "a01006"
+
+
+def _units(v: Any, where: str) -> dict[str, str]:
+    """``a21026=mg/m3;a01006=hPa`` (JSON: an object) → {2017 code: canonical unit}."""
+    if v is None or v == "":
+        return {}
+    pairs: Iterable[tuple[Any, Any]]
+    if isinstance(v, Mapping):
+        pairs = v.items()
+    else:
+        pairs = []
+        for part in re.split(r"[;,，；、\s]+", str(v).strip()):
+            if not part:
+                continue
+            k, sep, u = part.replace("：", "=").replace(":", "=").partition("=")
+            if not sep:
+                raise DeviceFileError(f"{where}：单位写法应为 因子=单位，实为 {part!r}")
+            pairs.append((k, u))
+    out: dict[str, str] = {}
+    for k, u in pairs:
+        code = to_2017(str(k).strip())
+        text = str(u).strip()
+        if code == PRESSURE_CODE:
+            unit = PRESSURE_UNITS.get(text.lower())
+            if unit is None:
+                raise DeviceFileError(f"{where}：气压（a01006）的单位应为 kPa 或 hPa，实为 {text!r}")
+        else:
+            try:
+                unit = canonical_unit(text)
+            except UnitError as e:
+                raise DeviceFileError(f"{where}：因子 {code}：{e}") from None
+        out[code] = unit
+    return out
+
+
+def _state(v: Any, where: str) -> str | None:
+    s = _text(v)
+    if s is None:
+        return None
+    try:
+        return canonical_state(s)
+    except UnitError as e:
+        raise DeviceFileError(f"{where}：{e}") from None
+
+
 def _list(v: Any) -> tuple[str, ...]:
     if v is None:
         return ()
@@ -160,6 +220,8 @@ def device_from_mapping(row: Mapping[str, Any], where: str) -> Device:
         min_interval=_int(d.get("min_interval"), "分钟数据间隔", where, 1440),
         limits=_limits(d.get("limits"), where),
         limit_cns=cns or ("2061", "2031"),
+        units=_units(d.get("units"), where),
+        state=_state(d.get("state"), where),
     )
 
 

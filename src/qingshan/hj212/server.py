@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import QingshanError
 from .codec import FrameReader, Hj212Error, Packet, parse, reply_9011, reply_9013, reply_9014
@@ -56,6 +56,8 @@ from .wal import (
 )
 
 if TYPE_CHECKING:  # the store pulls in DuckDB and pyarrow: imported when the workspace is opened, after listening
+    import duckdb
+
     from .store import Hj212Store, LoadResult
 
 log = logging.getLogger("qingshan.hj212.server")
@@ -94,8 +96,11 @@ class Stats:
 
 
 class Hj212Server:
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, *,
+                 after_load: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None) -> None:
         self.config = config
+        # called in the loader thread with its connection after each committed load (the quality feed)
+        self.after_load = after_load
         self.stats = Stats()
         self.registry: dict[str, Device] = {}
         self.port: int | None = None
@@ -235,6 +240,11 @@ class Hj212Server:
         self.stats.alerts += res.alerts
         for a in res.alert_list:
             log.warning("报警[%s] %s", a.kind, a.message)
+        if self.after_load is not None and self._store is not None:
+            try:
+                self.after_load(self._store.con, res)
+            except Exception:  # the load is committed; what the hook did not finish it finds again next time
+                log.exception("入库后处理失败（数据已入库，下次入库时重试）")
 
     def _delete_loaded_segments(self) -> None:
         for f in self.wal_dir.iterdir():
@@ -590,8 +600,9 @@ class Hj212Server:
             log.info("拒收 %s 的报文（QnRtn=%d）：%s", peer, qnrtn, reason)
 
 
-async def run_server(config: ServerConfig, *, recover_only: bool = False) -> int:
-    server = Hj212Server(config)
+async def run_server(config: ServerConfig, *, recover_only: bool = False,
+                     after_load: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None) -> int:
+    server = Hj212Server(config, after_load=after_load)
     try:
         await server.start(listen=not recover_only)
     except (DeviceFileError, OSError, WorkspaceError) as e:

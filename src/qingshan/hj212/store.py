@@ -16,6 +16,9 @@ Tables (created with ``CREATE TABLE IF NOT EXISTS``; documented in docs/hj212.md
 * ``hj212_rejects`` — frames refused (CRC, length, unknown MN, wrong PW …) with the reason and the raw bytes.
 * ``hj212_split_done`` — split packets (PNUM/PNO) already reassembled into ``source_data``.
 * ``hj212_wal_state`` — the WAL position loaded so far, committed with the data it covers.
+* ``hj212_feed_pending`` — (MN, hour) of environmental-quality devices (``station`` set, ST=21/22) whose
+  ``source_data`` rows changed and are not yet fed into the measurement tables; written in the load's transaction,
+  emptied by the feed (:mod:`qingshan.feeds.quality`) in its own, so a crash between the two loses nothing.
 
 Loading is idempotent: ``hj212_packets.packet_key`` is the primary key and rows for ``source_data`` are written only
 for packets whose insert was not a conflict, in the same transaction.  Replaying WAL records after a crash, or a
@@ -142,6 +145,13 @@ CREATE TABLE IF NOT EXISTS hj212_split_done (
     pnum INTEGER,
     assembled_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS hj212_feed_pending (
+    mn VARCHAR NOT NULL,
+    hi INTEGER NOT NULL,
+    PRIMARY KEY (mn, hi)
+);
+ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS units VARCHAR;
+ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS state VARCHAR;
 CREATE TABLE IF NOT EXISTS hj212_wal_state (
     id INTEGER PRIMARY KEY,
     seg BIGINT NOT NULL,
@@ -258,6 +268,27 @@ SELECT CAST(h.packet_key AS HUGEINT), h.mn, h.st, h.cn, h.data_time, h.period_en
     d.factor, d.factor_raw, {", ".join(f'd."{c}"' for c in NUM_COLS)}, d.flag, d.eflag, d.sample_time, d.extra,
     h.received_at
 FROM _sd d JOIN _rp h USING (ridx)
+"""
+
+#: The end-of-hour label (hours since 1970-01-01 Beijing) of a source_data row, for the feed: 2061 its ``hi``;
+#: 2051 the hour holding the end of its minute period (``period_end``, else DataTime + 1 minute); 2011 the hour
+#: holding the minute of the instant (labelled by its end).  Shared by the load (pending hours) and the feed query.
+HOUR_OF_ROW_SQL = """CASE {p}cn
+    WHEN '2061' THEN CASE WHEN date_trunc('hour', {p}period_end) = {p}period_end
+                          THEN CAST(epoch({p}period_end) // 3600 AS INTEGER) END
+    WHEN '2051' THEN CAST(ceil(epoch(date_trunc('minute', coalesce({p}period_end, {p}data_time + INTERVAL 1 MINUTE)))
+                               / 3600) AS INTEGER)
+    ELSE CAST(ceil(epoch(date_trunc('minute', {p}data_time) + INTERVAL 1 MINUTE) / 3600) AS INTEGER) END"""
+
+#: Quality devices: they feed the measurement store (docs/hj212.md#环境质量站点入库feed).
+QUALITY_DEVICE_SQL = "station IS NOT NULL AND st IN ('21', '22') AND registered"
+
+_TOUCHED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _touched AS
+SELECT DISTINCT h.mn, h.cn, {HOUR_OF_ROW_SQL.format(p="h.")} AS hi
+FROM _rp h JOIN hj212_devices d ON d.mn = h.mn AND d.station IS NOT NULL AND d.st IN ('21', '22') AND d.registered
+WHERE h.cn IN ('2011', '2051', '2061') AND EXISTS (SELECT 1 FROM _sd s WHERE s.ridx = h.ridx);
+SELECT mn, cn, hi FROM _touched WHERE hi IS NOT NULL;
 """
 
 _BAD_NUMBERS_SQL = """
@@ -434,6 +465,32 @@ class LoadResult:
     assembled: int = 0
     alert_list: list[Alert] = field(default_factory=list)
     last_seen: dict[str, datetime] = field(default_factory=dict)
+    #: (MN, CN, hour index) of environmental-quality devices whose data this load added (also queued in
+    #: ``hj212_feed_pending`` for the feed); the hour is the end-of-hour label the value belongs to.
+    touched: set[tuple[str, str, int]] = field(default_factory=set)
+
+
+def read_devices(con: duckdb.DuckDBPyConnection, registered_only: bool = True,
+                 mns: Iterable[str] | None = None) -> dict[str, Device]:
+    """The device registry (of the devices ``mns`` when given) by MN."""
+    where, params = [], []
+    if registered_only:
+        where.append("registered")
+    if mns is not None:
+        where.append("mn IN (SELECT unnest(?))")
+        params.append(list(mns))
+    rows = con.execute(
+        """SELECT mn, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval, limits,
+                  limit_cns, registered, units, state FROM hj212_devices"""
+        + (" WHERE " + " AND ".join(where) if where else ""), params).fetchall()
+    out = {}
+    for r in rows:
+        out[r[0]] = Device(
+            mn=r[0], password=r[1], name=r[2], enterprise=r[3], outlet=r[4], station=r[5], st=r[6],
+            factors=tuple(r[7] or ()), interval_s=r[8], min_interval=r[9],
+            limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
+            registered=bool(r[12]), units=json.loads(r[13]) if r[13] else {}, state=r[14])
+    return out
 
 
 class Hj212Store:
@@ -478,36 +535,27 @@ class Hj212Store:
             "min_interval": pa.array([d.min_interval for d in devs], pa.int32()),
             "limits": [json.dumps(dict(d.limits), ensure_ascii=False) if d.limits else None for d in devs],
             "limit_cns": pa.array([list(d.limit_cns) for d in devs], pa.list_(pa.string())),
+            "units": [json.dumps(dict(d.units), ensure_ascii=False) if d.units else None for d in devs],
+            "state": pa.array([d.state for d in devs], pa.string()),
             "source": [source] * len(devs),
             "updated_at": pa.array([now] * len(devs), pa.timestamp("us")),
         })
         with _registered(self.con, "_dev", t):
             self.con.execute("""
                 INSERT INTO hj212_devices (mn, registered, password, name, enterprise, outlet, station, st, factors,
-                    interval_s, min_interval, limits, limit_cns, source, updated_at)
+                    interval_s, min_interval, limits, limit_cns, source, updated_at, units, state)
                 SELECT mn, TRUE, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval,
-                    limits, limit_cns, source, updated_at FROM _dev
+                    limits, limit_cns, source, updated_at, units, state FROM _dev
                 ON CONFLICT (mn) DO UPDATE SET registered = TRUE, password = excluded.password,
                     name = excluded.name, enterprise = excluded.enterprise, outlet = excluded.outlet,
                     station = excluded.station, st = excluded.st, factors = excluded.factors,
                     interval_s = excluded.interval_s, min_interval = excluded.min_interval,
                     limits = excluded.limits, limit_cns = excluded.limit_cns, source = excluded.source,
-                    updated_at = excluded.updated_at""")
+                    updated_at = excluded.updated_at, units = excluded.units, state = excluded.state""")
         return {"new": len(devs) - len(existing), "updated": len(existing)}
 
     def devices(self, registered_only: bool = True) -> dict[str, Device]:
-        rows = self.con.execute(
-            """SELECT mn, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval, limits,
-                      limit_cns, registered FROM hj212_devices"""
-            + (" WHERE registered" if registered_only else "")).fetchall()
-        out = {}
-        for r in rows:
-            out[r[0]] = Device(
-                mn=r[0], password=r[1], name=r[2], enterprise=r[3], outlet=r[4], station=r[5], st=r[6],
-                factors=tuple(r[7] or ()), interval_s=r[8], min_interval=r[9],
-                limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
-                registered=bool(r[12]))
-        return out
+        return read_devices(self.con, registered_only)
 
     def device_list(self, limit: int) -> tuple[list[tuple], int]:
         """The newest ``limit`` registry rows for display (registered first, by MN) and how many there are."""
@@ -710,6 +758,10 @@ class Hj212Store:
         con = self.con
         con.execute(_SPLIT_SQL)
         res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
+        res.touched = {(mn, cn, int(hi)) for mn, cn, hi in con.execute(_TOUCHED_SQL).fetchall()}
+        if res.touched:
+            con.execute("INSERT INTO hj212_feed_pending SELECT DISTINCT mn, hi FROM _touched WHERE hi IS NOT NULL "
+                        "ON CONFLICT DO NOTHING")
         for ridx, code, fld, value in con.execute(_BAD_NUMBERS_SQL).fetchall():
             why = check_number(code, fld, value)[1] or "数值无效"
             quarantine.append((_source(kept[ridx][1]), f"{code}-{fld}", value[:64], f"数值无效（{why}），按缺失处理"))

@@ -213,3 +213,15 @@ def hj212_alerts(con: Con, limit: int) -> list[dict[str, Any]]:
     rows = con.execute(f"SELECT {', '.join(ALERT_FIELDS)} FROM hj212_alerts ORDER BY raised_at DESC, alert_key LIMIT ?",
                        [limit]).fetchall()
     return [dict(zip(ALERT_FIELDS, r)) for r in rows]
+
+
+# --- meteorology (met_hourly, migration 3) ----------------------------------------------------------------------
+
+
+def met_hours(con: Con, stations: list[str] | None, first_hi: int, last_hi: int) -> pd.DataFrame:
+    """Hourly meteorology of ``stations`` (all when None) for hours ``first_hi … last_hi``: ``station, hi, ts,
+    temp (℃), rh (%), pressure (hPa), wind_speed (m/s), wind_dir (° from north, where the wind comes from)``, the
+    valid-minute counts and ``import_id`` (docs/store.md#met_hourly); empty when the store has no such table."""
+    from .met import met_hours as _met_hours
+
+    return _met_hours(con, stations, first_hi, last_hi)

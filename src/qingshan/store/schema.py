@@ -110,6 +110,21 @@ def _station_towns(con: duckdb.DuckDBPyConnection) -> None:
                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
 
 
+#: ``met_hourly`` (migration 3; module :mod:`.met`, docs/store.md#met_hourly): hourly meteorology of the stations.
+MET_VALUES: tuple[str, ...] = ("temp", "rh", "pressure", "wind_speed", "wind_dir")
+MET_COUNTS: tuple[str, ...] = ("temp_minutes", "rh_minutes", "pressure_minutes", "wind_minutes")
+MET_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS met_hourly (
+    station VARCHAR NOT NULL,
+    hi INTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    {", ".join(f"{c} DOUBLE" for c in MET_VALUES)},
+    {", ".join(f"{c} INTEGER" for c in MET_COUNTS)},
+    import_id INTEGER NOT NULL,
+    PRIMARY KEY (station, hi)
+);
+"""
+
 ALARM_SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS alarm_id_seq START 1;
 CREATE TABLE IF NOT EXISTS alarms (
@@ -142,6 +157,11 @@ CREATE TABLE IF NOT EXISTS alarm_log (
 """
 
 
+def _met_hourly(con: duckdb.DuckDBPyConnection) -> None:
+    # 3: hourly meteorology fed from HJ 212 stations
+    con.execute(MET_SCHEMA)
+
+
 def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ALARM_SCHEMA)
 
@@ -152,6 +172,7 @@ def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "imports, stations, air_hourly, quarantine", _core_tables),
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
+    Migration(3, "met_hourly (hourly meteorology from HJ 212 stations)", _met_hourly),
     Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
 )
 LATEST = MIGRATIONS[-1].version
