@@ -63,7 +63,9 @@ def test_an_old_workspace_is_migrated_when_opened_for_writing_and_keeps_its_data
 
 def test_a_new_workspace_records_the_latest_version(tmp_path):
     with Workspace(tmp_path / "ws") as ws:
-        assert stored_version(ws.con) == LATEST == len(MIGRATIONS)
+        # numbers are pre-assigned to parallel branches, so a branch may have a gap; they only ever increase
+        assert stored_version(ws.con) == LATEST == MIGRATIONS[-1].version
+        assert [m.version for m in MIGRATIONS] == sorted({m.version for m in MIGRATIONS})
 
 
 @pytest.mark.parametrize("read_only", [False, True])

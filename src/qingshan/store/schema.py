@@ -110,10 +110,44 @@ def _station_towns(con: duckdb.DuckDBPyConnection) -> None:
                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
 
 
-#: every migration, in order; append new ones at the end (never edit or renumber a released one)
+CALIBRATION_TABLE = "sensor_calibration"
+#: versioned grid-sensor calibrations (migration 4; columns documented in :mod:`qingshan.store.calibration`)
+CALIBRATION_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {CALIBRATION_TABLE} (
+    sensor VARCHAR NOT NULL,
+    pollutant VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    reference VARCHAR,
+    distance_km DOUBLE,
+    met_station VARCHAR,
+    model VARCHAR NOT NULL,
+    coefficients VARCHAR,
+    fit_from_hi INTEGER,
+    fit_to_hi INTEGER,
+    valid_from_hi INTEGER,
+    n INTEGER NOT NULL,
+    r2 DOUBLE,
+    rmse DOUBLE,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR,
+    PRIMARY KEY (sensor, pollutant, version)
+);
+"""
+
+
+def _sensor_calibration(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(CALIBRATION_SCHEMA)
+
+
+#: every migration, in order; append new ones at the end (never edit or renumber a released one). Numbers are
+#: pre-assigned to parallel branches (3 feeds, 4 grid/networks, 5 review, 6 platform), so a gap is expected.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "imports, stations, air_hourly, quarantine", _core_tables),
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
+    Migration(4, "sensor_calibration (versioned grid-sensor calibrations)", _sensor_calibration),
 )
 LATEST = MIGRATIONS[-1].version
 
