@@ -157,3 +157,22 @@ def test_sensors_are_listed_and_their_series_readable(spaces) -> None:
         assert read.station_hours(con, "G1")[2] == 31 * 24
         series = read.station_series(con, "G1", "pm25")
         assert len(series) == 31 * 24 and (series["value"] == 900).all()
+
+
+def test_enterprise_outlets_are_network_members_from_the_device_registry(tmp_path) -> None:
+    from qingshan.hj212.devices import Device
+    from qingshan.hj212.store import Hj212Store
+    from qingshan.store.workspace import Workspace
+
+    with Workspace(tmp_path / "ws") as w:
+        w.con.execute("INSERT INTO stations (code, name, city, network) VALUES ('A', '甲一', '测试市', '国控')")
+        assert list(read.network_members(w.con)["code"]) == ["A"]  # no registry yet
+        Hj212Store(w.con).upsert_devices([
+            Device("MN001", enterprise="某钢铁公司", outlet="DA001", st="31"),
+            Device("MN002", station="A", st="22"),  # a station's data logger: the station is the member
+        ], "test")
+        m = read.network_members(w.con).set_index("code")
+        assert list(m.index) == ["A", "MN001"]
+        assert m.loc["MN001", "network"] == "企业排口" and m.loc["MN001", "name"] == "某钢铁公司 / DA001"
+        assert m.loc["MN001", "source"] == "hj212" and m.loc["A", "source"] == "stations"
+        assert not nw.is_official(m.loc["MN001", "network"])
