@@ -190,15 +190,34 @@ def calibrate(con: duckdb.DuckDBPyConnection, *, model: str = "linear", pollutan
     if model == "humidity" and not store.met_stations(con):
         raise CalibrationError("测量库中没有相对湿度数据（met_hourly），只能使用 linear 模型")
     refs = references_of(st)
-    out = []
-    for s in chosen.itertuples():
-        out.append(_calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_from_hi, created_by,
-                                  max_distance_km, min_hours, min_r2))
-    return out
+    pairs_of = _Pairs(con, pollutant, first_hi, last_hi, chosen["code"], refs["code"])
+    fits = [_calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_from_hi, created_by,
+                           max_distance_km, min_hours, min_r2, pairs_of) for s in chosen.itertuples()]
+    versions = store.add_calibrations(con, [rec for rec, _ in fits])  # one transaction for the run
+    return [Outcome(rec.sensor, pollutant, v, rec.status, rec.reason, rec.reference, rec.distance_km, fit)
+            for (rec, fit), v in zip(fits, versions)]
+
+
+class _Pairs:
+    """The hourly values of every sensor and reference of one calibration run, read in one query."""
+
+    def __init__(self, con, pollutant: str, first_hi, last_hi, sensors, refs) -> None:
+        v = store.hourly_values(con, [*sensors, *refs], pollutant, first_hi, last_hi)  # by station, hour
+        codes = v["station"].to_numpy()
+        hours, values = v["hi"].to_numpy(dtype=np.int64), v["value"].to_numpy(dtype=float)
+        cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1 if len(codes) else np.array([], dtype=int)
+        self.by_station = {str(codes[a]): (hours[a:b], values[a:b])
+                           for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(codes)]) if b > a}
+
+    def __call__(self, sensor: str, ref: str) -> pd.DataFrame:
+        empty = (np.array([], dtype=np.int64), np.array([], dtype=float))
+        (h1, v1), (h2, v2) = self.by_station.get(sensor, empty), self.by_station.get(ref, empty)
+        common, i1, i2 = np.intersect1d(h1, h2, assume_unique=True, return_indices=True)
+        return pd.DataFrame({"hi": common, "raw": v1[i1], "ref": v2[i2]})
 
 
 def _calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_from_hi, created_by,
-                   max_distance_km, min_hours, min_r2) -> Outcome:
+                   max_distance_km, min_hours, min_r2, pairs_of: _Pairs) -> tuple[store.CalibrationRecord, Fit | None]:
     got = nearest(s.lon, s.lat, refs)
     ref, dist = (got[0], got[1]) if got else (None, None)
     fit, met, reason, hours = None, None, None, np.array([], dtype=np.int64)
@@ -207,7 +226,7 @@ def _calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_
     elif dist > max_distance_km:
         reason = f"最近参比站 {ref} 距离 {dist:.1f} km，超过 {max_distance_km:g} km"
     else:
-        pairs = _pairs(con, s.code, ref, pollutant, first_hi, last_hi)
+        pairs = pairs_of(s.code, ref)
         if model == "humidity":
             met = _met_station(con, st, s.lon, s.lat)
             rh = store.humidity(con, met, first_hi, last_hi) if met else pd.DataFrame(columns=["hi", "rh"])
@@ -226,15 +245,7 @@ def _calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_
         fit_from_hi=f_from, fit_to_hi=f_to, valid_from_hi=valid_from_hi if valid_from_hi is not None else f_from,
         n=int(len(hours)), r2=fit.r2 if fit and np.isfinite(fit.r2) else None, rmse=fit.rmse if fit else None,
         status=status, reason=reason, created_by=created_by)
-    version = store.add_calibration(con, rec)
-    return Outcome(s.code, pollutant, version, status, reason, ref, rec.distance_km, fit)
-
-
-def _pairs(con, sensor: str, ref: str, pollutant: str, first_hi, last_hi) -> pd.DataFrame:
-    v = store.hourly_values(con, [sensor, ref], pollutant, first_hi, last_hi)
-    raw = v[v["station"] == sensor][["hi", "value"]].rename(columns={"value": "raw"})
-    r = v[v["station"] == ref][["hi", "value"]].rename(columns={"value": "ref"})
-    return raw.merge(r, on="hi", how="inner")
+    return rec, fit
 
 
 def version_of_hours(hours: np.ndarray, versions: pd.DataFrame) -> np.ndarray:
@@ -250,26 +261,45 @@ def version_of_hours(hours: np.ndarray, versions: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def calibrated_series(con: duckdb.DuckDBPyConnection, sensor: str, pollutant: str = "pm25",
-                      first_hi: int | None = None, last_hi: int | None = None) -> pd.DataFrame:
-    """A sensor's hours (``hi, raw, calibrated, version``): raw as stored, calibrated with the version valid at
-    each hour (NaN and version 0 without an accepted calibration, NaN where the humidity model lacks RH)."""
-    raw = store.hourly_values(con, [sensor], pollutant, first_hi, last_hi)[["hi", "value"]].rename(
-        columns={"value": "raw"}).reset_index(drop=True)
-    cal = store.calibrations(con, sensor, pollutant, accepted_only=True)
-    hours = raw["hi"].to_numpy(dtype=np.int64)
-    version = version_of_hours(hours, cal)
+def calibrated_frame(con: duckdb.DuckDBPyConnection, sensors: Sequence[str], pollutant: str = "pm25",
+                     first_hi: int | None = None, last_hi: int | None = None) -> pd.DataFrame:
+    """The sensors' hours (``station, hi, raw, calibrated, version``), read in one query: raw as stored,
+    calibrated with the version valid at each hour (NaN and version 0 without an accepted calibration, NaN where the
+    humidity model lacks RH)."""
+    raw = store.hourly_values(con, sensors, pollutant, first_hi, last_hi).rename(columns={"value": "raw"})
+    raw = raw.reset_index(drop=True)
+    cal = store.calibrations(con, pollutant=pollutant, accepted_only=True)
+    cal = cal[cal["sensor"].isin(list(sensors))]
     calibrated = np.full(len(raw), np.nan)
-    for row in cal.itertuples():
-        m = version == row.version
-        if not m.any():
+    version = np.zeros(len(raw), dtype=np.int64)
+    rh_cache: dict[str, dict[int, float]] = {}
+    hours_all = raw["hi"].to_numpy(dtype=np.int64)
+    values_all = raw["raw"].to_numpy(dtype=float)
+    by_sensor = {code: g for code, g in cal.groupby("sensor", sort=False)}
+    for code, idx in raw.groupby("station", sort=False).indices.items():
+        versions = by_sensor.get(code)
+        if versions is None:
             continue
-        rh = None
-        if row.model == "humidity":
-            h = store.humidity(con, row.met_station, int(hours[m].min()), int(hours[m].max())) if row.met_station \
-                else pd.DataFrame(columns=["hi", "rh"])
-            rh = pd.Series(hours[m]).map(dict(zip(h["hi"], h["rh"]))).to_numpy(dtype=float)
-        calibrated[m] = apply_model(row.model, row.coefficients, raw["raw"].to_numpy()[m], rh)
+        hours = hours_all[idx]
+        v = version_of_hours(hours, versions)
+        version[idx] = v
+        for row in versions.itertuples():
+            m = v == row.version
+            if not m.any():
+                continue
+            rh = None
+            if row.model == "humidity":
+                if row.met_station not in rh_cache:
+                    h = store.humidity(con, row.met_station, first_hi, last_hi) if row.met_station else None
+                    rh_cache[row.met_station] = dict(zip(h["hi"], h["rh"])) if h is not None else {}
+                rh = pd.Series(hours[m]).map(rh_cache[row.met_station]).to_numpy(dtype=float)
+            calibrated[idx[m]] = apply_model(row.model, row.coefficients, values_all[idx][m], rh)
     raw["calibrated"] = calibrated
     raw["version"] = version
     return raw
+
+
+def calibrated_series(con: duckdb.DuckDBPyConnection, sensor: str, pollutant: str = "pm25",
+                      first_hi: int | None = None, last_hi: int | None = None) -> pd.DataFrame:
+    """One sensor's hours (``hi, raw, calibrated, version``) as :func:`calibrated_frame`."""
+    return calibrated_frame(con, [sensor], pollutant, first_hi, last_hi).drop(columns="station").reset_index(drop=True)

@@ -12,6 +12,7 @@ offset is what calibration removes).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import duckdb
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import calibration as store
-from .calibration import calibrated_series, haversine_km, references_of, sensors_of
+from .calibration import calibrated_frame, haversine_km, references_of, sensors_of
 
 RADIUS_KM = 10.0
 WINDOW_HOURS = 72
@@ -49,66 +50,83 @@ class DriftCheck:
         return d
 
 
-def _rolling(s: pd.Series, full: pd.RangeIndex) -> pd.Series:
-    return s.reindex(full).rolling(WINDOW_HOURS, min_periods=MIN_WINDOW_HOURS).median()
-
-
 def drift_flags(con: duckdb.DuckDBPyConnection, since: int | None = None, pollutant: str = "pm25",
                 radius_km: float = RADIUS_KM) -> list[DriftCheck]:
     """The drift check of every calibrated sensor over the hours from ``since`` (``hi``; None: all stored hours),
     the windows reaching back :data:`WINDOW_HOURS` before it."""
     st = store.stations_located(con)
-    sensors = sensors_of(st).dropna(subset=["lon", "lat"])
     refs = references_of(st).dropna(subset=["lon", "lat"])
     cal = store.calibrations(con, pollutant=pollutant, accepted_only=True)
-    calibrated_codes = set(cal["sensor"])
-    sensors = sensors[sensors["code"].isin(calibrated_codes)]
+    sensors = sensors_of(st).dropna(subset=["lon", "lat"])
+    sensors = sensors[sensors["code"].isin(set(cal["sensor"]))]
     if not len(sensors):
         return []
     first = None if since is None else int(since) - WINDOW_HOURS + 1
-    series = {code: calibrated_series(con, code, pollutant, first).set_index("hi")["calibrated"].dropna()
-              for code in sensors["code"]}
+    # one station × hour matrix: calibrated values of the sensors, raw values of the references
+    own = calibrated_frame(con, list(sensors["code"]), pollutant, first)
     ref_values = store.hourly_values(con, refs["code"], pollutant, first)
-    ref_series = {code: g.set_index("hi")["value"] for code, g in ref_values.groupby("station")}
+    long = pd.concat([own[["station", "hi", "calibrated"]].rename(columns={"calibrated": "value"}), ref_values],
+                     ignore_index=True).dropna()
+    if not len(long):
+        return [_empty(c, pollutant, (), "没有校准后数据") for c in sensors["code"]]
+    wide = long.pivot_table(index="hi", columns="station", values="value", aggfunc="first")
+    wide = wide.reindex(pd.RangeIndex(int(wide.index.min()), int(wide.index.max()) + 1))
+    grid, col = wide.to_numpy(dtype=float), {c: i for i, c in enumerate(wide.columns)}
+    diffs, levels, names = {}, {}, {}
+    codes = sensors["code"].to_numpy()
+    s_lon, s_lat = sensors["lon"].to_numpy(dtype=float), sensors["lat"].to_numpy(dtype=float)
+    r_codes = refs["code"].to_numpy()
+    r_lon, r_lat = refs["lon"].to_numpy(dtype=float), refs["lat"].to_numpy(dtype=float)
+    for i, code in enumerate(codes):
+        near_s = codes[(haversine_km(s_lon[i], s_lat[i], s_lon, s_lat) <= radius_km) & (codes != code)]
+        near_r = r_codes[haversine_km(s_lon[i], s_lat[i], r_lon, r_lat) <= radius_km]
+        near = [*near_r, *near_s]
+        names[code] = tuple(sorted(str(c) for c in near))
+        idx = [col[c] for c in near if c in col]
+        if not idx or code not in col:
+            continue
+        with warnings.catch_warnings():  # an hour without any neighbour is NaN, as meant
+            warnings.simplefilter("ignore", RuntimeWarning)
+            nb = np.nanmedian(grid[:, idx], axis=1)
+        mine = grid[:, col[code]]
+        both = ~np.isnan(mine) & ~np.isnan(nb)
+        diffs[code] = np.where(both, mine - nb, np.nan)
+        levels[code] = np.where(both, nb, np.nan)
+    if not diffs:
+        return [_empty(c, pollutant, names[c], "半径内没有邻近站点" if not names[c] else "与邻近站点没有同期数据")
+                for c in sensors["code"]]
+    d_frame, l_frame = pd.DataFrame(diffs, index=wide.index), pd.DataFrame(levels, index=wide.index)
+    md = d_frame.rolling(WINDOW_HOURS, min_periods=MIN_WINDOW_HOURS).median()
+    lv = l_frame.rolling(WINDOW_HOURS, min_periods=MIN_WINDOW_HOURS).median()
+    in_range = md.index >= since if since is not None else np.ones(len(md), dtype=bool)
     out = []
-    for s in sensors.itertuples():
-        near = []
-        for other in (refs, sensors[sensors["code"] != s.code]):
-            d = haversine_km(s.lon, s.lat, other["lon"].to_numpy(), other["lat"].to_numpy())
-            near += [c for c, km in zip(other["code"], d) if km <= radius_km]
-        out.append(_check(s.code, pollutant, series[s.code],
-                          {c: series[c] if c in series else ref_series.get(c, pd.Series(dtype=float)) for c in near},
-                          since))
+    for code in sensors["code"]:
+        if code not in diffs:
+            out.append(_empty(code, pollutant, names[code],
+                              "半径内没有邻近站点" if not names[code] else "与邻近站点没有同期数据"))
+            continue
+        out.append(_check(code, pollutant, names[code], md[code][in_range], lv[code][in_range],
+                          int(d_frame[code][in_range].notna().sum())))
     return out
 
 
-def _check(code: str, pollutant: str, own: pd.Series, neighbours: dict[str, pd.Series], since: int | None) -> DriftCheck:
-    names = tuple(sorted(neighbours))
-    if not neighbours or not len(own):
-        return DriftCheck(code, pollutant, False, names, 0, None, None, None, None,
-                          "半径内没有邻近站点" if not neighbours else "没有校准后数据")
-    nb = pd.concat(neighbours, axis=1).median(axis=1, skipna=True)
-    both = pd.concat({"own": own, "nb": nb}, axis=1).dropna()
-    if not len(both):
-        return DriftCheck(code, pollutant, False, names, 0, None, None, None, None, "与邻近站点没有同期数据")
-    full = pd.RangeIndex(int(both.index.min()), int(both.index.max()) + 1)
-    md = _rolling(both["own"] - both["nb"], full)
-    level = _rolling(both["nb"], full)
-    window = md.index >= since if since is not None else np.ones(len(md), dtype=bool)
-    md, level = md[window], level[window]
+def _empty(code: str, pollutant: str, names: tuple[str, ...], reason: str) -> DriftCheck:
+    return DriftCheck(code, pollutant, False, names, 0, None, None, None, None, reason)
+
+
+def _check(code: str, pollutant: str, names: tuple[str, ...], md: pd.Series, level: pd.Series,
+           hours: int) -> DriftCheck:
     exceed = (md.abs() > ABS_THRESHOLD) & (md.abs() > REL_THRESHOLD * level.abs())
-    hours = int(both.index.to_series().ge(since).sum()) if since is not None else len(both)
     valid = md.dropna()
-    worst = float(valid.abs().max()) if len(valid) else None
+    worst = round(float(valid.abs().max()), 2) if len(valid) else None
     if exceed.any():
         h = int(exceed[exceed].index[0])
         return DriftCheck(code, pollutant, True, names, hours, h, round(float(md[h]), 2), round(float(level[h]), 2),
-                          round(worst, 2) if worst is not None else None,
-                          f"{WINDOW_HOURS} 小时滑动中位差 {md[h]:.1f} 超过 {ABS_THRESHOLD:g} 且超过邻近水平的 "
-                          f"{REL_THRESHOLD:.0%}")
-    last = valid.index[-1] if len(valid) else None
-    return DriftCheck(code, pollutant, False, names, hours, None,
-                      round(float(md[last]), 2) if last is not None else None,
-                      round(float(level[last]), 2) if last is not None else None,
-                      round(worst, 2) if worst is not None else None,
-                      "未发现漂移" if last is not None else f"同期小时数不足 {MIN_WINDOW_HOURS}")
+                          worst, f"{WINDOW_HOURS} 小时滑动中位差 {md[h]:.1f} 超过 {ABS_THRESHOLD:g} 且超过邻近水平的 "
+                                 f"{REL_THRESHOLD:.0%}")
+    if not len(valid):
+        return DriftCheck(code, pollutant, False, names, hours, None, None, None, None,
+                          f"同期小时数不足 {MIN_WINDOW_HOURS}")
+    last = valid.index[-1]
+    return DriftCheck(code, pollutant, False, names, hours, None, round(float(md[last]), 2),
+                      round(float(level[last]), 2), worst, "未发现漂移")

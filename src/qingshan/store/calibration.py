@@ -14,7 +14,7 @@ without it no humidity is available.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,29 +54,51 @@ class CalibrationRecord:
     created_by: str | None = None
 
 
-def add_calibration(con: Con, rec: CalibrationRecord) -> int:
-    """Store ``rec`` as the next version of its sensor and pollutant (in one transaction); an accepted fit becomes
-    the active version. Returns the version."""
+def add_calibrations(con: Con, records: Sequence[CalibrationRecord]) -> list[int]:
+    """Store each record as the next version of its sensor and pollutant, all in one transaction; an accepted fit
+    becomes the active version. Returns the versions, in order."""
+    if not records:
+        return []
+    now = pd.Timestamp.now().to_pydatetime().replace(microsecond=0)
     con.execute("BEGIN TRANSACTION")
     try:
-        (last,) = con.execute(f"SELECT coalesce(max(version), 0) FROM {TABLE} WHERE sensor = ? AND pollutant = ?",
-                              [rec.sensor, rec.pollutant]).fetchone()
-        version = int(last) + 1
-        accepted = rec.status == "accepted"
-        if accepted:
-            con.execute(f"UPDATE {TABLE} SET active = FALSE WHERE sensor = ? AND pollutant = ? AND active",
-                        [rec.sensor, rec.pollutant])
-        con.execute(
-            f"INSERT INTO {TABLE} ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
-            [rec.sensor, rec.pollutant, version, rec.reference, rec.distance_km, rec.met_station, rec.model,
-             json.dumps(dict(rec.coefficients), sort_keys=True) if rec.coefficients is not None else None,
-             rec.fit_from_hi, rec.fit_to_hi, rec.valid_from_hi, int(rec.n), rec.r2, rec.rmse, rec.status, rec.reason,
-             accepted, pd.Timestamp.now().to_pydatetime().replace(microsecond=0), rec.created_by])
+        last = {(a, b): int(v) for a, b, v in con.execute(
+            f"SELECT sensor, pollutant, max(version) FROM {TABLE} GROUP BY sensor, pollutant").fetchall()}
+        rows, versions = [], []
+        for rec in records:
+            key = (rec.sensor, rec.pollutant)
+            last[key] = last.get(key, 0) + 1
+            versions.append(last[key])
+            rows.append([rec.sensor, rec.pollutant, last[key], rec.reference, rec.distance_km, rec.met_station,
+                         rec.model,
+                         json.dumps(dict(rec.coefficients), sort_keys=True) if rec.coefficients is not None else None,
+                         rec.fit_from_hi, rec.fit_to_hi, rec.valid_from_hi, int(rec.n), rec.r2, rec.rmse, rec.status,
+                         rec.reason, False, now, rec.created_by])
+        frame = pd.DataFrame(rows, columns=list(FIELDS)).astype({"r2": float, "rmse": float, "distance_km": float})
+        # the newest accepted version of each sensor and pollutant is the active one (a refused fit moves nothing)
+        newest = frame[frame["status"] == "accepted"].groupby(["sensor", "pollutant"])["version"].transform("max")
+        frame.loc[newest.index, "active"] = frame.loc[newest.index, "version"] == newest
+        moved = frame[frame["active"]]
+        con.register("_cal_new", frame)
+        try:
+            if len(moved):
+                con.register("_cal_moved", moved[["sensor", "pollutant"]])
+                con.execute(f"UPDATE {TABLE} SET active = FALSE WHERE active AND (sensor, pollutant) IN "
+                            "(SELECT (sensor, pollutant) FROM _cal_moved)")
+                con.unregister("_cal_moved")
+            con.execute(f"INSERT INTO {TABLE} ({', '.join(FIELDS)}) SELECT {', '.join(FIELDS)} FROM _cal_new")
+        finally:
+            con.unregister("_cal_new")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return version
+    return versions
+
+
+def add_calibration(con: Con, rec: CalibrationRecord) -> int:
+    """:func:`add_calibrations` of one record; returns its version."""
+    return add_calibrations(con, [rec])[0]
 
 
 def calibrations(con: Con, sensor: str | None = None, pollutant: str | None = None,
