@@ -248,16 +248,18 @@ def _calibrate_one(con, st, refs, s, model, pollutant, first_hi, last_hi, valid_
     return rec, fit
 
 
-def version_of_hours(hours: np.ndarray, versions: pd.DataFrame) -> np.ndarray:
-    """The accepted version (``version``, ``valid_from_hi`` columns) valid at each hour: the newest whose
+def version_of_hours(hours: np.ndarray, versions: pd.DataFrame | list[dict]) -> np.ndarray:
+    """The accepted version (``version``, ``valid_from_hi`` of each) valid at each hour: the newest whose
     ``valid_from_hi`` ≤ the hour; hours before every version get the first one. 0 when there is none."""
+    rows = versions.to_dict("records") if isinstance(versions, pd.DataFrame) else versions
     out = np.zeros(len(hours), dtype=np.int64)
-    if not len(versions):
+    if not rows:
         return out
-    vs = versions.sort_values("version")
-    for v, vf in zip(vs["version"], vs["valid_from_hi"]):
-        out[hours >= (vf if pd.notna(vf) else np.iinfo(np.int64).min)] = int(v)
-    out[out == 0] = int(vs["version"].iloc[0])
+    rows = sorted(rows, key=lambda r: r["version"])
+    for r in rows:
+        vf = r["valid_from_hi"]
+        out[hours >= (vf if pd.notna(vf) else np.iinfo(np.int64).min)] = int(r["version"])
+    out[out == 0] = int(rows[0]["version"])
     return out
 
 
@@ -275,25 +277,28 @@ def calibrated_frame(con: duckdb.DuckDBPyConnection, sensors: Sequence[str], pol
     rh_cache: dict[str, dict[int, float]] = {}
     hours_all = raw["hi"].to_numpy(dtype=np.int64)
     values_all = raw["raw"].to_numpy(dtype=float)
-    by_sensor = {code: g for code, g in cal.groupby("sensor", sort=False)}
+    by_sensor: dict[str, list[dict]] = {}
+    for r in cal.to_dict("records"):
+        by_sensor.setdefault(r["sensor"], []).append(r)
     for code, idx in raw.groupby("station", sort=False).indices.items():
         versions = by_sensor.get(code)
-        if versions is None:
+        if not versions:
             continue
         hours = hours_all[idx]
         v = version_of_hours(hours, versions)
         version[idx] = v
-        for row in versions.itertuples():
-            m = v == row.version
+        for row in versions:
+            m = v == row["version"]
             if not m.any():
                 continue
             rh = None
-            if row.model == "humidity":
-                if row.met_station not in rh_cache:
-                    h = store.humidity(con, row.met_station, first_hi, last_hi) if row.met_station else None
-                    rh_cache[row.met_station] = dict(zip(h["hi"], h["rh"])) if h is not None else {}
-                rh = pd.Series(hours[m]).map(rh_cache[row.met_station]).to_numpy(dtype=float)
-            calibrated[idx[m]] = apply_model(row.model, row.coefficients, values_all[idx][m], rh)
+            met = row["met_station"]
+            if row["model"] == "humidity":
+                if met not in rh_cache:
+                    h = store.humidity(con, met, first_hi, last_hi) if isinstance(met, str) else None
+                    rh_cache[met] = dict(zip(h["hi"], h["rh"])) if h is not None else {}
+                rh = pd.Series(hours[m]).map(rh_cache[met]).to_numpy(dtype=float)
+            calibrated[idx[m]] = apply_model(row["model"], row["coefficients"], values_all[idx][m], rh)
     raw["calibrated"] = calibrated
     raw["version"] = version
     return raw

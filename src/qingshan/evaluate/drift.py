@@ -69,9 +69,14 @@ def drift_flags(con: duckdb.DuckDBPyConnection, since: int | None = None, pollut
                      ignore_index=True).dropna()
     if not len(long):
         return [_empty(c, pollutant, (), "没有校准后数据") for c in sensors["code"]]
-    wide = long.pivot_table(index="hi", columns="station", values="value", aggfunc="first")
-    wide = wide.reindex(pd.RangeIndex(int(wide.index.min()), int(wide.index.max()) + 1))
-    grid, col = wide.to_numpy(dtype=float), {c: i for i, c in enumerate(wide.columns)}
+    # scatter into an hour × station matrix (each station-hour is stored once)
+    hi = long["hi"].to_numpy(dtype=np.int64)
+    col_of, stations = pd.factorize(long["station"])
+    h0 = int(hi.min())
+    index = pd.RangeIndex(h0, int(hi.max()) + 1)
+    grid = np.full((len(index), len(stations)), np.nan)
+    grid[hi - h0, col_of] = long["value"].to_numpy(dtype=float)
+    col = {c: i for i, c in enumerate(stations)}
     diffs, levels, names = {}, {}, {}
     codes = sensors["code"].to_numpy()
     s_lon, s_lat = sensors["lon"].to_numpy(dtype=float), sensors["lat"].to_numpy(dtype=float)
@@ -95,7 +100,7 @@ def drift_flags(con: duckdb.DuckDBPyConnection, since: int | None = None, pollut
     if not diffs:
         return [_empty(c, pollutant, names[c], "半径内没有邻近站点" if not names[c] else "与邻近站点没有同期数据")
                 for c in sensors["code"]]
-    d_frame, l_frame = pd.DataFrame(diffs, index=wide.index), pd.DataFrame(levels, index=wide.index)
+    d_frame, l_frame = pd.DataFrame(diffs, index=index), pd.DataFrame(levels, index=index)
     md = d_frame.rolling(WINDOW_HOURS, min_periods=MIN_WINDOW_HOURS).median()
     lv = l_frame.rolling(WINDOW_HOURS, min_periods=MIN_WINDOW_HOURS).median()
     in_range = md.index >= since if since is not None else np.ones(len(md), dtype=bool)
