@@ -85,6 +85,11 @@ def test_predicates() -> None:
                           "is_control": [False, False, False, True, None]})
     assert nw.city_mask(frame).tolist() == [True, False, False, False, False]
     assert nw.town_mask(frame).tolist() == [True, True, False, False, False]
+    # a name written straight into the store (the demo's HJ 212 networks write 扬尘) is recognised too
+    for alias in ("扬尘", "微站", "grid", "乡镇站"):
+        assert not nw.counts_for_city(alias, False), alias
+    assert not nw.counts_for_town("扬尘", False) and nw.is_reference("国控站")
+    assert "扬尘" in nw.names_of(nw.INDICATIVE_NETWORKS) and "网格微站" in nw.names_of(nw.INDICATIVE_NETWORKS)
 
 
 def official(table: pd.DataFrame) -> pd.DataFrame:

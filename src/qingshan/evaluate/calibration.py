@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QingshanError
-from ..standards.networks import GRID_NETWORK, INDICATIVE_NETWORKS, is_reference
+from ..standards.networks import GRID_NETWORK, indicative_mask, is_reference, network_mask
 from ..store import calibration as store
 
 MODELS = ("linear", "humidity")
@@ -140,8 +140,8 @@ def gate(fit: Fit | None, n: int, min_hours: int = MIN_HOURS, min_r2: float = MI
 
 
 def sensors_of(stations: pd.DataFrame) -> pd.DataFrame:
-    """The sensor rows (grid micro-sensors and dust monitors) of a station frame."""
-    return stations[stations["network"].isin(INDICATIVE_NETWORKS)]
+    """The sensor rows (grid micro-sensors and dust monitors, aliases included) of a station frame."""
+    return stations[indicative_mask(stations)]
 
 
 def references_of(stations: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +186,7 @@ def calibrate(con: duckdb.DuckDBPyConnection, *, model: str = "linear", pollutan
             raise CalibrationError(f"不是网格微站或扬尘监测点：{'、'.join(unknown)}")
         chosen = candidates[candidates["code"].isin(list(sensors))]
     else:
-        chosen = candidates[candidates["network"] == GRID_NETWORK]
+        chosen = candidates[network_mask(candidates, GRID_NETWORK)]
     if model == "humidity" and not store.met_stations(con):
         raise CalibrationError("测量库中没有相对湿度数据（met_hourly），只能使用 linear 模型")
     refs = references_of(st)

@@ -73,7 +73,13 @@ def network_of(text: str | None) -> str | None:
 
 
 def _network(network: object) -> str | None:
-    return network if isinstance(network, str) and network else None
+    # a name written straight into the store (not through a station list) may still be an alias: 扬尘, 微站 …
+    return network_of(network) if isinstance(network, str) and network else None
+
+
+def names_of(networks: frozenset[str] | set[str]) -> list[str]:
+    """Every stored name (canonical or alias) that means one of ``networks`` (for SQL ``IN`` lists), sorted."""
+    return sorted(set(networks) | {alias for alias, n in ALIASES.items() if n in networks})
 
 
 def is_official(network: str | None) -> bool:
@@ -136,3 +142,9 @@ def indicative_mask(stations: pd.DataFrame) -> pd.Series:
     """Rows of a sensor network (网格微站, 工地扬尘)."""
     network, _ = _columns(stations)
     return network.map(lambda n: _network(n) in INDICATIVE_NETWORKS).astype(bool)
+
+
+def network_mask(stations: pd.DataFrame, network: str) -> pd.Series:
+    """Rows of one network (aliases included)."""
+    col, _ = _columns(stations)
+    return col.map(lambda n: _network(n) == network).astype(bool)

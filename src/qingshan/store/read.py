@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..standards.networks import INDICATIVE_NETWORKS, OUTLET_NETWORK, TOWN_NETWORK, UNOFFICIAL_NETWORKS
+from ..standards.networks import INDICATIVE_NETWORKS, OUTLET_NETWORK, TOWN_NETWORK, UNOFFICIAL_NETWORKS, names_of
 from .schema import VALUE_COLUMNS, has_table
 
 Con = duckdb.DuckDBPyConnection
@@ -52,18 +52,19 @@ def station_cities(con: Con) -> list[str]:
 def _not_counting() -> tuple[str, list[str]]:
     """SQL condition (on ``network``) and parameters: a station of a network that never counts for its city (town
     stations, sensors, outlets; :func:`qingshan.standards.networks.counts_for_city`)."""
-    names = sorted({TOWN_NETWORK} | UNOFFICIAL_NETWORKS)
+    names = names_of({TOWN_NETWORK} | UNOFFICIAL_NETWORKS)
     return f"coalesce(network IN ({', '.join('?' * len(names))}), FALSE)", names
 
 
 def stations_of_city(con: Con, city: str) -> pd.DataFrame:
     """The stations of ``city`` with their metadata: evaluation stations first, then town stations, then sensors
     (grid micro-sensors, dust monitors), then control sites, each by code."""
-    indicative = sorted(INDICATIVE_NETWORKS)
+    indicative, town = names_of(INDICATIVE_NETWORKS), names_of({TOWN_NETWORK})
     return con.execute(
         f"""SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
            WHERE city = ? ORDER BY is_control, coalesce(network IN ({', '.join('?' * len(indicative))}), FALSE),
-                                   network = ?, code""", [city, *indicative, TOWN_NETWORK]).df()
+                                   coalesce(network IN ({', '.join('?' * len(town))}), FALSE), code""",
+        [city, *indicative, *town]).df()
 
 
 def station_membership(con: Con) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import duckdb
 from ...evaluate.calibration import calibrated_series, nearest_reference, sensors_of
 from ...evaluate.drift import drift_flags
 from ...numbers import finite
+from ...standards.networks import network_of
 from ...store import calibration as store
 from ..store import hour_time
 from .common import BadParameter, DataNotFound
@@ -50,7 +51,7 @@ def sensor_rows(con: duckdb.DuckDBPyConnection, pollutant: str = "pm25") -> list
     for s in sensors.to_dict("records"):
         ref = refs.loc[s["code"]] if s["code"] in refs.index else None
         check = flags.get(s["code"])
-        out.append({"code": s["code"], "name": s["name"], "network": s["network"], "city": s["city"],
+        out.append({"code": s["code"], "name": s["name"], "network": network_of(s["network"]), "city": s["city"],
                     "district": s["district"], "lon": finite(s["lon"]), "lat": finite(s["lat"]),
                     "reference": ref["reference"] if ref is not None else None,
                     "distance_km": finite(ref["distance_km"]) if ref is not None else None,
