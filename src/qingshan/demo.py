@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import QingshanError
-from .evaluate.air import evaluate_hourly, evaluate_period, rank
+from .evaluate.air import evaluate_hourly, evaluate_period, rank, ranked_stations
 from .evaluate.periods import Period, day_date
 from .ingest import import_files
 from .ingest.water_samples import import_water_samples
@@ -74,7 +74,7 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         )
         ws.con.unregister("_hourly")
         res = evaluate_period(ws.con, period, city=city)
-        table = res.table[(res.table["level"] == "city") | (res.table["is_control"] != True)]  # noqa: E712
+        table = res.table[(res.table["level"] != "station") | ranked_stations(res.table)]
         eval_path = out_dir / "evaluation.csv"
         table.to_csv(eval_path, index=False)
         ranked = rank(table[table["level"] == "station"], "composite_index")

@@ -107,6 +107,7 @@ def air_evaluate(
     master: Optional[str] = MASTER_OPTION,
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
+    from ..evaluate.air import ranked_stations
 
     p, ev = period_args(period, ruleset)
     res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city)
@@ -116,7 +117,7 @@ def air_evaluate(
         raise typer.Exit(1)
     if city is not None:
         table = table[(table["level"] == "station") | (table["code"] == city)]
-    shown = table[(table["level"] == "city") | (table.get("is_control", False) != True)]  # noqa: E712
+    shown = table[(table["level"] != "station") | ranked_stations(table)]
     t = Table(title=f"环境空气质量评价 {p.label}（{'、'.join(res.eval_rulesets)}；限值 {res.limits}）")
     t.add_column("层级")
     for _, zh, _ in SCREEN_COLUMNS:
@@ -190,13 +191,13 @@ def air_rank(
     master: Optional[str] = MASTER_OPTION,
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）；有效天数不足的对象标 *。"""
-    from ..evaluate.air import rank
+    from ..evaluate.air import rank, ranked_stations
 
     p, ev = period_args(period, ruleset)
     res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city, levels=(level.value,))
     table = res.table
     if level is Level.station:
-        table = table[table["is_control"] != True]  # noqa: E712
+        table = table[ranked_stations(table)]
     if table.empty:
         console.print(f"{p.label} 没有可排名的{ {'city': '城市', 'station': '站点', 'district': '区县'}[level.value] }。")
         raise typer.Exit(1)

@@ -32,7 +32,7 @@ from ..standards.air_aqi import AqiRuleSet
 from ..standards.air_evaluation import ANNUAL_ITEMS, COMPOSITE_ITEMS
 from ..standards.air_ranking import DENOMINATOR_AVERAGING, rank_with_ties
 from ..standards.air_validity import period_months
-from ..standards.networks import TOWN_NETWORK
+from ..standards.networks import city_mask, station_rank_mask, town_mask
 from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
@@ -381,17 +381,24 @@ def empty_result(period: Period, segs) -> EvaluationResult:
 
 
 def level_members(ent: pd.DataFrame, lvl: str, city: str | None = None) -> pd.DataFrame:
-    """Station rows entering the ``lvl`` values (city, district: :func:`city_members`; town: every station but
-    control sites), optionally of one city; the group is the row's ``lvl`` column."""
-    members = ent[(city_members(ent) if lvl != "town" else ~ent["is_control"].astype(bool)) & ent[lvl].notna()]
+    """Station rows entering the ``lvl`` values (city, district: :func:`city_members`; town:
+    :func:`qingshan.standards.networks.counts_for_town` — no control sites, no sensors), optionally of one city;
+    the group is the row's ``lvl`` column."""
+    members = ent[(city_members(ent) if lvl != "town" else town_mask(ent)) & ent[lvl].notna()]
     return members[members["city"] == city] if city is not None else members
 
 
 def city_members(stations: pd.DataFrame) -> pd.Series:
-    """Which stations enter city and district values: not control sites (对照点, 停运) and not town stations
-    (network 乡镇), which only rank their towns. ``stations`` needs ``is_control`` and ``network`` columns."""
-    town = stations["network"].eq(TOWN_NETWORK) if "network" in stations else False
-    return ~stations["is_control"].fillna(False).astype(bool) & ~town
+    """Which stations enter city and district values (:func:`qingshan.standards.networks.counts_for_city`): not
+    control sites (对照点, 停运), not town stations (乡镇, they only rank their towns), never grid micro-sensors,
+    dust monitors or outlets. ``stations`` has ``is_control`` and ``network`` columns."""
+    return city_mask(stations)
+
+
+def ranked_stations(stations: pd.DataFrame) -> pd.Series:
+    """Which station rows appear in official station tables and rankings
+    (:func:`qingshan.standards.networks.ranks_as_station`): no control sites, no sensors or outlets."""
+    return station_rank_mask(stations)
 
 
 def rank(table: pd.DataFrame, by: str = "composite_index") -> pd.DataFrame:

@@ -5,8 +5,10 @@ Accepted headers (CSV or XLSX, UTF-8 or GBK):
 * the quotsoft/CNEMC list ``监测点编码,监测点名称,城市,经度,纬度,对照点`` (对照点 = Y/N), optionally with ``区县``;
 * English ``code,name,city,district,lon,lat,is_control``.
 
-Optional columns: ``town`` (乡镇/街道) and ``network`` (站点类别: 国控/省控/市控/乡镇). Stations of the 乡镇 network
-are town stations: they rank their town (镇/街道) but, like control sites, do not enter city or district values.
+Optional columns: ``town`` (乡镇/街道) and ``network`` (站点类别: 国控/省控/市控/乡镇/网格微站/工地扬尘; aliases in
+:data:`qingshan.standards.networks.ALIASES`). Stations of the 乡镇 network are town stations: they rank their town
+(镇/街道) but, like control sites, do not enter city or district values; grid micro-sensors (网格微站) and dust
+monitors (工地扬尘) never enter any official figure (docs/networks.md).
 
 Names may carry status suffixes such as ``(停运161026)``, ``（已停运）``, ``(对照点)``, ``(启用161031)``: the status is
 kept in ``status``; 停运 stations are treated like control sites (not in city averages). Coordinates given as empty
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..standards.networks import TOWN_NETWORK
+from ..standards.networks import network_of
 from .common import ParsedFile, Quarantine, coerce_numeric, read_bytes, read_csv_strings, sha256_of
 from .errors import IngestError
 from .limits import read_xlsx, shown_names
@@ -34,15 +36,6 @@ _ZH = {"监测点编码": "code", "站点编码": "code", "监测点名称": "na
 _STATUS_RE = re.compile(r"[（(]([^()（）]*(停运|启用|对照点)[^()（）]*)[)）]")
 _TRUE = {"y", "yes", "true", "1", "是"}
 _FALSE = {"n", "no", "false", "0", "否", ""}
-
-
-#: station networks; town stations (乡镇站) rank their towns but do not enter city or district values
-_NETWORKS = {"国控": "国控", "省控": "省控", "市控": "市控", "乡镇": TOWN_NETWORK, "乡镇站": TOWN_NETWORK,
-             "town": TOWN_NETWORK, "national": "国控", "provincial": "省控", "city": "市控"}
-
-
-def _network(text: str) -> str | None:
-    return _NETWORKS.get(text.lower() if text.isascii() else text, text) if text else None
 
 
 def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
@@ -88,7 +81,7 @@ def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
         "is_control": pa.array(is_control[keep].tolist(), pa.bool_()),
         "status": pa.array([s or None for s in status[keep]], pa.string()),
         "town": pa.array([t or None for t in df["town"].str.strip()[keep]], pa.string()),
-        "network": pa.array([_network(n) for n in df["network"].str.strip()[keep]], pa.string()),
+        "network": pa.array([network_of(n) for n in df["network"].str.strip()[keep]], pa.string()),
     })
     msgs = [f"{int(is_control[keep].sum())} 个对照点/停运站点不参与城市均值"]
     return ParsedFile(source, KIND, out, q, msgs, len(df), sha256_of(raw))

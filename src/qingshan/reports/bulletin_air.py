@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from ..evaluate.air import EvaluationResult, evaluate_period
+from ..evaluate.air import EvaluationResult, evaluate_period, ranked_stations
 from ..evaluate.periods import Period, parse_period
 from ..numbers import DASH, finite, fmt, missing, plain, signed
 from ..standards.air_aqi import CATEGORIES
@@ -87,13 +87,13 @@ def evaluate_year(con: duckdb.DuckDBPyConnection, city: str, year: int) -> Evalu
 
 
 def rows(res: EvaluationResult, level: str) -> pd.DataFrame:
-    """Rows of one level indexed by code (control sites left out of the station level)."""
+    """Rows of one level indexed by code (control sites and sensors left out of the station level)."""
     t = res.table
     if t.empty:
         return pd.DataFrame(columns=["code"]).set_index("code")
     r = t[t["level"] == level]
     if level == "station" and "is_control" in r:
-        r = r[~r["is_control"].fillna(False).astype(bool)]
+        r = r[ranked_stations(r)]
     return r.set_index("code", drop=False)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..standards.networks import TOWN_NETWORK
-from .schema import has_table
+from ..standards.networks import INDICATIVE_NETWORKS, OUTLET_NETWORK, TOWN_NETWORK, UNOFFICIAL_NETWORKS, names_of
+from .schema import VALUE_COLUMNS, has_table
 
 Con = duckdb.DuckDBPyConnection
 
@@ -49,12 +49,22 @@ def station_cities(con: Con) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT city FROM stations WHERE city IS NOT NULL ORDER BY 1").fetchall()]
 
 
+def _not_counting() -> tuple[str, list[str]]:
+    """SQL condition (on ``network``) and parameters: a station of a network that never counts for its city (town
+    stations, sensors, outlets; :func:`qingshan.standards.networks.counts_for_city`)."""
+    names = names_of({TOWN_NETWORK} | UNOFFICIAL_NETWORKS)
+    return f"coalesce(network IN ({', '.join('?' * len(names))}), FALSE)", names
+
+
 def stations_of_city(con: Con, city: str) -> pd.DataFrame:
-    """The stations of ``city`` with their metadata: evaluation stations first, then town stations, then control
-    sites, each by code."""
+    """The stations of ``city`` with their metadata: evaluation stations first, then town stations, then sensors
+    (grid micro-sensors, dust monitors), then control sites, each by code."""
+    indicative, town = names_of(INDICATIVE_NETWORKS), names_of({TOWN_NETWORK})
     return con.execute(
-        """SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
-           WHERE city = ? ORDER BY is_control, network = ?, code""", [city, TOWN_NETWORK]).df()
+        f"""SELECT code, name, city, district, town, network, lon, lat, is_control, status FROM stations
+           WHERE city = ? ORDER BY is_control, coalesce(network IN ({', '.join('?' * len(indicative))}), FALSE),
+                                   coalesce(network IN ({', '.join('?' * len(town))}), FALSE), code""",
+        [city, *indicative, *town]).df()
 
 
 def station_membership(con: Con) -> pd.DataFrame:
@@ -79,14 +89,44 @@ def station_hours(con: Con, code: str) -> tuple[int | None, int | None, int]:
 
 
 def city_station_counts(con: Con) -> list[tuple[str, int, int, int]]:
-    """Per city: (city, evaluation stations (not control sites, not town stations), all stations, stations with
-    hourly data), most stations with data first, then most evaluation stations, then by name."""
+    """Per city: (city, evaluation stations (not control sites, not town stations, not sensors), all stations,
+    stations with hourly data), most stations with data first, then most evaluation stations, then by name."""
+    cond, names = _not_counting()
     return [(c, int(e), int(n), int(d)) for c, e, n, d in con.execute(
-        """SELECT city, count(*) FILTER (WHERE NOT is_control AND network IS DISTINCT FROM ?) AS n_eval,
+        f"""SELECT city, count(*) FILTER (WHERE NOT is_control AND NOT {cond}) AS n_eval,
                   count(*) AS n,
                   count(*) FILTER (WHERE code IN (SELECT DISTINCT station FROM air_hourly)) AS with_data
            FROM stations WHERE city IS NOT NULL GROUP BY city ORDER BY with_data DESC, n_eval DESC, city""",
-        [TOWN_NETWORK]).fetchall()]
+        names).fetchall()]
+
+
+def station_series(con: Con, code: str, pollutant: str, first_hi: int | None = None,
+                   last_hi: int | None = None) -> pd.DataFrame:
+    """One station's stored hourly values of one pollutant (``hi``, ``value``; NULL hours left out), by hour,
+    optionally within the inclusive hour range — the raw series of any station, sensors included."""
+    if pollutant not in VALUE_COLUMNS:
+        raise ValueError(f"unknown air_hourly column {pollutant!r}")
+    return con.execute(
+        f"""SELECT hi, {pollutant} AS value FROM air_hourly WHERE station = ? AND {pollutant} IS NOT NULL
+            AND hi >= coalesce(?, hi) AND hi <= coalesce(?, hi) ORDER BY hi""", [code, first_hi, last_hi]).df()
+
+
+def network_members(con: Con) -> pd.DataFrame:
+    """Every member of a monitoring network (``code, name, network, city, district, lon, lat, is_control,
+    source``): the station table, plus the enterprise outlets of the HJ 212 device registry (devices with an
+    enterprise or outlet and no station; code = MN, network 企业排口, source ``hj212``) — the registry stays the one
+    place that lists outlets."""
+    out = con.execute("""SELECT code, name, network, city, district, lon, lat, is_control, 'stations' AS source
+                         FROM stations ORDER BY code""").df()
+    if has_table(con, "hj212_devices"):
+        outlets = con.execute(
+            """SELECT mn AS code, concat_ws(' / ', enterprise, outlet) AS name, ? AS network, NULL AS city,
+                      NULL AS district, NULL::DOUBLE AS lon, NULL::DOUBLE AS lat, FALSE AS is_control,
+                      'hj212' AS source
+               FROM hj212_devices WHERE station IS NULL AND (enterprise IS NOT NULL OR outlet IS NOT NULL)
+               ORDER BY mn""", [OUTLET_NETWORK]).df()
+        out = pd.concat([out, outlets], ignore_index=True) if len(outlets) else out
+    return out
 
 
 # --- hours and imports ------------------------------------------------------------------------------------------

@@ -156,6 +156,33 @@ CREATE TABLE IF NOT EXISTS alarm_log (
 );
 """
 
+CALIBRATION_TABLE = "sensor_calibration"
+#: versioned grid-sensor calibrations (migration 4; columns documented in :mod:`qingshan.store.calibration`)
+CALIBRATION_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {CALIBRATION_TABLE} (
+    sensor VARCHAR NOT NULL,
+    pollutant VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    reference VARCHAR,
+    distance_km DOUBLE,
+    met_station VARCHAR,
+    model VARCHAR NOT NULL,
+    coefficients VARCHAR,
+    fit_from_hi INTEGER,
+    fit_to_hi INTEGER,
+    valid_from_hi INTEGER,
+    n INTEGER NOT NULL,
+    r2 DOUBLE,
+    rmse DOUBLE,
+    status VARCHAR NOT NULL,
+    reason VARCHAR,
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR,
+    PRIMARY KEY (sensor, pollutant, version)
+);
+"""
+
 
 def _met_hourly(con: duckdb.DuckDBPyConnection) -> None:
     # 3: hourly meteorology fed from HJ 212 stations
@@ -166,6 +193,10 @@ def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ALARM_SCHEMA)
 
 
+def _sensor_calibration(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(CALIBRATION_SCHEMA)
+
+
 #: every migration, in version order; add new ones with the next free number (never edit or renumber a released
 #: one). Numbers are handed out per change, so two changes may land in either order: a store gets every migration
 #: it has not recorded, whatever its highest version.
@@ -173,6 +204,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "imports, stations, air_hourly, quarantine", _core_tables),
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
     Migration(3, "met_hourly (hourly meteorology from HJ 212 stations)", _met_hourly),
+    Migration(4, "sensor_calibration (versioned grid-sensor calibrations)", _sensor_calibration),
     Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
 )
 LATEST = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ from ...evaluate.city_hourly import CITY_COLUMNS, city_hourly
 from ...evaluate.periods import Period
 from ...numbers import finite, integer
 from ...standards.air_aqi import AQI_RULESETS
+from ...standards.networks import is_official
 from ...standards.rulesets import eval_ruleset_for
 from ...store.read import stations_of_city
 from ..console import Console
@@ -87,7 +88,8 @@ def _compute(console: Console, state: StoreState, city: str, as_of: int) -> dict
                          "town": value(m["town"]), "network": value(m["network"]),
                          "lon": finite(m["lon"]), "lat": finite(m["lat"]), "is_control": bool(m["is_control"]),
                          "in_city_mean": str(m["code"]) in member_set, "has_data": row is not None,
-                         "group": "city" if str(m["code"]) in member_set else "control" if m["is_control"] else "town",
+                         "group": "city" if str(m["code"]) in member_set else "control" if m["is_control"]
+                         else "sensor" if not is_official(m["network"]) else "town",
                          **_hour_row(row)})
 
     crow = city_rows[city_rows["hi"] == as_of]
