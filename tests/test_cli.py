@@ -299,6 +299,30 @@ def test_demo_without_data(demo_build):
     assert "--rain" not in res.stdout and "report bulletin --city 示范市 --year 2022" in flat(res.stdout)
 
 
+def test_demo_networks_arrive_through_the_hj212_receiver(demo_build):
+    """The demo's HJ 212 networks: every packet acknowledged and stored once, the stations' hours fed into
+    air_hourly/met_hourly, the sensors listed under their networks and kept out of the city's figures."""
+    import duckdb
+
+    from qingshan import synth_networks as sn
+    from qingshan.demo_networks import DAYS
+
+    ws, res = demo_build
+    with duckdb.connect(str(ws / "measurements.duckdb"), read_only=True) as con:
+        packets, devices = con.execute("SELECT count(*), count(DISTINCT mn) FROM hj212_packets").fetchall()[0]
+        networks = dict(con.execute("SELECT network, count(*) FROM stations GROUP BY 1").fetchall())
+        fed = con.execute("SELECT count(DISTINCT station), min(hi), max(hi) FROM air_hourly "
+                          "WHERE station LIKE 'G%' OR station LIKE 'Y%'").fetchall()[0]
+        met = con.execute("SELECT count(*) FROM met_hourly WHERE station = 'D001A'").fetchall()[0][0]
+        exceed = con.execute("SELECT count(DISTINCT mn) FROM hj212_alerts WHERE kind = 'exceed'").fetchall()[0][0]
+        pending = con.execute("SELECT count(*) FROM hj212_feed_pending").fetchall()[0][0]
+    assert devices == 57 and f"确认 {packets} 个数据包，入库 {packets} 个" in flat(res.stdout)
+    assert networks[sn.GRID_NETWORK] == 40 and networks[sn.DUST_NETWORK] == 6
+    last_hi = ((date(2023, 10, 31) - date(1970, 1, 1)).days + 1) * 24
+    assert fed == (46, last_hi - 24 * DAYS + 1, last_hi) and met == 24 * DAYS and pending == 0
+    assert exceed == 2  # the two designed SO2 episodes
+
+
 # --- the command line for people (issue 12) -----------------------------------------------------------------------
 
 HEAVY = ("pandas", "numpy", "duckdb", "sqlalchemy", "fastapi", "pyarrow")

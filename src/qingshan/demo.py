@@ -58,6 +58,12 @@ def run_demo(workspace: Path, data: Path | None, city: str | None, console: Cons
         else:
             city = city or DEMO_CITY
             _synthetic(ws, console)
+            # the HJ 212 networks go through an in-process receiver, which opens the workspace itself
+            from .demo_networks import deliver_networks
+
+            ws.close()
+            deliver_networks(Path(workspace), Path(workspace) / "demo-data", DEMO_LAST_DAY, console)
+            ws = Workspace(workspace)
         lo, hi_ = hour_range(ws.con)
         if lo is None:
             raise DemoError("没有导入任何小时数据")

@@ -32,13 +32,12 @@ import pandas as pd
 
 from .hj212.codec import build, parse
 from .hj212.codec import frame as frame_packet
+from .standards.networks import DUST_NETWORK, GRID_NETWORK, TOWN_NETWORK
 
 EPOCH = datetime(1970, 1, 1)
 PASSWORD = "123456"
 FLAG = 5  # HJ 212-2017 (V=1) with an answer requested (A=1)
 
-GRID_NETWORK = "网格微站"
-DUST_NETWORK = "扬尘"
 MET_FACTORS = {"temp": "a01001", "rh": "a01002", "pressure": "a01006", "wind_speed": "a01007", "wind_dir": "a01008"}
 AIR_FACTORS = {"so2": "a21026", "no2": "a21004", "co": "a21005", "o3": "a05024", "pm10": "a34002",
                "pm25": "a34004", "tsp": "a34001"}
@@ -77,7 +76,7 @@ def demo_devices(stations: pd.DataFrame, n_grid: int = 40, n_dust: int = 6, n_ou
     """The demo's devices: a met device at the first evaluation station, grid sensors and dust monitors scattered
     over the evaluation stations' area, outlets in the industrial districts."""
     rng = np.random.default_rng(seed)
-    ev = stations[~stations["is_control"] & (stations["network"] != "乡镇")]
+    ev = stations[~stations["is_control"] & (stations["network"] != TOWN_NETWORK)]
     lon0, lon1 = float(ev["lon"].min()) - 0.04, float(ev["lon"].max()) + 0.04
     lat0, lat1 = float(ev["lat"].min()) - 0.04, float(ev["lat"].max()) + 0.04
     first = ev.iloc[0]
@@ -141,7 +140,7 @@ def _season(hi: np.ndarray) -> np.ndarray:
 
 def city_mean(air: pd.DataFrame, stations: pd.DataFrame, column: str = "pm25") -> pd.Series:
     """Mean over the evaluation stations of ``column`` per hour (``air``: station, hi, pollutant columns)."""
-    ev = stations.loc[~stations["is_control"] & (stations["network"] != "乡镇"), "code"]
+    ev = stations.loc[~stations["is_control"] & (stations["network"] != TOWN_NETWORK), "code"]
     return air[air["station"].isin(ev)].groupby("hi")[column].mean()
 
 
@@ -170,7 +169,7 @@ def met_hourly(hours: np.ndarray, pm25_city: pd.Series, seed: int = 2023) -> pd.
 
 
 def _nearest(devices: list[DemoDevice], stations: pd.DataFrame) -> dict[str, str]:
-    ev = stations[~stations["is_control"] & (stations["network"] != "乡镇")]
+    ev = stations[~stations["is_control"] & (stations["network"] != TOWN_NETWORK)]
     lon, lat = ev["lon"].to_numpy(), ev["lat"].to_numpy()
     return {d.mn: str(ev["code"].iloc[int(np.argmin((lon - d.lon) ** 2 + (lat - d.lat) ** 2))]) for d in devices}
 
