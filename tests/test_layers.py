@@ -29,7 +29,7 @@ LAYERS: dict[str, int] = {
     # 4: evaluation engines that apply standards to the store or to input tables
     "evaluate": 4,
     # 5: annual targets and the Spark scale-out
-    "targets": 5, "spark": 5,
+    "targets": 5, "spark": 5, "alerts": 5,
     # 6: chart definitions
     "charts": 6,
     # 7: reports (docx, pdf, html)
