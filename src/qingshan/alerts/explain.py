@@ -46,7 +46,15 @@ _EPOCH_DT = datetime(EPOCH.year, EPOCH.month, EPOCH.day)
 
 
 class ExplainError(QingshanError, ValueError):
-    """The note cannot be made (unknown station, no data at the hour)."""
+    """The note cannot be made (unknown station, no data at the hour, a malformed hour)."""
+
+
+class UnknownStation(ExplainError):
+    """No station with that code and coordinates."""
+
+
+class NoDataAtHour(ExplainError):
+    """The station has no stored values at the hour."""
 
 
 def hour_index(t: datetime) -> int:
@@ -164,7 +172,7 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     stations = located_stations(con)
     me = stations[stations["code"] == station]
     if not len(me):
-        raise ExplainError(f"未知站点或站点无坐标：{station}")
+        raise UnknownStation(f"未知站点或站点无坐标：{station}")
     lon, lat, city = float(me["lon"].iloc[0]), float(me["lat"].iloc[0]), me["city"].iloc[0]
     name = str(me["name"].iloc[0] or station)
     inner, outer = radius_km
@@ -175,7 +183,7 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     first_long, first = hi - BASELINE_DAYS * 24, hi - WINDOW_HOURS + 1
     own = air_window(con, [station], first_long, hi)
     if not len(own["hi"]) or not (own["hi"] == hi).any():
-        raise ExplainError(f"站点 {station} 在 {at:%Y-%m-%d %H:%M} 无监测数据")
+        raise NoDataAtHour(f"站点 {station} 在 {at:%Y-%m-%d %H:%M} 无监测数据")
     long = _grid(own, list(SIX), first_long, hi)[station]
     window = {p: long[p][-WINDOW_HOURS:] for p in SIX}
     same_hour = {p: long[p][:-1][::-1][23::24] for p in SIX}  # hi-24, hi-48, …
