@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qingshan.alerts.festivals import festival_dates, festival_night
-from qingshan.alerts.fingerprint import is_gradual, step_factor, stuck_hours
+from qingshan.alerts.fingerprint import is_gradual, moved_together, step_factor, stuck_hours
 from qingshan.alerts.neighbours import haversine_km, recent_rise, rise
 from qingshan.alerts.sources import candidate, locate
 from qingshan.alerts.wind import (
@@ -71,9 +71,14 @@ def test_instrument_signs() -> None:
     assert stuck_hours(np.array([30, 41, 41, 41, 41.0]), 20) == 4
     assert stuck_hours(np.array([3, 3, 3, 3, 3.0]), 20) == 0  # low values repeat by rounding
     s = np.array([30, 32, 29, 31, 30, 120, 121, 120.0])
-    assert step_factor(s) == pytest.approx(4.0, rel=0.05)
-    assert math.isnan(step_factor(np.array([30, 32, 29, 31, 30, 90, 140, 120.0])))  # a varying rise is no step
-    assert math.isnan(step_factor(np.array([90, 95, 92, 91, 30, 30, 30, 30.0])))  # downward (dusk O3) left out
+    f, k = step_factor(s)
+    assert f == pytest.approx(4.0, rel=0.05) and k == 5
+    assert math.isnan(step_factor(np.array([30, 32, 29, 31, 30, 90, 140, 120.0]))[0])  # a varying rise is no step
+    assert math.isnan(step_factor(np.array([90, 95, 92, 91, 30, 30, 30, 30.0]))[0])  # downward (dusk O3) left out
+    assert math.isnan(step_factor(np.array([30, 32, 29, 31, 30, 31, 120, 120.0]))[0])  # two flat hours are too few
+    # a front: O3 steps up while NO2 falls in the same hour (Beijing 2015-03-28 10:00) — not one faulty analyser
+    window = {"o3": s, "no2": np.array([60, 62, 58, 61, 60, 20, 18, 17.0]), "pm25": np.full(8, 40.0)}
+    assert moved_together(window, "o3", 5) and not moved_together({"o3": s, "pm25": np.full(8, 40.0)}, "o3", 5)
     assert is_gradual(np.linspace(40, 70, 13)) and not is_gradual(np.r_[np.full(12, 40.0), 70.0])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,12 +189,14 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     window = {p: long[p][-WINDOW_HOURS:] for p in SIX}
     same_hour = {p: long[p][:-1][::-1][23::24] for p in SIX}  # hi-24, hi-48, …
     fp = fingerprint(window, same_hour)
+    absent = [POLLUTANTS[p].short_zh for p in SIX if math.isnan(fp.values[p])]
+    if absent:
+        missing.append(f"本时缺测：{'、'.join(absent)}")
 
     # --- meteorology ----------------------------------------------------------------------------------------------
     wind: WindSummary | None = None
     rose: list[dict[str, Any]] = []
     met_code, met_km = _nearest_met(con, station, lon, lat, stations)
-    rose_pollutant = fp.primary if fp.primary in ("pm25", "pm10", "so2", "no2", "co", "o3") else "pm25"
     if met_code is None:
         missing.append("气象数据（风向、风速、湿度）")
         critical.append("气象数据")
@@ -208,7 +211,6 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
             critical.append("气象数据")
         else:
             wind = summarise(ws[-WINDOW_HOURS:], wd[-WINDOW_HOURS:], rh[-WINDOW_HOURS:])
-            rose = pollution_rose(long[rose_pollutant][:-1], ws[:-1], wd[:-1])
         if met_km > outer:
             missing.append(f"本站附近气象站（最近 {met_km:.0f} km）")
     wind_from = wind.dir_3h if wind is not None and wind.sector is not None else math.nan
@@ -222,17 +224,19 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     sensors = others[others["network"].isin(SENSOR_NETWORKS) & (others["km"] <= outer)]
     city_codes = list(air_others["code"])
     near_frame = air_window(con, city_codes + list(sensors["code"]), first, hi)
-    pol = fp.primary or "pm25"
     grid = _grid(near_frame, list(SIX), first, hi)
     blank = np.full(WINDOW_HOURS, np.nan)
-    far = [grid.get(c, {}).get(pol, blank) for c in far_st["code"]]
-    near = [s for s, km in zip(far, far_st["km"]) if km <= inner]
-    city_stack = [window[pol]] + [grid[c][pol] for c in city_codes if c in grid]
-    with np.errstate(all="ignore"):
-        city_mean = np.nanmean(np.vstack(city_stack), axis=0) if city_stack else window[pol]
     upwind_idx = locate(lon, lat, far_st["lon"].to_numpy(float), far_st["lat"].to_numpy(float), wind_from, outer)
-    upwind = [far[i] for i, _, _ in upwind_idx]
-    sp: Spatial = spatial(pol, window[pol], near, far, city_mean, upwind)
+    sps: dict[str, Spatial] = {}
+    for p in SIX:  # every pollutant: the judgement and the paragraph may each speak of another one
+        far = [grid.get(c, {}).get(p, blank) for c in far_st["code"]]
+        near = [x for x, km in zip(far, far_st["km"]) if km <= inner]
+        city_stack = [window[p]] + [grid[c][p] for c in city_codes if c in grid]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an hour no city station reported stays NaN
+            city_mean = np.nanmean(np.vstack(city_stack), axis=0)
+        sps[p] = spatial(p, window[p], near, far, city_mean, [far[i] for i, _, _ in upwind_idx])
+    sp = sps[fp.primary or "pm25"]
     if sp.far == 0:
         missing.append(f"{outer:g} km 内的邻近站点数据")
         critical.append("邻近站点")
@@ -273,6 +277,11 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     festival = festival_night(at)
     ranked = judge(fp, sp, wind, cands, at.hour, festival)
     level, why = confidence(ranked, critical)
+    lead = headline(ranked[0].cause if ranked else None, fp) or sp.pollutant
+    sp = sps[lead]
+    rose_pollutant = lead
+    if wind is not None:  # the station's last 30 days of the pollutant the note is about, by wind
+        rose = pollution_rose(long[lead][:-1], ws[:-1], wd[:-1])
     evidence = _evidence(fp, sp, wind, festival)
     points = _map_points(station, name, lon, lat, far_st, cands)
     note = CauseNote(station, name, at, ranked, level, why, missing, evidence, "", sp.scope, wind,
@@ -322,6 +331,21 @@ def _map_points(code: str, name: str, lon: float, lat: float, far_st: pd.DataFra
     return pts
 
 
+#: the pollutant a cause is about (the paragraph leads with it)
+CAUSE_POLLUTANT = {"dust": "pm10", "fireworks": "pm25", "traffic": "no2", "industry": "so2", "stagnation": "pm25",
+                   "regional": "pm25", "photochemical": "o3"}
+
+
+def headline(cause: str | None, fp: Fingerprint) -> str | None:
+    """The pollutant the paragraph leads with: the first cause's own, else the one that rose most."""
+    p = CAUSE_POLLUTANT.get(cause or "")
+    if p and not math.isnan(fp.values[p]):
+        return p
+    if cause == "instrument" and (fp.stuck or fp.step):
+        return next(iter({**fp.stuck, **fp.step}))
+    return fp.primary
+
+
 SCOPE_ZH = {"regional": "区域性", "local": "局地性", "unknown": "范围不明（无邻近站点数据）"}
 
 
@@ -330,11 +354,14 @@ def paragraph(note: CauseNote, fp: Fingerprint, sp: Spatial) -> str:
     head = f"{note.station_name}（{note.station}）{note.at:%Y-%m-%d %H:00}："
     if not note.causes:
         return head + "未见明显的异常上升，暂无需分析原因。" + (f"缺少{'、'.join(note.missing)}。" if note.missing else "")
-    pol = fp.primary or sp.pollutant
+    pol = sp.pollutant
     p = POLLUTANTS[pol]
-    parts = [head + f"{p.short_zh} {fp.values[pol]:.{p.digits}f} {p.unit}，为前 3–6 小时均值的 "
-             f"{fp.values[pol] / fp.before[pol]:.1f} 倍" if fp.before[pol] and not math.isnan(fp.before[pol]) else
-             head + f"{p.short_zh} {fp.values[pol]:.{p.digits}f} {p.unit}"]
+    what = f"{p.short_zh} {fp.values[pol]:.{p.digits}f} {p.unit}"
+    if fp.before[pol] > 0:
+        what += f"，为前 3–6 小时均值的 {fp.values[pol] / fp.before[pol]:.1f} 倍"
+    if fp.baseline[pol] > 0:
+        what += f"、30 日同时段中位数的 {fp.values[pol] / fp.baseline[pol]:.1f} 倍"
+    parts = [head + what]
     parts.append(f"上升为{SCOPE_ZH[note.scope]}")
     if note.wind is not None:
         w = note.wind

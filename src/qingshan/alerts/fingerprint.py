@@ -58,11 +58,21 @@ class Fingerprint:
         """Value over the 30-day median of the same hour (NaN without a baseline)."""
         return _ratio(self.values[pollutant], self.baseline[pollutant])
 
+    def elevated(self, pollutant: str, factor: float) -> bool:
+        """Above the usual level of the hour by ``factor``, whether it rose just now or hours ago (an episode that
+        goes on: a dust storm's fourth hour is as much dust as its first)."""
+        return self.anomaly(pollutant) >= factor
+
     @property
     def primary(self) -> str | None:
-        """The pollutant that rose most (None when none rose by 20 %)."""
+        """The pollutant that rose most; when none rose by 20 %, the one most above its usual level (by 50 % at
+        least); None otherwise."""
         best = max(((v, p) for p, v in self.up.items() if not math.isnan(v)), default=(math.nan, None))
-        return best[1] if best[0] >= 1.2 else None
+        if best[0] >= 1.2:
+            return best[1]
+        high = max(((self.anomaly(p), p) for p in self.values if not math.isnan(self.anomaly(p))),
+                   default=(math.nan, None))
+        return high[1] if high[0] >= 1.5 else None
 
 
 def _ratio(a: float, b: float) -> float:
@@ -83,13 +93,13 @@ def stuck_hours(series: np.ndarray, min_level: float = 0.0) -> int:
     return n
 
 
-def step_factor(series: np.ndarray, hours: int = 8, min_level: float = 0.0) -> float:
-    """Factor of an upward level shift within the last ``hours`` that is followed by flat values (≥ 2 of them, the
-    hour included) of at least ``min_level``; NaN when there is none. A real plume or dust front varies from hour
+def step_factor(series: np.ndarray, hours: int = 8, min_level: float = 0.0) -> tuple[float, int]:
+    """(factor, position) of an upward level shift within the last ``hours`` that is followed by flat values (≥ 3
+    of them, the hour included) of at least ``min_level``; (NaN, -1) when there is none. A real plume or dust front varies from hour
     to hour; a shifted zero or a changed range does not. Downward steps are left out: ozone falls to a low, flat
     night level at dusk every day."""
     s = np.asarray(series, float)
-    for k in range(len(s) - hours, len(s) - 1):
+    for k in range(len(s) - hours, len(s) - 2):
         if k < 3:
             continue
         after, prior = s[k:], s[max(0, k - 3):k]
@@ -101,8 +111,20 @@ def step_factor(series: np.ndarray, hours: int = 8, min_level: float = 0.0) -> f
             continue
         f = m / level
         if f >= STEP_FACTOR and m >= min_level and after.std() / m < FLAT_CV:
-            return f
-    return math.nan
+            return f, k
+    return math.nan, -1
+
+
+def moved_together(window: dict[str, np.ndarray], pollutant: str, k: int, by: float = 0.3) -> bool:
+    """Did another pollutant change by more than ``by`` (relative) in the same hour ``k``? A front or a new air
+    mass moves every channel; a faulty analyser moves one."""
+    for q, s in window.items():
+        if q == pollutant or k < 1 or k >= len(s):
+            continue
+        a, b = float(s[k - 1]), float(s[k])
+        if np.isfinite(a) and np.isfinite(b) and a > 0 and abs(b / a - 1) > by:
+            return True
+    return False
 
 
 def is_gradual(series: np.ndarray) -> bool:
@@ -131,7 +153,8 @@ def fingerprint(window: dict[str, np.ndarray], same_hour: dict[str, np.ndarray])
         floor = STUCK_MIN_STEPS * 10.0 ** -POLLUTANTS[p].digits
         if (n := stuck_hours(s, floor)) >= STUCK_HOURS:
             stuck[p] = n
-        if not math.isnan(f := step_factor(s, min_level=floor)):
+        f, k = step_factor(s, min_level=floor)
+        if not math.isnan(f) and not moved_together(window, p, k):
             step[p] = f
     ratio = _ratio(values["pm25"], values["pm10"])
     over = bool(values["pm10"] > 10 and ratio > PM25_OVER_PM10)

@@ -77,9 +77,11 @@ def fireworks(fp: Fingerprint, festival: str | None, night: bool) -> Score:
 
 def dust(fp: Fingerprint, wind: WindSummary | None, cands: list[Candidate]) -> Score:
     r = fp.pm_ratio
-    if not fp.rose("pm10", 1.5) or math.isnan(r) or r >= PARTLY_COARSE_RATIO:
+    fresh = fp.rose("pm10", 1.5)
+    if not (fresh or fp.elevated("pm10", 1.5)) or math.isnan(r) or r >= PARTLY_COARSE_RATIO:
         return Score("dust", 0.0, ())
-    reasons = [f"PM2.5/PM10 = {r:.2f}（粗颗粒为主），PM10 上升 ×{_f(fp.up['pm10'])}"]
+    how = f"上升 ×{_f(fp.up['pm10'])}" if fresh else f"为 30 日同时段中位数的 {_f(fp.anomaly('pm10'))} 倍（持续中）"
+    reasons = [f"PM2.5/PM10 = {r:.2f}（粗颗粒为主），PM10 {how}"]
     s = 0.65 if r < COARSE_RATIO else 0.4
     if wind is not None and wind.speed_3h >= 3:
         s += 0.1

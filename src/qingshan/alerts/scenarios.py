@@ -240,9 +240,7 @@ def generate(cause: str, seed: int) -> Scenario:
         elif variant == "step":
             p = str(rng.choice(["pm25", "no2", "so2"]))
             lvl = float(np.mean(target[p][-k - 3:-k])) * rng.uniform(3.0, 5.0)
-            target[p][-k:] = lvl * (1 + rng.uniform(-0.008, 0.008, k))
-            if p == "pm25":
-                target["pm10"][-k:] = np.maximum(target["pm10"][-k:], lvl * 1.3)
+            target[p][-k:] = lvl * (1 + rng.uniform(-0.008, 0.008, k))  # one analyser: the others go on as before
         else:
             target["pm10"][-k:] = target["pm25"][-k:] * rng.uniform(0.5, 0.8)
     elif cause == "stagnation":
