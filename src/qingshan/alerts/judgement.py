@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..standards.pollutants import POLLUTANTS
 from .fingerprint import COARSE_RATIO, FINE_RATIO, PARTLY_COARSE_RATIO, Fingerprint
 from .neighbours import Spatial
 from .sources import Candidate
@@ -52,10 +53,10 @@ def instrument(fp: Fingerprint, sp: Spatial) -> Score:
     reasons, s = [], 0.0
     for p, n in fp.stuck.items():
         s = max(s, 0.95)
-        reasons.append(f"{p} 连续 {n} 小时数值完全相同（{_f(fp.values[p], 3)}）")
+        reasons.append(f"{POLLUTANTS[p].short_zh} 连续 {n} 小时数值完全相同（{_f(fp.values[p], 3)}）")
     for p, f in fp.step.items():
         s = max(s, 0.9)
-        reasons.append(f"{p} 一小时内阶跃 {f:.1f} 倍后数值平直")
+        reasons.append(f"{POLLUTANTS[p].short_zh} 一小时内阶跃 {f:.1f} 倍后数值平直")
     if fp.pm25_over_pm10:
         s = max(s, 0.8)
         reasons.append(f"PM2.5（{_f(fp.values['pm25'], 0)}）高于 PM10（{_f(fp.values['pm10'], 0)}）超过 10%")
@@ -173,7 +174,8 @@ def photochemical(fp: Fingerprint, hour: int) -> Score:
 def local(fp: Fingerprint, sp: Spatial) -> Score:
     if sp.scope != "local" or fp.primary is None:
         return Score("local", 0.0, ())
-    return Score("local", 0.3, (f"本站 {fp.primary} 上升 ×{_f(fp.up[fp.primary])}，邻近站点未同步",))
+    name = POLLUTANTS[fp.primary].short_zh
+    return Score("local", 0.3, (f"本站 {name} 上升 ×{_f(fp.up[fp.primary])}，邻近站点未同步",))
 
 
 def judge(fp: Fingerprint, sp: Spatial, wind: WindSummary | None, cands: list[Candidate], hour: int,
