@@ -97,7 +97,8 @@ def test_api_explain_for_the_bureau_only(client: TestClient) -> None:
     assert body["rose_spec"]["mark"]["type"] == "arc" and body["rose_spec"]["data"]["values"]
     h = bearer(client, "bureau")
     assert client.get(f"{API}/alerts/explain", params={"station": "XX", "at": AT}, headers=h).status_code == 404
-    assert client.get(f"{API}/alerts/explain", params={"station": "S00", "at": "x"}, headers=h).status_code == 422
+    for bad in ("x", "9999-12-31 23:00", "2020-01-01 10:00+08:00", "2020-01-01 10:30"):
+        assert client.get(f"{API}/alerts/explain", params={"station": "S00", "at": bad}, headers=h).status_code == 422
 
 
 def test_rose_spec_renders() -> None:

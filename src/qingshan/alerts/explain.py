@@ -73,8 +73,10 @@ def parse_hour(text: str) -> datetime:
         t = datetime.fromisoformat(text.strip().replace("T", " "))
     except ValueError:
         raise ExplainError(f"时间格式无效：{text}（应为 YYYY-MM-DD HH:00）") from None
-    if t.minute or t.second or t.tzinfo is not None:
+    if t.minute or t.second or t.microsecond or t.tzinfo is not None:
         raise ExplainError(f"时间须为整点（北京时间）：{text}")
+    if not 1971 <= t.year <= 2100:  # the store's hour index is a 32-bit count of hours from 1970
+        raise ExplainError(f"时间超出范围（1971–2100 年）：{text}")
     return t
 
 
