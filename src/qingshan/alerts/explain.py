@@ -18,7 +18,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from ..errors import QingshanError
 from ..evaluate.periods import EPOCH
@@ -154,18 +153,23 @@ def _grid(frame: Columns, cols: list[str], first: int, last: int) -> dict[str, d
     return out
 
 
-def _nearest_met(con: duckdb.DuckDBPyConnection, code: str, lon: float, lat: float, stations: pd.DataFrame
+def _take(cols: Columns, mask: np.ndarray) -> Columns:
+    """The rows of numpy columns where ``mask`` holds."""
+    return {k: v[mask] for k, v in cols.items()}
+
+
+def _nearest_met(con: duckdb.DuckDBPyConnection, code: str, lon: float, lat: float, stations: Columns
                  ) -> tuple[str | None, float]:
     """The station's own met series, else the nearest station with meteorology (and its distance, km)."""
     have = met_stations(con)
     if code in have:
         return code, 0.0
-    located = stations[stations["code"].isin(have)]
-    if not len(located):
+    located = _take(stations, np.isin(stations["code"], have))
+    if not len(located["code"]):
         return None, math.nan
-    d = haversine_km(lon, lat, located["lon"].to_numpy(float), located["lat"].to_numpy(float))
+    d = haversine_km(lon, lat, located["lon"], located["lat"])
     i = int(np.argmin(d))
-    return str(located["code"].iloc[i]), float(d[i])
+    return str(located["code"][i]), float(d[i])
 
 
 def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radius_km: tuple[float, float] = (10, 30)
@@ -173,11 +177,12 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     """The cause note of ``station`` at the hour labelled ``at`` (naive Beijing time, end of the hour)."""
     hi = hour_index(at)
     stations = located_stations(con)
-    me = stations[stations["code"] == station]
-    if not len(me):
+    found = np.flatnonzero(stations["code"] == station)
+    if not len(found):
         raise UnknownStation(f"未知站点或站点无坐标：{station}")
-    lon, lat, city = float(me["lon"].iloc[0]), float(me["lat"].iloc[0]), me["city"].iloc[0]
-    name = str(me["name"].iloc[0] or station)
+    i0 = int(found[0])
+    lon, lat, city = float(stations["lon"][i0]), float(stations["lat"][i0]), stations["city"][i0]
+    name = str(stations["name"][i0] or station)
     inner, outer = radius_km
     missing: list[str] = []
     critical: list[str] = []
@@ -218,17 +223,17 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     wind_from = wind.dir_3h if wind is not None and wind.sector is not None else math.nan
 
     # --- neighbours and the city ----------------------------------------------------------------------------------
-    others = stations[(stations["code"] != station)].copy()
-    others["km"] = haversine_km(lon, lat, others["lon"].to_numpy(float), others["lat"].to_numpy(float))
-    air_others = others[~others["network"].isin(SENSOR_NETWORKS) & (others["city"] == city)
-                        & ~others["is_control"].fillna(False).astype(bool)]
-    far_st = air_others[air_others["km"] <= outer]
-    sensors = others[others["network"].isin(SENSOR_NETWORKS) & (others["km"] <= outer)]
-    city_codes = list(air_others["code"])
-    near_frame = air_window(con, city_codes + list(sensors["code"]), first, hi)
+    others = _take(stations, stations["code"] != station)
+    others["km"] = haversine_km(lon, lat, others["lon"], others["lat"])
+    sensor = np.isin(others["network"], SENSOR_NETWORKS)
+    air_others = _take(others, ~sensor & (others["city"] == city) & ~others["is_control"].astype(bool))
+    far_st = _take(air_others, air_others["km"] <= outer)
+    sensors = _take(others, sensor & (others["km"] <= outer))
+    city_codes = [str(c) for c in air_others["code"]]
+    near_frame = air_window(con, city_codes + [str(c) for c in sensors["code"]], first, hi)
     grid = _grid(near_frame, list(SIX), first, hi)
     blank = np.full(WINDOW_HOURS, np.nan)
-    upwind_idx = locate(lon, lat, far_st["lon"].to_numpy(float), far_st["lat"].to_numpy(float), wind_from, outer)
+    upwind_idx = locate(lon, lat, far_st["lon"], far_st["lat"], wind_from, outer)
     sps: dict[str, Spatial] = {}
     for p in SIX:  # every pollutant: the judgement and the paragraph may each speak of another one
         far = [grid.get(c, {}).get(p, blank) for c in far_st["code"]]
@@ -245,23 +250,22 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
 
     # --- candidate sources in the upwind sector -------------------------------------------------------------------
     cands: list[Candidate] = []
-    for i, km, b in locate(lon, lat, sensors["lon"].to_numpy(float), sensors["lat"].to_numpy(float), wind_from, outer):
-        row = sensors.iloc[i]
-        kind = "dust" if row["network"] in DUST_NETWORKS else "grid"
+    for i, km, b in locate(lon, lat, sensors["lon"], sensors["lat"], wind_from, outer):
+        code_i, name_i = str(sensors["code"][i]), str(sensors["name"][i] or sensors["code"][i])
+        kind = "dust" if sensors["network"][i] in DUST_NETWORKS else "grid"
         for p in ("pm10", "pm25"):
-            c = candidate(kind, str(row["code"]), str(row["name"] or row["code"]), p, POLLUTANTS[p].short_zh,
-                          grid.get(str(row["code"]), {}).get(p, blank), km, b)
+            c = candidate(kind, code_i, name_i, p, POLLUTANTS[p].short_zh, grid.get(code_i, {}).get(p, blank), km, b)
             if c:
                 cands.append(c)
     outlets = located_outlets(con)
-    if not len(outlets):
+    if not len(outlets["mn"]):
         missing.append("带坐标的污染源排口（HJ 212 设备登记无设备或无经纬度）")
     elif not math.isnan(wind_from):
-        hits = locate(lon, lat, outlets["lon"].to_numpy(float), outlets["lat"].to_numpy(float), wind_from, outer)
-        data = outlet_hours(con, [str(outlets["mn"].iloc[i]) for i, _, _ in hits], hi - 6, hi)
+        hits = locate(lon, lat, outlets["lon"], outlets["lat"], wind_from, outer)
+        data = outlet_hours(con, [str(outlets["mn"][i]) for i, _, _ in hits], hi - 6, hi)
         factor_of = data["factor"]
         for i, km, b in hits:
-            o = outlets.iloc[i]
+            o = {k: v[i] for k, v in outlets.items()}
             limits = json.loads(o["limits"]) if isinstance(o["limits"], str) and o["limits"] else {}
             label = "、".join(str(x) for x in (o["enterprise"], o["outlet"]) if isinstance(x, str) and x) or str(o["mn"])
             for f, fname in OUTLET_FACTORS.items():
@@ -323,11 +327,11 @@ def _evidence(fp: Fingerprint, sp: Spatial, wind: WindSummary | None, festival: 
     return rows
 
 
-def _map_points(code: str, name: str, lon: float, lat: float, far_st: pd.DataFrame, cands: list[Candidate]
+def _map_points(code: str, name: str, lon: float, lat: float, far_st: Columns, cands: list[Candidate]
                 ) -> list[dict[str, Any]]:
     pts = [{"kind": "station", "id": code, "name": name, "lon": lon, "lat": lat}]
-    pts += [{"kind": "neighbour", "id": r.code, "name": r.name, "lon": float(r.lon), "lat": float(r.lat),
-             "km": round(float(r.km), 1)} for r in far_st.itertuples()]
+    pts += [{"kind": "neighbour", "id": str(c), "name": str(n), "lon": float(x), "lat": float(y), "km": round(float(k), 1)}
+            for c, n, x, y, k in zip(far_st["code"], far_st["name"], far_st["lon"], far_st["lat"], far_st["km"])]
     pts += [{"kind": c.kind, "id": c.id, "name": c.name, "km": round(c.distance_km, 1), "bearing": round(c.bearing)}
             for c in cands]
     return pts

@@ -12,31 +12,12 @@ from collections.abc import Sequence
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from ..standards.pollutants import SIX
 
 Con = duckdb.DuckDBPyConnection
 
 MET_COLUMNS = ("station", "hi", "temp", "rh", "pressure", "wind_speed", "wind_dir")
-
-
-def located_stations(con: Con) -> pd.DataFrame:
-    """``code, name, city, district, network, lon, lat, is_control`` of every station with coordinates."""
-    return con.execute(
-        "SELECT code, name, city, district, network, lon, lat, is_control FROM stations "
-        "WHERE lon IS NOT NULL AND lat IS NOT NULL ORDER BY code").df()
-
-
-def has_table(con: Con, name: str) -> bool:
-    """Like :func:`qingshan.store.schema.has_table`, through ``duckdb_tables()`` (a fraction of the time of
-    ``information_schema``, which the note would otherwise pay four times per answer)."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
-
-
-def _in_list(n: int) -> str:
-    return ", ".join("?" for _ in range(n)) or "NULL"
-
 
 Columns = dict[str, np.ndarray]
 
@@ -52,6 +33,28 @@ def _columns_of(rel: duckdb.DuckDBPyConnection, names: Sequence[str]) -> Columns
             a = a.filled(np.nan) if a.dtype.kind == "f" else a.astype(object).filled(None)
         out[n] = np.asarray(a)
     return out
+
+
+
+STATION_COLUMNS = ("code", "name", "city", "district", "network", "lon", "lat", "is_control")
+
+
+def located_stations(con: Con) -> Columns:
+    """:data:`STATION_COLUMNS` of every station with coordinates, as numpy columns (``is_control`` NULL → false)."""
+    return _columns_of(con.execute(
+        "SELECT code, name, city, district, network, lon::DOUBLE AS lon, lat::DOUBLE AS lat, "
+        "coalesce(is_control, FALSE) AS is_control FROM stations WHERE lon IS NOT NULL AND lat IS NOT NULL "
+        "ORDER BY code"), STATION_COLUMNS)
+
+
+def has_table(con: Con, name: str) -> bool:
+    """Like :func:`qingshan.store.schema.has_table`, through ``duckdb_tables()`` (a fraction of the time of
+    ``information_schema``, which the note would otherwise pay four times per answer)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def _in_list(n: int) -> str:
+    return ", ".join("?" for _ in range(n)) or "NULL"
 
 
 def air_window(con: Con, codes: Sequence[str], first_hi: int, last_hi: int) -> Columns:
@@ -85,14 +88,17 @@ def _columns(con: Con, table: str) -> set[str]:
                                       [table]).fetchall()}
 
 
-def located_outlets(con: Con) -> pd.DataFrame:
-    """``mn, enterprise, outlet, name, limits, lon, lat`` of registered HJ 212 devices with coordinates: empty when
-    the registry has no ``lon``/``lat`` columns (or no HJ 212 tables at all)."""
-    cols = ["mn", "enterprise", "outlet", "name", "limits", "lon", "lat"]
+OUTLET_COLUMNS = ("mn", "enterprise", "outlet", "name", "limits", "lon", "lat")
+
+
+def located_outlets(con: Con) -> Columns:
+    """:data:`OUTLET_COLUMNS` of registered HJ 212 devices with coordinates, as numpy columns: empty when the
+    registry has no ``lon``/``lat`` columns (or no HJ 212 tables at all)."""
     if not has_table(con, "hj212_devices") or not {"lon", "lat"} <= _columns(con, "hj212_devices"):
-        return pd.DataFrame(columns=cols)
-    return con.execute(f"SELECT {', '.join(cols)} FROM hj212_devices WHERE registered AND lon IS NOT NULL "
-                       "AND lat IS NOT NULL ORDER BY mn").df()
+        return {c: np.array([], dtype=float if c in ("lon", "lat") else object) for c in OUTLET_COLUMNS}
+    return _columns_of(con.execute(
+        "SELECT mn, enterprise, outlet, name, limits, lon::DOUBLE AS lon, lat::DOUBLE AS lat FROM hj212_devices "
+        "WHERE registered AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY mn"), OUTLET_COLUMNS)
 
 
 def outlet_hours(con: Con, mns: Sequence[str], first_hi: int, last_hi: int) -> Columns:
