@@ -88,7 +88,8 @@ def test_spring_festival_night_is_fireworks(store) -> None:
     print("除夕夜 12 站 × 3 小时首位原因：", dict(firsts))
     for n in notes:
         if n.first != "fireworks":
-            print("非烟花：", n.station, n.at, [(s.cause, round(s.score, 2)) for s in n.causes][:3])
+            print("非烟花：", n.station, n.at, [(s.cause, round(s.score, 2)) for s in n.causes][:3],
+                  [r["value"] for r in n.evidence if r["item"].startswith(("SO₂", "PM₂.₅", "CO"))])
     assert all(n.first == "fireworks" for n in notes if n.station == "1003A")
     assert firsts["fireworks"] / len(notes) >= 0.8, firsts
     assert hour_index(FESTIVAL_HOURS[0]) % 24 == 0

@@ -69,11 +69,15 @@ def fireworks(fp: Fingerprint, festival: str | None, night: bool) -> Score:
     if not festival or not night:
         return Score("fireworks", 0.0, ())
     pm, so2, co = fp.rose("pm25", 1.5), fp.rose("so2", 1.3), fp.rose("co", 1.2)
-    if not (pm and so2):
-        return Score("fireworks", 0.15 if pm else 0.0, (f"{festival}夜间，但 PM2.5 与 SO2 未同时跃升",) if pm else ())
-    s = 0.85 + (0.1 if co else 0.0)
-    return Score("fireworks", s, (f"{festival}夜间 PM2.5（×{_f(fp.up['pm25'])}）、SO2（×{_f(fp.up['so2'])}）"
-                                  + (f"、CO（×{_f(fp.up['co'])}）" if co else "") + " 同时跃升",))
+    if pm and so2:
+        s = 0.85 + (0.1 if co else 0.0)
+        return Score("fireworks", s, (f"{festival}夜间 PM2.5（×{_f(fp.up['pm25'])}）、SO2（×{_f(fp.up['so2'])}）"
+                                      + (f"、CO（×{_f(fp.up['co'])}）" if co else "") + " 同时跃升",))
+    # the night goes on: hours after the first salvoes are judged against the usual level of the hour
+    if fp.elevated("pm25", 2.0) and fp.elevated("so2", 1.5):
+        return Score("fireworks", 0.8, (f"{festival}夜间 PM2.5、SO2 分别为 30 日同时段中位数的 {_f(fp.anomaly('pm25'))}、"
+                                        f"{_f(fp.anomaly('so2'))} 倍（燃放持续）",))
+    return Score("fireworks", 0.15 if pm else 0.0, (f"{festival}夜间，但 PM2.5 与 SO2 未同时升高",) if pm else ())
 
 
 def dust(fp: Fingerprint, wind: WindSummary | None, cands: list[Candidate]) -> Score:
