@@ -10,7 +10,7 @@ import pytest
 
 from qingshan.alerts.festivals import festival_dates, festival_night
 from qingshan.alerts.fingerprint import is_gradual, moved_together, step_factor, stuck_hours
-from qingshan.alerts.neighbours import haversine_km, recent_rise, rise
+from qingshan.alerts.neighbours import haversine_km, recent_rise, rise, spatial
 from qingshan.alerts.sources import candidate, locate
 from qingshan.alerts.wind import (
     compass_degrees,
@@ -86,6 +86,17 @@ def test_rises() -> None:
     s = np.array([10, 10, 10, 10, 20, 30, 40.0])  # before level: hours 3–6 back = 10
     assert rise(s) == (30.0, 4.0)
     assert recent_rise(np.r_[np.full(10, 10.0), 40, 40, 40]) == 30.0
+
+
+def test_a_fresh_rise_is_compared_hour_against_hours_before() -> None:
+    # the station fell for hours, then jumped in the last hour (55 against 45 for the 3rd–6th hour before): its
+    # 3-hour mean is still below its level of 7–12 hours ago
+    station = np.r_[np.full(7, 60.0), 40, 40, 40, 30, 30, 55]
+    flat = np.r_[np.full(12, 40.0), 41]
+    sp = spatial("pm10", station, [flat], [flat, flat], flat, [])
+    assert sp.own_recent == pytest.approx(55 - 45) and sp.share_rising == 0.0 and sp.scope == "local"
+    up = np.r_[np.full(12, 40.0), 60]
+    assert spatial("pm10", station, [up], [up, up], up, []).scope == "regional"
 
 
 def test_candidates_only_upwind_and_only_when_rising_or_exceeding() -> None:

@@ -307,7 +307,7 @@ def _evidence(fp: Fingerprint, sp: Spatial, wind: WindSummary | None, festival: 
     rows += [
         {"item": "PM2.5/PM10", "value": num(fp.pm_ratio, 2), "unit": ""},
         {"item": f"本站 {POLLUTANTS[sp.pollutant].short_zh} 上升（较前3–6时）", "value": num(sp.station_rise), "unit": POLLUTANTS[sp.pollutant].unit},
-        {"item": "本站近3时较7–12时前上升", "value": num(sp.own_recent), "unit": POLLUTANTS[sp.pollutant].unit},
+        {"item": "本站与邻近站点比较的上升（近3时较7–12时前；新近上升则本时较3–6时前）", "value": num(sp.own_recent), "unit": POLLUTANTS[sp.pollutant].unit},
         {"item": "10 km 内邻近站点数/上升中位数", "value": [sp.near, num(sp.near_rise)], "unit": POLLUTANTS[sp.pollutant].unit},
         {"item": "30 km 内邻近站点数/上升中位数/同步上升比例", "value": [sp.far, num(sp.far_rise), num(sp.share_rising, 2)],
          "unit": ""},

@@ -63,7 +63,7 @@ class Spatial:
     far_rise: float
     city_rise: float  # rise of the mean of the city's stations (the station included)
     share_rising: float  # share of neighbours (outer radius) whose recent rise is at least half the station's
-    own_recent: float  # the station's own recent_rise
+    own_recent: float  # the station's rise the neighbours are compared with (recent_rise, or rise for a fresh one)
     lead_upwind: float  # mean rise of upwind neighbours 1–2 h before the hour minus the station's own (≥ 0: they led)
 
     @property
@@ -81,9 +81,11 @@ def spatial(pollutant: str, station: np.ndarray, near: list[np.ndarray], far: li
     ``near`` are neighbours within the inner radius, ``far`` those within the outer radius (``near`` included),
     ``city`` the hourly mean of the city's stations, ``upwind`` the outer-radius neighbours in the upwind sector."""
     d, r = rise(station)
-    own = recent_rise(station)
-    near_r = [recent_rise(x) for x in near]
-    far_r = [recent_rise(x) for x in far]
+    own, measure = recent_rise(station), recent_rise
+    if not own > 0 and d > 0:  # a rise too fresh for a 3-hour mean: compare the hour with the 3rd–6th before
+        own, measure = d, lambda x: rise(x)[0]
+    near_r = [measure(x) for x in near]
+    far_r = [measure(x) for x in far]
     near_r = [x for x in near_r if not math.isnan(x)]
     far_r = [x for x in far_r if not math.isnan(x)]
     share = float(np.mean([x >= 0.5 * own for x in far_r])) if far_r and own > 0 else math.nan
