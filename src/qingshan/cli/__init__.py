@@ -64,6 +64,7 @@ for sub, name in ((import_app, "import"), (air_app, "air"), (water_app, "water")
                   (rain_app, "rain"), (dust_app, "dust"), (ledger_app, "ledger"), (hj212_app, "hj212"),
                   (targets_app, "targets"), (report_app, "report"), (export_app, "export"), (grid_app, "grid")):
     app.add_typer(sub, name=name)
+app.add_typer(lazy_typer("qingshan.cli.alerts", "alerts_app", "报警中心：初步原因分析"), name="alerts")
 app.command("quarantine")(list_quarantine)
 app.command("demo")(demo)
 app.command("serve")(serve)

@@ -34,6 +34,7 @@ from ..ledger.api import API_PREFIX
 from ..ledger.app import mount_ledger
 from ..ledger.db import open_ledger
 from . import api, pages
+from .api import alerts as alerts_api
 from .api.response import ConsoleJSON
 from .cache import ResultCache
 from .console import Console
@@ -102,6 +103,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
     app.state.csrf_verify = lambda session_token, supplied: csrf_valid(secret, session_token, supplied)
     for r in api.ROUTERS:
         app.include_router(r)
+    app.include_router(alerts_api.router)  # issue 14: the cause note
     for r in pages.ROUTERS:
         app.include_router(r)
 

@@ -1,0 +1,113 @@
+"""``qingshan alerts explain`` and ``GET /api/v1/alerts/explain`` on a workspace holding one industry scenario
+(an SO2 plume from a registered outlet upwind, a decoy outlet rising outside the sector)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from qingshan.alerts.scenarios import generate
+from qingshan.cli import app as cli_app
+from qingshan.store.workspace import DB_FILE
+from qingshan.web.app import create_console_app
+
+from .explain_fixtures import empty_store, load_frames
+from .web_fixtures import PASSWORD, cheap_password_hashing
+
+API = "/api/v1"
+SCENARIO = generate("industry", 1)
+AT = SCENARIO.at.strftime("%Y-%m-%d %H:00")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("explain-ws")
+    con = empty_store(str(ws / DB_FILE))
+    sc = SCENARIO
+    load_frames(con, sc.stations, sc.air, sc.met, sc.outlets, sc.outlet_hours)
+    con.close()
+    return ws
+
+
+def run(workspace: Path, *args: str):
+    return CliRunner().invoke(cli_app, ["--workspace", str(workspace), "alerts", "explain", *args])
+
+
+def test_cli_explain_json(workspace: Path) -> None:
+    res = run(workspace, "--station", "S00", "--at", AT, "--json")
+    assert res.exit_code == 0, res.output
+    note = json.loads(res.output)
+    assert note["judgement"][0]["cause"] == "industry"
+    assert note["candidates"][0]["id"] in SCENARIO.sources
+    assert not {c["id"] for c in note["candidates"]} & SCENARIO.decoys
+    assert note["at"] == AT and note["confidence"] in ("高", "中", "低")
+
+
+def test_cli_explain_text_and_errors(workspace: Path) -> None:
+    res = run(workspace, "--station", "S00", "--at", AT)
+    assert res.exit_code == 0, res.output
+    assert "初步判断为工业源排放" in res.output and "上风向可疑源" in res.output and "证据" in res.output
+    bad = run(workspace, "--station", "XX", "--at", AT)
+    assert bad.exit_code == 2 and "未知站点" in bad.output
+    bad = run(workspace, "--station", "S00", "--at", "2020-13-01 10:00")
+    assert bad.exit_code == 2 and "时间格式无效" in bad.output
+
+
+@pytest.fixture(scope="module")
+def client(workspace: Path):
+    from qingshan.ledger.db import open_ledger
+    from qingshan.ledger.demo import build_demo_ledger
+    from qingshan.ledger.rbac import Principal
+    from qingshan.ledger.service import LedgerService
+
+    mp = cheap_password_hashing()
+    ledger = open_ledger(workspace)
+    try:
+        with ledger.session() as s:
+            build_demo_ledger(s)
+            svc = LedgerService(s, Principal.system())
+            svc.create_user("bureau", PASSWORD, "bureau", "常州市生态环境局", "局机关")
+            svc.create_user("wujin", PASSWORD, "district", "武进区", "武进区")
+    finally:
+        ledger.dispose()
+    application = create_console_app(workspace, as_of=SCENARIO.at, warm=False)
+    with TestClient(application) as c:
+        yield c
+    mp.undo()
+
+
+def bearer(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post(f"{API}/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_api_explain_for_the_bureau_only(client: TestClient) -> None:
+    q = {"station": "S00", "at": AT}
+    assert client.get(f"{API}/alerts/explain", params=q).status_code == 401
+    assert client.get(f"{API}/alerts/explain", params=q, headers=bearer(client, "wujin")).status_code == 403
+    r = client.get(f"{API}/alerts/explain", params=q, headers=bearer(client, "bureau"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["judgement"][0]["cause"] == "industry" and body["paragraph"].startswith("站点00")
+    assert body["rose_spec"]["mark"]["type"] == "arc" and body["rose_spec"]["data"]["values"]
+    h = bearer(client, "bureau")
+    assert client.get(f"{API}/alerts/explain", params={"station": "XX", "at": AT}, headers=h).status_code == 404
+    for bad in ("x", "9999-12-31 23:00", "2020-01-01 10:00+08:00", "2020-01-01 10:30"):
+        assert client.get(f"{API}/alerts/explain", params={"station": "S00", "at": bad}, headers=h).status_code == 422
+
+
+def test_rose_spec_renders() -> None:
+    from qingshan.alerts.wind import pollution_rose as cells
+    from qingshan.charts.render import to_svg
+    from qingshan.charts.rose import pollution_rose
+
+    met = SCENARIO.met
+    pm = SCENARIO.air[SCENARIO.air["station"] == "S00"]["pm25"].to_numpy()
+    spec = pollution_rose(cells(pm, met["wind_speed"].to_numpy(), met["wind_dir"].to_numpy()), "污染玫瑰图", "µg/m³")
+    svg = to_svg(spec)
+    assert svg.count("<path") >= len(spec["data"]["values"])
