@@ -1,8 +1,8 @@
 """Stores for the cause-note tests and bench: a scenario (:mod:`qingshan.alerts.scenarios`) loaded into an
 in-memory DuckDB with the core schema, the HJ 212 tables and ``met_hourly``.
 
-``met_hourly`` is created here with the DDL of the live-platform branch that adds the table (issue 14 brief), and
-``hj212_devices`` gets the optional ``lon``/``lat`` columns the cause note reads when present.
+``met_hourly`` comes with the store's migrations (migration 3, the HJ 212 feed), and ``hj212_devices`` gets the
+optional ``lon``/``lat`` columns the cause note reads when present.
 """
 
 from __future__ import annotations
@@ -15,18 +15,6 @@ from qingshan.hj212.store import SCHEMA as HJ212_SCHEMA
 from qingshan.standards.pollutants import SIX
 from qingshan.store.schema import migrate
 
-#: the table the meteorology feed writes (same columns and types as its migration)
-MET_DDL = """CREATE TABLE IF NOT EXISTS met_hourly (
-    station VARCHAR NOT NULL,
-    hi INTEGER NOT NULL,
-    ts TIMESTAMP NOT NULL,
-    temp DOUBLE,
-    rh DOUBLE,
-    pressure DOUBLE,
-    wind_speed DOUBLE,
-    wind_dir DOUBLE,
-    import_id INTEGER
-)"""
 DEVICE_COORDINATES = ("ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lon DOUBLE",
                       "ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lat DOUBLE")
 
@@ -34,8 +22,8 @@ DEVICE_COORDINATES = ("ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lon DO
 def empty_store(path: str = ":memory:", *, met: bool = True, outlets: bool = True) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(path, config={"threads": 1})  # tiny tables: threads cost more than they give
     migrate(con, path)
-    if met:
-        con.execute(MET_DDL)
+    if not met:
+        con.execute("DROP TABLE met_hourly")
     if outlets:
         con.execute(HJ212_SCHEMA)
         for sql in DEVICE_COORDINATES:
@@ -55,8 +43,9 @@ def load_frames(con: duckdb.DuckDBPyConnection, stations: pd.DataFrame, air: pd.
                 f"TIMESTAMP '1970-01-01' + hi * INTERVAL 1 HOUR, {cols}, 1 FROM air_df")
     if len(met):
         con.register("met_df", met)
-        con.execute("INSERT INTO met_hourly SELECT station, hi, TIMESTAMP '1970-01-01' + hi * INTERVAL 1 HOUR, temp, rh, "
-                    "pressure, wind_speed, wind_dir, 1 FROM met_df")
+        con.execute("INSERT INTO met_hourly (station, hi, ts, temp, rh, pressure, wind_speed, wind_dir, import_id) "
+                    "SELECT station, hi, TIMESTAMP '1970-01-01' + hi * INTERVAL 1 HOUR, temp, rh, pressure, wind_speed, "
+                    "wind_dir, 1 FROM met_df")
     if outlets is not None and len(outlets):
         con.register("out_df", outlets)
         con.execute("INSERT INTO hj212_devices (mn, registered, enterprise, outlet, name, limits, lon, lat) "
