@@ -371,6 +371,24 @@ def test_device_file_refuses_absurd_numbers(tmp_path):
             read_device_file(f)
     f.write_text("mn,interval,limits\nM1,3600,a21026=35\n", encoding="utf-8")
     assert read_device_file(f)[0].limits == {"a21026": 35.0}
+    for lon, lat, what in (("181", "31", "经度"), ("120", "nan", "纬度"), ("东经120", "31", "经度")):
+        f.write_text(f"设备编号,经度,纬度\nM1,{lon},{lat}\n", encoding="utf-8")
+        with pytest.raises(DeviceFileError, match=what):
+            read_device_file(f)
+
+
+def test_device_coordinates_are_kept_in_the_registry(tmp_path):
+    """Outlets need a place for the cause note's candidate sources (docs/alerts.md)."""
+    f = tmp_path / "d.csv"
+    f.write_text("设备编号,企业,经度,纬度\nM1,甲厂,119.9712,31.8123\nM2,乙厂,,\n", encoding="utf-8")
+    devices = read_device_file(f)
+    assert [(d.lon, d.lat) for d in devices] == [(119.9712, 31.8123), (None, None)]
+    with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
+        store = Hj212Store(con)
+        store.upsert_devices(devices, "d.csv")
+        assert con.execute("SELECT mn, lon, lat FROM hj212_devices ORDER BY mn").fetchall() == [
+            ("M1", 119.9712, 31.8123), ("M2", None, None)]
+        assert store.devices()["M1"].lon == 119.9712
 
 
 def test_duplicates_are_stored_once(tmp_path):

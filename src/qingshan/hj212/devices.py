@@ -21,6 +21,8 @@ key                Chinese header                              meaning
                                                                from the defaults: ``a21026=mg/m3;a21004=ppb``
 ``state``          参比状态、浓度状态                          state of its gas concentrations: 参比 (298.15 K,
                                                                default) or 标准 (273.15 K, converted)
+``lon``, ``lat``   经度、纬度                                  where the outlet or device stands (WGS-84 degrees;
+                                                               the cause note's candidate sources need them)
 =================  ==========================================  =============================================
 
 ``units`` and ``state`` matter only for devices that feed the measurement store (``station`` set, ST=21/22:
@@ -59,6 +61,8 @@ _ALIASES = {
     "limit_cns": ("limit_cns", "限值适用命令"),
     "units": ("units", "unit", "计量单位", "浓度单位"),  # not 单位: that is the enterprise (单位名称)
     "state": ("state", "参比状态", "浓度状态"),  # not 状态: a registry may use it for the device status
+    "lon": ("lon", "longitude", "经度"),
+    "lat": ("lat", "latitude", "纬度"),
 }
 _KEY_OF = {alias.lower(): key for key, aliases in _ALIASES.items() for alias in aliases}
 _SPLIT = re.compile(r"[;,，；、\s]+")
@@ -85,6 +89,8 @@ class Device:
     registered: bool = True
     units: Mapping[str, str] = field(default_factory=dict)  # factor code → unit, where not the default
     state: str | None = None  # reference | standard (gas concentrations); None = reference
+    lon: float | None = None  # WGS-84 degrees
+    lat: float | None = None
 
     def label(self) -> str:
         parts = [p for p in (self.enterprise, self.outlet, self.station, self.name) if p]
@@ -222,7 +228,22 @@ def device_from_mapping(row: Mapping[str, Any], where: str) -> Device:
         limit_cns=cns or ("2061", "2031"),
         units=_units(d.get("units"), where),
         state=_state(d.get("state"), where),
+        lon=_degrees(d.get("lon"), "经度", where, 180.0),
+        lat=_degrees(d.get("lat"), "纬度", where, 90.0),
     )
+
+
+def _degrees(v: Any, what: str, where: str, most: float) -> float | None:
+    s = _text(v)
+    if s is None:
+        return None
+    try:
+        x = float(s)
+    except ValueError:
+        raise DeviceFileError(f"{where}：{what}应为数值（度），实为 {s!r}") from None
+    if not -most <= x <= most:  # also refuses nan and inf
+        raise DeviceFileError(f"{where}：{what}应在 −{most:g}…{most:g} 度之间，实为 {s!r}")
+    return x
 
 
 def read_device_file(path: str | Path) -> list[Device]:

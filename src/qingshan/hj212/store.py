@@ -152,6 +152,8 @@ CREATE TABLE IF NOT EXISTS hj212_feed_pending (
 );
 ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS units VARCHAR;
 ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS state VARCHAR;
+ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lon DOUBLE;
+ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lat DOUBLE;
 CREATE TABLE IF NOT EXISTS hj212_wal_state (
     id INTEGER PRIMARY KEY,
     seg BIGINT NOT NULL,
@@ -481,7 +483,7 @@ def read_devices(con: duckdb.DuckDBPyConnection, registered_only: bool = True,
         params.append(list(mns))
     rows = con.execute(
         """SELECT mn, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval, limits,
-                  limit_cns, registered, units, state FROM hj212_devices"""
+                  limit_cns, registered, units, state, lon, lat FROM hj212_devices"""
         + (" WHERE " + " AND ".join(where) if where else ""), params).fetchall()
     out = {}
     for r in rows:
@@ -489,7 +491,7 @@ def read_devices(con: duckdb.DuckDBPyConnection, registered_only: bool = True,
             mn=r[0], password=r[1], name=r[2], enterprise=r[3], outlet=r[4], station=r[5], st=r[6],
             factors=tuple(r[7] or ()), interval_s=r[8], min_interval=r[9],
             limits=json.loads(r[10]) if r[10] else {}, limit_cns=tuple(r[11] or ("2061", "2031")),
-            registered=bool(r[12]), units=json.loads(r[13]) if r[13] else {}, state=r[14])
+            registered=bool(r[12]), units=json.loads(r[13]) if r[13] else {}, state=r[14], lon=r[15], lat=r[16])
     return out
 
 
@@ -537,21 +539,24 @@ class Hj212Store:
             "limit_cns": pa.array([list(d.limit_cns) for d in devs], pa.list_(pa.string())),
             "units": [json.dumps(dict(d.units), ensure_ascii=False) if d.units else None for d in devs],
             "state": pa.array([d.state for d in devs], pa.string()),
+            "lon": pa.array([d.lon for d in devs], pa.float64()),
+            "lat": pa.array([d.lat for d in devs], pa.float64()),
             "source": [source] * len(devs),
             "updated_at": pa.array([now] * len(devs), pa.timestamp("us")),
         })
         with _registered(self.con, "_dev", t):
             self.con.execute("""
                 INSERT INTO hj212_devices (mn, registered, password, name, enterprise, outlet, station, st, factors,
-                    interval_s, min_interval, limits, limit_cns, source, updated_at, units, state)
+                    interval_s, min_interval, limits, limit_cns, source, updated_at, units, state, lon, lat)
                 SELECT mn, TRUE, password, name, enterprise, outlet, station, st, factors, interval_s, min_interval,
-                    limits, limit_cns, source, updated_at, units, state FROM _dev
+                    limits, limit_cns, source, updated_at, units, state, lon, lat FROM _dev
                 ON CONFLICT (mn) DO UPDATE SET registered = TRUE, password = excluded.password,
                     name = excluded.name, enterprise = excluded.enterprise, outlet = excluded.outlet,
                     station = excluded.station, st = excluded.st, factors = excluded.factors,
                     interval_s = excluded.interval_s, min_interval = excluded.min_interval,
                     limits = excluded.limits, limit_cns = excluded.limit_cns, source = excluded.source,
-                    updated_at = excluded.updated_at, units = excluded.units, state = excluded.state""")
+                    updated_at = excluded.updated_at, units = excluded.units, state = excluded.state,
+                    lon = excluded.lon, lat = excluded.lat""")
         return {"new": len(devs) - len(existing), "updated": len(existing)}
 
     def devices(self, registered_only: bool = True) -> dict[str, Device]:
