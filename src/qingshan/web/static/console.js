@@ -22,7 +22,7 @@
   function toContainer(spec) {
     var s = copy(spec);
     s.width = "container";
-    s.autosize = { type: "fit", contains: "padding", resize: true };
+    s.autosize = { type: "fit-x", contains: "padding", resize: true };  // the height stays the spec's
     // a title longer than the chart ends in "…" instead of being cut off at the edge
     if (s.title && typeof s.title === "object") { s.title.limit = { expr: "width" }; }
     return s;
