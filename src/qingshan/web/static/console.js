@@ -4,7 +4,7 @@
    When done, the container gets data-rendered="1" (or "error"), which browser tests wait for.
 
    Charts take their container's width: the specs carry fixed pixel widths (the reports render the same specs with
-   vl-convert, which has no container), so here a single view gets width "container" with autosize "fit" and Vega
+   vl-convert, which has no container), so here a single view gets width "container" with autosize "fit-x" and Vega
    follows window resizes itself; a faceted or concatenated spec (which Vega-Lite cannot size to a container) is
    drawn at its own width and, if wider than its container, redrawn narrower by the measured excess, again when
    the container's width changes. */
@@ -103,7 +103,9 @@
         clearTimeout(timer);
         timer = setTimeout(function () {
           fig.removeAttribute("data-rendered");
-          drawFitted(fig, target, spec).then(function () { fig.setAttribute("data-rendered", "1"); });
+          drawFitted(fig, target, spec)
+            .then(function () { fig.setAttribute("data-rendered", "1"); })
+            .catch(function () { fig.setAttribute("data-rendered", "error"); });
         }, 150);
       }).observe(fig);
     }
@@ -113,10 +115,17 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-chart]"), render);
   }
 
-  /* Escape closes the open small-screen menu and returns focus to its button. */
+  /* Escape closes the open small-screen menu and returns focus to its button. A browser that cannot show a closed
+     <details>' content by CSS (no ::details-content) gets the menu opened on wide screens instead. */
   function menuKeys() {
     var menu = document.querySelector("details.navmenu");
     if (!menu) { return; }
+    if (window.CSS && CSS.supports && !CSS.supports("selector(::details-content)") && window.matchMedia) {
+      var wide = window.matchMedia("(min-width: 961px)");
+      var follow = function () { menu.open = wide.matches; };
+      follow();
+      if (wide.addEventListener) { wide.addEventListener("change", follow); }
+    }
     menu.addEventListener("keydown", function (ev) {
       if (ev.key === "Escape" && menu.open) {
         menu.open = false;
