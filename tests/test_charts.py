@@ -269,3 +269,17 @@ def test_station_map_places_stations_by_coordinates_in_hj633_colours():
     red = int(np.all(pixels == (255, 0, 0), axis=1).sum())
     yellow = int(np.all(pixels == (255, 255, 0), axis=1).sum())
     assert red > 3 * yellow > 0  # a marker for 乙站 against a legend swatch for 良
+
+
+def test_wide_time_series_labels_each_day_once():
+    """The console draws charts at their container's width (1440 px desks): a week of hours labelled ``%m-%d``
+    must not get two ticks per day with the same label ("10-25 10-25 10-26 …", seen before the tick interval)."""
+    from qingshan.charts.render import to_svg
+
+    rows = [{"time": f"2023-10-{25 + h // 24:02d}T{h % 24:02d}:00:00", "series": "PM₂.₅", "value": 30 + h % 7}
+            for h in range(7 * 24)]
+    spec = S.time_series(rows, "逐时变化", "µg/m³")
+    assert spec["encoding"]["x"]["axis"]["format"] == "%m-%d"
+    spec["width"] = 1240
+    labels = re.findall(r">(\d\d-\d\d)</text>", to_svg(spec))
+    assert labels and len(labels) == len(set(labels)), labels

@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,7 @@ def ink(png: bytes) -> tuple[float, int]:
     im = Image.open(io.BytesIO(png)).convert("RGB")
     small = im.resize((max(1, im.width // 2), max(1, im.height // 2)))
     px = list(small.get_flattened_data()) if hasattr(small, "get_flattened_data") else list(small.getdata())
-    bg = max(set(px), key=px.count)
+    bg = Counter(px).most_common(1)[0][0]  # one pass (max(set, key=count) took ~50 s on a 1300 px chart)
     inked = sum(1 for p in px if sum(abs(a - b) for a, b in zip(p, bg)) > 60)
     return inked / len(px), len(set(px))
 

@@ -5,9 +5,11 @@ charts are drawn without a browser and without the network. Two things need care
 
 * **Fonts.** Its renderer knows no system fonts by default; the CJK folder (:func:`.fonts.cjk_font_dir`) is
   registered once per process before the first conversion, otherwise Chinese would come out as empty boxes.
-* **Versions.** The specs are Vega-Lite v5. vl-convert ships several Vega-Lite versions and defaults to the newest
-  (v6 in 1.9); we pin :data:`PREFERRED_VL` (or the newest 5.x it has) for the server-side renderer *and* for the
-  browser bundle, so the console and the reports draw the same chart with the same library.
+* **Versions.** vl-convert ships several Vega-Lite versions but one Vega (v6 in 1.9). We pin :data:`PREFERRED_VL`
+  (or the newest 6.x it has) for the server-side renderer *and* for the browser bundle, so the console and the
+  reports draw the same chart with the same library. It is a 6.x because Vega-Lite 5 compiles to the Vega v5
+  schema, and vega-embed logs "The compiled spec uses Vega v5, but current version is v6" in the browser for every
+  chart; our specs use nothing that Vega-Lite 6 changed.
 
 Measured on the development machine (2 cores, vl-convert 1.9): building the browser bundle takes about 1.5 s
 (hence the on-disk cache, keyed by the vl-convert and Vega-Lite versions); the first PNG in a process about
@@ -26,7 +28,7 @@ import vl_convert as vlc
 
 from .fonts import cjk_font_dir
 
-PREFERRED_VL = "5.21"
+PREFERRED_VL = "6.4"
 
 _lock = threading.Lock()
 _fonts_registered = False
@@ -34,12 +36,12 @@ _fonts_registered = False
 
 @lru_cache(maxsize=1)
 def vl_version() -> str:
-    """The Vega-Lite version used everywhere: :data:`PREFERRED_VL` if shipped, else the newest 5.x, else newest."""
+    """The Vega-Lite version used everywhere: :data:`PREFERRED_VL` if shipped, else the newest 6.x, else newest."""
     versions = list(vlc.get_vegalite_versions())
     if PREFERRED_VL in versions:
         return PREFERRED_VL
-    fives = [v for v in versions if v.startswith("5.")]
-    pick = fives or versions
+    sixes = [v for v in versions if v.startswith("6.")]
+    pick = sixes or versions
     return max(pick, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 

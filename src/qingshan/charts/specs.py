@@ -136,6 +136,11 @@ def _time_format(span: dt.timedelta) -> str:
     return "%Y-%m"
 
 
+#: the tick interval of a date format: at most one tick per labelled day or month, so a wide chart (the console
+#: draws at its container's width) does not repeat a label ("10-25 10-25 10-26 …")
+_TICK_INTERVAL = {"%m-%d": "day", "%Y-%m": "month"}
+
+
 def _aqi_category_name(name: str) -> str:
     if name not in AQI_NAMES:
         raise ValueError(f"未知的空气质量类别：{name!r}（应为 {'、'.join(AQI_NAMES)}）")
@@ -374,6 +379,8 @@ def time_series(rows: Sequence[Mapping], title: str, y_title: str) -> dict:
         "color": {"field": "series", "type": "nominal", "sort": series, "title": None,
                   "scale": {"domain": series, "scheme": SERIES_SCHEME}},
     }
+    if fmt in _TICK_INTERVAL:
+        enc["x"]["axis"]["tickCount"] = {"interval": _TICK_INTERVAL[fmt]}
     many = len(values) > 120
     return _chart(
         title, values, width=WIDTH, height=HEIGHT, encoding=enc,
