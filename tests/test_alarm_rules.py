@@ -230,3 +230,36 @@ def test_annual_targets_at_risk_raise_alarms_from_the_targets_engine(ws):
         ["示范市", "pm25", until - 23, until + 24]]
     assert alarms["level"].iloc[0] == (3 if row["status"] == "missed" else 2)
     assert alarms["peak_value"].iloc[0] == pytest.approx(float(row["ytd_value"]))
+
+
+def test_the_command_line_runs_lists_and_moves_alarms(tmp_path):
+    from typer.testing import CliRunner
+
+    from qingshan.cli import app
+
+    path = tmp_path / "ws"
+    with Workspace(path) as w:
+        w.upsert_stations(pa.table({"code": ["A"], "name": ["甲站"], "city": ["示范市"], "district": ["天宁区"],
+                                    "lon": [120.0], "lat": [31.8], "is_control": [False], "status": [None],
+                                    "import_id": [0]}))
+        load_hours(w, {"A": [30.0 + (i % 3) for i in range(48)] + [120.0]}, H0)
+    run = CliRunner().invoke
+    base = ["--workspace", str(path), "alerts"]
+    first = run(app, [*base, "run"])
+    assert first.exit_code == 0, first.output
+    # PM2.5 and PM10 against the station's own baseline, and the hour's AQI (HJ 633) at 中度污染 or worse
+    assert "新增 3" in first.output, first.output
+    assert "新增 0" in run(app, [*base, "run"]).output  # the same window again: nothing new
+    listed = json.loads(run(app, [*base, "list", "--json"]).output)
+    assert {(a["rule"], a["pollutant"], a["state"]) for a in listed} == {
+        ("air.spike_baseline", "pm25", "new"), ("air.spike_baseline", "pm10", "new"), ("air.aqi_category", "", "new")}
+    aqi = next(a for a in listed if a["rule"] == "air.aqi_category")
+    assert aqi["peak_value"] >= 151 and aqi["level"] >= 2
+    aid = next(a["alarm_id"] for a in listed if a["pollutant"] == "pm25")
+    assert "新报警 → 已确认" in run(app, [*base, "ack", str(aid)]).output
+    bad = run(app, [*base, "close", str(aid), "--reason", " "])
+    assert bad.exit_code == 2 and "须写明理由" in bad.output
+    assert "已确认 → 误报" in run(app, [*base, "false", str(aid), "--reason", "仪器校准"]).output
+    table = run(app, [*base, "list", "--state", "false_alarm"]).output
+    assert "误报" in table and "甲站" in table and "浓度突增" in table
+    assert run(app, [*base, "list", "--state", "nonsense"]).exit_code == 2

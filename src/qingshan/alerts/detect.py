@@ -167,7 +167,8 @@ def _delta_total(rule: AlarmRule, p: str) -> float:
 
 
 def missing_hours(rule: AlarmRule, grid: Grid, window: tuple[int, int]) -> list[pd.DataFrame]:
-    """A pollutant missing ``hours`` or more hours in a row at a station that reported anything in the window."""
+    """A pollutant missing ``hours`` or more hours in a row at a station that reported anything in the window and
+    measured that pollutant in the hours looked at (a station without an SO2 analyser raises nothing for SO2)."""
     n = int(rule.param("hours", 3))
     lo, hi = window[0] - grid.first, window[1] - grid.first + 1
     present = [np.isfinite(grid.m[p]) for p in POLLUTANTS if p in grid.m]
@@ -177,7 +178,8 @@ def missing_hours(rule: AlarmRule, grid: Grid, window: tuple[int, int]) -> list[
     out = []
     for p in POLLUTANTS:
         if p in grid.m:
-            gap = ~np.isfinite(grid.m[p]) & reporting[:, None]
+            measures = np.isfinite(grid.m[p]).any(axis=1)
+            gap = ~np.isfinite(grid.m[p]) & (reporting & measures)[:, None]
             out.append(_hits(rule, grid, runs_at_least(gap, n), grid.m[p], None, window, p))
     return out
 
