@@ -111,3 +111,37 @@ def test_rose_spec_renders() -> None:
     spec = pollution_rose(cells(pm, met["wind_speed"].to_numpy(), met["wind_dir"].to_numpy()), "污染玫瑰图", "µg/m³")
     svg = to_svg(spec)
     assert svg.count("<path") >= len(spec["data"]["values"])
+
+
+def test_api_lists_alarms_and_moves_them_for_the_bureau_only(client: TestClient) -> None:
+    import pandas as pd
+
+    from qingshan.alerts.episodes import episodes
+    from qingshan.store.alarms import alarm_log, save_episodes
+
+    hits = pd.DataFrame({"rule": "air.spike_baseline", "subject": "S00", "pollutant": "so2", "hi": [1000, 1001],
+                         "level": [2, 2], "value": [80.0, 95.0], "reference": [20.0, 21.0]})
+    with client.app.state.console.store.cursor() as cur:
+        save_episodes(cur, episodes(hits), "test")
+        aid = int(cur.execute("SELECT max(alarm_id) FROM alarms").fetchall()[0][0])
+    assert client.get(f"{API}/alerts").status_code == 401
+    assert client.get(f"{API}/alerts", headers=bearer(client, "wujin")).status_code == 403
+    h = bearer(client, "bureau")
+    body = client.get(f"{API}/alerts", params={"state": "new"}, headers=h).json()
+    mine = next(a for a in body["items"] if a["alarm_id"] == aid)
+    assert (mine["peak_value"], mine["hours"], mine["state_text"], mine["rule_title"]) == (
+        95.0, 2, "新报警", "浓度突增（较本站近 24 小时基线）")
+    assert mine["evidence"]["hours"] == [[1000, 80.0, 20.0], [1001, 95.0, 21.0]]
+    assert client.get(f"{API}/alerts", params={"state": "bogus"}, headers=h).status_code == 422
+    url = f"{API}/alerts/{aid}/state"
+    assert client.post(url, json={"to": "acknowledged"}, headers=bearer(client, "wujin")).status_code == 403
+    assert client.post(url, json={"to": "closed", "reason": "x"}, headers=h).status_code == 409  # not yet dispatched
+    ok = client.post(url, json={"to": "acknowledged"}, headers=h)
+    assert ok.status_code == 200 and ok.json()["to_text"] == "已确认"
+    assert client.post(url, json={"to": "false_alarm"}, headers=h).status_code == 409  # a reason is required
+    assert client.post(url, json={"to": "false_alarm", "reason": "校准"}, headers=h).status_code == 200
+    assert client.post(f"{API}/alerts/999999/state", json={"to": "acknowledged"}, headers=h).status_code == 404
+    with client.app.state.console.store.cursor() as cur:
+        log = alarm_log(cur, aid)
+    assert log["to_state"].tolist() == ["new", "acknowledged", "false_alarm"]
+    assert "（用户 " in log["actor"].iloc[1]  # who: the signed-in user, not the system

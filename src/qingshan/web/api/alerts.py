@@ -1,9 +1,17 @@
-"""``GET /api/v1/alerts/explain`` — the cause note 初步原因分析 of a station and hour (docs/alerts.md), for the
-bureau (roles admin and bureau); anyone else gets 401 (not signed in) or 403."""
+"""The alarm centre's API (docs/alerts.md), for the bureau (roles admin and bureau); anyone else gets 401 (not
+signed in) or 403:
+
+* ``GET /api/v1/alerts`` — the alarms (episodes of the alarm rules), newest first, with filters;
+* ``POST /api/v1/alerts/{alarm_id}/state`` — move an alarm through its workflow (acknowledge, false alarm, close);
+* ``GET /api/v1/alerts/explain`` — the cause note 初步原因分析 of a station and hour."""
 
 from __future__ import annotations
 
+import json
+from typing import Literal
+
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
 
 from ...alerts.explain import ExplainError, NoDataAtHour, UnknownStation, explain, parse_hour
 from ...charts.rose import pollution_rose
@@ -36,3 +44,60 @@ def get_explain(station: str = Query(..., description="站点编码"),
     p = POLLUTANTS[note.rose_pollutant]
     body["rose_spec"] = pollution_rose(note.rose, f"{note.station_name} 近 30 日 {p.short_zh} 污染玫瑰图", p.unit)
     return ConsoleJSON(body)
+
+
+def _bureau_only(ctx: Ctx) -> None:
+    if ctx.anonymous:
+        raise HTTPException(401, "未登录", headers={"WWW-Authenticate": "Bearer"})
+    if ctx.principal.role not in SUPERVISORS:
+        raise HTTPException(403, "仅局机关人员可处置报警")
+
+
+@router.get("/alerts", summary="报警列表：报警规则合并出的报警事件（最新在前）",
+            description="状态 new 新报警、acknowledged 已确认、dispatched 已派发、closed 已办结、false_alarm 误报；"
+                        "级别 1 提示 … 4 严重。证据为逐时数值（小时、数值、参照值）。仅局机关与系统管理员可用。")
+def get_alarms(state: list[str] | None = Query(None, description="状态，可多个"),
+               level: int = Query(1, ge=1, le=4, description="最低级别"),
+               station: str | None = Query(None, description="站点编码或设备 MN"),
+               limit: int = Query(200, ge=1, le=5000),
+               console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> ConsoleJSON:
+    from ...alerts.config import LEVELS, load_rules
+    from ...store.alarms import STATES, list_alarms
+
+    _bureau_only(ctx)
+    bad = [s for s in state or [] if s not in STATES]
+    if bad:
+        raise HTTPException(422, f"未知状态：{'、'.join(bad)}")
+    with console.store.cursor() as cur:
+        rows = list_alarms(cur, states=state, min_level=level, subject=station, limit=limit)
+    titles = {r.name: r.title for r in load_rules(console.workspace).rules}
+    items = [] if rows.empty else json.loads(rows.to_json(orient="records", force_ascii=False, date_format="iso"))
+    for a in items:
+        a["evidence"] = json.loads(a["evidence"] or "{}")
+        a["state_text"] = STATES.get(a["state"], a["state"])
+        a["level_text"] = LEVELS.get(a["level"], str(a["level"]))
+        a["rule_title"] = titles.get(a["rule"]) or titles.get(a["rule"].rsplit(".", 1)[0]) or a["rule"]
+    return ConsoleJSON({"count": len(items), "items": items})
+
+
+class StateChange(BaseModel):
+    to: Literal["acknowledged", "dispatched", "closed", "false_alarm"] = Field(description="新状态")
+    reason: str | None = Field(None, max_length=2000, description="理由（误报、办结时必填）")
+    event_id: int | None = Field(None, ge=1, description="派发时：台账中的调度事件编号")
+
+
+@router.post("/alerts/{alarm_id}/state", summary="报警处置：确认、派发、办结或标记误报（记入报警日志）",
+             responses={404: {"description": "无此报警"}, 409: {"description": "当前状态不允许此操作"}})
+def post_state(alarm_id: int, body: StateChange, console: Console = Depends(get_console),
+               ctx: Ctx = Depends(get_ctx)) -> ConsoleJSON:
+    from ...store.alarms import STATES, AlarmStateError, change_state
+
+    _bureau_only(ctx)
+    who = f"{ctx.principal.name}（用户 {ctx.principal.user_id}）"
+    try:
+        with console.store.cursor() as cur:
+            before = change_state(cur, alarm_id, body.to, who, body.reason, body.event_id)
+    except AlarmStateError as e:
+        raise HTTPException(404 if "没有编号" in str(e) else 409, str(e)) from None
+    return ConsoleJSON({"alarm_id": alarm_id, "from": before, "to": body.to, "from_text": STATES[before],
+                        "to_text": STATES[body.to]})
