@@ -48,7 +48,7 @@ from .base import (
 )
 from .campaign import CampaignMixin, campaign_rates_from_counts
 from .case import CaseMixin
-from .event import EventMixin
+from .event import EventMixin, source_event
 from .key_task import KeyTaskMixin, indicator_met, latest_value
 from .kinds import EFFECTS, KIND_CLASSES
 from .petition import PetitionMixin
@@ -84,6 +84,7 @@ __all__ = [
     "campaign_rates_from_counts",
     "indicator_met",
     "latest_value",
+    "source_event",
     "to_date",
 ]
 
