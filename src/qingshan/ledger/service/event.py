@@ -118,7 +118,7 @@ class EventMixin(ServiceBase):
         return self._init_record(rec, status=None, district=district, note=note)  # type: ignore[return-value]
 
     def event_from_alarm(self, alarm: dict[str, Any], *, event_kind: str = "quality",
-                         district: int | str | None = None) -> Event:
+                         district: int | str | None = None, code: str | None = None) -> Event:
         """One action: an event from an alarm of the alarm centre (a plain dict: ``id``, ``station``, ``hour``,
         ``rule``, ``level``, ``evidence`` numbers, ``note`` — the cause note), the alarm's evidence attached as
         a JSON text file (when a file store is configured) and kept on the event. The same alarm twice is
@@ -142,7 +142,7 @@ class EventMixin(ServiceBase):
         rec = self.create_event(event_kind=alarm.get("kind") or event_kind, level=alarm.get("level") or "general",
                                 description=desc, station=station, location=alarm.get("location"),
                                 occurred_at=hour, district=alarm.get("district", district), source="alarm",
-                                alarm=alarm, title=alarm.get("title"), note=f"由报警 {alarm_id} 生成")
+                                alarm=alarm, title=alarm.get("title"), code=code, note=f"由报警 {alarm_id} 生成")
         if self.files is not None:
             name = f"报警证据-{''.join(c if c.isalnum() or c in '-_' else '_' for c in alarm_id)[:60]}.txt"
             atts = self._store_files(rec, [(name, alarm_evidence_text(alarm).encode("utf-8"))], "evidence")
