@@ -283,9 +283,9 @@ class EventMixin(ServiceBase):
                     "in_time_rate": round(in_time / len(evs), 4) if evs else None,
                     "mean_response_hours": round(sum(hours) / len(hours), 2) if hours else None}
 
-        return {"as_of": at.isoformat(), "month": month, "total": figures(totals),
-                "by_unit_month": [{"unit": u, "month": m, **figures(evs)}
-                                  for (u, m), evs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0]))]}
+        rows = [{"unit": u, "month": m, **figures(evs)} for (u, m), evs in cells.items()]
+        rows.sort(key=lambda r: (r["month"], -r["issued"], r["unit"]))  # per month, the busiest unit first
+        return {"as_of": at.isoformat(), "month": month, "total": figures(totals), "by_unit_month": rows}
 
 
 def effect(svc: ServiceBase, rec: Event, t: Transition, payload: dict[str, Any], on: dt.date,
