@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile  # what request.form() yields (FastAPI's is a subclass)
 
 from ...ledger import dispatch_api
 from ...ledger.api import Ctx, get_ctx
