@@ -381,7 +381,7 @@ class AlarmBody(Body):
     note: Optional[Text()] = None
     location: Optional[Text(200)] = None
     title: Optional[Text(300)] = None
-    kind: Optional[Literal[EVENT_KINDS]] = None  # type: ignore[valid-type]
+    event_kind: Optional[Literal[EVENT_KINDS]] = None  # type: ignore[valid-type]
     district: Optional[UnitRef] = None
 
 

@@ -125,7 +125,7 @@ class EventMixin(ServiceBase):
         refused: it already has its event."""
         if not isinstance(alarm, dict) or alarm.get("id") in (None, ""):
             raise ValidationFailed("报警应为含 id 的对象")
-        unknown = set(alarm) - set(ALARM_KEYS) - {"district", "location", "title", "kind"}
+        unknown = set(alarm) - set(ALARM_KEYS) - {"district", "location", "title", "event_kind"}
         if unknown:
             raise ValidationFailed(f"报警含未知字段：{'、'.join(sorted(unknown))}")
         alarm_id = str(alarm["id"])
@@ -139,7 +139,7 @@ class EventMixin(ServiceBase):
         desc = f"{rule}（{hour.strftime('%Y-%m-%d %H:%M') if hour else '时间未知'}）"
         if note:
             desc += f"。初步原因分析：{note}"
-        rec = self.create_event(event_kind=alarm.get("kind") or event_kind, level=alarm.get("level") or "general",
+        rec = self.create_event(event_kind=alarm.get("event_kind") or event_kind, level=alarm.get("level") or "general",
                                 description=desc, station=station, location=alarm.get("location"),
                                 occurred_at=hour, district=alarm.get("district", district), source="alarm",
                                 alarm=alarm, title=alarm.get("title"), code=code, note=f"由报警 {alarm_id} 生成")
