@@ -13,6 +13,7 @@ import hashlib
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from qingshan.ledger.app import create_app
 from qingshan.ledger.dispatch import escalate_overdue, event_from_alarm
@@ -50,6 +51,12 @@ def test_alarm_to_closed_with_send_back_and_every_step_audited(ledger, org):
         assert evidence.filename == "报警证据-AL-1.txt" and b'"pm25": 128' in FileStore(ledger.files_dir).read(evidence.storage_key)
         with pytest.raises(WorkflowError):  # the same alarm twice: it already has its event
             event_from_alarm(s, ALARM, principal_of(s, "bureau"), now=T0)
+        with pytest.raises(IntegrityError), ledger.session() as racing:  # a racing second writer: the database says no
+            racing.add(Event(kind="event", code="SJ-race", title="x", status="new", version=1, event_kind="quality",
+                             level="general", source="alarm", alarm_id="AL-1", description="x", escalations=0,
+                             created_at=T0, updated_at=T0))
+            s.commit()
+            racing.commit()
         svc(ledger, s, "bureau").transition(ev.id, "dispatch", {"unit_ids": ["武进区"]})
         assert ev.due_at == T0 + dt.timedelta(hours=24)  # 环境质量问题 · 一般
         s.commit()

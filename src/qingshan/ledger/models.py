@@ -524,7 +524,7 @@ class Event(Record):
     event_kind: Mapped[str] = mapped_column(String(16), index=True)
     level: Mapped[str] = mapped_column(String(24))
     source: Mapped[str] = mapped_column(String(16))
-    alarm_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    alarm_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)  # one event per alarm, even racing
     alarm_evidence: Mapped[Optional[Any]] = mapped_column(JSON)
     station: Mapped[Optional[str]] = mapped_column(String(100))
     location: Mapped[Optional[str]] = mapped_column(String(200))

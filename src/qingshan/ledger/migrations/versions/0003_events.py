@@ -48,14 +48,13 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["case_id"], ["ledger_records.id"], name=op.f("fk_events_case_id_ledger_records")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.UniqueConstraint("alarm_id", name=op.f("uq_events_alarm_id")),
     )
     op.create_index("ix_events_event_kind", "events", ["event_kind"], unique=False)
-    op.create_index("ix_events_alarm_id", "events", ["alarm_id"], unique=False)
     op.create_index("ix_events_due_at", "events", ["due_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_events_due_at", table_name="events")
-    op.drop_index("ix_events_alarm_id", table_name="events")
     op.drop_index("ix_events_event_kind", table_name="events")
     op.drop_table("events")
