@@ -219,6 +219,37 @@ def _bodies(o):
     ]
 
 
+def _events(lg) -> tuple[int, int]:
+    """Two dispatched events: one to 市住建局 (its user sees it, but every step but the answer is the bureau's)
+    and one to 市水利局 (市住建局's user does not even see it)."""
+    with lg.session() as s:
+        svc = service(s, ledger=lg)
+        mine = svc.create_event(event_kind="violation", level="general", description="派给住建局的线索")
+        svc.transition(mine.id, "dispatch", {"unit_ids": ["市住建局"]})
+        other = svc.create_event(event_kind="quality", level="general", description="派给水利局的问题")
+        svc.transition(other.id, "dispatch", {"unit_ids": ["市水利局"]})
+        s.commit()
+        return mine.id, other.id
+
+
+def _event_bodies(mine: int, other: int):
+    """The dispatch routes (指挥调度): refused with 403, or 404 where the event is not the department's to see."""
+    return [
+        ("POST", "/events", f"{API}/events", {"json": {"kind": "event", "fields": {
+            "event_kind": "quality", "level": "general", "description": "x"}}}),
+        ("POST", "/events/from-alarm", f"{API}/events/from-alarm", {"json": {"id": "AL-zj", "rule": "x"}}),
+        ("POST", "/events/escalate", f"{API}/events/escalate", {}),
+        ("POST", "/events/{event_id}/dispatch", f"{API}/events/{mine}/dispatch", {"json": {"unit_ids": ["市住建局"]}}),
+        ("POST", "/events/{event_id}/close", f"{API}/events/{mine}/close", {"json": {"note": "x"}}),
+        ("POST", "/events/{event_id}/send-back", f"{API}/events/{mine}/send-back", {"json": {"reason": "x"}}),
+        ("POST", "/events/{event_id}/to-case", f"{API}/events/{mine}/to-case",
+         {"json": {"party": "某厂", "violation": "x"}}),
+        ("POST", "/events/{event_id}/cancel", f"{API}/events/{mine}/cancel", {"json": {"reason": "x"}}),
+        ("POST", "/events/{event_id}/answer", f"{API}/events/{other}/answer",
+         {"data": {"findings": "越权反馈"}, "expect": 404}),
+    ]
+
+
 # POST routes that change nothing: a pure calculator
 NON_MUTATING = {("POST", f"{API}/tools/daily-fine")}
 
@@ -241,7 +272,7 @@ def test_department_cannot_change_another_units_record_through_any_endpoint(ledg
     app = create_app(workspace, url=ledger_url, today=TODAY)
     client = TestClient(app)
     zj = _token(client, "zj")
-    cases = _bodies(org)
+    cases = _bodies(org) + _event_bodies(*_events(ledger))
 
     # every mutating route of the ledger API is exercised here
     # (read from the OpenAPI schema: it lists every route whatever the FastAPI version's routing internals)
@@ -274,8 +305,9 @@ def test_department_cannot_change_another_units_record_through_any_endpoint(ledg
             rep = r.json()
             assert rep["updated"] == 0 and rep["created"] == 0 and rep["rejected"], rep
             continue
+        expect = kwargs.pop("expect", 403)
         r = client.request(method, url, headers=zj, **kwargs)
-        assert r.status_code == 403, f"{method} {url}: {r.status_code} {r.text}"
+        assert r.status_code == expect, f"{method} {url}: {r.status_code} {r.text}"
     assert _fingerprint(ledger) == before, "a refused request changed the ledger"
 
     # positive control: the same user, the same kinds of request, on its own records

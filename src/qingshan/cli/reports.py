@@ -13,6 +13,7 @@ supplies the governance chapter.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,9 +77,17 @@ def monthly(
     from .context import open_workspace
 
     formats = _formats(fmt)
-    with open_workspace(ctx) as ws:
+    run = cli_context(ctx)
+    with open_workspace(ctx) as ws, ExitStack() as stack:
+        session = None
+        if _has_ledger(run.workspace, run.settings):  # the section 指挥调度 (docs/ledger.md#指挥调度)
+            from ..ledger.db import open_ledger
+
+            led = open_ledger(run.workspace)
+            stack.callback(led.dispose)
+            session = stack.enter_context(led.session())
         try:
-            doc = build_monthly(ws.con, city, month)
+            doc = build_monthly(ws.con, city, month, ledger_session=session)
         except ReportError as e:
             err.print(f"[red]无法生成报告：[/]{e}")
             raise typer.Exit(2)

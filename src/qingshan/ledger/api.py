@@ -331,7 +331,8 @@ def list_items(
 
 
 _CREATORS = {"rectification": "create_rectification", "key_task": "create_key_task", "project": "create_project",
-             "campaign": "create_campaign", "petition": "create_petition", "case": "create_case"}
+             "campaign": "create_campaign", "petition": "create_petition", "case": "create_case",
+             "event": "create_event"}
 
 
 @router.post("/items", status_code=201, summary="新建台账记录（局机关）")

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import auth
 from .api import API_PREFIX, SESSION_COOKIE, auth_router, install_error_handlers, router
 from .db import Ledger, open_ledger
+from .dispatch_api import dispatch_router
 from .files import FileStore
 from .throttle import LoginThrottle
 
@@ -107,6 +108,7 @@ def mount_ledger(app: FastAPI, ledger: Ledger, *, max_upload_bytes: int | None =
 
     app.include_router(auth_router)
     app.include_router(router)
+    app.include_router(dispatch_router)
 
 
 def _size(n: int) -> str:

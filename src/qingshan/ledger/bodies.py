@@ -10,6 +10,7 @@ the XLSX import. The service checks everything again (it is also called by the C
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional, Union
@@ -30,7 +31,7 @@ from .limits import (
     to_decimal,
     to_int,
 )
-from .models import DEADLINE_KINDS, ENTERPRISE_STAGES, PETITION_CHANNELS, ROLES
+from .models import DEADLINE_KINDS, ENTERPRISE_STAGES, EVENT_KINDS, EVENT_LEVELS, PETITION_CHANNELS, ROLES
 
 # --- field types -------------------------------------------------------------------------------------------------
 
@@ -167,6 +168,16 @@ class CaseFields(_Common):
     district: Optional[UnitRef] = None
 
 
+class EventFields(_Common):
+    event_kind: Literal[EVENT_KINDS]  # type: ignore[valid-type]
+    level: Literal[EVENT_LEVELS]  # type: ignore[valid-type]
+    description: Text()
+    station: Optional[Text(100)] = None
+    location: Optional[Text(200)] = None
+    occurred_at: Optional[dt.datetime] = None
+    district: Optional[UnitRef] = None
+
+
 class CreateRectification(Body):
     kind: Literal["rectification"]
     fields: RectificationFields
@@ -197,8 +208,14 @@ class CreateCase(Body):
     fields: CaseFields
 
 
+class CreateEvent(Body):
+    kind: Literal["event"]
+    fields: EventFields
+
+
 CreateBody = Annotated[
-    Union[CreateRectification, CreateKeyTask, CreateProject, CreateCampaign, CreatePetition, CreateCase],
+    Union[CreateRectification, CreateKeyTask, CreateProject, CreateCampaign, CreatePetition, CreateCase,
+          CreateEvent],
     Field(discriminator="kind"),
 ]
 
@@ -338,3 +355,52 @@ def validation_message(exc: RequestValidationError) -> str:
         if len(parts) == 5:
             break
     return "；".join(parts) or "请求参数有误"
+
+
+# --- command and dispatch (指挥调度) ------------------------------------------------------------------------------
+
+
+def _small_json(value: Any) -> Any:
+    if value is not None and len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_EVIDENCE_CHARS:
+        raise ValueError(f"证据不能超过 {MAX_EVIDENCE_CHARS} 个字符")
+    return value
+
+
+MAX_EVIDENCE_CHARS = 100_000
+
+
+class AlarmBody(Body):
+    """An alarm of the alarm centre, as a plain object (docs/ledger.md#指挥调度)."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    station: Optional[Text(100)] = None
+    hour: Optional[dt.datetime] = None
+    rule: Optional[Text(100)] = None
+    level: Optional[Literal[EVENT_LEVELS]] = None  # type: ignore[valid-type]
+    evidence: Annotated[Optional[dict[str, Any]], AfterValidator(_small_json)] = None
+    note: Optional[Text()] = None
+    location: Optional[Text(200)] = None
+    title: Optional[Text(300)] = None
+    event_kind: Optional[Literal[EVENT_KINDS]] = None  # type: ignore[valid-type]
+    district: Optional[UnitRef] = None
+
+
+class DispatchBody(Body):
+    unit_ids: Annotated[list[UnitRef], Field(min_length=1, max_length=100)]
+    note: Optional[Text()] = None
+
+
+class NoteBody(Body):
+    note: Text()
+
+
+class ReasonBody(Body):
+    reason: Text()
+
+
+class ToCaseBody(Body):
+    party: Text(200)
+    violation: Text()
+    legal_basis: Optional[Text()] = None
+    case_no: Optional[Text(64)] = None
+    note: Optional[Text()] = None

@@ -14,7 +14,9 @@ of :mod:`.demo_data`:
   邹区 lamp cluster (83, all accepted);
 * 196 petitions handed over by the inspectors (received during the inspection, 31 March – 29 April 2023), 194
   taken through 受理 → 交办 → 答复 → 回访办结 and 2 still being handled;
-* 134 VOCs enforcement cases of 2023 whose fines add up to 4,711,600 yuan.
+* 134 VOCs enforcement cases of 2023 whose fines add up to 4,711,600 yuan;
+* 5 command-and-dispatch events of May 2024 (synthetic, marked 示例), one of each state of interest: closed (from
+  an alarm), turned into an enforcement case (the ledger's 135th case), overdue and escalated, sent back, new.
 
 Names of enterprises, petition texts, individual dates within a period and the split of counts over districts are
 **synthetic** (deterministic, seeded): the sources give totals, not lists. Stats reproduce the sources' counts.
@@ -189,6 +191,33 @@ def _cases(svc: LedgerService, rng: random.Random) -> None:
         svc.transition(c.id, "execute", {"note": "罚款已缴纳", "on": min(d4, dt.date(2024, 5, 31))})
 
 
+def _events(session: Session, actor: Principal) -> None:
+    """The events of :data:`.demo_data.EVENTS`, each step taken at its own hour (the service's pinned ``now``)."""
+    from .models import BEIJING
+
+    def at(text: str) -> dt.datetime:
+        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING)
+
+    for e in D.EVENTS:
+        alarm = e.get("alarm")
+        first = at(e["steps"][0][0]) - dt.timedelta(minutes=30) if e["steps"] else at("2024-05-31 08:00")
+        svc = LedgerService(session, actor, now=first)
+        if alarm:
+            ev = svc.event_from_alarm(alarm, event_kind=e["event_kind"], district=e["district"], code=e["code"])
+        else:
+            ev = svc.create_event(event_kind=e["event_kind"], level=e["level"], description=e["description"],
+                                  station=e.get("station"), location=e.get("location"), district=e["district"],
+                                  code=e["code"], note=DEMO_ACTOR)
+        for when, step, payload in e["steps"]:
+            svc = LedgerService(session, actor, now=at(when))
+            if step == "escalate":
+                svc.escalate_overdue()
+            elif step == "to_case":
+                svc.event_to_case(ev.id, **payload)
+            else:
+                svc.transition(ev.id, step, payload)
+
+
 def build_demo_ledger(session: Session, *, actor: Principal | None = None) -> dict[str, Any]:
     """Build the demo ledger into an **empty** ledger; return :meth:`LedgerService.stats` of the result.
 
@@ -206,5 +235,6 @@ def build_demo_ledger(session: Session, *, actor: Principal | None = None) -> di
     _campaigns(svc, rng)
     _petitions(svc, rng)
     _cases(svc, rng)
+    _events(session, actor or Principal.system(DEMO_ACTOR))
     session.flush()
     return svc.stats()

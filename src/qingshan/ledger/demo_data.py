@@ -370,3 +370,38 @@ PETITION_CATEGORIES = [
     ("水", "反映河道水质或污水排放问题"), ("固废", "反映固体废物堆放或倾倒"), ("扬尘", "反映堆场或工地扬尘"),
     ("生态", "反映生态破坏问题"),
 ]
+
+
+# --- command and dispatch (指挥调度): synthetic events of May 2024 across the four kinds and the states ------------
+# (Beijing time "YYYY-MM-DD HH:MM"; ``steps``: (time, step, payload) applied in order, the dispatch units named)
+
+EVENTS = [
+    {"code": "SJ2024-001", "event_kind": "quality", "level": "general", "station": "武进监测站",
+     "alarm": {"id": "AL-2024-05-20-001", "station": "武进监测站", "hour": "2024-05-20T08:00",
+               "rule": "PM2.5 较本站近 7 日同时段基线突增", "level": "general",
+               "evidence": {"pm25": 128, "baseline_pm25": 41, "neighbours_pm25": 46, "pm25_pm10_ratio": 0.38},
+               "note": "本站升高而周边站点未升高，PM2.5/PM10 比值低，疑似本地扬尘（示例）"},
+     "district": "武进区",
+     "steps": [("2024-05-20 09:00", "dispatch", {"unit_ids": ["武进区"]}),
+               ("2024-05-20 15:30", "answer", {"findings": "现场核查：站点东南 600 米处工地土方作业未覆盖、未喷淋，已责令停工整改（示例）"}),
+               ("2024-05-21 10:00", "close", {"note": "已核实整改到位，次日 PM2.5 回落至 38 µg/m³（示例）"})]},
+    {"code": "SJ2024-002", "event_kind": "violation", "level": "larger", "location": "新北区某化工企业（示例）",
+     "description": "在线监控显示夜间 VOCs 排放浓度连续 3 小时高于排放限值，疑似治理设施未正常运行（示例）",
+     "district": "新北区",
+     "steps": [("2024-05-21 10:00", "dispatch", {"unit_ids": ["新北区"]}),
+               ("2024-05-23 16:00", "answer", {"findings": "现场检查：活性炭吸附装置未按规定更换，废气未经有效处理排放，属实（示例）"}),
+               ("2024-05-24 09:00", "to_case", {"party": "新北区某化工企业（示例）",
+                                                "violation": "VOCs 治理设施未正常运行，废气超标排放",
+                                                "legal_basis": "《中华人民共和国大气污染防治法》第一百零八条"})]},
+    {"code": "SJ2024-003", "event_kind": "emergency", "level": "general", "location": "金坛区薛埠镇 S340 省道（示例）",
+     "description": "危化品运输车辆侧翻，少量液体泄漏，可能流入附近沟渠（示例）", "district": "金坛区",
+     "steps": [("2024-05-28 08:00", "dispatch", {"unit_ids": ["金坛区", "市应急管理局"]}),
+               ("2024-05-28 13:00", "escalate", {})]},
+    {"code": "SJ2024-004", "event_kind": "petition", "level": "general", "location": "天宁区某小区（示例）",
+     "description": "12369 转来：小区旁餐饮店油烟扰民（示例）", "district": "天宁区",
+     "steps": [("2024-05-27 09:00", "dispatch", {"unit_ids": ["天宁区"]}),
+               ("2024-05-29 17:00", "answer", {"findings": "已约谈店主（示例）"}),
+               ("2024-05-30 09:00", "send_back", {"reason": "未说明油烟净化设施安装和检测情况，请补充（示例）"})]},
+    {"code": "SJ2024-005", "event_kind": "quality", "level": "larger", "station": "溧阳监测站",
+     "description": "O3 小时浓度连续 4 小时上升并超过 200 µg/m³（示例）", "district": "溧阳市", "steps": []},
+]

@@ -155,7 +155,7 @@ class ApiToken(Base):
 
 # --- the shared record ------------------------------------------------------------------------------------------
 
-KINDS = ("rectification", "key_task", "project", "campaign", "petition", "case")
+KINDS = ("rectification", "key_task", "project", "campaign", "petition", "case", "event")
 KIND_LABELS = {
     "rectification": "督察整改任务",
     "key_task": "重点任务",
@@ -163,6 +163,7 @@ KIND_LABELS = {
     "campaign": "专项整治",
     "petition": "信访件",
     "case": "执法案件",
+    "event": "调度事件",
 }
 
 DEADLINE_KINDS = ("date", "immediate", "long_term", "immediate_long_term")
@@ -497,6 +498,51 @@ class CaseRecheck(Base):
     note: Mapped[Optional[str]] = mapped_column(Text)
 
     case: Mapped[EnforcementCase] = relationship(back_populates="rechecks")
+
+
+EVENT_KINDS = ("quality", "violation", "emergency", "petition")
+EVENT_KIND_LABELS = {"quality": "环境质量问题", "violation": "环境违法线索", "emergency": "突发环境事件",
+                     "petition": "环境信访事项"}
+#: the four grades of 《国家突发环境事件应急预案》(国办函〔2014〕119号) §1.4 / 附件1, lowest first; used for every kind
+EVENT_LEVELS = ("general", "larger", "major", "especially_major")
+EVENT_LEVEL_LABELS = {"general": "一般", "larger": "较大", "major": "重大", "especially_major": "特别重大"}
+EVENT_SOURCES = ("alarm", "manual")
+
+
+class Event(Record):
+    """A command-and-dispatch event (指挥调度事件, seed 003): 环境质量问题, 环境违法线索, 突发环境事件 or 环境信访事项,
+    created from an alarm (``source`` 'alarm', its evidence kept in ``alarm_evidence``) or by hand, dispatched to
+    units with a deadline in hours or working days (``due_at``), answered by the units, verified by the bureau.
+
+    ``escalated_due_at`` is the deadline whose overdue escalation was done (escalation is idempotent per deadline);
+    ``case_id`` links a violation clue to the enforcement case it became.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(ForeignKey("ledger_records.id", ondelete="CASCADE"), primary_key=True)
+    event_kind: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(16))
+    alarm_id: Mapped[Optional[str]] = mapped_column(String(100), unique=True)  # one event per alarm, even racing
+    alarm_evidence: Mapped[Optional[Any]] = mapped_column(JSON)
+    station: Mapped[Optional[str]] = mapped_column(String(100))
+    location: Mapped[Optional[str]] = mapped_column(String(200))
+    occurred_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    description: Mapped[str] = mapped_column(Text)
+    dispatched_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime(), index=True)
+    first_response_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    findings: Mapped[Optional[str]] = mapped_column(Text)
+    return_reason: Mapped[Optional[str]] = mapped_column(Text)
+    verified_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_due_at: Mapped[Optional[dt.datetime]] = mapped_column(BeijingDateTime())
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_records.id"))
+
+    __mapper_args__ = {"polymorphic_identity": "event", "polymorphic_load": "selectin",
+                       "inherit_condition": id == Record.id}
 
 
 # --- the audit log ----------------------------------------------------------------------------------------------

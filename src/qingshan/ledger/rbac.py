@@ -100,7 +100,24 @@ def _record_districts(record: Record, role: str | None = None) -> set[int]:
     return out
 
 
+#: Kinds seen only by the units they were dispatched to (and supervisors): a dispatch event (调度事件) is work
+#: sent to a unit, not a public or city-wide record.
+DISPATCHED_KINDS = frozenset({"event"})
+
+
+def _dispatched_to(p: Principal, record: Record) -> bool:
+    """Is ``record`` dispatched to ``p``'s unit — for a district user, to a unit of its district (the district
+    bureau or one of its towns)?"""
+    if p.role == "department":
+        return p.unit_id in record.unit_ids("responsible")
+    if p.role == "district":
+        return p.district_id in _record_districts(record, "responsible")
+    return False
+
+
 def can_view(p: Principal, record: Record) -> bool:
+    if record.kind in DISPATCHED_KINDS and not p.is_supervisor:
+        return _dispatched_to(p, record)
     if p.role in ("admin", "bureau", "department"):
         return True
     if p.role == "district":
@@ -113,6 +130,8 @@ def can_edit(p: Principal, record: Record) -> bool:
     responsible unit's workflow steps?"""
     if p.is_supervisor:
         return True
+    if record.kind in DISPATCHED_KINDS:
+        return _dispatched_to(p, record)
     if p.role == "department":
         return p.unit_id in record.unit_ids("responsible")
     if p.role == "district":
@@ -127,7 +146,7 @@ def can_supervise(p: Principal) -> bool:
 
 
 #: Kinds whose records hold personal data; their content is restricted to the units handling them.
-PERSONAL_KINDS = frozenset({"petition", "case"})
+PERSONAL_KINDS = frozenset({"petition", "case", "event"})
 
 
 def can_see_content(p: Principal, record: Record) -> bool:

@@ -12,14 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from .audit import jsonable
+from .event_rules import limit_for
 from .models import (
     DEADLINE_KIND_LABELS,
     ENTERPRISE_STAGE_LABELS,
+    EVENT_KIND_LABELS,
+    EVENT_LEVEL_LABELS,
     KIND_LABELS,
     PETITION_CHANNEL_LABELS,
     SATISFACTION_LABELS,
     Campaign,
     EnforcementCase,
+    Event,
     KeyTask,
     Petition,
     Project,
@@ -27,7 +31,7 @@ from .models import (
     RectificationItem,
 )
 from .rbac import can_edit, can_see_content, can_see_personal_data
-from .service import LedgerService, latest_value
+from .service import LedgerService, latest_value, source_event
 from .workflow import MACHINES
 
 
@@ -56,7 +60,18 @@ def summary(svc: LedgerService, rec: Record, state: Any | None = None) -> dict[s
         return out
     out.update(overdue=st.overdue, at_risk=st.at_risk, days_left=st.days_left, version=rec.version,
                updated_at=rec.updated_at.isoformat())
+    if isinstance(rec, Event):
+        out.update(event_summary(svc, rec))
     return out
+
+
+def event_summary(svc: LedgerService, ev: Event) -> dict[str, Any]:
+    """What a dispatch list shows of an event: kind, level, place, the deadline to the hour, overdue now."""
+    return {"event_kind": ev.event_kind, "event_kind_label": EVENT_KIND_LABELS[ev.event_kind], "level": ev.level,
+            "level_label": EVENT_LEVEL_LABELS[ev.level], "source": ev.source, "alarm_id": ev.alarm_id,
+            "station": ev.station, "location": ev.location, "dispatched_at": _d(ev.dispatched_at),
+            "due_at": _d(ev.due_at), "answered_at": _d(ev.answered_at), "escalations": ev.escalations,
+            "overdue": svc.event_overdue(ev), "created_at": ev.created_at.isoformat()}
 
 
 MASK = "***"
@@ -123,6 +138,14 @@ def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
                    rechecks=[{"id": r.id, "recheck_on": r.recheck_on.isoformat(),
                               "violation_continues": r.violation_continues, "note": _mask(r.note, content)}
                              for r in rec.rechecks])
+        src = source_event(svc, rec.id)
+        out["source_event"] = {"id": src.id, "code": src.code} if src is not None and content else None
+    elif isinstance(rec, Event):
+        case = svc.s.get(EnforcementCase, rec.case_id) if rec.case_id else None
+        out.update(description=rec.description, occurred_at=_d(rec.occurred_at), first_response_at=_d(rec.first_response_at),
+                   findings=rec.findings, return_reason=rec.return_reason, verified_at=_d(rec.verified_at),
+                   alarm_evidence=rec.alarm_evidence, time_limit=limit_for(rec.event_kind, rec.level).label,
+                   case={"id": case.id, "code": case.code} if case is not None else None)
     out["restricted"] = not content
     if not content:
         out.update(progress=[], attachments=[], timeline=[])

@@ -172,7 +172,33 @@ CASE = Machine(
     ),
 )
 
-MACHINES: dict[str, Machine] = {m.kind: m for m in (RECTIFICATION, KEY_TASK, PROJECT, CAMPAIGN, PETITION, CASE)}
+EVENT = Machine(
+    kind="event",
+    states={
+        "new": "新建",
+        "dispatched": "已派发",
+        "answered": "已反馈",
+        "returned": "已退回",
+        "closed": "已办结",
+        "to_case": "已转立案",
+        "cancelled": "已撤销",
+    },
+    initial="new",
+    done=frozenset({"closed", "to_case"}),
+    closed=frozenset({"cancelled"}),
+    clock_stops=frozenset({"answered"}),
+    transitions=(
+        Transition("dispatch", "派发", ("new",), "dispatched", SUPERVISOR, ("unit_ids",)),
+        Transition("answer", "反馈办理情况", ("dispatched", "returned"), "answered", RESPONSIBLE, ("findings",)),
+        Transition("close", "核实办结", ("answered",), "closed", SUPERVISOR, ("note",)),
+        Transition("send_back", "退回重办", ("answered",), "returned", SUPERVISOR, ("reason",)),
+        Transition("to_case", "转立案查处", ("new", "answered"), "to_case", SUPERVISOR, ("party", "violation")),
+        Transition("cancel", "撤销（无需处置）", ("new",), "cancelled", SUPERVISOR, ("reason",)),
+    ),
+)
+
+MACHINES: dict[str, Machine] = {m.kind: m for m in (RECTIFICATION, KEY_TASK, PROJECT, CAMPAIGN, PETITION, CASE,
+                                                    EVENT)}
 
 
 def machine(kind: str) -> Machine:

@@ -252,8 +252,10 @@ def _provenance(con, city: str, res: dict[str, EvaluationResult], periods: dict[
 # --- the bulletin ------------------------------------------------------------------------------------------------
 
 
-def build_monthly(con: duckdb.DuckDBPyConnection, city: str, month: str, now: datetime | None = None) -> Document:
-    """The monthly ranking bulletin of ``city`` for ``month`` (``YYYY-MM``)."""
+def build_monthly(con: duckdb.DuckDBPyConnection, city: str, month: str, now: datetime | None = None, *,
+                  ledger_session=None) -> Document:
+    """The monthly ranking bulletin of ``city`` for ``month`` (``YYYY-MM``). With ``ledger_session`` (a session
+    of the workspace's ledger) it adds the section 指挥调度: the month's dispatch figures (:func:`dispatch_section`)."""
     periods = month_periods(month)
     res = {k: evaluate_period(con, p, city=city, levels=LEVELS) for k, p in periods.items()}
     y, m = periods["month"].start.year, periods["month"].start.month
@@ -299,6 +301,40 @@ def build_monthly(con: duckdb.DuckDBPyConnection, city: str, month: str, now: da
             sub.blocks.append(_legend())
             doc.sections.append(sub)
         n += 1
+    if ledger_session is not None:
+        doc.sections.extend(dispatch_section(ledger_session, month, n))
     doc.sections.append(Section("附录　数据来源与生成说明",
                                 [_provenance(con, city, res, periods, now or datetime.now().replace(microsecond=0))]))
     return doc
+
+
+# --- 指挥调度 (command and dispatch, docs/ledger.md#指挥调度) ----------------------------------------------------------
+
+
+def dispatch_section(ledger_session, month: str, n: int) -> list[Section]:
+    """The month's dispatch figures from the ledger: events dispatched in ``month``, answered in time, overdue,
+    still open, mean time to the first answer — in total and per unit (one row per unit). Empty when no event was
+    dispatched that month (the section is then left out)."""
+    from ..ledger.rbac import Principal
+    from ..ledger.service import LedgerService
+
+    stats = LedgerService(ledger_session, Principal.system("月报生成")).event_stats(month=month)
+    t = stats["total"]
+    if not t["issued"]:
+        return []
+
+    def pct(rate: float | None) -> str:
+        return DASH if rate is None else fmt(rate * 100, 1)
+
+    hours = DASH if t["mean_response_hours"] is None else fmt(t["mean_response_hours"], 1)
+    text = (f"本月派发调度事件{t['issued']}件，承办单位按时反馈{t['in_time']}件（按时率{pct(t['in_time_rate'])}%），"
+            f"超期{t['overdue']}件，尚待反馈{t['open']}件；派发至首次反馈平均{hours}小时。")
+    rows = [[Cell(r["unit"]), Cell(str(r["issued"])), Cell(str(r["in_time"])), Cell(str(r["overdue"])),
+             Cell(str(r["open"])), Cell(pct(r["in_time_rate"])),
+             Cell(DASH if r["mean_response_hours"] is None else fmt(r["mean_response_hours"], 1))]
+            for r in stats["by_unit_month"]]
+    table = Table(["承办单位", "派发（件）", "按时反馈（件）", "超期（件）", "待反馈（件）", "按时率（%）",
+                   "平均首次响应（小时）"], rows, caption="各承办单位调度事件办理情况")
+    return [Section(f"{CN_NUM[n]}、指挥调度", [Paragraph(text), table,
+                                           Paragraph("按时：首次反馈不晚于反馈期限；超期：反馈晚于期限，或至统计时未反馈且已过期限。",
+                                                     "note")])]

@@ -13,7 +13,7 @@ The service never commits; its caller (API request, CLI command) does, so a fail
 
 The class is composed of one part per concern (this package): :mod:`.base` (session, principal, audit, lookups,
 input coercion), :mod:`.users` (units, users, passwords), one module per record kind (:mod:`.rectification`,
-:mod:`.key_task`, :mod:`.project`, :mod:`.campaign`, :mod:`.petition`, :mod:`.case`: creation, kind-specific
+:mod:`.key_task`, :mod:`.project`, :mod:`.campaign`, :mod:`.petition`, :mod:`.case`, :mod:`.event`: creation, kind-specific
 operations and the effect of the kind's workflow steps, listed in :data:`.kinds.EFFECTS`), :mod:`.records`
 (editing, progress, attachments), :mod:`.transitions`, :mod:`.queries` and :mod:`.stats`. Import everything from
 ``qingshan.ledger.service``; the modules inside are not an API.
@@ -48,6 +48,7 @@ from .base import (
 )
 from .campaign import CampaignMixin, campaign_rates_from_counts
 from .case import CaseMixin
+from .event import EventMixin, source_event
 from .key_task import KeyTaskMixin, indicator_met, latest_value
 from .kinds import EFFECTS, KIND_CLASSES
 from .petition import PetitionMixin
@@ -83,14 +84,16 @@ __all__ = [
     "campaign_rates_from_counts",
     "indicator_met",
     "latest_value",
+    "source_event",
     "to_date",
 ]
 
 
 class LedgerService(UsersMixin, RectificationMixin, KeyTaskMixin, ProjectMixin, CampaignMixin, PetitionMixin,
-                    CaseMixin, RecordsMixin, TransitionsMixin, StatsMixin):
+                    CaseMixin, EventMixin, RecordsMixin, TransitionsMixin, StatsMixin):
     """All ledger operations for one principal in one session (see the module docstring)."""
 
     def __init__(self, session: Session, principal: Principal, *, today: dt.date | None = None,
-                 files: FileStore | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR):
-        super().__init__(session, principal, today=today, files=files, calendar=calendar)
+                 files: FileStore | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR,
+                 now: dt.datetime | None = None):
+        super().__init__(session, principal, today=today, files=files, calendar=calendar, now=now)

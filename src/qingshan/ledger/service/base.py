@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..files import FileStore
 from ..limits import TEXT_MAX, ValidationFailed, check_date, install_length_check, to_decimal, to_int, to_text, valid_id
-from ..models import DEADLINE_KINDS, SATISFACTION, AuditEntry, OrgUnit, Record, RecordUnit, now_beijing, today_beijing
+from ..models import (
+    BEIJING,
+    DEADLINE_KINDS,
+    SATISFACTION,
+    AuditEntry,
+    OrgUnit,
+    Record,
+    RecordUnit,
+    now_beijing,
+    today_beijing,
+)
 from ..rbac import LedgerError, NotFound, Principal, can_edit, can_see_content, can_supervise, can_view, require
 from ..workcal import DEFAULT_CALENDAR, WorkCalendar
 from ..workflow import MACHINES
@@ -44,6 +54,7 @@ RESPONSIBLE_FIELDS: dict[str, frozenset[str]] = {
     "campaign": frozenset(),
     "petition": frozenset(),
     "case": frozenset({"legal_basis", "order_served_on", "stop_measure_on"}),
+    "event": frozenset(),
 }
 SUPERVISOR_FIELDS: dict[str, frozenset[str]] = {
     "rectification": frozenset({"seq", "source_inspection", "problem"}),
@@ -52,11 +63,12 @@ SUPERVISOR_FIELDS: dict[str, frozenset[str]] = {
     "campaign": frozenset({"description"}),
     "petition": frozenset({"category", "content", "complainant", "contact"}),
     "case": frozenset({"case_no", "party", "violation"}),
+    "event": frozenset({"description", "station", "location"}),
 }
 DATE_FIELDS = frozenset({"start_date", "deadline", "order_served_on", "stop_measure_on"})
 # texts that may not be emptied (NOT NULL columns)
 REQUIRED_TEXT_FIELDS = frozenset({"code", "title", "source_inspection", "problem", "plan", "content", "party",
-                                  "violation"})
+                                  "violation", "description"})
 DECIMAL_FIELDS = frozenset({"planned_investment", "completed_investment", "percent_complete"})
 INT_FIELDS = frozenset({"seq", "year"})
 
@@ -93,7 +105,8 @@ def to_flag(value: Any, label: str) -> bool:
 #: text evidence of transitions and their maximum lengths (decision_no is a String(64) column)
 PAYLOAD_TEXTS = {"completion_note": TEXT_MAX, "reason": TEXT_MAX, "acceptance_evidence": TEXT_MAX,
                  "signoff_evidence": TEXT_MAX, "disclosure_text": TEXT_MAX, "note": TEXT_MAX,
-                 "reply_text": TEXT_MAX, "decision_no": 64}
+                 "reply_text": TEXT_MAX, "decision_no": 64, "findings": TEXT_MAX, "party": 200,
+                 "violation": TEXT_MAX, "legal_basis": TEXT_MAX, "case_no": 64}
 
 
 def clean_payload(payload: Any) -> dict[str, Any]:
@@ -150,14 +163,27 @@ class ServiceBase:
     """Session, principal and the helpers shared by every part of :class:`LedgerService`."""
 
     def __init__(self, session: Session, principal: Principal, *, today: dt.date | None = None,
-                 files: FileStore | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR):
+                 files: FileStore | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR,
+                 now: dt.datetime | None = None):
         self.s = session
         self.p = principal
-        self.today = today or today_beijing()
+        self.today = today or (now.astimezone(BEIJING).date() if now is not None else today_beijing())
+        self._now = now
         self.files = files
         self.cal = calendar
         audit.install_guard(session)
         install_length_check(session)  # texts longer than their column: a 422 naming the field, not a DB error
+
+    @property
+    def now(self) -> dt.datetime:
+        """The current instant for hour-level clocks (dispatch deadlines): the pinned ``now``, else the real time —
+        on the pinned ``today`` when only the date is pinned (a demo or test ledger lives on its own date)."""
+        if self._now is not None:
+            return self._now
+        real = now_beijing()
+        if real.date() == self.today:
+            return real
+        return dt.datetime.combine(self.today, real.time(), tzinfo=BEIJING)
 
     # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -333,6 +359,9 @@ EVIDENCE_LABELS = {
     "satisfaction": "回访满意度",
     "decision_no": "处罚决定书文号",
     "penalty_amount": "罚款金额",
+    "findings": "办理情况（核查结果）",
+    "party": "当事人",
+    "violation": "违法行为",
 }
 
 ACTION_LABELS = {
@@ -346,4 +375,6 @@ ACTION_LABELS = {
     "enterprise.stage": "企业整治阶段",
     "case.transfer_police": "移送公安",
     "case.recheck": "复查",
+    "event.escalate": "超期升级",
+    "event.evidence_to_case": "证据移交案件",
 }

@@ -1,4 +1,4 @@
-"""The six record kinds in one table: the ORM class of each and the effect its workflow steps have on it.
+"""The record kinds in one table: the ORM class of each and the effect its workflow steps have on it.
 
 An effect is called by :meth:`.transitions.TransitionsMixin.transition` after the step's permission and evidence
 were checked and before the status changes; it updates the record's own fields and fills ``before``/``after`` for
@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from ..models import Campaign, EnforcementCase, KeyTask, Petition, Project, Record, RectificationItem
+from ..models import Campaign, EnforcementCase, Event, KeyTask, Petition, Project, Record, RectificationItem
 from ..workflow import Transition
-from . import case, key_task, petition, project, rectification
+from . import case, event, key_task, petition, project, rectification
 from .base import ServiceBase
 
 #: ``effect(service, record, transition, payload, on, before, after)``
@@ -28,7 +28,7 @@ def no_effect(svc: ServiceBase, rec: Record, t: Transition, payload: dict[str, A
 
 KIND_CLASSES: dict[str, type[Record]] = {
     "rectification": RectificationItem, "key_task": KeyTask, "project": Project, "campaign": Campaign,
-    "petition": Petition, "case": EnforcementCase,
+    "petition": Petition, "case": EnforcementCase, "event": Event,
 }
 
 EFFECTS: dict[str, Effect] = {
@@ -38,4 +38,5 @@ EFFECTS: dict[str, Effect] = {
     "campaign": no_effect,
     "petition": petition.effect,
     "case": case.effect,
+    "event": event.effect,
 }

@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from ..limits import ValidationFailed
 from ..models import KINDS, AuditEntry, OrgUnit, ProgressEntry, Record, RecordUnit
-from ..rbac import can_view, can_view_audit, require
+from ..rbac import DISPATCHED_KINDS, can_view, can_view_audit, require
 from ..workflow import MACHINES, DeadlineState, deadline_state
 from .base import ACTION_LABELS, Page, ServiceBase, to_date
 
@@ -38,14 +38,23 @@ class QueriesMixin(ServiceBase):
         return rec if rec is not None and can_view(self.p, rec) else None
 
     def _visibility(self):
+        """The SQL form of :func:`.rbac.can_view` (events: only those dispatched to the caller's unit)."""
         p = self.p
-        if p.role in ("admin", "bureau", "department"):
+        if p.is_supervisor:
             return None
+        if p.role == "department":
+            mine = exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == p.unit_id,
+                                  RecordUnit.role == "responsible")
+            return or_(Record.kind.not_in(sorted(DISPATCHED_KINDS)), mine)
         if p.role == "district":
             in_district = exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == OrgUnit.id,
                                          OrgUnit.district_id == p.district_id)
-            return or_(Record.district_id == p.district_id, in_district)
-        return and_(Record.disclosed.is_(True), Record.kind != "petition")
+            dispatched = exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == OrgUnit.id,
+                                        OrgUnit.district_id == p.district_id, RecordUnit.role == "responsible")
+            return or_(and_(Record.kind.not_in(sorted(DISPATCHED_KINDS)),
+                            or_(Record.district_id == p.district_id, in_district)),
+                       and_(Record.kind.in_(sorted(DISPATCHED_KINDS)), dispatched))
+        return and_(Record.disclosed.is_(True), Record.kind.not_in(["petition", *sorted(DISPATCHED_KINDS)]))
 
     def _not_finished(self):
         return or_(*[and_(Record.kind == k, Record.status.not_in(sorted(m.finished))) if m.finished

@@ -10,6 +10,7 @@ from ..models import Record, now_beijing
 from ..rbac import can_edit, can_supervise, require
 from ..workflow import MACHINES, SUPERVISOR, Transition
 from .base import EVIDENCE_LABELS, ServiceBase, WorkflowError, clean_payload
+from .event import applicable
 from .kinds import EFFECTS
 
 
@@ -17,6 +18,8 @@ class TransitionsMixin(ServiceBase):
     """Moving records along their state machines."""
 
     def _may_take(self, rec: Record, t: Transition) -> bool:
+        if not applicable(rec, t):
+            return False
         return can_supervise(self.p) if t.actor == SUPERVISOR else can_edit(self.p, rec)
 
     def allowed_transitions(self, record_id: int) -> list[Transition]:
@@ -39,6 +42,8 @@ class TransitionsMixin(ServiceBase):
             require(can_edit(self.p, rec), f"无权对“{rec.title}”执行“{t.label}”：只有责任单位及局机关可以办理")
         if rec.status not in t.sources:
             raise WorkflowError(f"当前状态“{m.label(rec.status)}”不能执行“{t.label}”")
+        if not applicable(rec, t):
+            raise WorkflowError(f"“{rec.title}”不能执行“{t.label}”（只有环境违法线索可以转立案查处）")
         missing = [f for f in t.requires if not self._evidence(rec, f, payload)]
         if missing:
             raise WorkflowError(f"“{t.label}”缺少必需材料：{'、'.join(EVIDENCE_LABELS.get(f, f) for f in missing)}")

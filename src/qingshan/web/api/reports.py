@@ -49,14 +49,15 @@ def _file(document: Document, stem: str, fmt: str) -> Response:
 
 @router.get("/monthly", summary="月度空气质量排名通报（区、镇街、点位；本月与累计；同比；黄/红标注）")
 def monthly(month: str = Query(..., description="月份 YYYY-MM"), city: str | None = Query(None),
-            format: str = FORMAT, console: Console = Depends(get_console)) -> Response:
+            format: str = FORMAT, console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> Response:
     from ...reports.monthly import ReportError, build_monthly
 
     _format(format)
     name = resolve_city(console, console.store.state(), city)
     with console.store.cursor() as cur:
         try:
-            doc = build_monthly(cur, name, month)
+            # 指挥调度 figures for signed-in users only: the public sees no dispatch work
+            doc = build_monthly(cur, name, month, ledger_session=None if ctx.principal.is_public else ctx.session)
         except ReportError as e:
             raise BadParameter(str(e)) from None
     return _file(doc, f"{name}{month}空气质量排名通报", format)
