@@ -145,3 +145,29 @@ def test_api_lists_alarms_and_moves_them_for_the_bureau_only(client: TestClient)
         log = alarm_log(cur, aid)
     assert log["to_state"].tolist() == ["new", "acknowledged", "false_alarm"]
     assert "（用户 " in log["actor"].iloc[1]  # who: the signed-in user, not the system
+
+
+def test_an_alarm_becomes_a_dispatch_event_with_its_evidence(client: TestClient) -> None:
+    import pandas as pd
+
+    from qingshan.alerts.episodes import episodes
+    from qingshan.store.alarms import list_alarms, save_episodes
+
+    hits = pd.DataFrame({"rule": "air.spike_neighbours", "subject": "S00", "pollutant": "pm25", "hi": [2000],
+                         "level": [3], "value": [180.0], "reference": [60.0]})
+    with client.app.state.console.store.cursor() as cur:
+        save_episodes(cur, episodes(hits), "test")
+        aid = int(cur.execute("SELECT max(alarm_id) FROM alarms").fetchall()[0][0])
+    url = f"{API}/alerts/{aid}/event"
+    assert client.post(url, json={}, headers=bearer(client, "wujin")).status_code == 403
+    h = bearer(client, "bureau")
+    r = client.post(url, json={"event_kind": "quality", "note": "局地排放为主"}, headers=h)
+    assert r.status_code == 201, r.text
+    event_id = r.json()["event_id"]
+    with client.app.state.console.store.cursor() as cur:
+        a = list_alarms(cur, alarm_id=aid).iloc[0]
+    assert (a["state"], int(a["event_id"])) == ("dispatched", event_id)
+    ev = client.get(f"{API}/ledger/items/{event_id}", headers=h).json()
+    text = json.dumps(ev, ensure_ascii=False)
+    assert "局地排放为主" in text and "180" in text and "air.spike_neighbours" in text
+    assert client.post(url, json={}, headers=h).status_code == 409  # already dispatched: one event per alarm

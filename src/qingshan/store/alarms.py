@@ -132,7 +132,8 @@ def change_state(con: duckdb.DuckDBPyConnection, alarm_id: int, to: str, actor: 
 
 
 def list_alarms(con: duckdb.DuckDBPyConnection, *, states: Iterable[str] | None = None, min_level: int = 1,
-                subject: str | None = None, since_hi: int | None = None, limit: int = 200) -> pd.DataFrame:
+                subject: str | None = None, since_hi: int | None = None, limit: int = 200,
+                alarm_id: int | None = None) -> pd.DataFrame:
     """Alarms, newest end first, with the station's name and district when known."""
     if not has_table(con, "alarms"):
         return pd.DataFrame()
@@ -147,6 +148,9 @@ def list_alarms(con: duckdb.DuckDBPyConnection, *, states: Iterable[str] | None 
     if since_hi is not None:
         where.append("a.end_hi >= ?")
         args.append(since_hi)
+    if alarm_id is not None:
+        where.append("a.alarm_id = ?")
+        args.append(alarm_id)
     # the subject is a station, an HJ 212 device (MN) or a water station
     device = ("LEFT JOIN hj212_devices d ON d.mn = a.subject" if has_table(con, "hj212_devices") else "")
     device_name = ("concat_ws(' / ', d.enterprise, d.outlet, d.name)" if device else "NULL")

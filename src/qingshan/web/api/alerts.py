@@ -101,3 +101,64 @@ def post_state(alarm_id: int, body: StateChange, console: Console = Depends(get_
         raise HTTPException(404 if "没有编号" in str(e) else 409, str(e)) from None
     return ConsoleJSON({"alarm_id": alarm_id, "from": before, "to": body.to, "from_text": STATES[before],
                         "to_text": STATES[body.to]})
+
+
+#: alarm level (1 提示 … 4 严重) → the event's urgency grade; an alarm is never more than 较大 by itself — the bureau
+#: raises the grade on the event when the facts call for it
+EVENT_LEVEL_OF_ALARM = {1: "general", 2: "general", 3: "larger", 4: "larger"}
+
+
+class ToEvent(BaseModel):
+    event_kind: Literal["quality", "violation", "emergency", "petition"] = Field(
+        "quality", description="事件类别：环境质量问题、环境违法线索、突发环境事件、环境信访事项")
+    district: str | None = Field(None, max_length=200, description="属地（区）名称或编号；缺省取站点所在区")
+    note: str | None = Field(None, max_length=4000, description="初步原因分析（缺省为空：由事件页查看）")
+
+
+@router.post("/alerts/{alarm_id}/event", status_code=201,
+             summary="报警转调度事件：证据随附，报警改为“已派发”（台账中继续派发到承办单位）",
+             responses={404: {"description": "无此报警"}, 409: {"description": "报警已结束或已生成事件"}})
+def post_event(alarm_id: int, body: ToEvent, console: Console = Depends(get_console),
+               ctx: Ctx = Depends(get_ctx)) -> ConsoleJSON:
+    from datetime import datetime, timedelta
+
+    from ...ledger.limits import ValidationFailed
+    from ...ledger.service.base import WorkflowError
+    from ...store.alarms import TRANSITIONS, AlarmStateError, change_state, list_alarms
+
+    _bureau_only(ctx)
+    with console.store.cursor() as cur:
+        rows = list_alarms(cur, alarm_id=alarm_id)
+    if rows.empty:
+        raise HTTPException(404, f"没有编号为 {alarm_id} 的报警")
+    a = rows.iloc[0]
+    if "dispatched" not in TRANSITIONS.get(a["state"], ()):
+        raise HTTPException(409, f"报警 {alarm_id} 当前状态不能派发")
+    evidence = json.loads(a["evidence"] or "{}")
+    alarm = {"id": f"Q{alarm_id}", "station": str(a["subject"]), "rule": str(a["rule"]),
+             "hour": (datetime(1970, 1, 1) + timedelta(hours=int(a["peak_hi"]))).isoformat(),
+             "level": EVENT_LEVEL_OF_ALARM.get(int(a["level"]), "general"),
+             "evidence": {"pollutant": a["pollutant"], "peak": a["peak_value"], "reference": a["peak_reference"],
+                          "hours": evidence.get("hours", [])},
+             "note": body.note, "event_kind": body.event_kind}
+    station_district = a["district"] if isinstance(a.get("district"), str) else None
+    alarm = {k: v for k, v in alarm.items() if v is not None}
+    try:
+        try:
+            rec = ctx.svc.event_from_alarm({**alarm, "district": body.district or station_district}
+                                           if body.district or station_district else alarm)
+        except ValidationFailed:
+            if body.district or station_district is None:
+                raise
+            ctx.session.rollback()  # the station's district is not a ledger unit: the bureau assigns it later
+            rec = ctx.svc.event_from_alarm(alarm)
+        ctx.commit()
+    except WorkflowError as e:
+        raise HTTPException(409, str(e)) from None
+    try:
+        with console.store.cursor() as cur:
+            change_state(cur, alarm_id, "dispatched", f"{ctx.principal.name}（用户 {ctx.principal.user_id}）",
+                         f"转调度事件 {rec.code}", rec.id)
+    except AlarmStateError as e:  # changed meanwhile; the event stands and names the alarm
+        raise HTTPException(409, str(e)) from None
+    return ConsoleJSON({"alarm_id": alarm_id, "event_id": rec.id, "event_code": rec.code}, status_code=201)
