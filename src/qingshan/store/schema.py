@@ -110,10 +110,44 @@ def _station_towns(con: duckdb.DuckDBPyConnection) -> None:
                 "ALTER TABLE stations ADD COLUMN IF NOT EXISTS network VARCHAR")
 
 
+REVIEW_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS review_mark_seq START 1;
+CREATE TABLE IF NOT EXISTS review_marks (
+    mark_id INTEGER PRIMARY KEY,
+    marked_at TIMESTAMP NOT NULL,
+    by_user VARCHAR NOT NULL,
+    via VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    station VARCHAR NOT NULL,
+    pollutants VARCHAR NOT NULL,
+    hi_from INTEGER NOT NULL,
+    hi_to INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    note VARCHAR,
+    suggestion VARCHAR,
+    before_counts VARCHAR,
+    after_counts VARCHAR
+);
+CREATE TABLE IF NOT EXISTS review_dismissals (
+    suggestion VARCHAR NOT NULL,
+    dismissed_at TIMESTAMP NOT NULL,
+    by_user VARCHAR NOT NULL,
+    via VARCHAR NOT NULL,
+    note VARCHAR
+);
+"""
+
+
+def _review_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # data review (docs/review.md): an append-only log of marks; the current state is its fold
+    con.execute(REVIEW_SCHEMA)
+
+
 #: every migration, in order; append new ones at the end (never edit or renumber a released one)
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "imports, stations, air_hourly, quarantine", _core_tables),
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
+    Migration(5, "review_marks and review_dismissals (data review)", _review_tables),
 )
 LATEST = MIGRATIONS[-1].version
 
