@@ -70,6 +70,20 @@ def data_kind(text: str | None) -> DataKind:
     return t  # type: ignore[return-value]
 
 
+def reviewed_available(con: Con) -> bool:
+    """Can this store give reviewed data (it holds the review log: a migrated workspace, not a lake)?"""
+    return has_table(con, "review_marks")
+
+
+def review_version(con: Con) -> tuple[int, int]:
+    """(last mark id, dismissals): changes whenever a reviewer acts (part of the console's cache key)."""
+    if not has_table(con, "review_marks"):
+        return (0, 0)
+    a, b = con.execute("SELECT (SELECT coalesce(max(mark_id), 0) FROM review_marks), "
+                       "(SELECT count(*) FROM review_dismissals)").fetchone()
+    return int(a), int(b)
+
+
 def has_marks(con: Con) -> bool:
     """Does the store hold any review mark (none without the table: an older or read-only workspace)?"""
     return has_table(con, "review_marks") and bool(con.execute("SELECT count(*) FROM review_marks").fetchall()[0][0])

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import air, overview, reports, targets, water
+from . import air, overview, reports, review, targets, water
 
-ROUTERS = (overview.router, air.router, water.router, targets.router, reports.router)
+ROUTERS = (overview.router, air.router, water.router, targets.router, reports.router, review.router)
