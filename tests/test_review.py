@@ -196,6 +196,33 @@ def test_hj212_flags_other_than_n():
     assert checks(clean_frame(), flags) == {("flag", "A", "pm25", 1030, 1032), ("flag", "B", "so2", 1040, 1040)}
 
 
+def test_hj212_flags_are_read_from_source_data_of_registered_stations(ws):
+    from qingshan.hj212.store import SCHEMA
+    from qingshan.store.review import hj212_flags
+
+    con = ws.con
+    con.execute(SCHEMA)
+    con.execute("INSERT INTO hj212_devices (mn, station, st) VALUES ('MN-S1', 'S1', '22'), ('MN-X', NULL, '32')")
+    t = dt.datetime(2025, 3, 10, 9, 0)  # the hour ending 10:00 is H1 + 9
+    rows = [  # mn, cn, data_time, period_end, hi, factor, flag
+        ("MN-S1", "2061", t, t + dt.timedelta(hours=1), H1 + 9, "a34004", "C"),  # hourly, calibration
+        ("MN-S1", "2051", t, t + dt.timedelta(minutes=5), None, "a34004", "C"),  # a minute of the same hour
+        ("MN-S1", "2051", t, t + dt.timedelta(minutes=5), None, "a21026", "N"),  # normal
+        ("MN-S1", "2011", t + dt.timedelta(hours=2, minutes=30), None, None, "a21004", "D"),  # real-time, fault
+        ("MN-S1", "2031", t, t + dt.timedelta(days=1), None, "a34004", "M"),  # a daily value: not an hour
+        ("MN-X", "2061", t, t + dt.timedelta(hours=1), H1 + 9, "a34004", "D"),  # an outlet, no station
+    ]
+    for i, (mn, cn, data_time, end, hi, factor, flag) in enumerate(rows):
+        con.execute("INSERT INTO source_data (packet_key, mn, st, cn, data_time, period_end, hi, factor, factor_raw, "
+                    "flag, received_at) VALUES (?, ?, '22', ?, ?, ?, ?, ?, ?, ?, now())",
+                    [i, mn, cn, data_time, end, hi, factor, factor, flag])
+    got = hj212_flags(con, H1, H1 + 23)
+    assert got.to_dict("records") == [{"station": "S1", "hi": H1 + 9, "pollutant": "pm25", "flag": "C"},
+                                       {"station": "S1", "hi": H1 + 11, "pollutant": "no2", "flag": "D"}]
+    assert list(suggest(con, H1, H1 + 23)["key"]) == [f"flag:S1:pm25:{H1 + 9}-{H1 + 9}",
+                                                      f"flag:S1:no2:{H1 + 11}-{H1 + 11}"]
+
+
 def test_suggestions_only_suggest_and_handled_ones_leave_the_list(ws):
     ws.con.execute("UPDATE air_hourly SET so2 = -1 WHERE station = 'S2' AND hi = ?", [H1 + 4])
     before, _ = station_value(ws.con, "so2_mean", "S2")

@@ -256,17 +256,22 @@ HJ212_POLLUTANTS = {"a21026": "so2", "a21004": "no2", "a21005": "co", "a05024": 
 
 
 def hj212_flags(con: Con, hi_from: int, hi_to: int) -> pd.DataFrame:
-    """Hourly HJ 212 values of registered environmental-quality stations whose data flag is not ``N`` (表8):
-    ``station, hi, pollutant, flag`` (one row per station-hour-pollutant, flags joined). Read-only on the HJ 212
+    """HJ 212 values (real-time, minute, hourly) of registered environmental-quality stations whose data flag is
+    not ``N`` (表8): ``station, hi, pollutant, flag`` (one row per station-hour-pollutant, flags joined). Read-only on the HJ 212
     tables (owned by :mod:`qingshan.hj212`); empty without them."""
     cols = ["station", "hi", "pollutant", "flag"]
     if not (has_table(con, "source_data") and has_table(con, "hj212_devices")):
         return pd.DataFrame(columns=cols)
     case = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in HJ212_POLLUTANTS.items())
+    # hourly rows carry their hour (hi); a minute or real-time value belongs to the hour whose end is the first
+    # full hour at or after the end of its period (naive Beijing timestamps, as hj212 computes hi)
+    hour = "coalesce(s.hi, CAST(ceil(epoch(coalesce(s.period_end, s.data_time)) / 3600) AS INTEGER))"
     return con.execute(
-        f"""SELECT d.station, s.hi, CASE s.factor {case} END AS pollutant, string_agg(DISTINCT s.flag, ',') AS flag
+        f"""SELECT d.station, {hour} AS hi, CASE s.factor {case} END AS pollutant,
+                   string_agg(DISTINCT upper(s.flag), ',' ORDER BY upper(s.flag)) AS flag
             FROM source_data s JOIN hj212_devices d ON d.mn = s.mn
-            WHERE d.station IS NOT NULL AND s.hi BETWEEN ? AND ? AND s.flag IS NOT NULL AND upper(s.flag) <> 'N'
+            WHERE d.station IS NOT NULL AND s.cn IN ('2011', '2051', '2061') AND {hour} BETWEEN ? AND ?
+              AND s.flag IS NOT NULL AND upper(s.flag) <> 'N'
               AND s.factor IN ({', '.join(f"'{k}'" for k in HJ212_POLLUTANTS)})
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""", [hi_from, hi_to]).df()
 
