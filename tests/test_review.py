@@ -438,3 +438,15 @@ def test_cli_rank_deducts_dust_by_default(tmp_path):
     publ = cli(path, "air", "evaluate", "--period", PERIOD, "--city", CITY)
     assert "已扣除沙尘天气影响时段" in rank.output
     assert "已扣除" not in publ.output and "数据口径：审核后数据" in publ.output
+
+
+def test_window_quantiles_match_pandas_rolling_quantiles():
+    from qingshan.evaluate.precheck import _window_quantiles
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(50, 10, (5, 200)).round()
+    a[rng.random(a.shape) < 0.3] = np.nan  # gaps: windows with fewer than 12 values give NaN
+    got = _window_quantiles(a, 24, (0.25, 0.5, 0.75), block=2)
+    roll = pd.DataFrame(a.T).shift(1).rolling(24, min_periods=12)
+    for g, q in zip(got, (0.25, 0.5, 0.75)):
+        np.testing.assert_allclose(g, roll.quantile(q).to_numpy().T, equal_nan=True)
