@@ -70,6 +70,7 @@ def test_only_reviewers_may_see_or_change_review_data(client):
 def test_a_mark_through_the_api_changes_the_evaluation_and_is_audited(client):
     before, body = s1_pm25(client)
     assert before == 22 and body["data"]["kind"] == "reviewed"
+    assert client.get(f"{API}/overview").json()["rulesets"]["data"]["kind"] == "reviewed"
     bureau = bearer(client, "bureau")
     r = client.post(f"{API}/review/marks", json=BODY, headers=bureau)
     assert r.status_code == 200, r.text
