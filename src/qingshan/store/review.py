@@ -263,9 +263,12 @@ def hj212_flags(con: Con, hi_from: int, hi_to: int) -> pd.DataFrame:
     if not (has_table(con, "source_data") and has_table(con, "hj212_devices")):
         return pd.DataFrame(columns=cols)
     case = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in HJ212_POLLUTANTS.items())
-    # hourly rows carry their hour (hi); a minute or real-time value belongs to the hour whose end is the first
-    # full hour at or after the end of its period (naive Beijing timestamps, as hj212 computes hi)
-    hour = "coalesce(s.hi, CAST(ceil(epoch(coalesce(s.period_end, s.data_time)) / 3600) AS INTEGER))"
+    # the hour of a row as the HJ 212 feed counts it (naive Beijing timestamps): 2061 its hi; 2051 the hour holding
+    # the end of its minute period; 2011 the hour holding the minute of the instant (labelled by its end)
+    hour = ("CASE s.cn WHEN '2061' THEN s.hi "
+            "WHEN '2051' THEN CAST(ceil(epoch(date_trunc('minute', coalesce(s.period_end, s.data_time + INTERVAL 1 MINUTE)))"
+            " / 3600) AS INTEGER) "
+            "ELSE CAST(ceil(epoch(date_trunc('minute', s.data_time) + INTERVAL 1 MINUTE) / 3600) AS INTEGER) END")
     return con.execute(
         f"""SELECT d.station, {hour} AS hi, CASE s.factor {case} END AS pollutant,
                    string_agg(DISTINCT upper(s.flag), ',' ORDER BY upper(s.flag)) AS flag
