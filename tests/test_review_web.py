@@ -146,6 +146,21 @@ def test_the_review_page_with_csrf_protected_forms(app):
     assert bad.status_code == 422 and "没有站点" in bad.text
 
 
+def test_the_ranking_deducts_dust_hours_and_the_evaluation_does_not(client):
+    bureau = bearer(client, "bureau")
+    dust = {"station": "S1", "start": "2025-03-10 01:00", "end": "2025-03-10 03:00", "reason": "沙尘天气影响"}
+    assert client.post(f"{API}/review/marks", json=dust, headers=bureau).json()["mark"]["pollutants"] == "pm10,pm25"
+    value, body = s1_pm25(client)
+    assert value == 22 and not body["data"]["exclude_dust"]  # publication: the air as it was
+    r = client.get(f"{API}/air/ranking", params={"city": CITY, "period": PERIOD, "by": "pm25_mean"})
+    assert r.status_code == 200, r.text
+    ranked = r.json()
+    assert next(row["value"] for row in ranked["rows"] if row["code"] == "S1") == 24
+    assert ranked["data"]["exclude_dust"] and "沙尘" in ranked["data"]["label"]
+    client.post(f"{API}/review/marks", json={**dust, "action": "restore", "reason": "其他", "note": "撤销"}, headers=bureau)
+    assert all(c["layer"] != "dust" for c in client.get(f"{API}/review/marks", headers=bureau).json()["current"])
+
+
 def test_the_review_page_has_no_horizontal_overflow_at_390_px(app):
     """In headless Chromium (skipped without it): signed in as a reviewer on a 390 px wide screen, nothing of the
     page's content (``main``) reaches past the screen's right edge (tables scroll inside their own box). The shared

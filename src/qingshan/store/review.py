@@ -84,6 +84,12 @@ def review_version(con: Con) -> tuple[int, int]:
     return int(a), int(b)
 
 
+def has_dust_marks(con: Con) -> bool:
+    """Has any station-hour ever been marked 沙尘天气影响 (else deducting dust hours changes nothing)?"""
+    return has_table(con, "review_marks") and bool(
+        con.execute("SELECT count(*) FROM review_marks WHERE reason = ?", [DUST]).fetchall()[0][0])
+
+
 def has_marks(con: Con) -> bool:
     """Does the store hold any review mark (none without the table: an older or read-only workspace)?"""
     return has_table(con, "review_marks") and bool(con.execute("SELECT count(*) FROM review_marks").fetchall()[0][0])

@@ -23,6 +23,7 @@ from ...numbers import finite, integer
 from ...standards.air_evaluation import ANNUAL_ITEMS
 from ...standards.pollutants import POLLUTANTS
 from ...standards.rulesets import EVAL_RULESETS
+from ...store.review import has_dust_marks
 from ..console import Console
 from ..jsonable import records
 from ..store import StoreState
@@ -34,6 +35,10 @@ LEVEL_LABELS = {"station": "点位", "district": "区", "town": "镇（街道）
 
 def evaluation_result(console: Console, state: StoreState, city: str, period: Period, data: str = "reviewed",
                       exclude_dust: bool = False) -> EvaluationResult:
+    if exclude_dust:  # without dust marks the deduction changes nothing: share the evaluation page's result
+        with console.store.cursor() as cur:
+            exclude_dust = has_dust_marks(cur)
+
     def compute(_: StoreState) -> EvaluationResult:
         with console.store.cursor() as cur:
             return evaluate_period(cur, period, city=city, levels=LEVELS, data=data, exclude_dust=exclude_dust)
