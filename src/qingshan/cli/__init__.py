@@ -45,6 +45,7 @@ app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_
 ledger_app = lazy_typer("qingshan.cli.ledger", "ledger_app", "治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件")
 hj212_app = lazy_typer("qingshan.cli.hj212", "hj212_app", "HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟")
 grid_app = lazy_typer("qingshan.cli.grid", "grid_app", "网格化监测微站：列表、对参比站校准、漂移检查")
+review_app = lazy_typer("qingshan.cli.review", "review_app", "数据审核：自动预审建议、标记无效/恢复、XLSX 往返、审核记录")
 
 
 @app.callback()
@@ -62,7 +63,8 @@ def main(
 
 for sub, name in ((import_app, "import"), (air_app, "air"), (water_app, "water"), (noise_app, "noise"),
                   (rain_app, "rain"), (dust_app, "dust"), (ledger_app, "ledger"), (hj212_app, "hj212"),
-                  (targets_app, "targets"), (report_app, "report"), (export_app, "export"), (grid_app, "grid")):
+                  (targets_app, "targets"), (report_app, "report"), (export_app, "export"), (grid_app, "grid"),
+                  (review_app, "review")):
     app.add_typer(sub, name=name)
 app.add_typer(lazy_typer("qingshan.cli.alerts", "alerts_app", "报警中心：初步原因分析"), name="alerts")
 app.command("quarantine")(list_quarantine)

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import lake as cli_lake
-from .choices import Engine, Level, RankBy, choice
+from .choices import DataKind, Engine, Level, RankBy, choice
 from .errors import fail
 from .output import console, err, fmt_number, shown_of
 
@@ -93,6 +93,8 @@ RULESET_OPTION = typer.Option(None, "--ruleset", help=EVAL_RULESET_HELP)
 ENGINE_OPTION = typer.Option(Engine.embedded, "--engine", help=cli_lake.ENGINE_HELP, **choice(Engine, "--engine"))
 LAKE_OPTION = typer.Option(None, "--lake", help=cli_lake.LAKE_HELP)
 MASTER_OPTION = typer.Option(None, "--master", help=cli_lake.MASTER_HELP)
+DATA_OPTION = typer.Option(DataKind.reviewed, "--data", help="数据口径：reviewed 审核后（默认）| raw 原始数据（不应用审核标记）",
+                           **choice(DataKind, "--data"))
 
 
 @air_app.command("evaluate")
@@ -105,12 +107,17 @@ def air_evaluate(
     engine: Engine = ENGINE_OPTION,
     lake: Optional[str] = LAKE_OPTION,
     master: Optional[str] = MASTER_OPTION,
+    data: DataKind = DATA_OPTION,
+    exclude_dust: bool = typer.Option(False, "--exclude-dust/--include-dust",
+                                      help="扣除标记为“沙尘天气影响”时段的 PM10、PM2.5（环办监测〔2016〕120号，考核用；默认不扣除）"),
 ) -> None:
     """按 HJ 663 评价一个时段：各站点与城市的年（期）评价指标、有效性、达标与综合指数。"""
     from ..evaluate.air import ranked_stations
 
     p, ev = period_args(period, ruleset)
-    res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city)
+    res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city, data=data.value,
+                            exclude_dust=exclude_dust)
+    console.print(data_line(res))
     table = res.table
     if table.empty:
         err.print(f"[yellow]{p.label} 没有可评价的数据[/]")
@@ -129,11 +136,19 @@ def air_evaluate(
     if note:
         console.print(note)
     for n in res.notes:
-        console.print(f"注：{n}")
+        if n != data_line(res):  # already the header line
+            console.print(f"注：{n}")
     if output:
         table = table.assign(eval_rulesets=",".join(res.eval_rulesets), limits=res.limits, period=p.label)
         write_result(table, output, "空气质量评价")
         console.print(f"完整结果写入 {output}")
+
+
+def data_line(res: Any) -> str:
+    """The header line naming the data an evaluation used (reviewed or raw, dust hours deducted or not)."""
+    from ..store.review import data_label
+
+    return data_label(res.data, res.exclude_dust)
 
 
 def write_result(table: pd.DataFrame, output: Path, sheet: str) -> None:
@@ -189,12 +204,17 @@ def air_rank(
     engine: Engine = ENGINE_OPTION,
     lake: Optional[str] = LAKE_OPTION,
     master: Optional[str] = MASTER_OPTION,
+    data: DataKind = DATA_OPTION,
+    exclude_dust: bool = typer.Option(True, "--exclude-dust/--include-dust",
+                                      help="扣除标记为“沙尘天气影响”时段的 PM10、PM2.5（环办监测〔2016〕120号：排名默认扣除）"),
 ) -> None:
     """按综合指数、PM2.5 或优良天数比例排名（并列同名次）；有效天数不足的对象标 *。"""
     from ..evaluate.air import rank, ranked_stations
 
     p, ev = period_args(period, ruleset)
-    res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city, levels=(level.value,))
+    res = cli_lake.evaluate(ctx, engine, lake, master, p, city, ev, check_city, levels=(level.value,), data=data.value,
+                            exclude_dust=exclude_dust)
+    console.print(data_line(res))
     table = res.table
     if level is Level.station:
         table = table[ranked_stations(table)]

@@ -23,6 +23,11 @@ class Level(str, Enum):
     district = "district"
 
 
+class DataKind(str, Enum):
+    reviewed = "reviewed"
+    raw = "raw"
+
+
 class RankBy(str, Enum):
     composite_index = "composite_index"
     pm25_mean = "pm25_mean"

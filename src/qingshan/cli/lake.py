@@ -54,11 +54,12 @@ LEVEL_ORDER = {"station": 0, "city": 1, "district": 2, "town": 3}
 
 
 def evaluate(ctx: typer.Context, engine: Engine, lake: Optional[str], master: Optional[str], period, city: Optional[str], ev,
-             check_city: Callable, levels: tuple[str, ...] = ("station", "city")):
+             check_city: Callable, levels: tuple[str, ...] = ("station", "city"), data: str = "reviewed",
+             exclude_dust: Optional[bool] = None):
     """The evaluation of ``period`` by the chosen engine (an :class:`~qingshan.evaluate.air.EvaluationResult`),
     rows in a fixed order (level, then code) so that every engine writes the same file; exits 2 with a one-line
     reason on bad options, a bad lake or an unknown city."""
-    res = _evaluate(ctx, engine, lake, master, period, city, ev, check_city, levels)
+    res = _evaluate(ctx, engine, lake, master, period, city, ev, check_city, levels, data, exclude_dust)
     t = res.table
     if len(t):
         order = t["level"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER))
@@ -66,7 +67,8 @@ def evaluate(ctx: typer.Context, engine: Engine, lake: Optional[str], master: Op
     return res
 
 
-def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, levels):
+def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, levels, data="reviewed",
+              exclude_dust=None):
     from ..evaluate.air import evaluate_period
     from ..lake import LakeError
 
@@ -76,7 +78,8 @@ def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, l
         if lake is None:
             with open_workspace(ctx) as ws:
                 check_city(ws, city)
-                return evaluate_period(ws.con, period, city=city, ev_override=ev, levels=levels)
+                return evaluate_period(ws.con, period, city=city, ev_override=ev, levels=levels, data=data,
+                                       exclude_dust=exclude_dust)
         from ..lake import lake_connection
         from ..store.read import station_cities
 
@@ -86,7 +89,8 @@ def _evaluate(ctx, engine: Engine, lake, master, period, city, ev, check_city, l
             fail(e)
         with contextlib.closing(con):
             _check_lake_city(station_cities(con), city)
-            return evaluate_period(con, period, city=city, ev_override=ev, levels=levels)
+            return evaluate_period(con, period, city=city, ev_override=ev, levels=levels, data=data,
+                                   exclude_dust=exclude_dust)
     if lake is None:
         fail("--engine spark 需要 --lake 数据湖（先用 qingshan export lake DIR 导出）")
     return _evaluate_spark(lake, master, period, city, ev, levels)

@@ -15,6 +15,11 @@
    good-days ratio, days by category and by primary pollutant, composite index; :func:`rank` with ties.
 
 A day switches rule set on 2026-03-01 unless an override is given; every output names the rule sets used.
+
+**Reviewed data.** Read from the store (``source="air_hourly"``), the engine reads reviewed data by default: the
+review marks are applied at read time by :func:`qingshan.store.review.air_source` (invalidated values are
+missing; with the rule set's ``exclude_dust`` also PM10/PM2.5 of hours marked 沙尘天气影响). ``data="raw"`` reads
+the hours as stored. Every result says which it used (``data``, ``exclude_dust`` and a note, docs/review.md).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from ..standards.networks import city_mask, station_rank_mask, town_mask
 from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
+from ..store.review import air_source, data_label, reviewed_available
 from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
 from .periods import Period, day_date, day_index
 
@@ -71,21 +77,32 @@ def _station_where(stations: str, city: str | None, extra: str | None) -> str:
 # --- 1. hourly ------------------------------------------------------------------------------------------------
 
 
+def store_source(con: duckdb.DuckDBPyConnection, source: str, data: str, exclude_dust: bool) -> tuple[str, str]:
+    """The relation to read and the data kind it gives: the store's ``air_hourly`` goes through the review marks
+    (:func:`qingshan.store.review.air_source`); any other source (a user's table, a lake without marks) is raw."""
+    if source != "air_hourly" or not reviewed_available(con):
+        return source, "raw"
+    return air_source(con, data, exclude_dust), data
+
+
 def evaluate_hourly(
     con: duckdb.DuckDBPyConnection, period: Period, source: str = "air_hourly", override: AqiRuleSet | None = None,
-    stations: str = "stations", city: str | None = None, where: str | None = None,
+    stations: str = "stations", city: str | None = None, where: str | None = None, data: str = "reviewed",
 ) -> pa.Table:
     """Hourly AQI, IAQIs, primary pollutants and the rounded 24-h / 8-h moving means of every stored station-hour
-    of ``period`` (one Arrow table; ``aqi_ruleset`` names the rule set of each row)."""
-    batches = list(evaluate_hourly_batches(con, period, source, override, stations, city, where))
+    of ``period`` (one Arrow table; ``aqi_ruleset`` names the rule set of each row); reviewed data unless
+    ``data="raw"``."""
+    batches = list(evaluate_hourly_batches(con, period, source, override, stations, city, where, data=data))
     return pa.concat_tables(batches) if batches else pa.table({})
 
 
 def evaluate_hourly_batches(
     con: duckdb.DuckDBPyConnection, period: Period, source: str = "air_hourly", override: AqiRuleSet | None = None,
     stations: str = "stations", city: str | None = None, where: str | None = None, block: int = 200,
+    data: str = "reviewed",
 ):
     """:func:`evaluate_hourly` as Arrow tables of at most ``block`` stations each, so callers can stream them."""
+    source, _ = store_source(con, source, data, False)
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, where))
     validity = ruleset_segments(period.first_day, period.last_day, None)[0][2].validity
     segs = aqi_segments(period.first_day, period.last_day, override)
@@ -176,6 +193,8 @@ class EvaluationResult:
     aqi_rulesets: list[str]
     limits: str
     notes: list[str] = field(default_factory=list)
+    data: str = "raw"  # "reviewed" (review marks applied) or "raw"
+    exclude_dust: bool = False  # PM10/PM2.5 of hours marked 沙尘天气影响 deducted (环办监测〔2016〕120号)
 
 
 def _period_aggregate_sql(daily: str, first_day: int, last_day: int) -> str:
@@ -325,15 +344,22 @@ def evaluate_period(
     station_filter: str | None = None,
     hourly_sink: Callable[[pa.Table], None] | None = None,
     aqi_override: AqiRuleSet | None = None,
+    data: str = "reviewed",
+    exclude_dust: bool | None = None,
 ) -> EvaluationResult:
     """HJ 663 evaluation of ``period`` for stations and cities/districts (optionally of one city).
 
     ``hourly_sink``, when given, receives the hourly evaluation (:func:`evaluate_hourly` columns) block by block,
-    computed in the same pass."""
+    computed in the same pass. ``data``: reviewed (default) or raw; ``exclude_dust`` (default: the rule set's
+    option) deducts the particulate data of hours marked 沙尘天气影响."""
     segs = ruleset_segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
+    dust = any(ev.exclude_dust for _, _, ev in segs) if exclude_dust is None else exclude_dust
+    source, used = store_source(con, source, data, dust)
     grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
     result = empty_result(period, segs)
+    result.data, result.exclude_dust = used, dust and used == "reviewed"
+    result.notes.append(data_label(result.data, result.exclude_dust))
     if not len(grid.stations):
         return result
     daily, dv = station_daily(grid, segs, hourly_sink, aqi_override)

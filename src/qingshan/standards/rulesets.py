@@ -39,6 +39,9 @@ class AirEvalRuleSet:
     #: HJ 663's own threshold could not be verified (docs/rules/open-questions.md#city-station-threshold); 0.5 is our documented choice.
     city_min_station_fraction: float = 0.5
     notes: tuple[str, ...] = ()
+    #: Deduct PM10/PM2.5 of hours marked 沙尘天气影响 (环办监测〔2016〕120号, :mod:`.review`): on for assessment
+    #: (考核) and ranking, off for publication (the registered rule sets), which shows the air as it was.
+    exclude_dust: bool = False
 
 
 GB3095_2012_EVAL = AirEvalRuleSet(

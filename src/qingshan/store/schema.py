@@ -183,6 +183,33 @@ CREATE TABLE IF NOT EXISTS {CALIBRATION_TABLE} (
 );
 """
 
+REVIEW_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS review_mark_seq START 1;
+CREATE TABLE IF NOT EXISTS review_marks (
+    mark_id INTEGER PRIMARY KEY,
+    marked_at TIMESTAMP NOT NULL,
+    by_user VARCHAR NOT NULL,
+    via VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    station VARCHAR NOT NULL,
+    pollutants VARCHAR NOT NULL,
+    hi_from INTEGER NOT NULL,
+    hi_to INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    note VARCHAR,
+    suggestion VARCHAR,
+    before_counts VARCHAR,
+    after_counts VARCHAR
+);
+CREATE TABLE IF NOT EXISTS review_dismissals (
+    suggestion VARCHAR NOT NULL,
+    dismissed_at TIMESTAMP NOT NULL,
+    by_user VARCHAR NOT NULL,
+    via VARCHAR NOT NULL,
+    note VARCHAR
+);
+"""
+
 
 def _met_hourly(con: duckdb.DuckDBPyConnection) -> None:
     # 3: hourly meteorology fed from HJ 212 stations
@@ -197,6 +224,11 @@ def _sensor_calibration(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CALIBRATION_SCHEMA)
 
 
+def _review_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # data review (docs/review.md): an append-only log of marks; the current state is its fold
+    con.execute(REVIEW_SCHEMA)
+
+
 #: every migration, in version order; add new ones with the next free number (never edit or renumber a released
 #: one). Numbers are handed out per change, so two changes may land in either order: a store gets every migration
 #: it has not recorded, whatever its highest version.
@@ -205,6 +237,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "stations.town and stations.network (town stations)", _station_towns),
     Migration(3, "met_hourly (hourly meteorology from HJ 212 stations)", _met_hourly),
     Migration(4, "sensor_calibration (versioned grid-sensor calibrations)", _sensor_calibration),
+    Migration(5, "review_marks and review_dismissals (data review)", _review_tables),
     Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
 )
 LATEST = MIGRATIONS[-1].version

@@ -39,6 +39,7 @@ from ..evaluate import air
 from ..evaluate.grid import load_grid
 from ..evaluate.periods import Period
 from ..store.read import station_membership, water_section_cities
+from ..store.review import data_label
 from .config import Target, TargetConfig
 from .progress import (
     Progress,
@@ -55,11 +56,19 @@ COLUMNS = ["id", "name", "indicator", "level", "target", "ytd_value", "unit", "n
            "status_text", "requirement", "requirement_text", "required", "required_text", "remaining", "source"]
 
 
-def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -> np.ndarray:
+#: Targets are assessment (考核): reviewed data with the particulate data of dust-storm hours deducted
+#: (环办监测〔2016〕120号, :mod:`qingshan.standards.review`).
+DATA = "reviewed"
+EXCLUDE_DUST = True
+
+
+def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str, data: str = DATA,
+                    exclude_dust: bool = EXCLUDE_DUST) -> np.ndarray:
     """The city's valid daily PM2.5 values over ``period``, built exactly as :func:`air.evaluate_period` builds
-    its city level (same engine functions, same rule sets and station-fraction rule)."""
+    its city level (same engine functions, same rule sets and station-fraction rule, same reviewed data)."""
     segs = air.ruleset_segments(period.first_day, period.last_day, None)
-    grid = load_grid(con, "air_hourly", period.first_day, period.last_day, air._station_where("stations", city, None))
+    source, _ = air.store_source(con, "air_hourly", data, exclude_dust)
+    grid = load_grid(con, source, period.first_day, period.last_day, air._station_where("stations", city, None))
     if not len(grid.stations):
         return np.array([], dtype=float)
     _, dv = air.station_daily(grid, segs)
@@ -76,21 +85,23 @@ def city_daily_pm25(con: duckdb.DuckDBPyConnection, period: Period, city: str) -
     return v[~np.isnan(v)]
 
 
-def air_ytd(con: duckdb.DuckDBPyConnection, city: str, as_of: date) -> dict:
-    """Year-to-date air inputs for ``city``: valid and good days, PM2.5 daily count and exact sum, reported mean."""
+def air_ytd(con: duckdb.DuckDBPyConnection, city: str, as_of: date, data: str = DATA) -> dict:
+    """Year-to-date air inputs for ``city``: valid and good days, PM2.5 daily count and exact sum, reported mean
+    (reviewed data with dust hours' PM deducted unless ``data="raw"``; ``data_label`` says which)."""
     period = Period(date(as_of.year, 1, 1), as_of, f"{as_of.year}-01-01:{as_of.isoformat()}")
-    res = air.evaluate_period(con, period, city=city, levels=("city",))
+    res = air.evaluate_period(con, period, city=city, levels=("city",), data=data, exclude_dust=EXCLUDE_DUST)
     t = res.table
     row = t[(t["level"] == "city") & (t["name"] == city)] if len(t) else t
     if not len(row):
         return {"found": False, "period": period}
     r = row.iloc[0]
-    pm = city_daily_pm25(con, period, city)
+    pm = city_daily_pm25(con, period, city, data, EXCLUDE_DUST)
     if len(pm) != int(r["n_pm25"]):  # both come from the same engine functions; a mismatch is a bug
         raise RuntimeError(f"城市日均值个数不一致：{len(pm)} ≠ {int(r['n_pm25'])}")
     return {"found": True, "period": period, "valid_days": int(r["valid_days"]), "good_days": int(r["good_days"]),
             "good_ratio": r["good_ratio"], "n_pm25": len(pm), "pm25_sum": float(pm.sum()),
-            "pm25_mean": r["pm25_mean"], "eval_rulesets": res.eval_rulesets}
+            "pm25_mean": r["pm25_mean"], "eval_rulesets": res.eval_rulesets, "data": res.data,
+            "data_label": data_label(res.data, res.exclude_dust)}
 
 
 _ABOVE_CITY = ("国考", "省考", "市考")

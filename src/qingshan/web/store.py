@@ -26,6 +26,7 @@ import duckdb
 from ..errors import QingshanError
 from ..evaluate.periods import EPOCH, day_date
 from ..store.read import store_counts
+from ..store.review import review_version
 from ..store.water import ensure_schema as ensure_water_schema
 from ..store.workspace import Workspace
 
@@ -118,5 +119,11 @@ class MeasurementStore:
     def _read_state(self) -> StoreState:
         with self.cursor() as cur:
             row, has_alerts = store_counts(cur)
+            review = review_version(cur)  # a review mark changes evaluations without changing the stored rows
         as_of = self.pinned_hi if self.pinned_hi is not None else row[2]
-        return StoreState(tuple(row), int(as_of) if as_of is not None else None, has_alerts)
+        return StoreState((*row, *review), int(as_of) if as_of is not None else None, has_alerts)
+
+    def refresh(self) -> None:
+        """Re-read the state on the next request (after this process wrote to the store, e.g. a review mark)."""
+        with self._lock:
+            self._checked = float("-inf")

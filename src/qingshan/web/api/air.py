@@ -21,6 +21,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/air", tags=["环境空气"], default_re
 
 CITY = Query(None, description="城市名称；缺省为站点最多的城市")
 PERIOD = Query(None, description="时段：2025、2025-03、2025-01-01:2025-03-31 或 2025-03-05；缺省为年初至最新完整日")
+DATA = Query(None, description="数据口径：reviewed 审核后（缺省）| raw 原始数据；答复的 data 字段说明所用口径")
 
 
 @router.get("/stations", summary="站点列表与当前小时 AQI、各污染物小时值及 24 小时/8 小时滑动平均")
@@ -39,8 +40,8 @@ def station(code: str, console: Console = Depends(get_console)) -> ConsoleJSON:
 def series(code: str, start: str | None = Query(None, description="起始日期 YYYY-MM-DD"),
            end: str | None = Query(None, description="结束日期 YYYY-MM-DD（含）"),
            pollutant: str | None = Query(None, description="只取一项：so2 no2 co o3 pm10 pm25 so2_24h … o3_8h aqi"),
-           console: Console = Depends(get_console)) -> ConsoleJSON:
-    return ConsoleJSON(station_series(console, code, start, end, pollutant))
+           data: str | None = DATA, console: Console = Depends(get_console)) -> ConsoleJSON:
+    return ConsoleJSON(station_series(console, code, start, end, pollutant, data))
 
 
 @router.get("/stations/{code}/calendar", summary="站点全年日 AQI（日报）与类别")
@@ -59,8 +60,8 @@ def diurnal(code: str, start: str | None = Query(None, description="起始日期
 @router.get("/evaluation", summary="HJ 663 时段评价统计表（含数据覆盖：有效天数/应有天数）")
 def get_evaluation(city: str | None = CITY, period: str | None = PERIOD,
                    level: str | None = Query(None, description="station（缺省）| district | town | city"),
-                   console: Console = Depends(get_console)) -> ConsoleJSON:
-    return ConsoleJSON(evaluation(console, city, period, level))
+                   data: str | None = DATA, console: Console = Depends(get_console)) -> ConsoleJSON:
+    return ConsoleJSON(evaluation(console, city, period, level, data))
 
 
 @router.get("/ranking", summary="排名：黄色=劣于全市平均，红色=较上年同期变差")
@@ -68,5 +69,5 @@ def get_ranking(city: str | None = CITY, period: str | None = PERIOD,
                 level: str | None = Query(None, description="station（缺省）| district | town（乡镇站所在镇/街道）"),
                 by: str | None = Query(None, description="composite_index（缺省）| pm25_mean | good_ratio | pm10_mean"
                                                             " | no2_mean | so2_mean | o3_8h_p90 | co_p95"),
-                console: Console = Depends(get_console)) -> ConsoleJSON:
-    return ConsoleJSON(ranking(console, city, period, level, by))
+                data: str | None = DATA, console: Console = Depends(get_console)) -> ConsoleJSON:
+    return ConsoleJSON(ranking(console, city, period, level, by, data))

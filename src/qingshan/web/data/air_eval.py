@@ -23,21 +23,27 @@ from ...numbers import finite, integer
 from ...standards.air_evaluation import ANNUAL_ITEMS
 from ...standards.pollutants import POLLUTANTS
 from ...standards.rulesets import EVAL_RULESETS
+from ...store.review import has_dust_marks
 from ..console import Console
 from ..jsonable import records
 from ..store import StoreState
-from .common import BadParameter, need_data, period_param, resolve_city, ytd_period
+from .common import BadParameter, data_meta, data_param, need_data, period_param, resolve_city, ytd_period
 
 LEVELS = ("station", "district", "town", "city")
 LEVEL_LABELS = {"station": "点位", "district": "区", "town": "镇（街道）", "city": "城市"}
 
 
-def evaluation_result(console: Console, state: StoreState, city: str, period: Period) -> EvaluationResult:
+def evaluation_result(console: Console, state: StoreState, city: str, period: Period, data: str = "reviewed",
+                      exclude_dust: bool = False) -> EvaluationResult:
+    if exclude_dust:  # without dust marks the deduction changes nothing: share the evaluation page's result
+        with console.store.cursor() as cur:
+            exclude_dust = has_dust_marks(cur)
+
     def compute(_: StoreState) -> EvaluationResult:
         with console.store.cursor() as cur:
-            return evaluate_period(cur, period, city=city, levels=LEVELS)
+            return evaluate_period(cur, period, city=city, levels=LEVELS, data=data, exclude_dust=exclude_dust)
 
-    return console.cached("evaluate_period", (city, period.start, period.end), compute, state)
+    return console.cached("evaluate_period", (city, period.start, period.end, data, exclude_dust), compute, state)
 
 
 def _level_rows(res: EvaluationResult, level: str, keep_control: bool = True) -> pd.DataFrame:
@@ -75,19 +81,21 @@ SUMMARY_COLUMNS = ("level", "code", "name", "district", "is_control", "expected_
 
 
 def evaluation(console: Console, city: str | None = None, period: str | None = None,
-               level: str | None = None) -> dict[str, Any]:
-    """HJ 663 statistics of every entity of ``level`` with coverage (valid days of the expected, valid flags)."""
+               level: str | None = None, data: str | None = None) -> dict[str, Any]:
+    """HJ 663 statistics of every entity of ``level`` with coverage (valid days of the expected, valid flags), from
+    reviewed data unless ``data="raw"`` (publication: dust hours not deducted)."""
+    kind = data_param(data)
     state = console.store.state()
     need_data(state)
     name = resolve_city(console, state, city)
     p = period_param(period, ytd_period(state))
     lv = _level_param(level, LEVELS, "station")
-    return console.cached("evaluation", (name, p.start, p.end, p.label, lv),
-                          lambda st: _evaluation(console, st, name, p, lv), state)
+    return console.cached("evaluation", (name, p.start, p.end, p.label, lv, kind),
+                          lambda st: _evaluation(console, st, name, p, lv, kind), state)
 
 
-def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str) -> dict[str, Any]:
-    res = evaluation_result(console, state, name, p)
+def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str) -> dict[str, Any]:
+    res = evaluation_result(console, state, name, p, kind)
     rows = records(_level_rows(res, lv))
     for r in rows:
         expected, valid = r.get("expected_days"), r.get("valid_days")
@@ -100,12 +108,18 @@ def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: s
             "level": lv, "level_label": LEVEL_LABELS[lv], "rows": rows,
             "items": [{"key": i.key, "name": i.name_zh, "short": _short(i.pollutant, i.statistic, i.source),
                        "pollutant": i.pollutant, "statistic": i.statistic} for i in ANNUAL_ITEMS],
-            "rulesets": rulesets_of(res)}
+            "rulesets": rulesets_of(res), "data": data_meta(res.data, res.exclude_dust)}
+
+
+#: rankings follow 环办监测〔2016〕120号: particulate data of hours marked 沙尘天气影响 are deducted
+RANKING_EXCLUDE_DUST = True
 
 
 def ranking(console: Console, city: str | None = None, period: str | None = None, level: str | None = None,
-            by: str | None = None) -> dict[str, Any]:
-    """Entities of ``level`` (station or district) ranked by ``by`` with yellow/red highlights."""
+            by: str | None = None, data: str | None = None) -> dict[str, Any]:
+    """Entities of ``level`` (station or district) ranked by ``by`` with yellow/red highlights (reviewed data with
+    dust hours' PM deducted unless ``data="raw"``)."""
+    kind = data_param(data)
     state = console.store.state()
     need_data(state)
     name = resolve_city(console, state, city)
@@ -114,15 +128,16 @@ def ranking(console: Console, city: str | None = None, period: str | None = None
     key = by or "composite_index"
     if key not in RANKING_METRICS:
         raise BadParameter(f"排名指标 by 应为 {'|'.join(RANKING_METRICS)}，而不是 {key!r}")
-    return console.cached("ranking", (name, p.start, p.end, p.label, lv, key),
-                          lambda st: _ranking(console, st, name, p, lv, key), state)
+    return console.cached("ranking", (name, p.start, p.end, p.label, lv, key, kind),
+                          lambda st: _ranking(console, st, name, p, lv, key, kind), state)
 
 
-def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str, key: str) -> dict[str, Any]:
+def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str, key: str,
+             kind: str = "reviewed") -> dict[str, Any]:
     metric = RANKING_METRICS[key]
     prev_period = year_ago(p)
-    cur_res = evaluation_result(console, state, name, p)
-    prev_res = evaluation_result(console, state, name, prev_period)
+    cur_res = evaluation_result(console, state, name, p, kind, RANKING_EXCLUDE_DUST)
+    prev_res = evaluation_result(console, state, name, prev_period, kind, RANKING_EXCLUDE_DUST)
     city_rows = _level_rows(cur_res, "city")
     city_row = city_rows[city_rows["code"] == name].iloc[0].to_dict() if len(city_rows) and (city_rows["code"] == name).any() else None
     rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
@@ -142,4 +157,5 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
             "rows": rows, "highlight_meaning": HIGHLIGHT_MEANING,
             "metrics": {k: m.name_zh for k, m in RANKING_METRICS.items()},
             "rulesets": rulesets_of(cur_res), "previous_rulesets": rulesets_of(prev_res),
+            "data": data_meta(cur_res.data, cur_res.exclude_dust),
             "previous_has_data": integer(len(_level_rows(prev_res, lv))) > 0 if not prev_res.table.empty else False}

@@ -28,7 +28,7 @@ from ...store.read import stations_of_city
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState, hour_day, hour_time
-from .common import category_info, need_data, primary_info, resolve_city
+from .common import category_info, data_meta, need_data, primary_info, resolve_city
 
 #: Hourly AQI above which a station-hour raises an air alert (重度污染 and worse, HJ 633 level ≥ 5).
 ALERT_AQI = 200
@@ -141,6 +141,7 @@ def _compute(console: Console, state: StoreState, city: str, as_of: int) -> dict
         "today": today,
         "alerts": alerts,
         "rulesets": {"aqi": used, "aqi_titles": {n: AQI_RULESETS[n].title_zh for n in used if n in AQI_RULESETS},
+                     "data": data_meta("reviewed"),  # hourly values with the review marks applied
                      "city_min_station_fraction": ev.city_min_station_fraction,
                      "method": "城市小时浓度为评价点位（不含对照点、乡镇站）小时浓度的算术平均，再按 AQI 规则集计算"},
     }

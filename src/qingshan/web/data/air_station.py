@@ -30,6 +30,8 @@ from .common import (
     BadParameter,
     DataNotFound,
     category_info,
+    data_meta,
+    data_param,
     need_data,
     primary_info,
     year_param,
@@ -92,9 +94,9 @@ def day_range(start: str | None, end: str | None, state: StoreState, default_day
     return Period(a, b, f"{a.isoformat()}:{b.isoformat()}"), defaulted
 
 
-def _hourly(console: Console, code: str, period: Period) -> pd.DataFrame:
+def _hourly(console: Console, code: str, period: Period, data: str = "reviewed") -> pd.DataFrame:
     with console.store.cursor() as cur:
-        t = air.evaluate_hourly(cur, period, where=f"station = {_q(code)}")
+        t = air.evaluate_hourly(cur, period, where=f"station = {_q(code)}", data=data)
     return t.to_pandas() if t.num_rows else pd.DataFrame(columns=["hi", *SERIES_COLUMNS, "primary_pollutants",
                                                                    "aqi_ruleset"])
 
@@ -105,8 +107,10 @@ def _rulesets(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def station_series(console: Console, code: str, start: str | None = None, end: str | None = None,
-                   pollutant: str | None = None) -> dict[str, Any]:
-    """Hourly values (all columns, or one ``pollutant``) with AQI, category and primary pollutants."""
+                   pollutant: str | None = None, data: str | None = None) -> dict[str, Any]:
+    """Hourly values (all columns, or one ``pollutant``) with AQI, category and primary pollutants; reviewed data
+    (invalidated hours are null) unless ``data="raw"``."""
+    kind = data_param(data)
     state = console.store.state()
     info = station_info(console, code, state)
     period, defaulted = day_range(start, end, state, DEFAULT_SERIES_DAYS)
@@ -115,7 +119,7 @@ def station_series(console: Console, code: str, start: str | None = None, end: s
     cols = list(SERIES_COLUMNS) if pollutant is None else [pollutant] + (["aqi"] if pollutant != "aqi" else [])
 
     def compute(st: StoreState) -> dict[str, Any]:
-        frame = _hourly(console, code, period)
+        frame = _hourly(console, code, period, kind)
         if defaulted:
             frame = frame[frame["hi"] <= st.as_of_hi]
         rows = []
@@ -130,10 +134,10 @@ def station_series(console: Console, code: str, start: str | None = None, end: s
         return {"station": info, "start": period.start.isoformat(), "end": period.end.isoformat(),
                 "columns": {c: {"label": COLUMN_LABELS.get(c, ("AQI", ""))[0], "unit": COLUMN_LABELS.get(c, ("", ""))[1]}
                             for c in cols},
-                "hours": rows, "rulesets": _rulesets(frame),
+                "hours": rows, "rulesets": _rulesets(frame), "data": data_meta(kind),
                 "time_convention": "小时结束时刻（16:00 表示 15:00—16:00 的小时均值），北京时间"}
 
-    return console.cached("series", (code, period.label, pollutant, defaulted), compute, state)
+    return console.cached("series", (code, period.label, pollutant, defaulted, kind), compute, state)
 
 
 def station_calendar(console: Console, code: str, year: int | None = None) -> dict[str, Any]:
@@ -147,7 +151,8 @@ def station_calendar(console: Console, code: str, year: int | None = None) -> di
         last_day = min(period.last_day, (int(st.as_of_hi) - 1) // 24)  # nothing after "now"
         segs = air.ruleset_segments(period.first_day, period.last_day, None)
         with console.store.cursor() as cur:
-            grid = load_grid(cur, "air_hourly", period.first_day, period.last_day, f"station = {_q(code)}")
+            source, _ = air.store_source(cur, "air_hourly", "reviewed", False)
+            grid = load_grid(cur, source, period.first_day, period.last_day, f"station = {_q(code)}")
         days: list[dict[str, Any]] = []
         if len(grid.stations):
             daily, _ = air.station_daily(grid, segs)

@@ -11,6 +11,7 @@ from ...numbers import finite
 from ...standards.air_aqi import category
 from ...standards.pollutants import POLLUTANTS, PRIMARY_NAMES_ZH
 from ...store.read import city_station_counts
+from ...store.review import ReviewError, data_kind, data_label
 from ..console import Console
 from ..store import StoreState, last_complete_day
 
@@ -24,6 +25,19 @@ class DataNotFound(QingshanError, LookupError):
 
 class BadParameter(QingshanError, ValueError):
     """A malformed or out-of-range parameter (HTTP 422; message in Chinese)."""
+
+
+def data_param(data: str | None) -> str:
+    """The ``data`` query parameter: ``reviewed`` (default) or ``raw`` (docs/review.md)."""
+    try:
+        return data_kind(data)
+    except ReviewError as e:
+        raise BadParameter(str(e)) from None
+
+
+def data_meta(kind: str, exclude_dust: bool = False) -> dict[str, Any]:
+    """What every air answer says about its data: ``{"kind": reviewed|raw, "exclude_dust", "label"}``."""
+    return {"kind": kind, "exclude_dust": exclude_dust, "label": data_label(kind, exclude_dust)}
 
 
 def need_data(state: StoreState) -> int:
