@@ -1,0 +1,91 @@
+"""How a writing command hands its work to the running platform (``qingshan import`` while ``serve`` runs).
+
+The command finds the platform through the workspace's lock file (:mod:`.lock`), uploads its files to
+``POST /api/v1/jobs/imports`` on loopback with the local token, follows the job (``GET /api/v1/jobs/<id>``) and
+returns it when finished; the command prints the job's reports exactly as it prints its own. Only the standard
+library is used (the command line must not need an HTTP client package).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import QingshanError
+from .lock import RunningPlatform
+
+
+class HandoffError(QingshanError):
+    """The running platform could not take or finish the work (the message is user-facing)."""
+
+
+def _multipart(fields: dict[str, str], files: list[Path]) -> tuple[bytes, str]:
+    boundary = "qingshan-" + uuid.uuid4().hex
+    out: list[bytes] = []
+    for k, v in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+    for p in files:
+        name = p.name.replace('"', "_").replace("\r", "_").replace("\n", "_")
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        out.append(p.read_bytes())
+        out.append(b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def _call(platform: RunningPlatform, method: str, path: str, body: bytes | None = None,
+          content_type: str | None = None, timeout: float = 600.0) -> Any:
+    if platform.token is None:
+        raise HandoffError(f"平台正在运行（{platform.describe()}），但本用户无法读取其令牌文件 platform.token："
+                           f"请以运行平台的用户执行本命令，或在控制台“导入”页上传文件")
+    req = urllib.request.Request(platform.url + path, data=body, method=method)
+    req.add_header("Authorization", f"Bearer {platform.token}")
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback URL from the lock file
+            return json.loads(resp.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        try:
+            detail = json.loads(e.read().decode("utf-8")).get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        raise HandoffError(f"平台（{platform.describe()}）拒绝了请求：{detail or e.reason}（HTTP {e.code}）") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise HandoffError(f"无法连接正在运行的平台（{platform.describe()}）：{e}") from None
+
+
+def hand_import(platform: RunningPlatform, kind: str, files: list[Path], options: dict[str, Any],
+                progress: Callable[[int], None] | None = None, poll: float = 0.2) -> dict[str, Any]:
+    """Upload ``files`` as an import job of ``kind``, wait for it, return the finished job.
+
+    ``progress(n)`` is called with the number of files done whenever it grows."""
+    for f in files:
+        if not f.is_file():
+            raise HandoffError(f"文件不存在或不是普通文件：{f}")
+    fields = {"kind": kind}
+    if options.get("hour_beginning"):
+        fields["hour_beginning"] = "true"
+    if options.get("year") is not None:
+        fields["year"] = str(options["year"])
+    body, ctype = _multipart(fields, files)
+    job = _call(platform, "POST", "/api/v1/jobs/imports", body, ctype)
+    done = 0
+    while job["state"] in ("queued", "running"):
+        n = int((job.get("progress") or {}).get("files_done") or 0)
+        if progress is not None and n > done:
+            progress(n - done)
+            done = n
+        time.sleep(poll)
+        job = _call(platform, "GET", f"/api/v1/jobs/{job['id']}", timeout=30.0)
+    n = int((job.get("progress") or {}).get("files_done") or 0)
+    if progress is not None and n > done:
+        progress(n - done)
+    return job

@@ -1,0 +1,113 @@
+"""``/api/v1/jobs`` — imports and report builds running in the platform (``qingshan serve``; docs/deployment.md).
+
+The job service is the platform's (:mod:`qingshan.platform.jobs`), put on ``app.state.jobs`` by ``qingshan
+serve``; a console app built without it (tests, the stand-alone app) answers 503 here.
+
+Who may: bureau staff and administrators (the ledger roles ``bureau`` and ``admin``, who also import on the command
+line), never the public — or the platform's **local token** (``<workspace>/platform.token``, readable only by the
+account running the platform): ``qingshan import`` run by that account while the platform runs hands its files
+over with ``Authorization: Bearer <local token>`` and prints the job's report. The token is not a ledger token;
+it gives the rights of the local operator (who can read the workspace's files anyway) on these endpoints only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Optional, Protocol
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
+
+from ...ledger.api import API_PREFIX, bearer, get_ctx, get_session
+from ..data.common import BadParameter, DataNotFound
+
+router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["任务"])
+
+#: Largest file accepted for an import upload (bytes).
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+LOCAL_OPERATOR = "本机命令行"
+
+
+class JobService(Protocol):
+    """What the platform's job queue offers the API (:class:`qingshan.platform.jobs.JobQueue`)."""
+
+    token: str
+
+    def import_kinds(self) -> list[dict[str, Any]]: ...
+    def submit_import(self, kind: str, files: list[tuple[str, bytes]], options: dict[str, Any],
+                      owner: str) -> dict[str, Any]: ...
+    def get(self, job_id: str) -> dict[str, Any] | None: ...
+    def list(self, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+
+
+def job_service(request: Request) -> JobService:
+    svc = getattr(request.app.state, "jobs", None)
+    if svc is None:
+        raise HTTPException(503, "任务队列只在平台进程（qingshan serve）中运行")
+    return svc
+
+
+def job_caller(request: Request, session: Session = Depends(get_session),
+               cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer),
+               svc: JobService = Depends(job_service)) -> str:
+    """Who submits or reads jobs: the local operator (local token) or a signed-in bureau/admin user."""
+    if cred is not None and hmac.compare_digest(cred.credentials.encode(), svc.token.encode()):
+        return LOCAL_OPERATOR
+    ctx = get_ctx(request, session, cred)
+    if ctx.anonymous:
+        raise HTTPException(401, "请先登录（导入数据须为生态环境局工作人员或管理员）",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not ctx.principal.is_supervisor:
+        raise HTTPException(403, "只有生态环境局工作人员或管理员可以导入数据、查看任务")
+    return ctx.principal.name
+
+
+def public_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the API shows it (uploaded files by their names, not the server's paths)."""
+    params = dict(job.get("params") or {})
+    if "files" in params:
+        params["files"] = params.pop("names", None) or [p.rsplit("/", 1)[-1] for p in params["files"]]
+    return {k: (params if k == "params" else v) for k, v in job.items()}
+
+
+@router.get("/import-kinds", summary="可导入的数据类型")
+def import_kinds(_: str = Depends(job_caller), svc: JobService = Depends(job_service)) -> list[dict[str, Any]]:
+    return svc.import_kinds()
+
+
+@router.post("/imports", status_code=202, summary="上传文件并排队导入（类型与选项同 qingshan import）")
+async def submit_import(request: Request, kind: str = Form(..., max_length=32, description="导入类型，如 long、quotsoft"),
+                        files: list[UploadFile] = File(...),
+                        hour_beginning: Optional[bool] = Form(None, description="long：时间为时段开始"),
+                        year: Optional[str] = Form(None, max_length=8, description="噪声：监测年度"),
+                        who: str = Depends(job_caller), svc: JobService = Depends(job_service)) -> dict[str, Any]:
+    from fastapi.concurrency import run_in_threadpool
+
+    data: list[tuple[str, bytes]] = []
+    for f in files:
+        body = await f.read(MAX_IMPORT_BYTES + 1)
+        if len(body) > MAX_IMPORT_BYTES:
+            raise HTTPException(413, f"文件 {f.filename} 超过大小上限 {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")
+        data.append((f.filename or "upload", body))
+    options = {"hour_beginning": hour_beginning or None, "year": year or None}
+    try:
+        job = await run_in_threadpool(svc.submit_import, kind, data, options, who)
+    except ValueError as e:  # the job service's refusals (unknown kind, bad option) are ValueErrors
+        raise BadParameter(str(e)) from None
+    return public_job(job)
+
+
+@router.get("", summary="任务列表（导入、报告生成、定时任务）")
+def list_jobs(kind: Optional[str] = Query(None, pattern="^(import|report|scheduled)$"),
+              limit: int = Query(50, ge=1, le=500), _: str = Depends(job_caller),
+              svc: JobService = Depends(job_service)) -> list[dict[str, Any]]:
+    return [public_job(j) for j in svc.list(kind, limit)]
+
+
+@router.get("/{job_id}", summary="任务状态：进度与导入报告（含隔离数据）")
+def get_job(job_id: str, _: str = Depends(job_caller), svc: JobService = Depends(job_service)) -> dict[str, Any]:
+    job = svc.get(job_id)
+    if job is None:
+        raise DataNotFound(f"没有任务 {job_id}")
+    return public_job(job)
