@@ -70,7 +70,7 @@ def _import(ctx: typer.Context, kind: str, files: list[Path], verbose: bool = Fa
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..platform.importing import report_of, run_import, title_of
-    from ..platform.lock import read_running
+    from ..platform.lock import wait_running
 
     title = title_of(kind)
     reports: list[Any] = []
@@ -81,8 +81,8 @@ def _import(ctx: typer.Context, kind: str, files: list[Path], verbose: bool = Fa
         ) as progress:
             task = progress.add_task(kind, total=len(files))
             try:
-                running = read_running(workspace_path(ctx))
-            except QingshanError as e:  # a platform starting up
+                running = wait_running(workspace_path(ctx))
+            except QingshanError as e:  # a platform that never finished starting
                 fail(e, 2, "导入失败：")
             if running is not None:
                 from ..platform.handoff import HandoffError, hand_import

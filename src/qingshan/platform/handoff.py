@@ -1,7 +1,8 @@
 """How a writing command hands its work to the running platform (``qingshan import`` while ``serve`` runs).
 
-The command finds the platform through the workspace's lock file (:mod:`.lock`), uploads its files to
-``POST /api/v1/jobs/imports`` on loopback with the local token, follows the job (``GET /api/v1/jobs/<id>``) and
+The command finds the platform through the workspace's lock file (:mod:`.lock`), hands the paths of its files
+to ``POST /api/v1/jobs/imports/local`` on loopback with the local token (the platform, running under the same
+account, copies them into the job's upload folder before it answers; no size limit of an HTTP upload applies), follows the job (``GET /api/v1/jobs/<id>``) and
 returns it when finished; the command prints the job's reports exactly as it prints its own. Only the standard
 library is used (the command line must not need an HTTP client package).
 """
@@ -12,7 +13,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,21 +23,6 @@ from .lock import RunningPlatform
 
 class HandoffError(QingshanError):
     """The running platform could not take or finish the work (the message is user-facing)."""
-
-
-def _multipart(fields: dict[str, str], files: list[Path]) -> tuple[bytes, str]:
-    boundary = "qingshan-" + uuid.uuid4().hex
-    out: list[bytes] = []
-    for k, v in fields.items():
-        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
-    for p in files:
-        name = p.name.replace('"', "_").replace("\r", "_").replace("\n", "_")
-        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                   f"Content-Type: application/octet-stream\r\n\r\n".encode())
-        out.append(p.read_bytes())
-        out.append(b"\r\n")
-    out.append(f"--{boundary}--\r\n".encode())
-    return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
 def _call(platform: RunningPlatform, method: str, path: str, body: bytes | None = None,
@@ -70,13 +55,9 @@ def hand_import(platform: RunningPlatform, kind: str, files: list[Path], options
     for f in files:
         if not f.is_file():
             raise HandoffError(f"文件不存在或不是普通文件：{f}")
-    fields = {"kind": kind}
-    if options.get("hour_beginning"):
-        fields["hour_beginning"] = "true"
-    if options.get("year") is not None:
-        fields["year"] = str(options["year"])
-    body, ctype = _multipart(fields, files)
-    job = _call(platform, "POST", "/api/v1/jobs/imports", body, ctype)
+    body = json.dumps({"kind": kind, "files": [str(f.resolve()) for f in files],
+                       "hour_beginning": options.get("hour_beginning"), "year": options.get("year")}).encode()
+    job = _call(platform, "POST", "/api/v1/jobs/imports/local", body, "application/json")
     done = 0
     while job["state"] in ("queued", "running"):
         n = int((job.get("progress") or {}).get("files_done") or 0)

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,14 @@ class JobStore:
         with self._lock:
             self._con.close()
 
-    def create(self, kind: str, name: str, params: dict[str, Any], owner: str, state: str = "queued") -> dict:
+    def create(self, kind: str, name: str, params: dict[str, Any], owner: str, state: str = "queued",
+               progress: dict[str, Any] | None = None) -> dict:
         job_id = uuid.uuid4().hex[:16]
         with self._lock:
-            self._con.execute("INSERT INTO jobs (id, kind, name, params, owner, state, created) VALUES (?,?,?,?,?,?,?)",
-                              (job_id, kind, name, json.dumps(params, ensure_ascii=False), owner, state, utc_now()))
+            self._con.execute("INSERT INTO jobs (id, kind, name, params, owner, state, progress, created) "
+                              "VALUES (?,?,?,?,?,?,?,?)",
+                              (job_id, kind, name, json.dumps(params, ensure_ascii=False), owner, state,
+                               json.dumps(progress, ensure_ascii=False) if progress else None, utc_now()))
         job = self.get(job_id)
         assert job is not None
         return job
@@ -164,7 +168,27 @@ class JobQueue:
                 for k in KINDS.values()]
 
     def submit_import(self, kind: str, files: list[tuple[str, bytes]], options: dict[str, Any], owner: str) -> dict:
-        """Spool the files, record the job (queued), schedule it; returns the job. Thread-safe."""
+        """Spool uploaded files, record the job (queued), schedule it; returns the job. Thread-safe."""
+        return self._submit(kind, [(name, lambda f, d=data: f.write(d)) for name, data in files], options, owner)
+
+    def submit_local_import(self, kind: str, paths: list[str], options: dict[str, Any], owner: str) -> dict:
+        """The same for files on this machine (``qingshan import`` run by the platform's account hands over their
+        paths): they are copied into the job's upload folder first, so the job does not depend on them."""
+        sources = [Path(p) for p in paths]
+        for p in sources:
+            if not p.is_absolute() or not p.is_file():
+                raise JobError(f"文件不存在或不是普通文件：{p}")
+
+        def copier(src: Path) -> Any:
+            def write(f: Any) -> None:
+                with open(src, "rb") as inp:
+                    shutil.copyfileobj(inp, f, 1 << 20)
+            return write
+
+        return self._submit(kind, [(p.name, copier(p)) for p in sources], options, owner)
+
+    def _submit(self, kind: str, files: list[tuple[str, Callable[[Any], None]]], options: dict[str, Any],
+                owner: str) -> dict:
         try:
             opts = check_request(kind, len(files), options)
         except BadImportRequest as e:
@@ -173,28 +197,32 @@ class JobQueue:
         folder.mkdir(mode=0o700)
         paths: list[str] = []
         used: set[str] = set()
-        for i, (name, data) in enumerate(files):
-            fname = safe_name(name)
-            if fname in used:
-                fname = f"{i + 1}-{fname}"
-            used.add(fname)
-            p = folder / fname
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            paths.append(str(p))
-        dfd = os.open(folder, os.O_RDONLY)
         try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            for i, (name, write) in enumerate(files):
+                fname = safe_name(name)
+                if fname in used:
+                    fname = f"{i + 1}-{fname}"
+                used.add(fname)
+                p = folder / fname
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    write(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                paths.append(str(p))
+            dfd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        # recorded (acknowledged) only once its files are durable: a crash after this re-runs it (start())
         job = self.jobs.create("import", kind, {"options": opts, "files": paths, "names": [n for n, _ in files]},
-                               owner)
-        self.jobs.update(job["id"], progress={"files_done": 0, "files_total": len(paths), "stage": "排队等待"})
+                               owner, progress={"files_done": 0, "files_total": len(paths), "stage": "排队等待"})
         self._schedule(job["id"])
-        return self.get(job["id"])  # type: ignore[return-value]
+        return job
 
     def get(self, job_id: str) -> dict | None:
         return self.jobs.get(job_id)

@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,6 +80,19 @@ def read_running(workspace: Path) -> RunningPlatform | None:
     except (FileNotFoundError, PermissionError):
         token = None
     return RunningPlatform(pid, host, port, f"http://{_loopback(host)}:{port}", token)
+
+
+def wait_running(workspace: Path, timeout: float = 120.0, poll: float = 0.2) -> RunningPlatform | None:
+    """:func:`read_running`, waiting up to ``timeout`` seconds for a platform that is starting up (its lock is
+    held but it has not yet said where it listens)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read_running(workspace)
+        except PlatformRunning:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(poll)
 
 
 class PlatformLock:

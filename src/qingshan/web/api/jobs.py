@@ -17,6 +17,7 @@ from typing import Any, Optional, Protocol
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...ledger.api import API_PREFIX, bearer, get_ctx, get_session
@@ -24,8 +25,9 @@ from ..data.common import BadParameter, DataNotFound
 
 router = APIRouter(prefix=f"{API_PREFIX}/jobs", tags=["任务"])
 
-#: Largest file accepted for an import upload (bytes).
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
+#: Largest file accepted for an import upload (bytes); the whole request is capped by the console's upload limit
+#: too (5 × the ledger's attachment limit, docs/console.md). Larger files: ``qingshan import`` on the server.
+MAX_IMPORT_BYTES = 100 * 1024 * 1024
 LOCAL_OPERATOR = "本机命令行"
 
 
@@ -37,6 +39,8 @@ class JobService(Protocol):
     def import_kinds(self) -> list[dict[str, Any]]: ...
     def submit_import(self, kind: str, files: list[tuple[str, bytes]], options: dict[str, Any],
                       owner: str) -> dict[str, Any]: ...
+    def submit_local_import(self, kind: str, paths: list[str], options: dict[str, Any],
+                            owner: str) -> dict[str, Any]: ...
     def get(self, job_id: str) -> dict[str, Any] | None: ...
     def list(self, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
 
@@ -94,6 +98,33 @@ async def submit_import(request: Request, kind: str = Form(..., max_length=32, d
     try:
         job = await run_in_threadpool(svc.submit_import, kind, data, options, who)
     except ValueError as e:  # the job service's refusals (unknown kind, bad option) are ValueErrors
+        raise BadParameter(str(e)) from None
+    return public_job(job)
+
+
+class LocalImport(BaseModel):
+    kind: str = Field(..., max_length=32)
+    files: list[str] = Field(..., min_length=1, max_length=10_000)
+    hour_beginning: bool | None = None
+    year: int | None = None
+
+
+def local_operator(cred: Optional[HTTPAuthorizationCredentials] = Depends(bearer),
+                   svc: JobService = Depends(job_service)) -> str:
+    if cred is None or not hmac.compare_digest(cred.credentials.encode(), svc.token.encode()):
+        raise HTTPException(401, "此接口只接受平台的本机令牌（platform.token）", headers={"WWW-Authenticate": "Bearer"})
+    return LOCAL_OPERATOR
+
+
+@router.post("/imports/local", status_code=202, include_in_schema=False)
+def submit_local_import(body: LocalImport, who: str = Depends(local_operator),
+                        svc: JobService = Depends(job_service)) -> dict[str, Any]:
+    """Internal: ``qingshan import`` run by the platform's account hands over the paths of its files (local token
+    only; the platform copies them into the job's upload folder before answering)."""
+    try:
+        job = svc.submit_local_import(body.kind, body.files, {"hour_beginning": body.hour_beginning,
+                                                              "year": body.year}, who)
+    except ValueError as e:
         raise BadParameter(str(e)) from None
     return public_job(job)
 
