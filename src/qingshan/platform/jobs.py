@@ -169,7 +169,7 @@ class JobQueue:
 
     def submit_import(self, kind: str, files: list[tuple[str, bytes]], options: dict[str, Any], owner: str) -> dict:
         """Spool uploaded files, record the job (queued), schedule it; returns the job. Thread-safe."""
-        return self._submit(kind, [(name, lambda f, d=data: f.write(d)) for name, data in files], options, owner)
+        return self._submit(kind, [(name, name, lambda f, d=data: f.write(d)) for name, data in files], options, owner)
 
     def submit_local_import(self, kind: str, paths: list[str], options: dict[str, Any], owner: str) -> dict:
         """The same for files on this machine (``qingshan import`` run by the platform's account hands over their
@@ -185,10 +185,12 @@ class JobQueue:
                     shutil.copyfileobj(inp, f, 1 << 20)
             return write
 
-        return self._submit(kind, [(p.name, copier(p)) for p in sources], options, owner)
+        return self._submit(kind, [(p.name, str(p), copier(p)) for p in sources], options, owner)
 
-    def _submit(self, kind: str, files: list[tuple[str, Callable[[Any], None]]], options: dict[str, Any],
+    def _submit(self, kind: str, files: list[tuple[str, str, Callable[[Any], None]]], options: dict[str, Any],
                 owner: str) -> dict:
+        """``files``: (name, label, write) — the file's name, what reports and errors call it (its path on the
+        caller's side, or the uploaded name), and a function writing its bytes."""
         try:
             opts = check_request(kind, len(files), options)
         except BadImportRequest as e:
@@ -198,7 +200,7 @@ class JobQueue:
         paths: list[str] = []
         used: set[str] = set()
         try:
-            for i, (name, write) in enumerate(files):
+            for i, (name, _, write) in enumerate(files):
                 fname = safe_name(name)
                 if fname in used:
                     fname = f"{i + 1}-{fname}"
@@ -219,7 +221,8 @@ class JobQueue:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         # recorded (acknowledged) only once its files are durable: a crash after this re-runs it (start())
-        job = self.jobs.create("import", kind, {"options": opts, "files": paths, "names": [n for n, _ in files]},
+        job = self.jobs.create("import", kind, {"options": opts, "files": paths, "names": [n for n, _, _ in files],
+                                                "labels": [label for _, label, _ in files]},
                                owner, progress={"files_done": 0, "files_total": len(paths), "stage": "排队等待"})
         self._schedule(job["id"])
         return job
@@ -301,6 +304,13 @@ class JobQueue:
             run_import(ws, job["name"], paths, job["params"]["options"], step, reports)
         except Exception as e:  # the job's error, as the command line would print it
             error, code = _error_text(e)
+        # reports and errors name the files as the caller knows them, not by their copy in the upload folder
+        labels = dict(zip(job["params"]["files"], job["params"].get("labels") or job["params"]["files"]))
+        for spooled, label in labels.items():
+            if error:
+                error = error.replace(spooled, label)
+        for r in reports:
+            r.source = labels.get(r.source, r.source)
         quarantine: list[dict[str, Any]] = []
         for r in reports:
             if r.quarantined and len(quarantine) < QUARANTINE_SHOWN:

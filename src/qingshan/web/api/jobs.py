@@ -5,9 +5,12 @@ serve``; a console app built without it (tests, the stand-alone app) answers 503
 
 Who may: bureau staff and administrators (the ledger roles ``bureau`` and ``admin``, who also import on the command
 line), never the public — or the platform's **local token** (``<workspace>/platform.token``, readable only by the
-account running the platform): ``qingshan import`` run by that account while the platform runs hands its files
-over with ``Authorization: Bearer <local token>`` and prints the job's report. The token is not a ledger token;
-it gives the rights of the local operator (who can read the workspace's files anyway) on these endpoints only.
+account running the platform): ``qingshan import`` run by that account while the platform runs hands the paths of
+its files to the internal ``POST /api/v1/jobs/imports/local`` (not in the OpenAPI schema; local token only) with
+``Authorization: Bearer <local token>``, follows ``GET /api/v1/jobs/<id>`` and prints the job's report. The token
+is not a ledger token; it gives the rights of the local operator (who can read the workspace's files anyway) on
+these endpoints only. Uploads (multipart) are for signed-in users (the console's upload guard checks them before
+reading the body).
 """
 
 from __future__ import annotations
@@ -72,7 +75,13 @@ def public_job(job: dict[str, Any]) -> dict[str, Any]:
     params = dict(job.get("params") or {})
     if "files" in params:
         params["files"] = params.pop("names", None) or [p.rsplit("/", 1)[-1] for p in params["files"]]
-    return {k: (params if k == "params" else v) for k, v in job.items()}
+        params.pop("labels", None)
+    out = {k: (params if k == "params" else v) for k, v in job.items()}
+    result = out.get("result")
+    if isinstance(result, dict) and isinstance(result.get("reports"), list):
+        out["result"] = {**result, "reports": [{**r, "source": str(r.get("source", "")).rsplit("/", 1)[-1]}
+                                               for r in result["reports"]]}
+    return out
 
 
 @router.get("/import-kinds", summary="可导入的数据类型")
