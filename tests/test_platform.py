@@ -238,3 +238,32 @@ def test_console_upload_page_shows_progress_and_the_report(platform, tmp_path):
             assert wide == [], f"390 px 宽度下超出屏幕的元素：{wide}"
         finally:
             browser.close()
+
+
+def test_backup_while_running_is_a_consistent_export(platform, tmp_path):
+    import duckdb
+
+    p, ws = platform
+    f = long_csv(tmp_path / "for-backup.csv", STATIONS, "2025-04-01 01:00", 24)
+    assert cli(ws, "import", "long", str(f)).returncode == 0
+    r = cli(ws, "backup", "--to", str(tmp_path / "bk"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "bk" / "schema.sql").exists() and list((tmp_path / "bk").glob("*.parquet"))
+    status, jobs = http(p.url + "/api/v1/jobs?kind=import&limit=500", token=p.running.token)
+    expected = sum(rep["new"] for j in jobs if j["state"] == "done" for rep in j["result"]["reports"])
+    con = duckdb.connect(str(tmp_path / "restored.duckdb"))
+    try:
+        con.execute(f"IMPORT DATABASE '{tmp_path / 'bk'}'")
+        assert con.execute("SELECT count(*) FROM air_hourly").fetchone()[0] == expected > 0
+    finally:
+        con.close()
+    status, backups = http(p.url + "/api/v1/jobs?kind=backup", token=p.running.token)
+    assert backups[0]["state"] == "done" and backups[0]["owner"] == "本机命令行"
+    # a second backup into the same folder is refused with one line, nothing overwritten
+    again = cli(ws, "backup", "--to", str(tmp_path / "bk"))
+    assert again.returncode == 2 and "已存在" in again.stderr and "内部错误" not in again.stderr
+    # without a platform the command exports the store itself
+    alone = tmp_path / "alone"
+    assert cli(alone, "import", "long", str(f)).returncode == 0
+    r = cli(alone, "backup", "--to", str(tmp_path / "bk2"))
+    assert r.returncode == 0 and (tmp_path / "bk2" / "schema.sql").exists(), r.stderr

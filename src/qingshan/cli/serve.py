@@ -74,3 +74,44 @@ def serve(
                          forwarded_allow_ips=tuple(x.strip() for x in proxies.split(",") if x.strip()))
     serve_console(run.workspace, host, port, secure_cookies, limits, hj212_port=hj212_port, hj212_host=hj212_host,
                   devices=devices, accept_unknown=accept_unknown)
+
+
+def backup(
+    ctx: typer.Context,
+    to: Optional[Path] = typer.Option(None, "--to", help="备份目录（须不存在；缺省为工作区 backups/<UTC 时间>）"),
+) -> None:
+    """备份测量库（DuckDB EXPORT DATABASE，Parquet）：平台运行时交由平台在两次写入之间执行，否则直接执行；
+    台账库与工作区其他文件的备份见 docs/deployment.md。"""
+    from ..errors import QingshanError
+    from ..platform.handoff import HandoffError, hand_backup
+    from ..platform.lock import wait_running
+
+    ws = cli_context(ctx).workspace
+    try:
+        running = wait_running(ws)
+    except QingshanError as e:
+        fail(e)
+    if running is not None:
+        try:
+            job = hand_backup(running, to)
+        except HandoffError as e:
+            fail(e)
+        if job["state"] != "done":
+            fail(job.get("error") or "备份失败")
+        folder = job["result"]["folder"]
+    else:
+        from datetime import datetime, timezone
+
+        import duckdb
+
+        from ..store.backup import export_store
+        from .context import open_workspace
+
+        target = to.resolve() if to is not None else \
+            ws / "backups" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        try:
+            with open_workspace(ctx) as w:
+                folder = str(export_store(w.con, target))
+        except (OSError, duckdb.Error, QingshanError) as e:
+            fail(e)
+    console.print(f"测量库已备份到 {folder}（恢复：在空工作区中执行 DuckDB 的 IMPORT DATABASE，见 docs/deployment.md）")

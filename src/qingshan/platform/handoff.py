@@ -70,3 +70,9 @@ def hand_import(platform: RunningPlatform, kind: str, files: list[Path], options
     if progress is not None and n > done:
         progress(n - done)
     return job
+
+
+def hand_backup(platform: RunningPlatform, target: Path | None) -> dict[str, Any]:
+    """Ask the platform to export its store into ``target`` (default: ``<workspace>/backups/<time>``)."""
+    body = json.dumps({"target": str(target.resolve()) if target is not None else None}).encode()
+    return _call(platform, "POST", "/api/v1/jobs/backup/local", body, "application/json", timeout=3600.0)

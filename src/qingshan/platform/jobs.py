@@ -46,8 +46,8 @@ _UNSAFE = re.compile(r"[^\w.\-（）()\u4e00-\u9fff ]+")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,          -- import | report | scheduled
-    name TEXT NOT NULL,          -- import kind, report name or scheduled task
+    kind TEXT NOT NULL,          -- import | scheduled | backup
+    name TEXT NOT NULL,          -- import kind, scheduled task, "store"
     params TEXT NOT NULL,        -- JSON: options, files
     owner TEXT NOT NULL,
     state TEXT NOT NULL,         -- queued | running | done | failed
@@ -227,6 +227,26 @@ class JobQueue:
         self._schedule(job["id"])
         return job
 
+    async def backup(self, target: str | None, owner: str) -> dict:
+        """Export the store (:func:`qingshan.store.backup.export_store`) on the writer thread, between two writes;
+        recorded as a job of kind ``backup``. Default folder: ``<workspace>/backups/<UTC time>``."""
+        from ..store.backup import export_store
+
+        folder = Path(target) if target else \
+            self.workspace / "backups" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        if not folder.is_absolute():
+            raise JobError(f"备份目录应为绝对路径：{folder}")
+        job = self.jobs.create("backup", "store", {"target": str(folder)}, owner, state="running")
+        self.jobs.update(job["id"], started=utc_now(), runs=1)
+        try:
+            await self.writer.run(lambda ws: export_store(ws.con, folder))
+        except Exception as e:
+            text, _ = _error_text(e)
+            self.jobs.update(job["id"], state="failed", finished=utc_now(), error=text)
+        else:
+            self.jobs.update(job["id"], state="done", finished=utc_now(), result={"folder": str(folder)})
+        return self.get(job["id"])  # type: ignore[return-value]
+
     def get(self, job_id: str) -> dict | None:
         return self.jobs.get(job_id)
 
@@ -245,7 +265,7 @@ class JobQueue:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         for job in self.jobs.unfinished():
-            if job["kind"] != "import":  # a scheduled run cut off: recorded as such, it runs on its schedule
+            if job["kind"] != "import":  # a scheduled run or a backup cut off: recorded as such, it runs on its schedule
                 self.jobs.update(job["id"], state="failed", finished=utc_now(), error="平台中断，任务未完成")
                 continue
             if job["state"] == "running":

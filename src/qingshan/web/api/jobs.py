@@ -44,6 +44,7 @@ class JobService(Protocol):
                       owner: str) -> dict[str, Any]: ...
     def submit_local_import(self, kind: str, paths: list[str], options: dict[str, Any],
                             owner: str) -> dict[str, Any]: ...
+    async def backup(self, target: str | None, owner: str) -> dict[str, Any]: ...
     def get(self, job_id: str) -> dict[str, Any] | None: ...
     def list(self, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
 
@@ -138,8 +139,23 @@ def submit_local_import(body: LocalImport, who: str = Depends(local_operator),
     return public_job(job)
 
 
-@router.get("", summary="任务列表（导入、报告生成、定时任务）")
-def list_jobs(kind: Optional[str] = Query(None, pattern="^(import|report|scheduled)$"),
+class LocalBackup(BaseModel):
+    target: str | None = Field(None, max_length=4096)
+
+
+@router.post("/backup/local", include_in_schema=False)
+async def backup_local(body: LocalBackup, who: str = Depends(local_operator),
+                       svc: JobService = Depends(job_service)) -> dict[str, Any]:
+    """Internal: ``qingshan backup`` while the platform runs (local token only): export the store between two
+    writes and answer when done."""
+    try:
+        return public_job(await svc.backup(body.target, who))
+    except ValueError as e:
+        raise BadParameter(str(e)) from None
+
+
+@router.get("", summary="任务列表（导入、定时任务、备份）")
+def list_jobs(kind: Optional[str] = Query(None, pattern="^(import|scheduled|backup)$"),
               limit: int = Query(50, ge=1, le=500), _: str = Depends(job_caller),
               svc: JobService = Depends(job_service)) -> list[dict[str, Any]]:
     return [public_job(j) for j in svc.list(kind, limit)]
