@@ -1,4 +1,4 @@
-"""A consistent copy of the measurement store while it is in use (docs/deployment.md#backup).
+"""A consistent copy of the measurement store while it is in use (docs/deployment.md#backup-while-running).
 
 ``EXPORT DATABASE`` writes the schema (``schema.sql``, ``load.sql``) and every table as Parquet into a new folder,
 from one transaction's snapshot: writes committed after it started are not in it, half-done ones never are. The
