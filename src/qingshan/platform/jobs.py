@@ -178,6 +178,8 @@ class JobQueue:
         for p in sources:
             if not p.is_absolute() or not p.is_file():
                 raise JobError(f"文件不存在或不是普通文件：{p}")
+            if not os.access(p, os.R_OK):
+                raise JobError(f"平台进程的账户无法读取文件 {p}：请以运行平台的账户执行，或在控制台“导入”页上传")
 
         def copier(src: Path) -> Any:
             def write(f: Any) -> None:
