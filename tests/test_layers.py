@@ -37,7 +37,7 @@ LAYERS: dict[str, int] = {
     # 8: the web console and REST API
     "web": 8,
     # 9: entry points: demo builder and the command line
-    "demo": 9, "demo_networks": 9, "cli": 9, "__main__": 9,
+    "demo": 9, "demo_networks": 9, "cli": 9, "__main__": 9, "platform": 9,
 }
 #: single modules placed apart from their package (dotted name below ``qingshan`` → layer)
 MODULE_LAYERS: dict[str, int] = {

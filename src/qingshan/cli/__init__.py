@@ -28,7 +28,7 @@ from .imports import import_app, list_quarantine
 from .lake import export_app
 from .lazy import lazy_typer
 from .reports import report_app
-from .serve import serve
+from .serve import backup, serve
 from .targets import targets_app
 from .water import water_app
 
@@ -70,3 +70,4 @@ app.add_typer(lazy_typer("qingshan.cli.alerts", "alerts_app", "报警中心：�
 app.command("quarantine")(list_quarantine)
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("backup")(backup)

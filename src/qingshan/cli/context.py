@@ -47,10 +47,31 @@ def workspace_path(ctx: typer.Context | None) -> Path:
 
 
 def open_workspace(ctx: typer.Context | None) -> Workspace:
-    """The workspace store of this run, opened (use it as a context manager)."""
+    """The workspace store of this run, opened (use it as a context manager).
+
+    While a platform (``qingshan serve``) runs on the workspace it holds the store (DuckDB lets no other process
+    open the file, not even to read): the command ends with one line naming the platform and what to do instead.
+    ``qingshan import`` hands its files to the platform before it gets here."""
     from ..store.workspace import Workspace
 
+    refuse_if_platform(ctx)
     return Workspace(workspace_path(ctx))
+
+
+def refuse_if_platform(ctx: typer.Context | None, instead: str = "") -> None:
+    """Exit with code 2 and one line when a platform runs on this run's workspace."""
+    from ..errors import QingshanError
+    from ..platform.lock import read_running
+    from .errors import fail
+
+    ws = workspace_path(ctx)
+    try:
+        running = read_running(ws)
+    except QingshanError as e:
+        fail(e)
+    if running is not None:
+        fail(f"工作区 {ws} 的测量库正由平台 qingshan serve 使用（{running.describe()}），本命令不能同时打开它；"
+             + (instead or f"请在控制台或 API（{running.url}/api/v1）查看，或先停止平台后重试"))
 
 
 def output_path(ctx: typer.Context | None, given: Path | None, default_name: str) -> Path:

@@ -133,10 +133,17 @@ def serve(
 
     from ..feeds.quality import after_load_hook
     from ..hj212.server import run_server
+    from ..platform.lock import read_running
+    from .errors import fail
 
+    ws = _workspace(ctx, workspace)
+    running = read_running(ws)
+    if running is not None:
+        fail(f"工作区 {ws} 已有平台 qingshan serve 在运行（{running.describe()}），HJ 212 接收服务应在平台进程内运行："
+             f"停止平台后以 qingshan serve --hj212-port {port} 重新启动")
     log_to_stderr(log_level.value)
     cfg = ServerConfig(
-        workspace=_workspace(ctx, workspace), host=host, port=port, devices_file=devices,
+        workspace=ws, host=host, port=port, devices_file=devices,
         accept_unknown=accept_unknown, port_file=port_file, max_conn_per_ip=max_per_ip,
         max_connections=max_connections, max_segment=min(max_frame, MAX_SEGMENT), max_errors=max_errors,
         idle_timeout=idle_timeout, frame_timeout=frame_timeout, write_timeout=write_timeout,

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .context import open_workspace
-from .errors import import_errors
+from ..errors import QingshanError
+from .context import open_workspace, workspace_path
+from .errors import fail, import_errors
 from .output import console, err, shown_of
 
 import_app = typer.Typer(help="导入监测数据（quotsoft 站点日文件、CNEMC 接口导出、长表 CSV/XLSX、站点表、地表水、降尘、降水、噪声）",
@@ -60,40 +61,48 @@ def print_import_reports(reports: list[Any], title: str, verbose: bool = False) 
         console.print(f"[yellow]共 {failed} 处数据被隔离，明细见工作区 quarantine 表（qingshan quarantine 列出）[/]")
 
 
-def _with_progress(ctx: typer.Context, kind: str, files: list[Path], title: str, verbose: bool,
-                   run: Callable[[Any, Callable[[str], None]], list[Any]]) -> None:
-    """Run an import with a progress bar on a terminal; one line and exit code 2 when a file or the store cannot
-    be used (:mod:`qingshan.cli.errors`; ``QINGSHAN_DEBUG=1`` shows the traceback)."""
+def _import(ctx: typer.Context, kind: str, files: list[Path], verbose: bool = False, **options: Any) -> None:
+    """Import ``files`` of ``kind`` (:func:`qingshan.platform.importing.run_import`) with a progress bar on a
+    terminal and print the report. While a platform (``qingshan serve``) runs on the workspace, the files are
+    handed to it (:mod:`qingshan.platform.handoff`) and its job's report is printed the same way. A file or store
+    that cannot be used ends with one line and exit code 2 (:mod:`qingshan.cli.errors`; ``QINGSHAN_DEBUG=1``
+    shows the traceback); the reports of the files stored before it are printed first."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with import_errors(), open_workspace(ctx) as ws, Progress(
-        TextColumn("[bold]导入[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not sys.stderr.isatty(),
-    ) as progress:
-        task = progress.add_task(kind, total=len(files))
-        reports = run(ws, lambda _: progress.advance(task))
-    print_import_reports(reports, title, verbose)
+    from ..platform.importing import report_of, run_import, title_of
+    from ..platform.lock import wait_running
 
-
-def _run_air(ctx: typer.Context, kind: str, files: list[Path], verbose: bool = False, **options: Any) -> None:
-    from ..ingest import import_files
-
-    _with_progress(ctx, kind, files, f"导入结果（{kind}）", verbose,
-                   lambda ws, step: import_files(ws, kind, files, progress=step, **options))
-
-
-def _run_each(ctx: typer.Context, files: Iterable[Path], title: str, store: Callable[[Any, Path], Any]) -> None:
-    """One import per file; when a file fails, the reports of the files before it are printed first."""
+    title = title_of(kind)
     reports: list[Any] = []
     try:
-        with import_errors(), open_workspace(ctx) as ws:
-            for f in files:
-                reports.append(store(ws, f))
+        with import_errors(), Progress(
+            TextColumn("[bold]导入[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err, transient=True, disable=not sys.stderr.isatty(),
+        ) as progress:
+            task = progress.add_task(kind, total=len(files))
+            try:
+                running = wait_running(workspace_path(ctx))
+            except QingshanError as e:  # a platform that never finished starting
+                fail(e, 2, "导入失败：")
+            if running is not None:
+                from ..platform.handoff import HandoffError, hand_import
+
+                try:
+                    job = hand_import(running, kind, files, options, lambda n: progress.advance(task, n))
+                except HandoffError as e:
+                    fail(e, 2, "导入失败：")
+                result = job.get("result") or {}
+                reports.extend(report_of(d) for d in result.get("reports", []))
+                if job["state"] == "failed":
+                    fail(job.get("error") or "导入失败", int(result.get("exit_code") or 2), "导入失败：")
+            else:
+                with open_workspace(ctx) as ws:
+                    run_import(ws, kind, files, options, lambda _: progress.advance(task), reports)
     except typer.Exit:
         if reports:  # the files before the failing one are stored: say so
-            print_import_reports(reports, f"导入结果（{title}）")
+            print_import_reports(reports, title, verbose)
         raise
-    print_import_reports(reports, f"导入结果（{title}）")
+    print_import_reports(reports, title, verbose)
 
 
 VerboseOpt = typer.Option(False, "-v", "--verbose", help=VERBOSE_HELP)
@@ -107,7 +116,7 @@ def import_quotsoft(ctx: typer.Context,
                     files: list[Path] = typer.Argument(..., help="china_sites_YYYYMMDD.csv 文件"),
                     verbose: bool = VerboseOpt) -> None:
     """导入 quotsoft/CNEMC 站点日文件（宽表）。"""
-    _run_air(ctx, "quotsoft", files, verbose)
+    _import(ctx, "quotsoft", files, verbose)
 
 
 @import_app.command("cnemc")
@@ -115,7 +124,7 @@ def import_cnemc(ctx: typer.Context,
                  files: list[Path] = typer.Argument(..., help="timepoint,stationcode,... 格式的 CSV"),
                  verbose: bool = VerboseOpt) -> None:
     """导入 CNEMC 实时接口导出的 CSV（每行一个站点小时）。"""
-    _run_air(ctx, "cnemc", files, verbose)
+    _import(ctx, "cnemc", files, verbose)
 
 
 @import_app.command("long")
@@ -126,13 +135,13 @@ def import_long(
     verbose: bool = VerboseOpt,
 ) -> None:
     """导入用户自有的小时数据长表（格式见 docs/formats.md）。"""
-    _run_air(ctx, "long", files, verbose, hour_beginning=hour_beginning)
+    _import(ctx, "long", files, verbose, hour_beginning=hour_beginning)
 
 
 @import_app.command("stations")
 def import_stations(ctx: typer.Context, file: Path = typer.Argument(..., help="站点表 CSV/XLSX")) -> None:
     """导入站点表（编码、名称、城市、区县、经纬度、对照点）。"""
-    _run_air(ctx, "stations", [file])
+    _import(ctx, "stations", [file])
 
 
 # --- water ----------------------------------------------------------------------------------------------------
@@ -145,10 +154,7 @@ def import_water_auto(
     verbose: bool = VerboseOpt,
 ) -> None:
     """导入国家地表水自动监测站发布数据（原始 JSON 或 CSV），保留缺测标记、极值过滤说明与站点情况。"""
-    from ..ingest.water_auto import import_water_auto as run
-
-    _with_progress(ctx, "water-auto", files, "导入结果（water-auto）", verbose,
-                   lambda ws, step: run(ws, files, progress=step))
+    _import(ctx, "water-auto", files, verbose)
 
 
 @import_app.command("water-samples")
@@ -157,9 +163,7 @@ def import_water_samples(
     file: Path = typer.Argument(..., help="手工监测数据 XLSX（工作表“监测数据”“断面”）或 CSV"),
 ) -> None:
     """导入地表水手工监测数据（含 <检出限 写法）与断面信息（水体类型、流域、考核级别、目标类别、区县）。"""
-    from ..ingest.water_samples import import_water_samples as run
-
-    _run_each(ctx, [file], "water-samples", run)
+    _import(ctx, "water-samples", [file])
 
 
 # --- dust, rain, noise ----------------------------------------------------------------------------------------
@@ -170,9 +174,7 @@ def import_dust(ctx: typer.Context,
                 files: list[Path] = typer.Argument(..., help="降尘：site, month, dustfall（吨/(平方千米·30天)）"
                                                              "或 site, month, flux, days；CSV（UTF-8/GBK）或 XLSX")) -> None:
     """导入降尘监测数据（按点位、月份入库；同一文件重复导入不改变数据，更正的数值会更新）。"""
-    from ..ingest.deposition import import_dust as run
-
-    _run_each(ctx, files, "dust", run)
+    _import(ctx, "dust", files)
 
 
 @import_app.command("rain")
@@ -180,18 +182,14 @@ def import_rain(ctx: typer.Context,
                 files: list[Path] = typer.Argument(..., help="降水：site, date, ph, rainfall（降水量 mm）；"
                                                              "CSV（UTF-8/GBK）或 XLSX")) -> None:
     """导入降水酸度监测数据（按点位、日期入库，每个点位每天一个样品）。"""
-    from ..ingest.deposition import import_rain as run
-
-    _run_each(ctx, files, "rain", run)
+    _import(ctx, "rain", files)
 
 
 YEAR_HELP = "监测年度 YYYY（文件中没有年份，必须指定）"
 
 
 def _noise(ctx: typer.Context, kind: str, files: list[Path], year: Optional[int]) -> None:
-    from ..ingest.noise import import_noise
-
-    _run_each(ctx, files, f"noise-{kind}", lambda ws, f: import_noise(ws, kind, f, year))
+    _import(ctx, f"noise-{kind}", files, year=year)
 
 
 @import_app.command("noise-regional")

@@ -96,17 +96,27 @@ class Stats:
 
 
 class Hj212Server:
-    def __init__(self, config: ServerConfig, *,
+    """The receiver (module docstring).
+
+    In the platform process (``qingshan serve --hj212-port``) the store is already open: ``connection`` is that
+    DuckDB connection (the receiver writes through a cursor of it and never closes it) and ``executor`` the
+    platform's single store-writer thread, which the receiver's database work then shares with the imports.
+    Without them the receiver opens the workspace itself and owns a database thread of its own. ``after_load`` is
+    called in the database thread with its connection after each committed load (the quality feed)."""
+
+    def __init__(self, config: ServerConfig, *, connection: Any = None,
+                 executor: ThreadPoolExecutor | None = None,
                  after_load: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None) -> None:
         self.config = config
-        # called in the loader thread with its connection after each committed load (the quality feed)
         self.after_load = after_load
+        self._connection = connection  # the platform's store connection (None: open the workspace here)
+        self._own_executor = executor is None
         self.stats = Stats()
         self.registry: dict[str, Device] = {}
         self.port: int | None = None
         self._conns: set[_Conn] = set()
         self._per_ip: dict[str, int] = defaultdict(int)
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="hj212-db")
+        self._db = executor or ThreadPoolExecutor(1, thread_name_prefix="hj212-db")
         self._ws: Any = None
         self._store: Hj212Store | None = None
         self._rules: RuleEngine | None = None
@@ -161,13 +171,17 @@ class Hj212Server:
 
         if self.config.workspace is None:
             self.config.workspace = default_workspace()
-        try:
-            self._ws = Workspace(self.config.workspace)
-        except duckdb.Error as e:  # e.g. another process holds the database
-            raise WorkspaceError(f"无法打开工作区数据库（{self.config.workspace}）：{e}") from None
-        if self.config.db_memory_limit:
-            self._ws.con.execute(f"SET memory_limit = '{self.config.db_memory_limit}'")
-        self._store = Hj212Store(self._ws.con)
+        if self._connection is not None:  # the platform's open store: a cursor of our own, on its writer thread
+            self._ws = self._connection.cursor()
+            self._store = Hj212Store(self._ws)
+        else:
+            try:
+                self._ws = Workspace(self.config.workspace)
+            except duckdb.Error as e:  # e.g. another process holds the database
+                raise WorkspaceError(f"无法打开工作区数据库（{self.config.workspace}）：{e}") from None
+            if self.config.db_memory_limit:
+                self._ws.con.execute(f"SET memory_limit = '{self.config.db_memory_limit}'")
+            self._store = Hj212Store(self._ws.con)
         if self.config.devices_file is not None:
             self._import_devices()
         self.registry = self._store.devices(registered_only=False)
@@ -403,7 +417,8 @@ class Hj212Server:
             while await self._run_db(self._load_step, self.wal.durable) is not None:
                 pass
         await self._run_db(self._close_db)
-        self._db.shutdown(wait=True)
+        if self._own_executor:
+            self._db.shutdown(wait=True)
         if self._store is None:  # start-up failed before the workspace was open: nothing ran
             return
         log.info("HJ 212 接收服务已停止：接收 %d，确认 %d，拒收 %d，入库 %d，重复 %d，报警 %d", self.stats.accepted,

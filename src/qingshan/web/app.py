@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -35,10 +35,12 @@ from ..ledger.app import mount_ledger
 from ..ledger.db import open_ledger
 from . import api, pages
 from .api import alerts as alerts_api
+from .api import jobs as jobs_api
 from .api.response import ConsoleJSON
 from .cache import ResultCache
 from .console import Console
 from .errors import document_errors, error_page, install_console_errors
+from .pages import imports as imports_page
 from .security import csrf_valid, load_secret
 from .store import MeasurementStore
 
@@ -57,14 +59,18 @@ CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'u
 def create_console_app(workspace: str | os.PathLike[str], *, today: date | None = None, as_of: datetime | None = None,
                        url: str | None = None, state_ttl: float = 2.0, secure_cookies: bool = False,
                        bundle_cache_dir: Path | None = None, warm: bool = True,
-                       max_upload_bytes: int | None = None) -> FastAPI:
+                       max_upload_bytes: int | None = None,
+                       services: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
     """The console for ``workspace``.
 
     ``today`` pins the ledger's date (deadlines); ``as_of`` pins "now" of the measurements (default: the latest
     stored hour); ``url`` is the ledger database (default as :func:`qingshan.ledger.db.open_ledger`);
     ``state_ttl`` how often (seconds) the store's fingerprint is re-read; ``secure_cookies`` marks the session
     cookie Secure (serve over HTTPS); ``warm`` computes the overview and the Vega bundle in the background at
-    start-up, so the first visitor does not wait for them.
+    start-up, so the first visitor does not wait for them; ``services(app)`` is entered once the store is open
+    and left before it closes (``qingshan serve`` runs the job queue, the scheduler and the HJ 212 receiver in
+    it; they put the job service on ``app.state.jobs``, which the ``/api/v1/jobs`` endpoints and ``/imports``
+    need).
     """
     ws = Path(workspace)
     store = MeasurementStore(ws, as_of=as_of, state_ttl=state_ttl)  # first: fails clearly if another process holds it
@@ -79,7 +85,11 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
             t = threading.Thread(target=_warm, args=(console, bundle_cache_dir), name="qingshan-warm", daemon=True)
             t.start()
             warmer.append(t)
-        yield
+        if services is None:
+            yield
+        else:
+            async with services(app):
+                yield
         for t in warmer:
             t.join(timeout=30)
         ledger.dispose()
@@ -100,12 +110,15 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
                  respond=error_page)
     app.state.console = console
     app.state.secure_cookies = secure_cookies
+    app.state.jobs = None  # the platform's job service (``services``)
     app.state.csrf_verify = lambda session_token, supplied: csrf_valid(secret, session_token, supplied)
     for r in api.ROUTERS:
         app.include_router(r)
     app.include_router(alerts_api.router)  # issue 14: the cause note
     for r in pages.ROUTERS:
         app.include_router(r)
+    app.include_router(jobs_api.router)
+    app.include_router(imports_page.router)
 
     @app.get(BUNDLE_ROUTE, include_in_schema=False)
     async def vega_bundle() -> FileResponse:
@@ -156,17 +169,23 @@ class SecurityHeaders:
 
 def _warm(console: Console, bundle_cache_dir: Path | None) -> None:
     """Fill the caches of the default city's overview panels and build the Vega bundle (errors only logged)."""
-    from .data.air_now import air_now
-    from .data.common import DataNotFound
-    from .data.targets import targets
-    from .data.water import water_summary
-
     try:
         from ..charts.render import bundle_path
 
         bundle_path(bundle_cache_dir)
     except Exception:
         log.exception("console: building the Vega bundle failed")
+    warm_overview(console)
+
+
+def warm_overview(console: Console) -> None:
+    """Fill the caches of the default city's overview panels for the store's current state (errors only logged;
+    the platform's scheduler calls this after new data)."""
+    from .data.air_now import air_now
+    from .data.common import DataNotFound
+    from .data.targets import targets
+    from .data.water import water_summary
+
     try:
         now = air_now(console)
         water_summary(console)

@@ -105,6 +105,11 @@ class MeasurementStore:
         finally:
             cur.close()
 
+    def invalidate(self) -> None:
+        """The store was written (the platform's store writer calls this after each write): the next
+        :meth:`state` re-reads the fingerprint instead of waiting out ``state_ttl``."""
+        self._checked = float("-inf")
+
     def state(self) -> StoreState:
         now = time.monotonic()
         st = self._state
