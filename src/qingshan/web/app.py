@@ -34,6 +34,7 @@ from ..ledger.api import API_PREFIX
 from ..ledger.app import mount_ledger
 from ..ledger.db import open_ledger
 from . import api, pages
+from .api.events import mount_events
 from .api.response import ConsoleJSON
 from .cache import ResultCache
 from .console import Console
@@ -104,6 +105,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
         app.include_router(r)
     for r in pages.ROUTERS:
         app.include_router(r)
+    mount_events(app, console)  # GET /api/v1/events (server-sent events on store changes)
 
     @app.get(BUNDLE_ROUTE, include_in_schema=False)
     async def vega_bundle() -> FileResponse:
