@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
@@ -243,3 +248,133 @@ def test_offline_devices_signed_in_and_public(copy, monkeypatch):
 def test_devices_are_not_judged_against_a_past_clock(pinned, workspace):
     d = pinned.get(f"{API}/air/capture").json()["devices"]
     assert d["judged"] is False and d["offline"] == [] and "不按当前时间" in d["note"]
+
+
+# --- server-sent events --------------------------------------------------------------------------------------------
+
+
+class EventReader:
+    """Reads an event stream in a thread; :meth:`next` waits for the next ``state`` event with a deadline."""
+
+    def __init__(self, lines) -> None:
+        import queue
+
+        self.events: queue.Queue = queue.Queue()
+        self.comments = 0
+        self.thread = threading.Thread(target=self._read, args=(lines,), daemon=True)
+        self.thread.start()
+
+    def _read(self, lines) -> None:
+        data, kind = None, None
+        try:
+            for line in lines:
+                if line.startswith(":"):
+                    self.comments += 1
+                elif line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    data = line.split(":", 1)[1].strip()
+                elif line == "" and data is not None:
+                    self.events.put((kind, json.loads(data)))
+                    data, kind = None, None
+        except Exception as e:  # the stream was closed under us
+            self.events.put(("closed", repr(e)))
+            return
+        self.events.put(("closed", None))
+
+    def next(self, deadline: float = 20.0) -> tuple[str, object]:
+        import queue
+
+        try:
+            return self.events.get(timeout=deadline)
+        except queue.Empty:
+            raise AssertionError(f"no event within {deadline:g} s") from None
+
+
+def _new_hour(app, code: str, t: dt.datetime, pm25: float) -> None:
+    """Write one hour through the running console's own store connection (as the platform's writers do)."""
+    app.state.console.store.workspace.upsert_air_hourly(pa.table({
+        "station": pa.array([code], pa.string()), "hi": pa.array([hour_index(t)], pa.int32()),
+        "pm25": pa.array([pm25], pa.float64()), "pm10": pa.array([2 * pm25], pa.float64()),
+        "import_id": pa.array([1], pa.int32())}))
+
+
+def test_a_write_into_the_running_console_reaches_the_event_stream_and_the_overview(copy):
+    app = create_console_app(copy, warm=False, state_ttl=0.05)
+    app.state.events.poll = 0.05
+    with TestClient(app) as c, c.stream("GET", f"{API}/events") as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        reader = EventReader(r.iter_lines())
+        kind, first = reader.next()
+        assert kind == "state" and first["as_of"] == "2025-03-03T00:00:00" and first["live"] is False
+        assert c.get(f"{API}/overview").json()["as_of"] == "2025-03-03T00:00:00"
+        _new_hour(app, "T002A", dt.datetime(2025, 3, 3, 1), 42.0)
+        kind, ev = reader.next()
+        assert kind == "state" and ev["as_of"] == "2025-03-03T01:00:00" and ev["version"] != first["version"]
+        o = c.get(f"{API}/overview").json()
+        assert o["as_of"] == "2025-03-03T01:00:00"
+        assert station(o, "T002A")["values"]["pm25"] == 42.0
+        assert station(o["capture"], "T002A")["received"] == 1  # today is now 3 March: 1 of 1 hour
+        assert app.state.events.subscribers == 1
+    assert app.state.events.subscribers == 0  # the closed stream gave its slot back
+
+
+def test_the_event_stream_is_bounded_and_sends_heartbeats(copy):
+    app = create_console_app(copy, warm=False)
+    hub = app.state.events
+    hub.max_subscribers, hub.heartbeat = 1, 0.1
+    with TestClient(app) as c, c.stream("GET", f"{API}/events") as r:
+        reader = EventReader(r.iter_lines())
+        assert reader.next()[0] == "state"
+        refused = c.get(f"{API}/events")
+        assert refused.status_code == 503 and "上限" in refused.json()["detail"]
+        assert refused.headers["retry-after"]
+        wait_for(lambda: reader.comments >= 2, 20, "two heartbeats")
+        hub.close()  # an embedding stopping the server: the open stream ends
+        assert reader.next()[0] == "closed"
+
+
+def test_serve_stops_cleanly_with_an_open_event_stream(copy):
+    """``qingshan serve`` with a browser's stream open: SIGTERM ends the stream and the process promptly
+    (uvicorn alone waits for open responses for ever)."""
+    import http.client
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(copy / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(copy), "serve", "--port",
+                             str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def up() -> bool:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", f"{API}/openapi.json")
+                return conn.getresponse().status == 200
+            except OSError:
+                assert proc.poll() is None, (copy / "serve.log").read_text(encoding="utf-8")[-2000:]
+                return False
+
+        wait_for(up, 90, "qingshan serve to start", step=0.3)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", f"{API}/events")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        head = b""
+        while b"\n\n" not in head:
+            head += resp.read1(1024)
+        assert b"event: state" in head
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("qingshan serve did not stop within 30 s with an open event stream") from None
+        assert proc.returncode in (0, -signal.SIGTERM)
+        assert resp.read() is not None  # the stream ended (no hang)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert "Traceback" not in (copy / "serve.log").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,8 @@ from ...ledger.api import API_PREFIX
 from ..console import Console
 from ..data.capture import console_clock
 from ..store import hour_time
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=API_PREFIX, tags=["总览"])
 
@@ -85,7 +88,11 @@ class EventHub:
                 if _server_exiting():
                     self.close()
                     break
-                snap = await run_in_threadpool(self.snapshot)
+                try:
+                    snap = await run_in_threadpool(self.snapshot)
+                except Exception:  # the store closing under a last stream at shutdown, a busy file …
+                    log.warning("实时推送：读取测量库状态失败，稍后重试", exc_info=True)
+                    continue
                 if self._latest is None or snap["version"] != self._latest["version"]:
                     self._latest = snap
                     self._wake()
