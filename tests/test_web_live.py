@@ -291,7 +291,7 @@ class EventReader:
             raise AssertionError(f"no event within {deadline:g} s") from None
 
 
-def _new_hour(app, code: str, t: dt.datetime, pm25: float) -> None:
+def new_hour(app, code: str, t: dt.datetime, pm25: float) -> None:
     """Write one hour through the running console's own store connection (as the platform's writers do)."""
     app.state.console.store.workspace.upsert_air_hourly(pa.table({
         "station": pa.array([code], pa.string()), "hi": pa.array([hour_index(t)], pa.int32()),
@@ -308,7 +308,7 @@ def test_a_write_into_the_running_console_reaches_the_event_stream_and_the_overv
         kind, first = reader.next()
         assert kind == "state" and first["as_of"] == "2025-03-03T00:00:00" and first["live"] is False
         assert c.get(f"{API}/overview").json()["as_of"] == "2025-03-03T00:00:00"
-        _new_hour(app, "T002A", dt.datetime(2025, 3, 3, 1), 42.0)
+        new_hour(app, "T002A", dt.datetime(2025, 3, 3, 1), 42.0)
         kind, ev = reader.next()
         assert kind == "state" and ev["as_of"] == "2025-03-03T01:00:00" and ev["version"] != first["version"]
         o = c.get(f"{API}/overview").json()
