@@ -90,7 +90,7 @@ def test_the_overview_follows_a_write_without_reload(live_server, page):
     card = page.locator('a.station-card[data-station="T001A"] [data-field=aqi]')
     page.wait_for_function("(el) => el.textContent.trim() !== '—'", arg=card.element_handle(), timeout=10_000)
     assert int(card.inner_text()) > 0
-    capture = page.locator('[data-panel=capture] tr[data-station="T001A"] [data-col=received]')
+    capture = page.locator('[data-panel=capture] tr[data-capture-station="T001A"] [data-col=received]')
     assert capture.inner_text() == "1/1"  # today is now 3 March: 1 of 1 expected hour
     assert page.errors == []  # type: ignore[attr-defined]
 

@@ -119,7 +119,7 @@
 
   function captureRow(s, c, full) {
     var tr = document.createElement("tr");
-    tr.setAttribute("data-station", s.code);
+    tr.setAttribute("data-capture-station", s.code);
     if (s.offline || s.lost) { tr.className = "capture-bad"; }
     function cell(value, col, num) {
       var td = document.createElement("td");
