@@ -378,3 +378,27 @@ def test_serve_stops_cleanly_with_an_open_event_stream(copy):
             proc.wait()
         log.close()
     assert "Traceback" not in (copy / "serve.log").read_text(encoding="utf-8")
+
+
+def test_a_change_while_the_stream_is_suspended_is_not_missed():
+    """The hub wakes its streams by replacing an asyncio.Event; a change that lands while a stream is suspended in
+    ``yield`` (its body being sent) must still be sent, not wait for the next change."""
+    import asyncio
+
+    from qingshan.web.api.events import EventHub
+
+    async def run() -> str:
+        hub = EventHub(console=None, poll=3600, heartbeat=3600)  # type: ignore[arg-type]  # no poll in this test
+        hub.subscribers = 1
+        gen = hub.stream({"version": "v1", "as_of": None, "clock": None, "live": False})
+        first = await gen.__anext__()
+        hub._latest = {"version": "v2", "as_of": "2025-03-03T01:00:00", "clock": None, "live": False}
+        hub._wake()  # what the poller does on a change, while the stream has not resumed yet
+        try:
+            return await asyncio.wait_for(gen.__anext__(), timeout=5)
+        finally:
+            hub.close()
+            await gen.aclose()
+            assert first.startswith("retry:")
+
+    assert '"version": "v2"' in asyncio.run(run())

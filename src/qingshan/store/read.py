@@ -235,7 +235,7 @@ def air_capture_counts(con: Con, stations: list[str], first_hi: int, last_hi: in
     per_out = ", ".join(f"coalesce(d.hours_{c}, 0)::BIGINT AS hours_{c}" for c in CAPTURE_POLLUTANTS)
     return con.execute(
         f"""WITH s AS (SELECT unnest(?) AS station, generate_subscripts(?, 1) AS k),
-                 h AS (SELECT station, hi, {" , ".join(f"{c}" for c in CAPTURE_POLLUTANTS)} FROM air_hourly
+                 h AS (SELECT station, hi, {", ".join(CAPTURE_POLLUTANTS)} FROM air_hourly
                        WHERE hi BETWEEN ? AND ? AND ({anyv}) AND station IN (SELECT station FROM s)),
                  per_day AS (SELECT station, (hi - 1) // 24 AS d, count(*) AS n, {per} FROM h GROUP BY 1, 2),
                  d AS (SELECT station, sum(n)::BIGINT AS hours, {per_sum},

@@ -65,6 +65,7 @@ class EventHub:
         self._latest: dict[str, Any] | None = None
         self._changed: asyncio.Event | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """The current state event: ``version`` plus the as-of hour and the clock (blocking: runs a query)."""
@@ -76,10 +77,22 @@ class EventHub:
                 "clock": clock.now.isoformat() if clock else None, "live": bool(clock and clock.live)}
 
     def close(self) -> None:
-        """End every open stream (and refuse new ones)."""
+        """End every open stream (and refuse new ones); callable from any thread."""
         self.closing = True
-        if self._changed is not None:
-            self._changed.set()
+        ev, loop = self._changed, self._loop
+        if ev is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            ev.set()
+        else:
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:  # that loop is closed: no stream is waiting on it
+                pass
 
     async def _poll(self) -> None:
         try:
@@ -106,26 +119,32 @@ class EventHub:
 
     async def stream(self, first: dict[str, Any]) -> AsyncIterator[str]:
         """One subscriber's stream (counted in ``subscribers`` by :class:`_CountedStream`)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # the app served again by a new event loop (tests): its objects are stale
+            self._loop, self._changed, self._poller = loop, None, None
         if self._latest is None or first["version"] != self._latest["version"]:
             self._latest = first
             self._wake()
         if self._changed is None:
             self._changed = asyncio.Event()
-        if self._poller is None:
+        if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
         sent = first["version"]
         yield f"retry: {RETRY_MS}\n" + _event(first)
         while not self.closing:
+            # Compare before waiting: a change that landed while this stream was suspended in ``yield`` (its
+            # wake-up event already replaced) is sent now rather than missed.
+            latest = self._latest
+            if latest is not None and latest["version"] != sent:
+                sent = latest["version"]
+                yield _event(latest)
+                continue
             changed = self._changed
+            assert changed is not None
             try:
                 await asyncio.wait_for(changed.wait(), timeout=self.heartbeat)
             except asyncio.TimeoutError:
                 yield ": 心跳\n\n"
-                continue
-            latest = self._latest
-            if not self.closing and latest is not None and latest["version"] != sent:
-                sent = latest["version"]
-                yield _event(latest)
 
 
 class _CountedStream(StreamingResponse):

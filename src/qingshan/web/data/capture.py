@@ -37,7 +37,7 @@ from ...store.read import CAPTURE_POLLUTANTS, air_capture_counts, hj212_device_s
 from ..clock import Clock, clock_of
 from ..console import Console
 from ..jsonable import value
-from ..store import StoreState, hour_time
+from ..store import StoreState, hour_day, hour_time
 from .air_now import station_meta
 from .common import BadParameter, need_data, resolve_city
 
@@ -46,6 +46,8 @@ PERIODS = {"today": "今日", "month": "本月"}
 OFFLINE_HOURS = 3
 #: A device whose interval is unknown is judged as reporting hourly.
 DEFAULT_INTERVAL_S = 3600
+#: How long (seconds) the offline-device list is reused before ``last_seen`` is read again.
+DEVICE_RECHECK_S = 10
 
 
 def console_clock(console: Console, state: StoreState) -> Clock | None:
@@ -59,15 +61,12 @@ def _pct(n: int, d: int) -> float | None:
 
 def _bounds(now_hi: int, period: str) -> tuple[date, int]:
     """(first day, first hour index) of ``period`` ending at hour ``now_hi``."""
-    today_idx = (now_hi - 1) // 24
-    if period == "today":
-        return date.fromordinal(date(1970, 1, 1).toordinal() + today_idx), today_idx * 24 + 1
-    d = date.fromordinal(date(1970, 1, 1).toordinal() + today_idx)
-    first = d.replace(day=1)
+    today = hour_day(now_hi)
+    first = today if period == "today" else today.replace(day=1)
     return first, day_index(first) * 24 + 1
 
 
-def _rule(period: str, now_hi: int, first_day: date, expected: int) -> dict[str, Any]:
+def _rule(period: str, first_day: date) -> dict[str, Any]:
     v = GB3095_TABLE4
     day_min = v.daily_min_hours
     if period == "today":
@@ -94,7 +93,7 @@ def _stations(console: Console, state: StoreState, city: str, period: str, now_h
     meta = station_meta(console, state, city)
     members = set(meta.loc[city_members(meta), "code"].astype(str))
     codes = meta["code"].astype(str).tolist()
-    rule = _rule(period, now_hi, first_day, expected)
+    rule = _rule(period, first_day)
     got = _counts(console, codes, first_hi, now_hi)
     today_first = ((now_hi - 1) // 24) * 24 + 1
     today_hours = now_hi - today_first + 1  # hours of the current day so far (24: the day is complete)
@@ -137,24 +136,16 @@ def _stations(console: Console, state: StoreState, city: str, period: str, now_h
     }
 
 
-def _devices(console: Console, clock: Clock, public: bool) -> dict[str, Any]:
-    """Registered HJ 212 devices and the offline ones (live use only; module docstring)."""
+def _offline_devices(console: Console, wall: datetime) -> tuple[int, list[dict[str, Any]]]:
+    """(registered devices, the offline ones — longest silent first) at wall-clock time ``wall``."""
     with console.store.cursor() as cur:
         devices = hj212_device_status(cur)
     cfg = RuleConfig()
-    out: dict[str, Any] = {"available": bool(devices), "total": len(devices), "judged": clock.live,
-                           "rule": f"最后一次上报早于上报间隔 × {cfg.silence_factor:g}（至少 {cfg.silence_min_s:g} 秒；"
-                                   f"未登记间隔的设备按每小时一次）即判为离线，按接收时间（北京时间）计",
-                           "hidden": public}
-    if not clock.live:
-        out.update(offline_count=None, offline=[],
-                   note="数据停止于过去（演示或归档数据）：不按当前时间判断设备是否在线")
-        return out
     offline = []
     for d in devices:
         limit = max((d["interval_s"] or DEFAULT_INTERVAL_S) * cfg.silence_factor, cfg.silence_min_s)
         seen: datetime | None = d["last_seen"]
-        silent = None if seen is None else (clock.wall - seen).total_seconds()
+        silent = None if seen is None else (wall - seen).total_seconds()
         if silent is None or silent > limit:
             offline.append({"mn": d["mn"], "name": d["name"] or d["station"] or d["enterprise"] or d["mn"],
                             "enterprise": d["enterprise"], "outlet": d["outlet"], "station": d["station"],
@@ -162,15 +153,37 @@ def _devices(console: Console, clock: Clock, public: bool) -> dict[str, Any]:
                             "last_seen": seen.isoformat(sep=" ", timespec="seconds") if seen else None,
                             "silent_s": round(silent) if silent is not None else None, "limit_s": limit,
                             "last_peer": d["last_peer"]})
+    offline.sort(key=lambda x: (x["silent_s"] is not None, -(x["silent_s"] or 0), x["mn"]))
+    return len(devices), offline
+
+
+def _devices(console: Console, state: StoreState, clock: Clock, public: bool, limit: int) -> dict[str, Any]:
+    """Registered HJ 212 devices and the offline ones (live use only; module docstring). Recomputed at most every
+    :data:`DEVICE_RECHECK_S` seconds: ``last_seen`` moves with every packet without changing the store state."""
+    cfg = RuleConfig()
+    bucket = int(clock.wall.timestamp() // DEVICE_RECHECK_S)
+    total, offline = console.cached("capture_devices", (bucket,), lambda _: _offline_devices(console, clock.wall),
+                                    state)
+    out: dict[str, Any] = {"available": total > 0, "total": total, "judged": clock.live, "hidden": public,
+                           "rule": f"最后一次上报早于上报间隔 × {cfg.silence_factor:g}（至少 {cfg.silence_min_s:g} 秒；"
+                                   f"未登记间隔的设备按每小时一次）即判为离线，按接收时间（北京时间）计",
+                           "note": None}
+    if not clock.live:
+        out.update(offline_count=None, offline=[], note="数据停止于过去（演示或归档数据）：不按当前时间判断设备是否在线")
+        return out
     out["offline_count"] = len(offline)
-    out["offline"] = [] if public else offline
+    out["offline"] = [] if public else offline[:limit]
     if public and offline:
         out["note"] = "污染源及设备明细仅对登录用户显示"
+    elif len(offline) > limit:
+        out["note"] = f"仅列出静默最久的 {limit} 台"
     return out
 
 
-def capture(console: Console, city: str | None = None, period: str = "today", *, public: bool = True) -> dict[str, Any]:
-    """The data-capture panel of ``city`` for ``period`` (``today`` | ``month``); see the module docstring."""
+def capture(console: Console, city: str | None = None, period: str = "today", *, public: bool = True,
+            device_limit: int = 500) -> dict[str, Any]:
+    """The data-capture panel of ``city`` for ``period`` (``today`` | ``month``); see the module docstring. At most
+    ``device_limit`` offline devices are listed (the longest silent first); ``offline_count`` counts them all."""
     if period not in PERIODS:
         raise BadParameter(f"时段参数 period 只能是 today（今日）或 month（本月），而不是 {period!r}")
     state = console.store.state()
@@ -189,5 +202,5 @@ def capture(console: Console, city: str | None = None, period: str = "today", *,
                        "offline": f"最近 {OFFLINE_HOURS} 小时无任何数据的站点"},
         "offline_hours": OFFLINE_HOURS,
         **part,
-        "devices": _devices(console, clock, public),
+        "devices": _devices(console, state, clock, public, device_limit),
     }
