@@ -80,6 +80,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
             t.start()
             warmer.append(t)
         yield
+        await app.state.events.stop()  # no state read of the event streams may run into store.close()
         for t in warmer:
             t.join(timeout=30)
         ledger.dispose()

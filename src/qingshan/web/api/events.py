@@ -66,6 +66,7 @@ class EventHub:
         self._changed: asyncio.Event | None = None
         self._poller: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None  # interrupts the poller's sleep
 
     def snapshot(self) -> dict[str, Any]:
         """The current state event: ``version`` plus the as-of hour and the clock (blocking: runs a query)."""
@@ -79,25 +80,41 @@ class EventHub:
     def close(self) -> None:
         """End every open stream (and refuse new ones); callable from any thread."""
         self.closing = True
-        ev, loop = self._changed, self._loop
-        if ev is None:
-            return
+        loop = self._loop
+        events = [e for e in (self._changed, self._stopping) if e is not None]
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if loop is None or running is loop:
-            ev.set()
-        else:
+        for ev in events:
+            if loop is None or running is loop:
+                ev.set()
+            else:
+                try:
+                    loop.call_soon_threadsafe(ev.set)
+                except RuntimeError:  # that loop is closed: nothing waits on it
+                    pass
+
+    async def stop(self) -> None:
+        """:meth:`close`, then wait until the poller has finished its last state read — call it before the store
+        is closed (the console's lifespan does)."""
+        self.close()
+        task = self._poller
+        if task is not None and not task.done() and self._loop is asyncio.get_running_loop():
             try:
-                loop.call_soon_threadsafe(ev.set)
-            except RuntimeError:  # that loop is closed: no stream is waiting on it
-                pass
+                await asyncio.wait_for(asyncio.shield(task), timeout=30)
+            except asyncio.TimeoutError:
+                log.warning("实时推送：等待状态轮询结束超时")
 
     async def _poll(self) -> None:
         try:
             while self.subscribers > 0 and not self.closing:
-                await asyncio.sleep(self.poll)
+                assert self._stopping is not None
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll)
+                    break  # closing
+                except asyncio.TimeoutError:
+                    pass
                 if _server_exiting():
                     self.close()
                     break
@@ -121,7 +138,7 @@ class EventHub:
         """One subscriber's stream (counted in ``subscribers`` by :class:`_CountedStream`)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # the app served again by a new event loop (tests): its objects are stale
-            self._loop, self._changed, self._poller = loop, None, None
+            self._loop, self._changed, self._poller, self._stopping = loop, None, None, asyncio.Event()
         if self._latest is None or first["version"] != self._latest["version"]:
             self._latest = first
             self._wake()
