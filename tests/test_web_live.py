@@ -402,3 +402,16 @@ def test_a_change_while_the_stream_is_suspended_is_not_missed():
             assert first.startswith("retry:")
 
     assert '"version": "v2"' in asyncio.run(run())
+
+
+def test_a_month_is_lost_when_more_days_are_missing_than_table4_allows(copy):
+    """Pinned to 7 March 24:00: A has 1 valid day of 7, B 2 — both have lost more than the 4 days March may
+    miss; all three stations are offline (last data 2 March)."""
+    app = create_console_app(copy, as_of=dt.datetime(2025, 3, 8, 0, 0), warm=False)
+    with TestClient(app) as c:
+        d = c.get(f"{API}/air/capture", params={"period": "month"}).json()
+        today = c.get(f"{API}/air/capture", params={"period": "today"}).json()
+    assert d["expected"] == 7 * 24
+    assert [(s["valid_days"], s["lost"], s["offline"]) for s in d["stations"]] == [
+        (1, True, True), (2, True, True), (0, True, True)]
+    assert [s["received"] for s in today["stations"]] == [0, 0, 0] and today["expected"] == 24
