@@ -265,3 +265,49 @@ def met_hours(con: Con, stations: list[str] | None, first_hi: int, last_hi: int)
     from .met import met_hours as _met_hours
 
     return _met_hours(con, stations, first_hi, last_hi)
+
+
+# --- data capture (数据获取率) --------------------------------------------------------------------------------------
+
+#: The pollutants whose hours the capture counts (the six of GB 3095 / HJ 633).
+CAPTURE_POLLUTANTS = ("so2", "no2", "co", "o3", "pm10", "pm25")
+
+
+def air_capture_counts(con: Con, stations: list[str], first_hi: int, last_hi: int, day_min_hours: int) -> pd.DataFrame:
+    """Per station of ``stations``: the hours in ``first_hi … last_hi`` (inclusive) that hold a value of any of
+    :data:`CAPTURE_POLLUTANTS` (``hours``), those per pollutant (``hours_<code>``), the days of that range with at
+    least ``day_min_hours`` such hours (``valid_days``) and the station's last hour with any value at or before
+    ``last_hi`` (``last_hi``, also outside the range; NULL if none). One row per listed station, in the given order."""
+    if not stations:
+        return pd.DataFrame(columns=["station", "hours", *(f"hours_{c}" for c in CAPTURE_POLLUTANTS), "valid_days",
+                                     "last_hi"])
+    anyv = " OR ".join(f"{c} IS NOT NULL" for c in CAPTURE_POLLUTANTS)
+    per = ", ".join(f"count(*) FILTER (WHERE {c} IS NOT NULL) AS hours_{c}" for c in CAPTURE_POLLUTANTS)
+    per_sum = ", ".join(f"coalesce(sum(hours_{c}), 0)::BIGINT AS hours_{c}" for c in CAPTURE_POLLUTANTS)
+    per_out = ", ".join(f"coalesce(d.hours_{c}, 0)::BIGINT AS hours_{c}" for c in CAPTURE_POLLUTANTS)
+    return con.execute(
+        f"""WITH s AS (SELECT unnest(?) AS station, generate_subscripts(?, 1) AS k),
+                 h AS (SELECT station, hi, {", ".join(CAPTURE_POLLUTANTS)} FROM air_hourly
+                       WHERE hi BETWEEN ? AND ? AND ({anyv}) AND station IN (SELECT station FROM s)),
+                 per_day AS (SELECT station, (hi - 1) // 24 AS d, count(*) AS n, {per} FROM h GROUP BY 1, 2),
+                 d AS (SELECT station, sum(n)::BIGINT AS hours, {per_sum},
+                              count(*) FILTER (WHERE n >= ?)::BIGINT AS valid_days
+                       FROM per_day GROUP BY 1),
+                 last AS (SELECT station, max(hi) AS last_hi FROM air_hourly
+                          WHERE hi <= ? AND ({anyv}) AND station IN (SELECT station FROM s) GROUP BY 1)
+            SELECT s.station, coalesce(d.hours, 0)::BIGINT AS hours, {per_out},
+                   coalesce(d.valid_days, 0)::BIGINT AS valid_days, last.last_hi
+            FROM s LEFT JOIN d USING (station) LEFT JOIN last USING (station) ORDER BY s.k""",
+        [stations, stations, first_hi, last_hi, day_min_hours, last_hi]).df()
+
+
+DEVICE_FIELDS = ("mn", "name", "enterprise", "outlet", "station", "st", "interval_s", "last_seen", "last_peer")
+
+
+def hj212_device_status(con: Con) -> list[dict[str, Any]]:
+    """The registered HJ 212 devices with their expected interval and last contact (:data:`DEVICE_FIELDS`), by MN
+    (none without the device table). The password is never read."""
+    if not has_table(con, "hj212_devices"):
+        return []
+    rows = con.execute(f"SELECT {', '.join(DEVICE_FIELDS)} FROM hj212_devices WHERE registered ORDER BY mn").fetchall()
+    return [dict(zip(DEVICE_FIELDS, r)) for r in rows]

@@ -36,6 +36,7 @@ from ..ledger.db import open_ledger
 from . import api, pages
 from .api import alerts as alerts_api
 from .api import jobs as jobs_api
+from .api.events import mount_events
 from .api.response import ConsoleJSON
 from .cache import ResultCache
 from .console import Console
@@ -90,6 +91,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
         else:
             async with services(app):
                 yield
+        await app.state.events.stop()  # no state read of the event streams may run into store.close()
         for t in warmer:
             t.join(timeout=30)
         ledger.dispose()
@@ -119,6 +121,7 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
         app.include_router(r)
     app.include_router(jobs_api.router)
     app.include_router(imports_page.router)
+    mount_events(app, console)  # GET /api/v1/events (server-sent events on store changes)
 
     @app.get(BUNDLE_ROUTE, include_in_schema=False)
     async def vega_bundle() -> FileResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from ...ledger.api import API_PREFIX
+from ...ledger.api import API_PREFIX, Ctx, get_ctx
 from ..console import Console, get_console
 from ..data.air_eval import evaluation, ranking
 from ..data.air_now import air_now
@@ -15,6 +15,7 @@ from ..data.air_station import (
     station_info,
     station_series,
 )
+from ..data.capture import capture
 from .response import ConsoleJSON
 
 router = APIRouter(prefix=f"{API_PREFIX}/air", tags=["环境空气"], default_response_class=ConsoleJSON)
@@ -71,3 +72,12 @@ def get_ranking(city: str | None = CITY, period: str | None = PERIOD,
                                                             " | no2_mean | so2_mean | o3_8h_p90 | co_p95"),
                 data: str | None = DATA, console: Console = Depends(get_console)) -> ConsoleJSON:
     return ConsoleJSON(ranking(console, city, period, level, by, data))
+
+
+@router.get("/capture", summary="数据获取率：各站点今日/本月应有小时数、已收到小时数与比例，离线站点与 HJ 212 设备",
+            description="应有小时 = 时段内截至当前时刻已经过的小时数（实时运行时按北京时间钟点，数据停止于过去时按数据时钟）；"
+                        "已收到 = 至少有一项污染物数值的小时数。公众只看到离线设备数量，不含设备明细。")
+def get_capture(city: str | None = CITY,
+                period: str = Query("today", description="today（今日，缺省）| month（本月）"),
+                console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> ConsoleJSON:
+    return ConsoleJSON(capture(console, city, period, public=ctx.principal.is_public))

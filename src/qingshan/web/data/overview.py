@@ -13,6 +13,7 @@ from ...ledger.api import Ctx
 from ..console import Console
 from .air_now import air_now
 from .alerts import latest_alerts
+from .capture import capture
 from .common import DataNotFound
 from .ledger_summary import ledger_summary
 from .targets import targets
@@ -50,6 +51,7 @@ def overview(console: Console, ctx: Ctx, city: str | None = None) -> dict[str, A
         "targets": _targets_panel(console, name),
         "water": _water_panel(console),
         "ledger": ledger_summary(console, ctx),
+        "capture": capture(console, name, "today", public=ctx.principal.is_public, device_limit=20),
         "alerts": latest_alerts(console, now["alerts"], ctx.principal.is_public),
         "rulesets": now["rulesets"],
     }

@@ -17,6 +17,7 @@ from ..data.air_station import (
     station_diurnal,
     station_series,
 )
+from ..data.capture import capture
 from ..data.common import COLUMN_LABELS
 from . import charts
 from .render import render
@@ -31,9 +32,18 @@ SERIES_CHOICES = {"pm25": "PM₂.₅", "pm10": "PM₁₀", "o3": "O₃", "no2": 
 @router.get("/air", response_class=HTMLResponse)
 def air_page(request: Request, city: str | None = None, console: Console = Depends(get_console),
              ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    live = request.app.state.events.snapshot()  # before the data: a change in between makes the page refresh
     now = air_now(console, city)
     columns = [(c, *COLUMN_LABELS[c]) for c in TABLE_COLUMNS]
-    return render(request, "air.html", ctx, active="air", title="环境空气", now=now, columns=columns)
+    return render(request, "air.html", ctx, active="air", title="环境空气", now=now, columns=columns, live=live)
+
+
+@router.get("/air/capture", response_class=HTMLResponse)
+def capture_page(request: Request, city: str | None = None, period: str = "today",
+                 console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    live = request.app.state.events.snapshot()
+    c = capture(console, city, period, public=ctx.principal.is_public)
+    return render(request, "air_capture.html", ctx, active="air", title="数据获取率", c=c, live=live)
 
 
 @router.get("/air/stations/{code}", response_class=HTMLResponse)

@@ -19,11 +19,13 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, city: str | None = None, console: Console = Depends(get_console),
          ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    live = request.app.state.events.snapshot()  # before the data: a change in between makes the page refresh
     try:
         data = overview(console, ctx, city)
     except DataNotFound as e:
-        return render(request, "overview.html", ctx, active="overview", title="总览", o=None, message=str(e))
+        return render(request, "overview.html", ctx, active="overview", title="总览", o=None, message=str(e),
+                      live=live)
     now = air_now(console, data["city"])
-    return render(request, "overview.html", ctx, active="overview", title="总览", o=data,
+    return render(request, "overview.html", ctx, active="overview", title="总览", o=data, live=live,
                   today_chart=charts.today_aqi(now["today"]["hourly"], data["city"]),
                   map_chart=charts.station_map(data["stations"], data["city"]))
