@@ -267,3 +267,40 @@ def test_backup_while_running_is_a_consistent_export(platform, tmp_path):
     assert cli(alone, "import", "long", str(f)).returncode == 0
     r = cli(alone, "backup", "--to", str(tmp_path / "bk2"))
     assert r.returncode == 0 and (tmp_path / "bk2" / "schema.sql").exists(), r.stderr
+
+
+def test_the_platform_schedules_the_alarm_rules_and_the_escalation(tmp_path: Path) -> None:
+    """The hourly alarm rules run on the store writer and write the alarms table; the dispatch escalation is
+    registered beside them (docs/deployment.md)."""
+    import duckdb
+    import pyarrow as pa
+
+    from qingshan.platform.jobs import JobStore
+    from qingshan.platform.scheduler import Scheduler
+    from qingshan.platform.service import alarm_rules, register_default_tasks
+    from qingshan.platform.writer import StoreWriter
+    from qingshan.store.alarms import list_alarms
+    from qingshan.store.workspace import Workspace
+
+    h0 = 470_000
+    with Workspace(tmp_path / "ws") as ws:
+        ws.upsert_stations(pa.table({"code": ["A"], "name": ["甲站"], "city": ["示范市"], "district": ["天宁区"],
+                                     "lon": [120.0], "lat": [31.8], "is_control": [False], "status": [None],
+                                     "import_id": [0]}))
+        values = [30.0 + (i % 3) for i in range(48)] + [140.0]
+        ws.upsert_air_hourly(pa.table({"station": ["A"] * 49, "hi": list(range(h0, h0 + 49)), "pm25": values,
+                                       "import_id": [1] * 49}))
+    con = duckdb.connect(str(tmp_path / "ws" / "measurements.duckdb"))
+    writer = StoreWriter(tmp_path / "ws", con)
+    try:
+        first = alarm_rules(None, tmp_path / "ws", writer)
+        again = alarm_rules(None, tmp_path / "ws", writer)
+        assert first["window"] == [h0 + 48 - 23, h0 + 48] and first["new"] >= 1 and again["new"] == 0
+        rows = list_alarms(con.cursor())
+        assert ("air.spike_baseline", "pm25") in set(zip(rows["rule"], rows["pollutant"]))
+        sched = Scheduler(JobStore(tmp_path / "jobs.sqlite"))
+        register_default_tasks(sched, None, tmp_path / "ws", writer)
+        assert {"alarm-rules", "dispatch-escalation", "overview-warm-up", "monthly-report-draft"} <= set(sched.tasks)
+    finally:
+        writer.shutdown()
+        con.close()

@@ -61,6 +61,7 @@ class Scheduler:
         self.tick = tick
         self.tasks: dict[str, Task] = {}
         self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Future[Any]] = set()  # task functions running in threads
 
     def add(self, name: str, period: str, run: Callable[[], Any], *, minute: int = 0, hour: int = 0) -> None:
         """Register ``run`` to run every hour at ``minute`` past, or every day at ``hour:minute``."""
@@ -86,13 +87,17 @@ class Scheduler:
             t.next_at = now if overdue else t.following(now)
         self._task = asyncio.create_task(self._loop(), name="platform-scheduler")
 
-    async def stop(self) -> None:
+    async def stop(self, wait: float = 120.0) -> None:
+        """Stop scheduling; a task function already running in its thread is waited for (up to ``wait`` seconds):
+        a thread cannot be cancelled, and it may hold the store, which the platform closes next."""
         if self._task is not None:
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=wait)
 
     async def run_now(self, name: str) -> dict:
         """Run one task at once (tests, an administrator); returns its record."""
@@ -111,8 +116,11 @@ class Scheduler:
         job = self.jobs.create("scheduled", t.name, {"period": t.period, "due": due.isoformat(timespec="seconds")},
                                "定时任务", state="running")
         self.jobs.update(job["id"], started=utc_now(), runs=1)
+        fut = asyncio.get_running_loop().run_in_executor(None, t.run)
+        self._running.add(fut)
+        fut.add_done_callback(self._running.discard)
         try:
-            result = await asyncio.get_running_loop().run_in_executor(None, t.run)
+            result = await asyncio.shield(fut)
         except asyncio.CancelledError:
             self.jobs.update(job["id"], state="failed", finished=utc_now(), error="平台停止，任务中断")
             raise
