@@ -171,3 +171,38 @@ def test_an_alarm_becomes_a_dispatch_event_with_its_evidence(client: TestClient)
     text = json.dumps(ev, ensure_ascii=False)
     assert "局地排放为主" in text and "180" in text and "air.spike_neighbours" in text
     assert client.post(url, json={}, headers=h).status_code == 409  # already dispatched: one event per alarm
+
+
+def test_alarm_centre_pages_list_explain_and_act(client: TestClient) -> None:
+    """/alarms for the bureau: the list, the alarm page with the cause note at the peak hour, and the actions."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from qingshan.alerts.episodes import episodes
+    from qingshan.store.alarms import list_alarms, save_episodes
+
+    peak = int((SCENARIO.at - datetime(1970, 1, 1)).total_seconds() // 3600)
+    hits = pd.DataFrame({"rule": "air.spike_baseline", "subject": "S00", "pollutant": "so2", "hi": [peak - 1, peak],
+                         "level": [2, 3], "value": [60.0, 90.0], "reference": [15.0, 16.0]})
+    with client.app.state.console.store.cursor() as cur:
+        save_episodes(cur, episodes(hits), "test")
+        aid = int(cur.execute("SELECT max(alarm_id) FROM alarms").fetchall()[0][0])
+    assert client.get("/alarms", follow_redirects=False).status_code == 401
+    assert client.get("/alarms", headers=bearer(client, "wujin")).status_code == 403
+    h = bearer(client, "bureau")
+    page = client.get("/alarms", headers=h)
+    assert page.status_code == 200 and f'data-alarm="{aid}"' in page.text and "浓度突增" in page.text
+    item = client.get(f"/alarms/{aid}", headers=h)
+    assert item.status_code == 200 and "初步判断为工业源排放" in item.text and "90.0" in item.text
+    act = client.post(f"/alarms/{aid}/action", data={"action": "ack"}, headers=h, follow_redirects=False)
+    assert act.status_code == 303 and act.headers["location"].startswith("/alarms?state=open&done=")
+    with client.app.state.console.store.cursor() as cur:
+        assert list_alarms(cur, alarm_id=aid).iloc[0]["state"] == "acknowledged"
+    ev = client.post(f"/alarms/{aid}/action", data={"action": "event", "event_kind": "violation"}, headers=h,
+                     follow_redirects=False)
+    assert ev.status_code == 303 and ev.headers["location"].startswith("/dispatch/events/")
+    with client.app.state.console.store.cursor() as cur:
+        a = list_alarms(cur, alarm_id=aid).iloc[0]
+    assert a["state"] == "dispatched" and ev.headers["location"].endswith(f"/{int(a['event_id'])}")
+    assert client.post(f"/alarms/{aid}/action", data={"action": "ack"}, headers=h).status_code == 409  # dispatched
