@@ -263,3 +263,20 @@ def test_the_command_line_runs_lists_and_moves_alarms(tmp_path):
     table = run(app, [*base, "list", "--state", "false_alarm"]).output
     assert "误报" in table and "甲站" in table and "浓度突增" in table
     assert run(app, [*base, "list", "--state", "nonsense"]).exit_code == 2
+
+
+def test_hours_as_published_and_sensors_stay_out_of_the_air_rules(ws):
+    """``D 24:00`` is D+1 00:00 (the published label of a day's last hour); grid sensors raise no air alarm and are
+    nobody's neighbour (raw sensor values are biased; docs/alerts.md)."""
+    from datetime import datetime
+
+    from qingshan.alerts.explain import parse_hour
+
+    assert parse_hour("2023-10-31 24:00") == datetime(2023, 11, 1, 0) == parse_hour("2023-11-01T00:00")
+    ws.upsert_stations(pa.table({"code": ["G1"], "name": ["微站"], "city": ["示范市"], "district": ["天宁区"],
+                                 "lon": [120.001], "lat": [31.80], "is_control": [False], "status": [None],
+                                 "import_id": [0], "network": ["网格微站"]}))
+    base = [30.0 + (i % 3) for i in range(48)]
+    load_hours(ws, {"A": base + [35.0], "B": base + [36.0], "C": base + [33.0], "G1": base + [400.0]}, H0)
+    res = run_alarm_rules(ws.con, H0 + 48, rules=only("air.spike_baseline", "air.spike_neighbours"))
+    assert res.hits == 0 and list_alarms(ws.con).empty

@@ -67,11 +67,16 @@ def hour_time(hi: int) -> datetime:
 
 
 def parse_hour(text: str) -> datetime:
-    """``YYYY-MM-DD HH:00`` (or ISO ``T``) → datetime; a clear Chinese error otherwise."""
+    """``YYYY-MM-DD HH:00`` (or ISO ``T``) → datetime; ``D 24:00``, as published for the last hour of a day, is
+    D+1 00:00; a clear Chinese error otherwise."""
+    text = text.strip().replace("T", " ")
+    day_end = text.endswith(" 24:00")
     try:
-        t = datetime.fromisoformat(text.strip().replace("T", " "))
+        t = datetime.fromisoformat(text[:-5] + "00:00" if day_end else text)
     except ValueError:
         raise ExplainError(f"时间格式无效：{text}（应为 YYYY-MM-DD HH:00）") from None
+    if day_end:
+        t += timedelta(days=1)
     if t.minute or t.second or t.microsecond or t.tzinfo is not None:
         raise ExplainError(f"时间须为整点（北京时间）：{text}")
     if not 1971 <= t.year <= 2100:  # the store's hour index is a 32-bit count of hours from 1970

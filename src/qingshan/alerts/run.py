@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..evaluate.air import evaluate_hourly
 from ..evaluate.periods import Period, day_date
+from ..standards.networks import is_official
 from ..store.alarms import hourly_window, save_episodes, station_places
 from .config import AlarmRules, load_rules
 from .detect import detect
@@ -51,10 +52,14 @@ def run_alarm_rules(con: duckdb.DuckDBPyConnection, until_hi: int, hours: int = 
     """Detect over the ``hours`` hours ending at ``until_hi`` and merge the episodes into ``alarms``."""
     rules = rules or load_rules(workspace)
     lo = until_hi - hours + 1
-    data = hourly_window(con, lo - LOOKBACK_HOURS, until_hi)
+    # the air rules watch the stations that take part in official figures; grid micro-sensors and dust monitors
+    # read raw (uncalibrated, humidity-biased) values and would flood the centre — nor are they anyone's neighbours
+    places = station_places(con)
+    places = places[[is_official(n) for n in places["network"]]]
+    data = hourly_window(con, lo - LOOKBACK_HOURS, until_hi, places["code"].tolist())
     if not data.empty:
         data = _with_aqi(con, data, lo - LOOKBACK_HOURS, until_hi)
-    hits = detect(data, station_places(con), rules, (lo, until_hi))
+    hits = detect(data, places, rules, (lo, until_hi))
     others = [OTHER_DETECTORS[r.kind](con, r, (lo, until_hi), workspace) for r in rules.enabled()
               if r.kind in OTHER_DETECTORS]
     hits = pd.concat([h for h in [hits, *others] if len(h)], ignore_index=True) if any(len(h) for h in others) else hits

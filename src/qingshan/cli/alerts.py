@@ -104,9 +104,13 @@ def list_cmd(
     for r in rows.itertuples(index=False):
         rule = titles.get(r.rule) or titles.get(r.rule.rsplit(".", 1)[0]) or r.rule
         t.add_row(str(r.alarm_id), LEVELS.get(int(r.level), str(r.level)), STATES.get(r.state, r.state),
-                  escape(f"{r.subject_name or ''} {r.subject}".strip()), escape(rule), r.pollutant or "—",
+                  escape(f"{_name(r.subject_name)} {r.subject}".strip()), escape(rule), r.pollutant or "—",
                   _hour_text(r.start_hi), _hour_text(r.end_hi), str(r.hours), _num(r.peak_value), _num(r.peak_reference))
     console.print(t)
+
+
+def _name(x) -> str:
+    return x if isinstance(x, str) else ""  # NaN/None: a subject without a registered name (a city, a device)
 
 
 def _num(x) -> str:
