@@ -58,8 +58,13 @@ def alarm_page(request: Request, alarm_id: int, console: Console = Depends(get_c
                 note = explain(cur, a["subject"], datetime.fromisoformat(a["peak_at"]))
         except ExplainError as e:
             note_error = str(e)
+    from ...store.alarms import STATES
+
     with console.store.cursor() as cur:
-        log = alarm_log(cur, alarm_id).to_dict("records")
+        log = [{"at": f"{r['changed_at']:%Y-%m-%d %H:%M:%S}", "actor": r["actor"],
+                "from": STATES.get(r["from_state"], "—") if isinstance(r["from_state"], str) else "—",
+                "to": STATES.get(r["to_state"], r["to_state"]), "reason": r["reason"] if isinstance(r["reason"], str) else ""}
+               for r in alarm_log(cur, alarm_id).to_dict("records")]
     hours = [{"at": data.hour_text(h[0]), "value": h[1], "reference": h[2]} for h in a["evidence"].get("hours", [])]
     return render(request, "alarm_item.html", ctx, active="alarms", title=f"报警 {alarm_id}", a=a, hours=hours,
                   log=log, note=note, note_error=note_error, kinds=EVENT_KIND_LABELS)
