@@ -111,3 +111,30 @@ def test_candidates_only_upwind_and_only_when_rising_or_exceeding() -> None:
     assert over is not None and over.exceed == pytest.approx(31 / 25)
     up = candidate("dust", "D", "d", "pm10", "PM10", np.array([80, 82, 79, 150, 240, 300.0]), 2, 0)
     assert up is not None and up.rise == pytest.approx(230 / 80.33, rel=1e-3)
+
+
+def test_station_devices_are_no_outlets_and_humidity_alone_is_no_met_station(tmp_path) -> None:
+    """The demo's registry: grid sensors and the met device carry coordinates and a station, outlets carry limits.
+    Only outlets are candidate sources (a column of limits holding None must not break the note), and a sensor that
+    reports only temperature and humidity is no meteorological station (found on the demo: 'no wind data')."""
+    import duckdb
+
+    from qingshan.hj212.devices import Device
+    from qingshan.hj212.store import Hj212Store
+    from qingshan.store.nearby import located_outlets, met_stations
+    from qingshan.store.schema import migrate
+
+    con = duckdb.connect(str(tmp_path / "s.duckdb"))
+    migrate(con, "s")
+    Hj212Store(con).upsert_devices([
+        Device(mn="GRD1", station="G001", st="22", lon=120.0, lat=31.8),
+        Device(mn="OUT1", enterprise="甲厂", outlet="DA001", st="31", limits={"a21026": 50.0}, lon=120.1, lat=31.8),
+        Device(mn="OUT2", enterprise="乙厂", st="31", lon=120.2, lat=31.8)], "test")
+    assert list(located_outlets(con)["mn"]) == ["OUT1", "OUT2"]
+    con.execute("INSERT INTO met_hourly (station, hi, ts, temp, rh, import_id) VALUES ('G001', 1, now(), 8, 70, 1)")
+    con.execute("INSERT INTO met_hourly (station, hi, ts, wind_speed, wind_dir, import_id) "
+                "VALUES ('D001A', 1, now(), 2.0, 300, 1)")
+    assert met_stations(con) == ["D001A"]
+    from qingshan.alerts.explain import _limits
+
+    assert _limits("None") == {} and _limits(None) == {} and _limits('{"a21026": 50.0}') == {"a21026": 50.0}

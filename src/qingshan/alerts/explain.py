@@ -163,6 +163,15 @@ def _take(cols: Columns, mask: np.ndarray) -> Columns:
     return {k: v[mask] for k, v in cols.items()}
 
 
+def _limits(text: object) -> dict[str, float]:
+    """The registry's JSON of emission limits; anything else (none, a column's 'None') is no limit."""
+    try:
+        out = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
 def _nearest_met(con: duckdb.DuckDBPyConnection, code: str, lon: float, lat: float, stations: Columns
                  ) -> tuple[str | None, float]:
     """The station's own met series, else the nearest station with meteorology (and its distance, km)."""
@@ -271,7 +280,7 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
         factor_of = data["factor"]
         for i, km, b in hits:
             o = {k: v[i] for k, v in outlets.items()}
-            limits = json.loads(o["limits"]) if isinstance(o["limits"], str) and o["limits"] else {}
+            limits = _limits(o["limits"])
             label = "、".join(str(x) for x in (o["enterprise"], o["outlet"]) if isinstance(x, str) and x) or str(o["mn"])
             for f, fname in OUTLET_FACTORS.items():
                 m = (data["station"] == o["mn"]) & (factor_of == f)

@@ -67,10 +67,12 @@ def air_window(con: Con, codes: Sequence[str], first_hi: int, last_hi: int) -> C
 
 
 def met_stations(con: Con) -> list[str]:
-    """The station codes that ``met_hourly`` holds rows for (empty without the table)."""
+    """The station codes that ``met_hourly`` holds wind for (empty without the table): a grid sensor that reports
+    only its housing's temperature and humidity is no meteorological station for the cause note."""
     if not has_table(con, "met_hourly"):
         return []
-    return [r[0] for r in con.execute("SELECT DISTINCT station FROM met_hourly ORDER BY 1").fetchall()]
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT station FROM met_hourly WHERE wind_speed IS NOT NULL ORDER BY 1").fetchall()]
 
 
 def met_window(con: Con, station: str, first_hi: int, last_hi: int) -> Columns:
@@ -92,13 +94,14 @@ OUTLET_COLUMNS = ("mn", "enterprise", "outlet", "name", "limits", "lon", "lat")
 
 
 def located_outlets(con: Con) -> Columns:
-    """:data:`OUTLET_COLUMNS` of registered HJ 212 devices with coordinates, as numpy columns: empty when the
-    registry has no ``lon``/``lat`` columns (or no HJ 212 tables at all)."""
+    """:data:`OUTLET_COLUMNS` of the registered HJ 212 pollution-source devices with coordinates, as numpy columns
+    (a device that feeds a station — air, water, grid sensor, dust monitor — is no outlet): empty when the registry
+    has no ``lon``/``lat`` columns (or no HJ 212 tables at all)."""
     if not has_table(con, "hj212_devices") or not {"lon", "lat"} <= _columns(con, "hj212_devices"):
         return {c: np.array([], dtype=float if c in ("lon", "lat") else object) for c in OUTLET_COLUMNS}
     return _columns_of(con.execute(
         "SELECT mn, enterprise, outlet, name, limits, lon::DOUBLE AS lon, lat::DOUBLE AS lat FROM hj212_devices "
-        "WHERE registered AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY mn"), OUTLET_COLUMNS)
+        "WHERE registered AND station IS NULL AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY mn"), OUTLET_COLUMNS)
 
 
 def outlet_hours(con: Con, mns: Sequence[str], first_hi: int, last_hi: int) -> Columns:
