@@ -170,10 +170,13 @@ def test_bureau_overview_matches_the_api_and_charts_are_drawn(server, browser):
         rgb = s.page.evaluate("(el) => getComputedStyle(el).backgroundColor", card.element_handle())
         hexes = ov["city_now"]["colour"].lstrip("#")
         assert rgb == "rgb({}, {}, {})".format(*(int(hexes[i:i + 2], 16) for i in (0, 2, 4)))
-        # station cards: one per station of the API, each with its AQI
+        # station cards: one per station of the API, each with its AQI (grid sensors' cards sit in a collapsed group:
+        # their text, not their rendering)
         for st in ov["stations"]:
             if st.get("aqi") is not None:
-                assert str(st["aqi"]) in s.page.locator(f"[data-station='{st['code']}']").inner_text()
+                assert str(st["aqi"]) in s.page.locator(f"[data-station='{st['code']}']").text_content()
+        assert s.page.locator("details[data-group=sensor] [data-station]").count() == sum(
+            1 for st in ov["stations"] if st.get("group") == "sensor") > 0
         # targets panel: the year-to-date value and "what the rest of the year must achieve" of every target
         for t in ov["targets"]["rows"] if isinstance(ov["targets"], dict) else ov["targets"]:
             row = s.page.locator(f"tr[data-target='{t['id']}']").inner_text()

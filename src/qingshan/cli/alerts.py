@@ -77,7 +77,7 @@ def list_cmd(
     state: list[str] = typer.Option(None, "--state", help="状态（可多次）：new acknowledged dispatched closed false_alarm"),
     level: int = typer.Option(1, "--level", min=1, max=4, help="最低级别 1 提示 … 4 严重"),
     station: str | None = typer.Option(None, "--station", help="只看某站点/设备"),
-    limit: int = typer.Option(50, "--limit", min=1, max=10000),
+    limit: int = typer.Option(50, "--limit", min=1, max=10000, help="最多列出条数"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
     """报警列表（最新在前）。"""
