@@ -304,3 +304,19 @@ def test_the_platform_schedules_the_alarm_rules_and_the_escalation(tmp_path: Pat
     finally:
         writer.shutdown()
         con.close()
+
+
+def test_a_console_without_the_platform_has_no_job_routes(tmp_path: Path) -> None:
+    """The job queue and the 导入 page exist in the platform process only; an app built without it answers 404
+    there (schemathesis found 503 'server errors' on every job route of such an app) and shows no 导入 link."""
+    from fastapi.testclient import TestClient
+
+    from qingshan.web.app import create_console_app
+
+    app = create_console_app(tmp_path / "ws", warm=False)
+    with TestClient(app) as c:
+        assert c.get("/api/v1/jobs").status_code == 404
+        assert c.get("/api/v1/jobs/import-kinds").status_code == 404
+        assert "/api/v1/jobs" not in c.get("/api/v1/openapi.json").json()["paths"]
+        page = c.get("/")
+        assert page.status_code == 200 and 'href="/imports"' not in page.text

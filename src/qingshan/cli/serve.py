@@ -30,6 +30,13 @@ def serve_console(workspace: Path, host: str, port: int, secure_cookies: bool = 
         if hj_port is not None:
             console.print(f"HJ 212 接收：{hj212_host}:{hj_port}")
 
+    if devices is not None:  # a registry that cannot be read stops here, with one line, before anything starts
+        from ..hj212.devices import DeviceFileError, read_device_file
+
+        try:
+            read_device_file(devices)
+        except DeviceFileError as e:
+            fail(e, 2, "")
     options = PlatformOptions(host=host, port=port, secure_cookies=secure_cookies, limits=limits,
                               hj212_port=hj212_port, hj212_host=hj212_host, devices=devices,
                               accept_unknown=accept_unknown, on_ready=ready)

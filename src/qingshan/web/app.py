@@ -119,8 +119,10 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
     app.include_router(alerts_api.router)  # issue 14: the cause note
     for r in pages.ROUTERS:
         app.include_router(r)
-    app.include_router(jobs_api.router)
-    app.include_router(imports_page.router)
+    if services is not None:  # the job queue and the upload page exist only in the platform process
+        app.include_router(jobs_api.router)
+        app.include_router(imports_page.router)
+    app.state.platform = services is not None
     mount_events(app, console)  # GET /api/v1/events (server-sent events on store changes)
 
     @app.get(BUNDLE_ROUTE, include_in_schema=False)

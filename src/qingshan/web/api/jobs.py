@@ -1,7 +1,8 @@
 """``/api/v1/jobs`` — imports and report builds running in the platform (``qingshan serve``; docs/deployment.md).
 
 The job service is the platform's (:mod:`qingshan.platform.jobs`), put on ``app.state.jobs`` by ``qingshan
-serve``; a console app built without it (tests, the stand-alone app) answers 503 here.
+serve``; a console app built without it (tests, the stand-alone app) has no such routes (404), and answers 503
+here only while the platform is starting or stopping.
 
 Who may: bureau staff and administrators (the ledger roles ``bureau`` and ``admin``, who also import on the command
 line), never the public — or the platform's **local token** (``<workspace>/platform.token``, readable only by the

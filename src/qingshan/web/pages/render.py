@@ -49,6 +49,7 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_au
 _env.filters["fmt"] = fmt
 _env.filters["hour"] = hour_text
 _env.globals["nav"] = NAV
+_env.globals["platform"] = False  # pages rendered by the platform process say so (the 导入 link)
 
 
 def user_context(request: Request, ctx: Ctx | None) -> dict[str, Any]:
@@ -64,7 +65,8 @@ def user_context(request: Request, ctx: Ctx | None) -> dict[str, Any]:
 def render(request: Request, template: str, ctx: Ctx | None, *, active: str = "", status_code: int = 200,
            title: str = "", **values: Any) -> HTMLResponse:
     html = _env.get_template(template).render(request_path=request.url.path, user=user_context(request, ctx),
-                                              active=active, title=title, **values)
+                                              active=active, title=title,
+                                              platform=getattr(request.app.state, "platform", False), **values)
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
