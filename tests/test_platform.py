@@ -179,7 +179,7 @@ async def _start_and_stop(s) -> None:
     await s.stop()
 
 
-async def _until(cond, timeout: float = 30.0) -> None:
+async def _until(cond, timeout: float = 120.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not cond():
