@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -31,18 +33,32 @@ def ws(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def demo_build(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """``qingshan demo --no-serve`` run once per test session, as a user runs it (its own process).
+def demo_build(tmp_path_factory, worker_id) -> tuple[Path, subprocess.CompletedProcess]:
+    """``qingshan demo --no-serve`` run once per test run, as a user runs it (its own process).
 
     Building the demo takes 30–80 s on the 2-core CI machine, so the tests that need a demo workspace share this
-    build and take a private copy of it (:func:`demo_copy`) instead of building their own. Returns the pristine
-    workspace (never modify it) and the finished process (its stdout is what the user saw)."""
-    ws = tmp_path_factory.mktemp("demo-build") / "ws"
-    env = {**os.environ, "COLUMNS": "250"}  # no wrapping of the printed commands
-    res = subprocess.run([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "demo", "--no-serve",
-                          "--demo-password", DEMO_PASSWORD], capture_output=True, text=True, timeout=1200, env=env)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return ws, res
+    build and take a private copy of it (:func:`demo_copy`) instead of building their own. Under pytest-xdist the
+    workers share one build too: the first worker to ask builds it under a lock in the run's common temporary
+    folder, the others wait for the lock and reuse it. Returns the pristine workspace (never modify it) and the
+    finished process (its stdout is what the user saw)."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # pytest-xdist: the workers' base folders share a parent
+        root = root.parent
+    build = root / "demo-build-shared"
+    build.mkdir(exist_ok=True)
+    ws, done = build / "ws", build / "result.json"
+    with open(build / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if not done.exists():
+            shutil.rmtree(ws, ignore_errors=True)  # a build cut off by a dead worker starts again
+            env = {**os.environ, "COLUMNS": "250"}  # no wrapping of the printed commands
+            res = subprocess.run([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "demo", "--no-serve",
+                                  "--demo-password", DEMO_PASSWORD], capture_output=True, text=True, timeout=1200,
+                                 env=env)
+            assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+            done.write_text(json.dumps({"args": res.args, "stdout": res.stdout, "stderr": res.stderr}))
+        saved = json.loads(done.read_text())
+    return ws, subprocess.CompletedProcess(saved["args"], 0, saved["stdout"], saved["stderr"])
 
 
 def demo_copy(demo_build: tuple[Path, subprocess.CompletedProcess], dest: Path) -> Path:
