@@ -14,6 +14,7 @@ from ...ledger.api import Ctx, get_ctx
 from ...ledger.models import EVENT_KIND_LABELS
 from ..console import Console, get_console
 from ..data import alarms as data
+from . import charts
 from .render import render
 from .session import page_ctx, require_form_csrf
 
@@ -66,8 +67,9 @@ def alarm_page(request: Request, alarm_id: int, console: Console = Depends(get_c
                 "to": STATES.get(r["to_state"], r["to_state"]), "reason": r["reason"] if isinstance(r["reason"], str) else ""}
                for r in alarm_log(cur, alarm_id).to_dict("records")]
     hours = [{"at": data.hour_text(h[0]), "value": h[1], "reference": h[2]} for h in a["evidence"].get("hours", [])]
+    figures = [] if note is None else [c for c in (charts.note_rose(note), charts.note_map(note)) if c]
     return render(request, "alarm_item.html", ctx, active="alarms", title=f"报警 {alarm_id}", a=a, hours=hours,
-                  log=log, note=note, note_error=note_error, kinds=EVENT_KIND_LABELS)
+                  log=log, note=note, note_error=note_error, kinds=EVENT_KIND_LABELS, figures=figures)
 
 
 def _back(message: str, state: str = "open") -> RedirectResponse:
