@@ -1,6 +1,7 @@
 """``/alarms`` — 报警中心 for the bureau: the alarms of the alarm rules with filters and the actions (确认, 误报 with
-its reason, 转调度事件), and ``/alarms/{id}``: the alarm's evidence hour by hour, its log and the cause note
-初步原因分析 of its station at the peak hour. Forms post here (CSRF field ``csrf``) and go through the same functions
+its reason, 转调度事件), and ``/alarms/{id}``: the actions again plus 办结 (with its reason), the alarm's evidence
+hour by hour, its log and the cause note 初步原因分析 of its station at the peak hour with the pollution rose and
+the map of the upwind sector. Forms post here (CSRF field ``csrf``) and go through the same functions
 as ``/api/v1/alerts`` (:mod:`qingshan.web.data.alarms`)."""
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def post_action(alarm_id: int, action: str = Form(""), reason: str = Form(""), e
     if action == "false":
         r = data.move(console, ctx, alarm_id, "false_alarm", reason.strip() or None)
         return _back(f"报警 {alarm_id}：已标记为误报")
+    if action == "close":
+        data.move(console, ctx, alarm_id, "closed", reason.strip() or None)
+        return RedirectResponse(f"/alarms/{alarm_id}", status_code=303)
     if action == "event":
         if event_kind not in EVENT_KIND_LABELS:
             raise HTTPException(422, f"未知事件类别：{event_kind}")
