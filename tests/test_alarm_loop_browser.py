@@ -44,10 +44,14 @@ DISTRICT = "武进区"
 
 
 def cli(ws: Path, *args: str) -> str:
-    res = subprocess.run([sys.executable, "-m", "qingshan", "--workspace", str(ws), *args], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "QINGSHAN_LEDGER_URL": ""})
-    assert res.returncode == 0, f"qingshan {' '.join(args)}：{res.stdout[-1500:]}{res.stderr[-1500:]}"
-    return res.stdout
+    """``qingshan --workspace WS …`` in this process (typer's runner: no second start-up of the libraries)."""
+    from typer.testing import CliRunner
+
+    from qingshan.cli import app
+
+    res = CliRunner().invoke(app, ["--workspace", str(ws), *args])
+    assert res.exit_code == 0, f"qingshan {' '.join(args)}：{res.output[-2000:]}"
+    return res.output
 
 
 @pytest.fixture(scope="module")
