@@ -78,6 +78,15 @@ def test_hand_checked_vector_rank_among_peers() -> None:
                                    peers={"示范市": {"甲市": 3.30}}))["C"].by_rank
 
 
+def test_the_city_needs_its_share_of_registered_stations() -> None:
+    """Six registered stations, three with data: the city is valid (3 ≥ ceil(0.5 × 6) = 3); the city without C has
+    five stations of which two report, fewer than ceil(0.5 × 5) = 3: no value, no lift can be claimed for C."""
+    c = by_station(ranking_drag(CODES, CITIES, daily(), GB3095_2012, registered={"示范市": 6}))["C"]
+    assert (c.city_index, c.without_index, c.lift, c.drags) == (3.64, None, None, False)
+    # five registered: without C, two of four report — enough (ceil(0.5 × 4) = 2)
+    assert by_station(ranking_drag(CODES, CITIES, daily(), GB3095_2012, registered={"示范市": 5}))["C"].lift == 0.34
+
+
 def test_too_few_days_and_percentiles() -> None:
     d = daily()
     d["pm25"][2, 2:] = np.nan  # C has 2 complete days only
@@ -102,11 +111,12 @@ def only(*names: str, **params) -> AlarmRules:
 @pytest.fixture
 def ws(tmp_path):
     with Workspace(tmp_path / "ws") as w:
-        w.upsert_stations(pa.table({"code": ["A", "B", "C", "CTRL"], "name": ["甲站", "乙站", "丙站", "对照"],
-                                    "city": ["示范市"] * 4, "district": ["天宁区"] * 4,
-                                    "lon": [120.0, 120.03, 119.97, 119.5], "lat": [31.80, 31.80, 31.82, 31.5],
-                                    "is_control": [False, False, False, True], "status": [None] * 4,
-                                    "import_id": [0] * 4}))
+        w.upsert_stations(pa.table({"code": ["A", "B", "C", "D", "CTRL"],
+                                    "name": ["甲站", "乙站", "丙站", "丁站（无数据）", "对照"],
+                                    "city": ["示范市"] * 5, "district": ["天宁区"] * 5,
+                                    "lon": [120.0, 120.03, 119.97, 120.1, 119.5], "lat": [31.80, 31.80, 31.82, 31.7, 31.5],
+                                    "is_control": [False, False, False, False, True], "status": [None] * 5,
+                                    "import_id": [0] * 5}))
         day0 = day_index(date(2023, 3, 1))
         first, n = day0 * 24 + 1, DAYS * 24
         rows = {"station": [], "hi": [], "pm25": []}
@@ -127,8 +137,9 @@ def test_the_engine_agrees_with_the_rule(ws) -> None:
     table = evaluate_period(ws.con, period, data="raw").table
     engine = dict(zip(table["code"].where(table["level"] == "station", table["name"]), table["composite_index"]))
     md = member_daily(ws.con, period, data="raw")
-    assert sorted(md.codes) == ["A", "B", "C"]  # not the control site
-    found = by_station(ranking_drag(md.codes, md.cities, md.values, md.ruleset.limits))
+    assert sorted(md.codes) == ["A", "B", "C"]  # not the control site, not D (no data)
+    assert md.registered == {"示范市": 4}  # D counts for the city's share of stations
+    found = by_station(ranking_drag(md.codes, md.cities, md.values, md.ruleset.limits, registered=md.registered))
     assert found["C"].station_index == pytest.approx(engine["C"]) == 4.30
     assert found["C"].city_index == pytest.approx(engine["示范市"]) == 3.64
 

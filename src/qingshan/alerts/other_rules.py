@@ -150,7 +150,7 @@ def ranking_drag_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=N
     found = ranking_drag(md.codes, md.cities, md.values, ev.limits, weights=ev.composite_weights,
                          margin=float(rule.param("margin", 0.15)), min_lift=float(rule.param("min_lift", 0.02)),
                          min_days=int(rule.param("min_days", 5)), peers=rule.param("peers") or None,
-                         min_fraction=ev.city_min_station_fraction)
+                         min_fraction=ev.city_min_station_fraction, registered=md.registered)
     hours = np.arange(window[0], window[1] + 1)
     rank_level = int(rule.param("rank_level", min(rule.level + 1, 4)))
     parts = [pd.DataFrame({"rule": rule.name, "subject": d.station, "pollutant": "", "hi": hours,

@@ -17,7 +17,8 @@ A station s of the city drags the ranking, over the period so far (the calendar 
 bulletins rank), when either holds:
 
 1. **rank** — the peer cities' composite indices of the same period are configured (``peers``) and the city
-   without s, I(city − s), would rank better among them than the city does: removing s changes the city's rank
+   without s — I(city − s), the same arithmetic with s taken out of the city (n − 1 registered stations) — would
+   rank better among them than the city does: removing s changes the city's rank
    (level ``rank_level``);
 2. **margin** — the station's own composite index I_s (same statistics from its own daily values) is at least
    ``(1 + margin)`` × the city's I, and the station lifts the city's index by at least ``min_lift``
@@ -105,17 +106,18 @@ class Drag:
 def ranking_drag(codes: np.ndarray, cities: np.ndarray, daily: Mapping[str, np.ndarray], limits: LimitSet, *,
                  weights: Mapping[str, float] = WEIGHTS_2018, margin: float = 0.15, min_lift: float = 0.05,
                  min_days: int = 5, peers: Mapping[str, Mapping[str, float]] | None = None,
-                 min_fraction: float = 0.5) -> list[Drag]:
+                 min_fraction: float = 0.5, registered: Mapping[str, int] | None = None) -> list[Drag]:
     """:class:`Drag` of every station with ``min_days`` complete days (module docstring), in station order.
 
     ``daily``: column → S × D arrays for the stations ``codes`` of ``cities``; ``peers``: city → {peer city →
-    composite index of the same period}."""
+    composite index of the same period}; ``registered``: city → its evaluation stations, those without data in
+    the period included (default: the rows given), for the city's minimum share of stations."""
     codes, cities = np.asarray(codes, dtype=object), np.asarray(cities, dtype=object)
     complete = np.logical_and.reduce([np.isfinite(np.asarray(daily[c], float)) for c in COLUMNS])
     out: list[Drag] = []
     for city in sorted({str(c) for c in cities}):
         members = cities == city
-        n = int(members.sum())
+        n = max(int(members.sum()), int((registered or {}).get(city, 0)))
         i_city = composite_index(period_statistics(city_daily(daily, members, n, min_fraction)), limits, weights)
         if i_city is None:
             continue

@@ -408,6 +408,7 @@ class MemberDaily:
     first_day: int  # column 0
     values: dict[str, np.ndarray]  # DAILY_COLUMNS → S × D
     ruleset: AirEvalRuleSet  # the evaluation rule set of the period's last day (limits, weights, city threshold)
+    registered: dict[str, int] = field(default_factory=dict)  # city → its evaluation stations, with data or not
 
 
 def member_daily(con: duckdb.DuckDBPyConnection, period: Period, stations: str = "stations",
@@ -418,6 +419,7 @@ def member_daily(con: duckdb.DuckDBPyConnection, period: Period, stations: str =
     segs = ruleset_segments(period.first_day, period.last_day, None)
     ent = con.sql(f"SELECT code, city, is_control, network FROM {stations}").df()
     members = ent[city_members(ent) & ent["city"].notna()]
+    registered = {str(k): int(v) for k, v in members.groupby("city").size().items()}
     source, _ = store_source(con, "air_hourly", data, any(ev.exclude_dust for _, _, ev in segs))
     if members.empty:
         return MemberDaily(np.array([], dtype=object), np.array([], dtype=object), period.first_day, {}, segs[-1][2])
@@ -428,7 +430,7 @@ def member_daily(con: duckdb.DuckDBPyConnection, period: Period, stations: str =
     _, dv = station_daily(grid, segs)
     city_of = dict(zip(members["code"], members["city"]))
     return MemberDaily(grid.stations, np.array([city_of[c] for c in grid.stations], dtype=object), grid.first_day,
-                       {c: dv[c] for c in DAILY_COLUMNS}, segs[-1][2])
+                       {c: dv[c] for c in DAILY_COLUMNS}, segs[-1][2], registered)
 
 
 def empty_result(period: Period, segs) -> EvaluationResult:
