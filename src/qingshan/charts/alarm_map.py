@@ -100,6 +100,13 @@ def alarm_map(points: Sequence[Mapping[str, Any]], title: str, unit: str, *, win
                         "encoding": {"longitude": {"field": "lon", "type": "quantitative"},
                                      "latitude": {"field": "lat", "type": "quantitative"},
                                      "text": {"field": "text"}}}]})
+    # room for the labels: invisible corners a little outside the drawn extent, which the projection's fit takes in
+    east_all, north_all = max(lons), max(lats + [north])
+    dx, dy = (east_all - west) * 0.12 or 0.01, (north_all - y) * 0.06 or 0.01
+    frame = [{"lon": x, "lat": yy} for x in (west - dx, east_all + dx) for yy in (y - dy, north_all + dy)]
+    layers.append({"data": {"values": frame}, "mark": {"type": "point", "opacity": 0},
+                   "encoding": {"longitude": {"field": "lon", "type": "quantitative"},
+                                "latitude": {"field": "lat", "type": "quantitative"}}})
     kinds = [KIND_ZH[k] for k in KIND_ZH if KIND_ZH[k] in {v["kind"] for v in values}]
     kind_keys = [k for k in KIND_ZH if KIND_ZH[k] in kinds]
     geo = {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}
@@ -112,7 +119,12 @@ def alarm_map(points: Sequence[Mapping[str, Any]], title: str, unit: str, *, win
                                 "scale": {"domain": kinds, "range": [KIND_COLOUR[k] for k in kind_keys]}},
                       "tooltip": [{"field": "kind", "title": "类型"}, {"field": "name", "title": "名称"},
                                   {"field": "value", "type": "quantitative", "title": f"数值（{unit}）"}]}},
-        {"mark": {"type": "text", "dy": -11, "fontSize": 10, "limit": 200},
+        # the station's own label under it, every other one above: a source next to the station stays readable
+        {"transform": [{"filter": {"field": "kind", "equal": KIND_ZH["station"]}}],
+         "mark": {"type": "text", "dy": 14, "fontSize": 10, "fontWeight": "bold", "limit": 200},
+         "encoding": {**geo, "text": {"field": "text"}}},
+        {"transform": [{"filter": {"not": {"field": "kind", "equal": KIND_ZH["station"]}}}],
+         "mark": {"type": "text", "dy": -11, "fontSize": 10, "limit": 200},
          "encoding": {**geo, "text": {"field": "text"}}},
     ]})
     spec = _chart(title, [], width=size, height=size, projection={"type": "mercator"}, layer=layers)
