@@ -92,3 +92,17 @@ def test_note_map_puts_the_candidate_source_inside_the_drawn_wedge() -> None:
     lo, hi = (bearing(home["lon"], home["lat"], *ring[1]), bearing(home["lon"], home["lat"], *ring[-2]))
     assert math.fmod(b - lo + 360, 360) <= math.fmod(hi - lo + 360, 360)
     assert charts.note_rose(note)["name"] == "pollution-rose"
+
+
+def test_a_source_with_two_rising_factors_is_one_labelled_point() -> None:
+    class Note:  # the fields note_map reads
+        rose_pollutant, station_name, wind, sector = "pm10", "本站", None, None
+        map_points = [{"kind": "station", "id": "S", "name": "本站", "lon": 120.0, "lat": 31.8, "value": 150.0},
+                      {"kind": "dust", "id": "D1", "name": "某工地", "lon": 120.02, "lat": 31.81, "factor_zh": "PM10",
+                       "value": 420.0},
+                      {"kind": "dust", "id": "D1", "name": "某工地", "lon": 120.02, "lat": 31.81, "factor_zh": "PM2.5",
+                       "value": 80.0}]
+
+    spec = charts.note_map(Note())["spec"]
+    texts = [p["text"] for p in spec["layer"][-1]["data"]["values"]]
+    assert texts == ["本站 150", "某工地 PM10 420.0、PM2.5 80.0"]

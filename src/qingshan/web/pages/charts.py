@@ -91,13 +91,20 @@ def note_map(note: Any, radius_km: float = 30.0) -> dict[str, Any]:
     """The cause note's map: station, neighbours and candidate sources labelled with their values, the upwind
     sector as a wedge around the vector-mean wind of the last 3 hours."""
     lead = POLLUTANTS[note.rose_pollutant]
-    points = []
+    points: list[dict[str, Any]] = []
+    sources: dict[tuple[str, str], dict[str, Any]] = {}  # one point per source, however many of its factors rose
     for pt in note.map_points:
-        label = None
-        if pt["kind"] not in ("station", "neighbour"):
-            v = pt.get("value")
-            label = f"{pt.get('factor_zh', '')} {v:.1f}" if v is not None else None
-        points.append({**pt, "label": label})
+        if pt["kind"] in ("station", "neighbour"):
+            points.append({**pt, "label": None})
+            continue
+        v = pt.get("value")
+        text = f"{pt.get('factor_zh', '')} {v:.1f}" if v is not None else pt.get("factor_zh", "")
+        key = (pt["kind"], pt["id"])
+        if key in sources:
+            sources[key]["label"] += f"、{text}"
+        else:
+            sources[key] = {**pt, "label": text}
+            points.append(sources[key])
     wind_from = note.wind.dir_3h if note.wind is not None and note.sector is not None else None
     where = (f"上风向扇区为近 3 小时矢量平均风向 {wind_from:.0f}° ± 45°、{radius_km:g} km 内" if wind_from is not None
              else "静风或风向不定，未画上风向扇区")
