@@ -1,6 +1,7 @@
 """Time of the cause note (issue 14 Done-when 4: ≤ 2 s per answer): a year of 300 stations with meteorology.
 
     uv run python bench/explain_bench.py [--stations 300] [--days 365] [--queries 40] [--commands 8] [--keep DIR]
+                                         [--baseline-src DIR]
 
 Builds once, seeded, a workspace under a temporary folder (or ``--keep DIR``, reused when it is already there):
 300 stations in 10 cities (30 each, within ~40 km), a year of hourly values with diurnal cycles, a shared regional
@@ -12,7 +13,11 @@ station-hours two ways:
 * whole command: ``python -m qingshan --workspace W alerts explain --station S --at T --json`` in a new process
   (what a user waits for: start-up, opening the store, the note).
 
-Not a test: timings depend on the machine (print ``uptime`` beside the figures on a shared one).
+``--baseline-src DIR`` (a ``src`` folder of another revision, e.g. ``git archive <rev> src | tar -x -C /tmp/old``)
+times the whole command alternately with that code and with this one, station-hour by station-hour, so that a
+before/after comparison sees the same load. The load average is printed with the figures.
+
+Not a test: timings depend on the machine (on a shared one, compare only figures taken side by side).
 """
 
 from __future__ import annotations
@@ -131,6 +136,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=40, help="in-process answers to time")
     ap.add_argument("--commands", type=int, default=8, help="whole commands to time")
     ap.add_argument("--keep", type=Path, help="workspace folder to build in (and reuse)")
+    ap.add_argument("--baseline-src", type=Path, help="src folder of another revision to time the command against")
     args = ap.parse_args()
     tmp = None
     if args.keep:
@@ -161,20 +167,28 @@ def main() -> None:
         firsts.append(note.first)
     con.close()
     print(f"in-process explain(): wall {summary(wall)}; CPU {summary(cpu)}")
-    cmd_wall, cmd_cpu = [], []
     env = {**os.environ, "QINGSHAN_LEDGER_URL": ""}
+    codes_tried = {"this code": env}
+    if args.baseline_src:
+        codes_tried = {"baseline": {**env, "PYTHONPATH": str(args.baseline_src.resolve())}, "this code": env}
+    timed: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in codes_tried}
+    loads = [os.getloadavg()[0]]
     for code, hi in picks[args.queries:]:
         at = (START + timedelta(hours=hi - first)).strftime("%Y-%m-%d %H:00")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        w0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-m", "qingshan", "--workspace", str(ws), "alerts", "explain", "--station",
-                              code, "--at", at, "--json"], capture_output=True, text=True, env=env)
-        cmd_wall.append(time.perf_counter() - w0)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cmd_cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if res.returncode != 0:
-            raise SystemExit(res.stderr)
-    print(f"whole command qingshan alerts explain --json: wall {summary(cmd_wall)}; CPU {summary(cmd_cpu)}")
+        for name, run_env in codes_tried.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            w0 = time.perf_counter()
+            res = subprocess.run([sys.executable, "-m", "qingshan", "--workspace", str(ws), "alerts", "explain",
+                                  "--station", code, "--at", at, "--json"], capture_output=True, text=True, env=run_env)
+            timed[name][0].append(time.perf_counter() - w0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            timed[name][1].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            if res.returncode != 0:
+                raise SystemExit(res.stderr)
+        loads.append(os.getloadavg()[0])
+    for name, (cmd_wall, cmd_cpu) in timed.items():
+        print(f"whole command qingshan alerts explain --json ({name}): wall {summary(cmd_wall)}; CPU {summary(cmd_cpu)}")
+    print(f"load average (1 min) while the commands ran: {min(loads):.1f}–{max(loads):.1f}")
     print("first causes of the in-process answers:", dict(Counter(firsts)))
     print(f"load average: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs")
     if tmp:

@@ -195,6 +195,8 @@ def test_alarm_centre_pages_list_explain_and_act(client: TestClient) -> None:
     assert page.status_code == 200 and f'data-alarm="{aid}"' in page.text and "浓度突增" in page.text
     item = client.get(f"/alarms/{aid}", headers=h)
     assert item.status_code == 200 and "初步判断为工业源排放" in item.text and "90.0" in item.text
+    assert 'data-chart="pollution-rose"' in item.text and 'data-chart="alarm-map"' in item.text
+    assert "上风向扇区为近 3 小时矢量平均风向" in item.text  # the map's caption names the wedge it draws
     act = client.post(f"/alarms/{aid}/action", data={"action": "ack"}, headers=h, follow_redirects=False)
     assert act.status_code == 303 and act.headers["location"].startswith("/alarms?state=open&done=")
     with client.app.state.console.store.cursor() as cur:

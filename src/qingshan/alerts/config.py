@@ -20,7 +20,7 @@ from ..errors import QingshanError
 WORKSPACE_FILE = "alerts.yaml"
 AIR_KINDS = ("spike_baseline", "spike_neighbours", "aqi_category", "sustained_rise", "missing_hours", "flat_line",
              "pm25_gt_pm10")
-KINDS = AIR_KINDS + ("hj212", "water_class", "water_change", "targets")
+KINDS = AIR_KINDS + ("hj212", "water_class", "water_change", "targets", "ranking_drag")
 LEVELS = {1: "提示", 2: "一般", 3: "较重", 4: "严重"}
 
 
@@ -77,10 +77,20 @@ def _rule(raw: dict[str, Any], where: str) -> AlarmRule:
     if level not in LEVELS:
         raise AlarmRuleError(f"{where} 规则 {name}：level 应为 1–4，实为 {level!r}")
     params = {k: v for k, v in raw.items() if k not in ("name", "title", "kind", "level", "enabled")}
-    for key in ("ratio", "radius_km", "tolerance"):
+    for key in ("ratio", "radius_km", "tolerance", "margin"):
         if key in params and not (isinstance(params[key], (int, float)) and params[key] > 0):
             raise AlarmRuleError(f"{where} 规则 {name}：{key} 应为正数，实为 {params[key]!r}")
-    for key in ("hours", "baseline_hours", "min_neighbours"):
+    if "min_lift" in params and not (isinstance(params["min_lift"], (int, float)) and params["min_lift"] >= 0):
+        raise AlarmRuleError(f"{where} 规则 {name}：min_lift 应为非负数，实为 {params['min_lift']!r}")
+    if "period" in params and params["period"] not in ("month", "year"):
+        raise AlarmRuleError(f"{where} 规则 {name}：period 应为 month 或 year，实为 {params['period']!r}")
+    if "rank_level" in params and params["rank_level"] not in LEVELS:
+        raise AlarmRuleError(f"{where} 规则 {name}：rank_level 应为 1–4，实为 {params['rank_level']!r}")
+    peers = params.get("peers")
+    if peers is not None and not (isinstance(peers, dict) and all(
+            isinstance(v, dict) and all(isinstance(x, (int, float)) and x > 0 for x in v.values()) for v in peers.values())):
+        raise AlarmRuleError(f"{where} 规则 {name}：peers 应为 城市: {{对比城市: 综合指数}} 的映射")
+    for key in ("hours", "baseline_hours", "min_neighbours", "min_days"):
         if key in params and not (isinstance(params[key], int) and params[key] >= 1):
             raise AlarmRuleError(f"{where} 规则 {name}：{key} 应为正整数，实为 {params[key]!r}")
     return AlarmRule(name=name, title=str(raw.get("title") or name), kind=kind, level=int(level),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -270,7 +270,7 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
         for p in ("pm10", "pm25"):
             c = candidate(kind, code_i, name_i, p, POLLUTANTS[p].short_zh, grid.get(code_i, {}).get(p, blank), km, b)
             if c:
-                cands.append(c)
+                cands.append(replace(c, lon=float(sensors["lon"][i]), lat=float(sensors["lat"][i])))
     outlets = located_outlets(con)
     if not len(outlets["mn"]):
         missing.append("带坐标的污染源排口（HJ 212 设备登记无设备或无经纬度）")
@@ -289,7 +289,7 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
                 series = _grid({k: v[m] for k, v in data.items()}, ["avg"], hi - 6, hi)[str(o["mn"])]["avg"]
                 c = candidate("outlet", str(o["mn"]), label, f, fname, series, km, b, limits.get(f))
                 if c:
-                    cands.append(c)
+                    cands.append(replace(c, lon=float(o["lon"]), lat=float(o["lat"])))
     if math.isnan(wind_from) and wind is not None:
         missing.append("可信的风向（静风或风向多变，未指认上风向污染源）")
     cands = rank(cands)
@@ -303,7 +303,8 @@ def explain(con: duckdb.DuckDBPyConnection, station: str, at: datetime, *, radiu
     if wind is not None:  # the station's last 30 days of the pollutant the note is about, by wind
         rose = pollution_rose(long[lead][:-1], ws[:-1], wd[:-1])
     evidence = _evidence(fp, sp, wind, festival)
-    points = _map_points(station, name, lon, lat, far_st, cands)
+    points = _map_points(station, name, lon, lat, far_st, cands, lead, window[lead][-1],
+                         {str(c): grid.get(str(c), {}).get(lead, blank)[-1] for c in far_st["code"]})
     note = CauseNote(station, name, at, ranked, level, why, missing, evidence, "", sp.scope, wind,
                      wind.sector if wind else None, cands, rose, rose_pollutant, points)
     note.paragraph = paragraph(note, fp, sp)
@@ -341,12 +342,21 @@ def _evidence(fp: Fingerprint, sp: Spatial, wind: WindSummary | None, festival: 
     return rows
 
 
-def _map_points(code: str, name: str, lon: float, lat: float, far_st: Columns, cands: list[Candidate]
-                ) -> list[dict[str, Any]]:
-    pts = [{"kind": "station", "id": code, "name": name, "lon": lon, "lat": lat}]
-    pts += [{"kind": "neighbour", "id": str(c), "name": str(n), "lon": float(x), "lat": float(y), "km": round(float(k), 1)}
+def _map_points(code: str, name: str, lon: float, lat: float, far_st: Columns, cands: list[Candidate],
+                pollutant: str, value: float, values: dict[str, float]) -> list[dict[str, Any]]:
+    """The map's points: the station and its neighbours with their value of ``pollutant`` at the hour (None when
+    absent), the candidate sources with their coordinates, factor and recent mean."""
+    def num(x: float) -> float | None:
+        return None if x is None or not math.isfinite(x) else round(float(x), POLLUTANTS[pollutant].digits)
+
+    pts = [{"kind": "station", "id": code, "name": name, "lon": lon, "lat": lat, "pollutant": pollutant,
+            "value": num(value)}]
+    pts += [{"kind": "neighbour", "id": str(c), "name": str(n), "lon": float(x), "lat": float(y), "km": round(float(k), 1),
+             "pollutant": pollutant, "value": num(values.get(str(c), math.nan))}
             for c, n, x, y, k in zip(far_st["code"], far_st["name"], far_st["lon"], far_st["lat"], far_st["km"])]
-    pts += [{"kind": c.kind, "id": c.id, "name": c.name, "km": round(c.distance_km, 1), "bearing": round(c.bearing)}
+    pts += [{"kind": c.kind, "id": c.id, "name": c.name, "lon": c.lon, "lat": c.lat, "km": round(c.distance_km, 1),
+             "bearing": round(c.bearing), "factor": c.factor, "factor_zh": c.factor_zh,
+             "value": round(c.recent, 2) if math.isfinite(c.recent) else None}
             for c in cands]
     return pts
 

@@ -133,5 +133,31 @@ def target_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HIT_COLUMNS)
 
 
+def ranking_drag_hits(con, rule: AlarmRule, window: tuple[int, int], workspace=None) -> pd.DataFrame:
+    """Stations that drag their city's composite index over the period up to the last complete day of the window
+    (:mod:`.ranking_drag`): one hit per hour of the window, subject = the station; value = the station's composite
+    index, reference = the city's."""
+    from ..evaluate.air import member_daily
+    from ..evaluate.periods import Period, day_date
+    from .ranking_drag import period_start, ranking_drag
+
+    as_of = day_date(window[1] // 24 - 1) if window[1] % 24 == 0 else day_date((window[1] - 1) // 24 - 1)
+    start = period_start(as_of, str(rule.param("period", "month")))
+    md = member_daily(con, Period(start, as_of, "排名拖累"))
+    if not len(md.codes):
+        return pd.DataFrame(columns=HIT_COLUMNS)
+    ev = md.ruleset
+    found = ranking_drag(md.codes, md.cities, md.values, ev.limits, weights=ev.composite_weights,
+                         margin=float(rule.param("margin", 0.15)), min_lift=float(rule.param("min_lift", 0.02)),
+                         min_days=int(rule.param("min_days", 5)), peers=rule.param("peers") or None,
+                         min_fraction=ev.city_min_station_fraction, registered=md.registered)
+    hours = np.arange(window[0], window[1] + 1)
+    rank_level = int(rule.param("rank_level", min(rule.level + 1, 4)))
+    parts = [pd.DataFrame({"rule": rule.name, "subject": d.station, "pollutant": "", "hi": hours,
+                           "level": rank_level if d.by_rank else rule.level, "value": d.station_index,
+                           "reference": d.city_index}) for d in found if d.drags]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=HIT_COLUMNS)
+
+
 OTHER_DETECTORS = {"hj212": hj212_hits, "water_class": water_class_hits, "water_change": water_change_hits,
-                   "targets": target_hits}
+                   "targets": target_hits, "ranking_drag": ranking_drag_hits}

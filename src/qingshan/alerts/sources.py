@@ -43,6 +43,8 @@ class Candidate:
     limit: float | None  # emission limit (outlets with a registered limit)
     exceed: float | None  # max of the last 3 h / limit
     score: float
+    lon: float | None = None  # the source's coordinates, for the note's map
+    lat: float | None = None
 
     def as_dict(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else v) for k, v in asdict(self).items()}

@@ -19,18 +19,14 @@ from typing import Optional
 import typer
 
 from ..settings import SettingError, Settings
-from .air import air_app
 from .context import CliContext
 from .demo import demo
-from .deposition import dust_app, noise_app, rain_app
 from .errors import fail
 from .imports import import_app, list_quarantine
-from .lake import export_app
 from .lazy import lazy_typer
 from .reports import report_app
 from .serve import backup, serve
 from .targets import targets_app
-from .water import water_app
 
 __all__ = ["app"]
 
@@ -41,7 +37,15 @@ if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
     os.environ.setdefault("TERMINAL_WIDTH", str(PIPED_HELP_WIDTH))
 
 app = typer.Typer(help="青山：城市生态环境局业务平台", no_args_is_help=True, add_completion=False)
-#: groups whose command modules belong to their packages: imported when used (:mod:`qingshan.cli.lazy`)
+#: groups whose command modules belong to their packages, or that no other command needs: imported when used
+#: (:mod:`qingshan.cli.lazy`; a group with a callback of its own — targets, report — stays eager). Each module
+#: costs start-up time of every command (``alerts explain`` must answer in ≤ 2 s, bench/explain_bench.py).
+air_app = lazy_typer("qingshan.cli.air", "air_app", "环境空气质量：AQI、HJ 663 评价、排名")
+water_app = lazy_typer("qingshan.cli.water", "water_app", "地表水：GB 3838 定类、地表水环境质量评价办法评价、营养状态")
+noise_app = lazy_typer("qingshan.cli.deposition", "noise_app", "声环境：区域、道路交通、功能区（GB 3096、HJ 640）")
+rain_app = lazy_typer("qingshan.cli.deposition", "rain_app", "酸雨：降水量加权 pH、酸雨频率")
+dust_app = lazy_typer("qingshan.cli.deposition", "dust_app", "降尘：月均、年均与考核目标")
+export_app = lazy_typer("qingshan.cli.lake", "export_app", "导出：数据湖（分区 Parquet，供 Spark 等分布式引擎读取）")
 ledger_app = lazy_typer("qingshan.cli.ledger", "ledger_app", "治理台账：督察整改、重点任务、项目、专项整治、信访、执法案件")
 hj212_app = lazy_typer("qingshan.cli.hj212", "hj212_app", "HJ 212 在线监测数据接收：接收服务、设备登记、设备模拟")
 grid_app = lazy_typer("qingshan.cli.grid", "grid_app", "网格化监测微站：列表、对参比站校准、漂移检查")

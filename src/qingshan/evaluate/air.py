@@ -399,6 +399,40 @@ def evaluate_period(
     return result
 
 
+@dataclass
+class MemberDaily:
+    """The HJ 663 daily values of the stations that enter city values, as S × D arrays (NaN: no valid value)."""
+
+    codes: np.ndarray  # station codes, one per row
+    cities: np.ndarray  # each station's city
+    first_day: int  # column 0
+    values: dict[str, np.ndarray]  # DAILY_COLUMNS → S × D
+    ruleset: AirEvalRuleSet  # the evaluation rule set of the period's last day (limits, weights, city threshold)
+    registered: dict[str, int] = field(default_factory=dict)  # city → its evaluation stations, with data or not
+
+
+def member_daily(con: duckdb.DuckDBPyConnection, period: Period, stations: str = "stations",
+                 data: str = "reviewed") -> MemberDaily:
+    """Daily values (validity and rounding as :func:`evaluate_period` applies them) of every station that enters
+    city values (:func:`city_members`), for rules that compare a station with its city (the alarm rule
+    ``air.ranking_drag``)."""
+    segs = ruleset_segments(period.first_day, period.last_day, None)
+    ent = con.sql(f"SELECT code, city, is_control, network FROM {stations}").df()
+    members = ent[city_members(ent) & ent["city"].notna()]
+    registered = {str(k): int(v) for k, v in members.groupby("city").size().items()}
+    source, _ = store_source(con, "air_hourly", data, any(ev.exclude_dust for _, _, ev in segs))
+    if members.empty:
+        return MemberDaily(np.array([], dtype=object), np.array([], dtype=object), period.first_day, {}, segs[-1][2])
+    where = f"station IN ({', '.join(_q(str(c)) for c in members['code'])})"
+    grid = load_grid(con, source, period.first_day, period.last_day, where)
+    if not len(grid.stations):
+        return MemberDaily(np.array([], dtype=object), np.array([], dtype=object), period.first_day, {}, segs[-1][2])
+    _, dv = station_daily(grid, segs)
+    city_of = dict(zip(members["code"], members["city"]))
+    return MemberDaily(grid.stations, np.array([city_of[c] for c in grid.stations], dtype=object), grid.first_day,
+                       {c: dv[c] for c in DAILY_COLUMNS}, segs[-1][2], registered)
+
+
 def empty_result(period: Period, segs) -> EvaluationResult:
     """The result of ``period`` with the rule sets of its day segments named and no rows yet."""
     notes = list(dict.fromkeys(n for _, _, ev in segs for n in ev.notes))

@@ -24,16 +24,17 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..settings import current as current_settings
 from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
-from .plausible import check_batch
 from .schema import VALUE_COLUMNS, migrate, refuse_newer
 from .schema import has_table as has_table  # re-exported: older callers import it here
+
+if TYPE_CHECKING:  # pyarrow (≈ 0.3 s CPU to import, with its compute module) only for the writers that use it
+    import pyarrow as pa
 
 DB_FILE = "measurements.duckdb"
 
@@ -164,6 +165,10 @@ class Workspace:
         The batch must hold at most one row per (station, hi); adapters resolve duplicates first.
         Returns, per import id in the batch, the counts of new, updated and unchanged station-hours.
         """
+        import pyarrow.compute as pc
+
+        from .plausible import check_batch
+
         con = self.con
         cols = [c for c in VALUE_COLUMNS if c in batch.column_names]
         all_cols = ", ".join(cols)
@@ -231,6 +236,10 @@ class Workspace:
             self.con.unregister("_ns")
 
     def upsert_stations(self, table: pa.Table) -> dict[str, int]:
+        import pyarrow as pa
+
+        from .plausible import check_batch
+
         con = self.con
         check_batch("stations", table, [c for c in ("lon", "lat") if c in table.column_names])
         for col in ("town", "network"):  # optional columns of a station list

@@ -1,6 +1,7 @@
 """``/alarms`` — 报警中心 for the bureau: the alarms of the alarm rules with filters and the actions (确认, 误报 with
-its reason, 转调度事件), and ``/alarms/{id}``: the alarm's evidence hour by hour, its log and the cause note
-初步原因分析 of its station at the peak hour. Forms post here (CSRF field ``csrf``) and go through the same functions
+its reason, 转调度事件), and ``/alarms/{id}``: the actions again plus 办结 (with its reason), the alarm's evidence
+hour by hour, its log and the cause note 初步原因分析 of its station at the peak hour with the pollution rose and
+the map of the upwind sector. Forms post here (CSRF field ``csrf``) and go through the same functions
 as ``/api/v1/alerts`` (:mod:`qingshan.web.data.alarms`)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ...ledger.api import Ctx, get_ctx
 from ...ledger.models import EVENT_KIND_LABELS
 from ..console import Console, get_console
 from ..data import alarms as data
+from . import charts
 from .render import render
 from .session import page_ctx, require_form_csrf
 
@@ -66,8 +68,9 @@ def alarm_page(request: Request, alarm_id: int, console: Console = Depends(get_c
                 "to": STATES.get(r["to_state"], r["to_state"]), "reason": r["reason"] if isinstance(r["reason"], str) else ""}
                for r in alarm_log(cur, alarm_id).to_dict("records")]
     hours = [{"at": data.hour_text(h[0]), "value": h[1], "reference": h[2]} for h in a["evidence"].get("hours", [])]
+    figures = [] if note is None else [c for c in (charts.note_rose(note), charts.note_map(note)) if c]
     return render(request, "alarm_item.html", ctx, active="alarms", title=f"报警 {alarm_id}", a=a, hours=hours,
-                  log=log, note=note, note_error=note_error, kinds=EVENT_KIND_LABELS)
+                  log=log, note=note, note_error=note_error, kinds=EVENT_KIND_LABELS, figures=figures)
 
 
 def _back(message: str, state: str = "open") -> RedirectResponse:
@@ -84,6 +87,9 @@ def post_action(alarm_id: int, action: str = Form(""), reason: str = Form(""), e
     if action == "false":
         r = data.move(console, ctx, alarm_id, "false_alarm", reason.strip() or None)
         return _back(f"报警 {alarm_id}：已标记为误报")
+    if action == "close":
+        data.move(console, ctx, alarm_id, "closed", reason.strip() or None)
+        return RedirectResponse(f"/alarms/{alarm_id}", status_code=303)
     if action == "event":
         if event_kind not in EVENT_KIND_LABELS:
             raise HTTPException(422, f"未知事件类别：{event_kind}")

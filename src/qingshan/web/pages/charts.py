@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...charts import specs
+from ...charts.alarm_map import alarm_map
+from ...charts.rose import pollution_rose
+from ...standards.pollutants import POLLUTANTS
 from ..data.common import COLUMN_LABELS
 from .render import chart
 
@@ -73,3 +76,38 @@ def targets(t: dict[str, Any]) -> dict[str, Any] | None:
     if not rows:
         return None
     return chart("target-progress", specs.target_progress(rows, f"{t['city']} {t['year']} 年度目标进展（截至 {t['as_of']}）"))
+
+
+def note_rose(note: Any) -> dict[str, Any] | None:
+    """The cause note's pollution rose (the spec the API returns as ``rose_spec``); none without meteorology."""
+    if not note.rose:
+        return None
+    p = POLLUTANTS[note.rose_pollutant]
+    return chart("pollution-rose", pollution_rose(note.rose, f"{note.station_name} 近 30 日 {p.short_zh} 污染玫瑰图", p.unit),
+                 "方位为风的来向（北在上，顺时针），半径为风速，颜色为该风向风速下的平均浓度。")
+
+
+def note_map(note: Any, radius_km: float = 30.0) -> dict[str, Any]:
+    """The cause note's map: station, neighbours and candidate sources labelled with their values, the upwind
+    sector as a wedge around the vector-mean wind of the last 3 hours."""
+    lead = POLLUTANTS[note.rose_pollutant]
+    points: list[dict[str, Any]] = []
+    sources: dict[tuple[str, str], dict[str, Any]] = {}  # one point per source, however many of its factors rose
+    for pt in note.map_points:
+        if pt["kind"] in ("station", "neighbour"):
+            points.append({**pt, "label": None})
+            continue
+        v = pt.get("value")
+        text = f"{pt.get('factor_zh', '')} {v:.1f}" if v is not None else pt.get("factor_zh", "")
+        key = (pt["kind"], pt["id"])
+        if key in sources:
+            sources[key]["label"] += f"、{text}"
+        else:
+            sources[key] = {**pt, "label": text}
+            points.append(sources[key])
+    wind_from = note.wind.dir_3h if note.wind is not None and note.sector is not None else None
+    where = (f"上风向扇区为近 3 小时矢量平均风向 {wind_from:.0f}° ± 45°、{radius_km:g} km 内" if wind_from is not None
+             else "静风或风向不定，未画上风向扇区")
+    return chart("alarm-map", alarm_map(points, f"{note.station_name} 及周边（{lead.short_zh}，{lead.unit}）", lead.unit,
+                                        wind_from=wind_from, radius_km=radius_km),
+                 f"站点与邻近站点标注本时 {lead.short_zh} 浓度，可疑源标注因子及近 3 小时均值；{where}。无底图，比例尺见左下。")
