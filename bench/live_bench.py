@@ -17,6 +17,9 @@ Phases:
    (each every ``--poll`` seconds);
 3. **stop**: SIGTERM (the receiver loads its whole log), then the store is opened read-only and counted.
 
+4. **feed**: the feed's work for the latest hour of every station, from the feed's copy of the recent rows and
+   from ``source_data`` (how every feed read before), timed in-process on the same workspace.
+
 Reported (``bench/out/live_bench.json``): packets acknowledged and stored (equal, no duplicates), acknowledgement
 latency p50/p95/p99, **ingestion lag** (a probe station's minute acknowledged → the hour's value including it
 visible in ``/api/v1/air/stations/{code}/series``; the probes send a ramp so each minute moves the hourly mean),
@@ -384,9 +387,41 @@ def count_store(ws: Path) -> dict[str, Any]:
     return {"rows": rows, "air_hours": hours}
 
 
+def feed_phase(ws: Path, repeat: int = 3) -> dict[str, Any]:
+    """The feed's work for the latest hour of every station, timed in this process on the bench's workspace: from
+    the feed's copy of the recent rows (``hj212_feed_rows``, now) and from ``source_data`` (the query every feed
+    ran before the copy existed; forced by moving the copy's horizon past the hour).  Median of ``repeat`` runs."""
+    from qingshan.feeds.quality import feed_pending
+    from qingshan.store.workspace import Workspace
+
+    out: dict[str, Any] = {}
+    with Workspace(ws) as w:
+        con = w.con
+        last = con.execute("SELECT max(feed_hi) FROM hj212_feed_rows").fetchone()[0]
+        if last is None:
+            return {"skipped": "no station rows"}
+        out["source_data_rows"] = con.execute("SELECT count(*) FROM source_data").fetchone()[0]
+        out["copy_rows"] = con.execute("SELECT count(*) FROM hj212_feed_rows").fetchone()[0]
+        (horizon,) = con.execute("SELECT complete_from FROM hj212_feed_horizon").fetchone()
+        for label, complete_from in (("copy", horizon), ("source_data", int(last) + 1)):
+            con.execute("UPDATE hj212_feed_horizon SET complete_from = ?", [complete_from])
+            times, hours = [], 0
+            for _ in range(repeat):
+                con.execute("INSERT INTO hj212_feed_pending SELECT DISTINCT mn, feed_hi FROM hj212_feed_rows "
+                            "WHERE feed_hi = ? ON CONFLICT DO NOTHING", [last])
+                t0 = time.perf_counter()
+                res = feed_pending(con)
+                times.append(time.perf_counter() - t0)
+                hours = res.station_hours
+            out[label] = {"station_hours": hours, "rows_read": res.rows_read, "seconds_median": round(sorted(times)[len(times) // 2], 3),
+                          "seconds": [round(t, 3) for t in times]}
+        con.execute("UPDATE hj212_feed_horizon SET complete_from = ?", [horizon])
+    return out
+
+
 def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, minute_s: float = 60.0,
               per_connection: int = 100, sources: int = 8, clients: int = 20, poll: float = 2.0,
-              timeout: float = 10.0, workspace: Path | None = None) -> dict[str, Any]:
+              timeout: float = 10.0, workspace: Path | None = None, feed: bool = True) -> dict[str, Any]:
     """The whole benchmark; returns the report (see the module docstring)."""
     from qingshan.ingest import import_files
     from qingshan.store.workspace import Workspace
@@ -451,6 +486,8 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
         "loadavg_after": os.getloadavg(),
     })
     report["load"]["rss_peak_mib"] = round(hwm, 1) if hwm else None
+    if feed:
+        report["feed"] = feed_phase(ws)
     shutil.rmtree(folder, ignore_errors=True)
     return report
 
