@@ -132,10 +132,11 @@ def packet(dev: Device, start: datetime) -> tuple[str, bytes]:
     k = dev.index
     if dev.station is not None:
         pm25 = probe_pm25(m) if k < PROBES else 20 + (k * 7 + m * 3) % 40
-        vals = {"so2": 6 + k % 5, "no2": 20 + (k + m) % 15, "co": 0.6, "o3": 50 + (k + 2 * m) % 30,
-                "pm10": round(pm25 * 1.6, 1), "pm25": pm25}
+        # values that move from minute to minute (a constant one would raise the receiver's "flat" alarm)
+        vals = {"so2": 6 + (k + m) % 5, "no2": 20 + (k + m) % 15, "co": 0.5 + (k + m) % 7 / 20,
+                "o3": 50 + (k + 2 * m) % 30, "pm10": round(pm25 * 1.6, 1), "pm25": pm25}
         cp = [dt] + [((f"{c}-Avg", f"{vals[q]:g}"), (f"{c}-Flag", "N")) for q, c in AIR.items()]
-        cp += [((f"{c}-Avg", v), (f"{c}-Flag", "N")) for c, v in MET.items()]
+        cp += [((f"{c}-Avg", f"{float(v) + (k + m) % 9 / 10:g}"), (f"{c}-Flag", "N")) for c, v in MET.items()]
         st = "22"
     else:
         cp = [dt] + [((f"{c}-Avg", f"{10 + (k + i + m) % 20}"), (f"{c}-Flag", "N")) for i, c in enumerate(OUTLET)]
@@ -190,25 +191,29 @@ def start_serve(ws: Path, registry: Path) -> Serve:
                             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     out.close()
     deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("平台未启动：" + log.read_text(encoding="utf-8", errors="replace")[-3000:])
-        try:
-            running = read_running(ws)
-        except Exception:  # starting: the port is not written yet
-            running = None
-        hj_port = None
-        if running is not None and running.pid == proc.pid:
-            hj_port = json.loads((ws / "platform.lock").read_text(encoding="utf-8")).get("hj212_port")
-        if running is not None and hj_port:
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("平台未启动：" + log.read_text(encoding="utf-8", errors="replace")[-3000:])
             try:
-                with urllib.request.urlopen(running.url + "/api/v1/openapi.json", timeout=5) as r:
-                    if r.status == 200:
-                        return Serve(proc, running.url.rstrip("/"), int(hj_port), log)
-            except OSError:
-                pass
-        time.sleep(0.2)
+                running = read_running(ws)
+            except Exception:  # starting: the port is not written yet
+                running = None
+            hj_port = None
+            if running is not None and running.pid == proc.pid:
+                hj_port = json.loads((ws / "platform.lock").read_text(encoding="utf-8")).get("hj212_port")
+            if running is not None and hj_port:
+                try:
+                    with urllib.request.urlopen(running.url + "/api/v1/openapi.json", timeout=5) as r:
+                        if r.status == 200:
+                            return Serve(proc, running.url.rstrip("/"), int(hj_port), log)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 # --- measurements --------------------------------------------------------------------------------------------------
