@@ -166,6 +166,8 @@ def air_hours(con: Con, rule: MinuteRule) -> pd.DataFrame:
     """``station, hi`` and the six pollutants (NaN = missing) of every station-hour with air rows: 2061 values,
     else :func:`hourly_from_minutes` of the minutes."""
     out = _keys(con, "air")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     for p in SIX:
         out[p] = np.nan
     wide = quality_rows.minutes_wide(con, "air", SIX)
@@ -181,6 +183,8 @@ def air_hours(con: Con, rule: MinuteRule) -> pd.DataFrame:
 def met_hours(con: Con) -> pd.DataFrame:
     """``station, hi``, temp, rh, pressure, wind_speed, wind_dir and the valid-minute counts."""
     out = _keys(con, "met")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     n_groups = len(out)
     t = quality_rows.minutes_grouped(con, "met")
     g = t.column("g").to_numpy().astype(np.int64)
@@ -217,6 +221,8 @@ def water_hours(con: Con) -> pd.DataFrame:
     """``station, hi`` and one column per water item: 2061 as sent, else the mean of the hour's valid minutes
     (2051, else 2011 binned to minutes; a minute sent twice counts once)."""
     out = _keys(con, "water")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     items = list(WATER_CODES.values())
     means = quality_rows.minute_means(con, "water").to_pandas()
     for item in items:
