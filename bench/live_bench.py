@@ -17,7 +17,7 @@ Phases:
    (each every ``--poll`` seconds);
 3. **stop**: SIGTERM (the receiver loads its whole log), then the store is opened read-only and counted.
 
-4. **feed**: the feed's work for the latest hour of every station, from the feed's copy of the recent rows and
+4. **feed**: the feed's work for the closed hour of every station (all its minutes), from the feed's copy of the recent rows and
    from ``source_data`` (how every feed read before), timed in-process on the same workspace.
 
 Reported (``bench/out/live_bench.json``): packets acknowledged and stored (equal, no duplicates), acknowledgement
@@ -401,7 +401,7 @@ def count_store(ws: Path) -> dict[str, Any]:
 
 
 def feed_phase(ws: Path, repeat: int = 3) -> dict[str, Any]:
-    """The feed's work for the latest hour of every station, timed in this process on the bench's workspace: from
+    """The feed's work for the closed hour of every station, timed in this process on the bench's workspace: from
     the feed's copy of the recent rows (``hj212_feed_rows``, now) and from ``source_data`` (the query every feed
     ran before the copy existed; forced by moving the copy's horizon past the hour).  Median of ``repeat`` runs."""
     from qingshan.feeds.quality import feed_pending
@@ -410,7 +410,10 @@ def feed_phase(ws: Path, repeat: int = 3) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with Workspace(ws) as w:
         con = w.con
-        last = con.execute("SELECT max(feed_hi) FROM hj212_feed_rows").fetchone()[0]
+        # the hour that closed during the run: the one with most rows (every station, all its minutes)
+        last = con.execute("SELECT feed_hi FROM hj212_feed_rows GROUP BY feed_hi ORDER BY count(*) DESC, feed_hi "
+                           "LIMIT 1").fetchone()
+        last = None if last is None else last[0]
         if last is None:
             return {"skipped": "no station rows"}
         out["source_data_rows"] = con.execute("SELECT count(*) FROM source_data").fetchone()[0]
