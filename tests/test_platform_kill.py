@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from .platform_fixtures import add_users, cli, http, ledger_token, long_csv, start_platform, stop_platform, wait_job
 
@@ -194,3 +195,139 @@ def _hj212_port(ws: Path) -> int:
     port = json.loads((ws / "platform.lock").read_text(encoding="utf-8"))["hj212_port"]
     assert isinstance(port, int) and port > 0
     return port
+
+
+# --- kill -9 under the live benchmark's traffic (bench/live_bench.py) ----------------------------------------------
+
+
+def _live_bench():
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "live_bench.py"
+    spec = importlib.util.spec_from_file_location("live_bench", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["live_bench"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class Traffic:
+    """The bench's devices (stations and outlets sharing multiplexed connections) in a thread: each sends its
+    minutes one after another, as fast as answered, re-sending the same packet until it is answered; on
+    :meth:`stop` each device keeps the packet it was waiting for (``in_flight``), which a data logger re-sends
+    after the restart.  ``minutes``: stop by itself after that many minutes each."""
+
+    def __init__(self, lb, port: int, devs: list, hour_start, first: dict[str, int],
+                 resend: dict[str, tuple[str, bytes]] | None = None, minutes: int | None = None) -> None:
+        self.lb, self.port, self.devs, self.hour_start = lb, port, devs, hour_start
+        self.next = dict(first)  # mn → the next minute to send
+        self.resend = dict(resend or {})
+        self.minutes = minutes
+        self.acked: list[tuple[str, str]] = []
+        self.in_flight: dict[str, tuple[str, bytes]] = {}
+        self.stopping = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
+        self._thread.start()
+
+    async def _main(self) -> None:
+        from qingshan.hj212.sender import Link
+
+        links = [Link("127.0.0.1", self.port, source=f"127.0.0.{1 + i % 2}", timeout=5.0)
+                 for i in range(-(-len(self.devs) // 20))]
+        try:
+            await asyncio.gather(*(self._device(links[i // 20], d) for i, d in enumerate(self.devs)))
+        finally:
+            await asyncio.gather(*(link.close() for link in links))
+
+    async def _device(self, link, d) -> None:
+        from datetime import timedelta
+
+        sent = 0
+        while not self.stopping and (self.minutes is None or sent < self.minutes):
+            if d.mn in self.resend:
+                qn, pkt = self.resend.pop(d.mn)
+            else:
+                qn, pkt = self.lb.packet(d, self.hour_start + timedelta(minutes=self.next[d.mn]))
+                self.next[d.mn] += 1
+                sent += 1
+            while True:
+                try:
+                    got = await link.request(d.mn, qn, pkt)
+                except (OSError, ConnectionError, asyncio.TimeoutError):
+                    if self.stopping:
+                        self.in_flight[d.mn] = (qn, pkt)
+                        return
+                    await asyncio.sleep(0.2)
+                    continue
+                assert got == "9014", (d.mn, qn, got)
+                self.acked.append((d.mn, qn))
+                break
+
+    def wait(self, acked: int | None = None, timeout: float = 300.0) -> None:
+        """Until ``acked`` packets are answered (or, without it, until every device has sent its minutes)."""
+        deadline = time.monotonic() + timeout
+        while (len(self.acked) < acked) if acked is not None else self._thread.is_alive():
+            assert time.monotonic() < deadline, f"only {len(self.acked)} packets acknowledged"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive()
+
+
+@pytest.mark.slow  # two platform starts and a few thousand packets: about a minute, more on a busy machine
+def test_kill_9_under_bench_traffic_loses_no_acknowledged_packet_and_duplicates_nothing(tmp_path):
+    from datetime import datetime
+
+    from qingshan.ingest import import_files
+    from qingshan.store.workspace import Workspace
+
+    lb = _live_bench()
+    devs = lb.device_list(120, 12)  # 12 stations (their minutes feed air_hourly) and 108 outlets
+    stations_csv, registry = lb.write_inputs(tmp_path, devs)
+    ws = tmp_path / "ws"
+    with Workspace(ws) as w:
+        import_files(w, "stations", [stations_csv])
+    args = ("--hj212-port", "0", "--hj212-host", "127.0.0.1", "--devices", str(registry))
+    hour = datetime(2026, 5, 1, 8)
+
+    p = start_platform(ws, *args)
+    try:
+        first = Traffic(lb, _hj212_port(ws), devs, hour, {d.mn: 0 for d in devs})
+        first.wait(acked=1500)
+        os.kill(p.proc.pid, signal.SIGKILL)  # mid-load: every device is waiting for an answer
+        p.proc.wait(timeout=30)
+        first.stop()
+    finally:
+        if p.proc.poll() is None:
+            p.proc.kill()
+    assert first.in_flight  # packets sent and never answered: the devices re-send them
+
+    p = start_platform(ws, *args)  # the console is back within start_platform's deadline (START_TIMEOUT)
+    try:
+        status, _ = http(p.url + "/api/v1/overview")
+        assert status == 200
+        second = Traffic(lb, _hj212_port(ws), devs, hour, first.next, resend=first.in_flight, minutes=3)
+        second.wait()
+        second.stop()
+        status, ov = http(p.url + "/api/v1/overview")
+        assert status == 200 and ov["as_of"]
+    finally:
+        stop_platform(p)
+
+    acked = first.acked + second.acked
+    assert len(set(acked)) == len(acked)
+    con = duckdb.connect(str(ws / "measurements.duckdb"), read_only=True)
+    try:
+        stored = con.execute("SELECT mn, qn FROM hj212_packets WHERE cn = '2051'").fetchall()
+        hours = con.execute("SELECT count(*), count(DISTINCT (station, hi)) FROM air_hourly").fetchone()
+        pending = con.execute("SELECT count(*) FROM hj212_feed_pending").fetchone()[0]
+    finally:
+        con.close()
+    assert len(stored) == len(set(stored)), "a packet stored twice"
+    assert set(stored) == set(acked), (len(set(acked) - set(stored)), len(set(stored) - set(acked)))
+    assert hours[0] == hours[1] > 0 and pending == 0  # every station-hour fed once, nothing left queued

@@ -69,6 +69,9 @@ Con = duckdb.DuckDBPyConnection
 #: which 表4 does not cover; docs/rules/hj212-feed.md).
 MET_MIN_MINUTES = 45
 BATCH_PAIRS = 50_000  # (MN, hour) pairs per transaction
+#: Hours the feed's copy of the rows (``hj212_feed_rows``) keeps behind the latest hour fed: the hours still
+#: filling; a late row of an older hour is fed from ``source_data``.
+KEEP_HOURS = 3
 
 
 @dataclass
@@ -80,6 +83,7 @@ class FeedResult:
     water: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     seconds: float = 0.0
+    source: str = ""  # where the last batch read its rows (hj212_feed_rows | source_data)
 
 
 @dataclass
@@ -150,15 +154,25 @@ def _with_hourly(out: pd.DataFrame, hourly: pd.DataFrame, quantities: Iterable[s
     return out
 
 
+def hourly_from_minutes(wide: pa.Table, rule: MinuteRule) -> pd.DataFrame:
+    """The one place the feed asks the evaluation for hourly values: ``station, hi`` and the six pollutants of
+    the minute rows ``wide`` (``station, ts``, per pollutant its value and ``<p>_flag``) under the minute rule
+    set (GB 3095-2012 表4 by default; :func:`qingshan.evaluate.minutes.aggregate_minutes`).  Only the
+    station-hours of the batch are passed, so an incremental evaluation can take its place here."""
+    return aggregate_minutes(wide, rule, device="station").to_pandas()
+
+
 def air_hours(con: Con, rule: MinuteRule) -> pd.DataFrame:
     """``station, hi`` and the six pollutants (NaN = missing) of every station-hour with air rows: 2061 values,
-    else ``aggregate_minutes`` of the minutes."""
+    else :func:`hourly_from_minutes` of the minutes."""
     out = _keys(con, "air")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     for p in SIX:
         out[p] = np.nan
     wide = quality_rows.minutes_wide(con, "air", SIX)
     if wide.num_rows:
-        agg = aggregate_minutes(wide, rule, device="station").to_pandas()
+        agg = hourly_from_minutes(wide, rule)
         agg["hi"] = agg["hi"].astype(np.int64)
         m = out[["station", "hi"]].merge(agg, on=["station", "hi"], how="left")
         for p in SIX:
@@ -169,6 +183,8 @@ def air_hours(con: Con, rule: MinuteRule) -> pd.DataFrame:
 def met_hours(con: Con) -> pd.DataFrame:
     """``station, hi``, temp, rh, pressure, wind_speed, wind_dir and the valid-minute counts."""
     out = _keys(con, "met")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     n_groups = len(out)
     t = quality_rows.minutes_grouped(con, "met")
     g = t.column("g").to_numpy().astype(np.int64)
@@ -205,6 +221,8 @@ def water_hours(con: Con) -> pd.DataFrame:
     """``station, hi`` and one column per water item: 2061 as sent, else the mean of the hour's valid minutes
     (2051, else 2011 binned to minutes; a minute sent twice counts once)."""
     out = _keys(con, "water")
+    if not len(out):  # none of the batch's station-hours has this kind: nothing to compute (nor written)
+        return out
     items = list(WATER_CODES.values())
     means = quality_rows.minute_means(con, "water").to_pandas()
     for item in items:
@@ -262,8 +280,9 @@ def _nan_to_null(frame: pd.DataFrame) -> pa.Table:
 
 
 def feed_batch(con: Con, rule: MinuteRule, now: datetime, limit: int = BATCH_PAIRS) -> tuple[FeedResult, int]:
-    """One transaction: take up to ``limit`` pending pairs, recompute their station-hours, write them, drop the
-    pairs.  Returns the result and the number of pairs taken (0: nothing was pending)."""
+    """One transaction: take up to ``limit`` pending pairs, recompute their station-hours from the feed's copy of
+    the recent rows (or, for older hours, from ``source_data``), write them, drop the pairs, prune the copy.
+    Returns the result and the number of pairs taken (0: nothing was pending)."""
     res = FeedResult()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -271,8 +290,9 @@ def feed_batch(con: Con, rule: MinuteRule, now: datetime, limit: int = BATCH_PAI
         if not taken:
             con.execute("ROLLBACK")
             return res, 0
+        source = quality_rows.choose_source(con)
         defaults, overrides = conversion_tables(quality_rows.feed_devices(con))
-        res.rows_read = quality_rows.prepare(con, defaults, overrides, rule.valid_flags)
+        res.rows_read = quality_rows.prepare(con, defaults, overrides, rule.valid_flags, source)
         hours = compute_hours(con, rule)
         iid = feed_import(con, now)
         counts = {"read": res.rows_read, "new": 0, "updated": 0, "unchanged": 0, "quarantined": len(hours.quarantine)}
@@ -289,12 +309,15 @@ def feed_batch(con: Con, rule: MinuteRule, now: datetime, limit: int = BATCH_PAI
         add_feed_quarantine(con, iid, hours.quarantine)
         add_feed_counts(con, iid, counts)
         quality_rows.drop_pending(con)
+        if source == "hj212_feed_rows":
+            quality_rows.prune_rows(con, KEEP_HOURS)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     res.station_hours = sum(len(x) for x in (hours.air, hours.met, hours.water))
     res.quarantined = len(hours.quarantine)
+    res.source = source
     return res, taken
 
 
@@ -316,8 +339,9 @@ def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime |
         for mine, theirs in ((total.air, res.air), (total.met, res.met), (total.water, res.water)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
-        if taken < BATCH_PAIRS:
+        if not taken:  # a batch may leave pairs queued (newer hours than an old batch's), so until none is left
             break
+        total.source = res.source
     total.seconds = time.perf_counter() - t0
     return total
 

@@ -6,6 +6,12 @@ gathers every row of **every device of the same station** for those hours with :
 recomputed from all it holds, so a late or re-sent value re-aggregates its hour) into temp tables read by the
 functions below — column-wise in DuckDB, no row-at-a-time Python — and, in the same transaction as its writes,
 drops the batch with :func:`drop_pending`.
+
+Where the rows are read: a batch whose hours are all at or after ``hj212_feed_horizon.complete_from`` reads the
+feed's copy ``hj212_feed_rows`` (the last hours of the quality devices only, a few hundred rows per station-hour),
+so its work follows what changed rather than the size of ``source_data``; a batch of older hours (late data,
+data loaded before the copy existed, hours pruned from it) reads ``source_data`` as before.  Both run the same
+query, so the results are the same (tests/test_feeds.py).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from .devices import Device
-from .store import HOUR_OF_ROW_SQL, QUALITY_DEVICE_SQL, SCHEMA, _registered, read_devices
+from .store import HOUR_OF_ROW_SQL, QUALITY_DEVICE_SQL, SCHEMA, _registered, init_feed_horizon, read_devices
 
 Con = duckdb.DuckDBPyConnection
 
@@ -24,6 +30,7 @@ Con = duckdb.DuckDBPyConnection
 def ensure_tables(con: Con) -> None:
     """The HJ 212 tables (idempotent); the feed may run on a workspace that never received a packet."""
     con.execute(SCHEMA)
+    init_feed_horizon(con)
 
 
 def take_pending(con: Con, limit: int) -> int:
@@ -32,6 +39,31 @@ def take_pending(con: Con, limit: int) -> int:
     con.execute("CREATE OR REPLACE TEMP TABLE _feed_pending AS "
                 "SELECT mn, hi FROM hj212_feed_pending ORDER BY hi, mn LIMIT ?", [limit])
     return int(con.execute("SELECT count(*) FROM _feed_pending").fetchall()[0][0])
+
+
+def choose_source(con: Con) -> str:
+    """Which table the snapshot's rows are read from: ``hj212_feed_rows`` when every snapshot hour is complete
+    there, else ``source_data`` for the snapshot's older hours only (the newer pairs are left out of the snapshot
+    and stay queued for the next batch)."""
+    (complete_from,) = con.execute("SELECT complete_from FROM hj212_feed_horizon WHERE id = 1").fetchall()[0]
+    old = con.execute("SELECT count(*) FROM _feed_pending WHERE hi < ?", [complete_from]).fetchall()[0][0]
+    if not old:
+        return "hj212_feed_rows"
+    con.execute("DELETE FROM _feed_pending WHERE hi >= ?", [complete_from])
+    return "source_data"
+
+
+def prune_rows(con: Con, keep_hours: int) -> int:
+    """Drop the copy's rows of hours older than ``keep_hours`` before the snapshot's latest hour, and move the
+    horizon past them (a late row of such an hour is then fed from ``source_data``).  Returns the new horizon."""
+    newest = con.execute("SELECT max(hi) FROM _feed_pending").fetchall()[0][0]
+    (complete_from,) = con.execute("SELECT complete_from FROM hj212_feed_horizon WHERE id = 1").fetchall()[0]
+    if newest is None or int(newest) - keep_hours <= complete_from:
+        return int(complete_from)
+    horizon = int(newest) - keep_hours
+    con.execute("DELETE FROM hj212_feed_rows WHERE feed_hi < ?", [horizon])
+    con.execute("UPDATE hj212_feed_horizon SET complete_from = ? WHERE id = 1", [horizon])
+    return horizon
 
 
 def drop_pending(con: Con) -> None:
@@ -43,8 +75,10 @@ def pending_count(con: Con) -> int:
     return int(con.execute("SELECT count(*) FROM hj212_feed_pending").fetchall()[0][0])
 
 
-def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iterable[str]) -> int:
+def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iterable[str],
+            source: str = "source_data") -> int:
     """Build the feed's working tables for the snapshot of :func:`take_pending`; returns the rows read.
+    ``source``: ``source_data`` or the feed's copy ``hj212_feed_rows`` (:func:`choose_source`).
 
     ``defaults`` (``st, factor, kind, q, mult``) says which factor of which ST feeds which quantity and the factor
     to the store's unit; ``overrides`` (``mn, factor, mult``) the devices registered with other units or state.
@@ -59,7 +93,9 @@ def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iter
       sent twice keeps the later arrival; 2011 instants give the mean of the valid values of their minute, only
       where the station-hour-quantity has no 2051 minute.
     """
-    hour = HOUR_OF_ROW_SQL.format(p="s.")
+    if source not in ("source_data", "hj212_feed_rows"):
+        raise ValueError(f"unknown feed source {source!r}")
+    hour = HOUR_OF_ROW_SQL.format(p="s.") if source == "source_data" else "s.feed_hi"
     quality = " AND ".join(f"d.{c.strip()}" for c in QUALITY_DEVICE_SQL.split(" AND "))
     flags = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(valid_flags)) or "NULL"
     con.execute(f"""
@@ -77,7 +113,7 @@ def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iter
                 SELECT m.station, s.mn, s.cn, f.kind, f.q, s.data_time, s.period_end, m.hi,
                        (CASE WHEN s.cn = '2011' THEN s.rtd ELSE s.avg END) * coalesce(o.mult, f.mult) AS value,
                        s.flag, s.received_at, s.packet_key
-                FROM source_data s
+                FROM {source} s
                 JOIN _feed_mn m ON s.mn = m.mn AND {hour} = m.hi
                 JOIN _feed_defaults f ON f.st = m.st AND f.factor = s.factor
                 LEFT JOIN _feed_overrides o ON o.mn = s.mn AND o.factor = s.factor

@@ -19,6 +19,11 @@ Tables (created with ``CREATE TABLE IF NOT EXISTS``; documented in docs/hj212.md
 * ``hj212_feed_pending`` — (MN, hour) of environmental-quality devices (``station`` set, ST=21/22) whose
   ``source_data`` rows changed and are not yet fed into the measurement tables; written in the load's transaction,
   emptied by the feed (:mod:`qingshan.feeds.quality`) in its own, so a crash between the two loses nothing.
+* ``hj212_feed_rows`` — the feed's working copy of the quality devices' 2011/2051/2061 rows of the last hours
+  (``feed_hi``: the row's end-of-hour label), written in the load's transaction beside ``source_data`` and pruned
+  by the feed, so that feeding a station-hour reads its few hundred rows here instead of scanning
+  ``source_data``; ``hj212_feed_horizon.complete_from``: from this hour on the copy holds every row (hours before
+  it, or pruned, are read from ``source_data``).
 
 Loading is idempotent: ``hj212_packets.packet_key`` is the primary key and rows for ``source_data`` are written only
 for packets whose insert was not a conflict, in the same transaction.  Replaying WAL records after a crash, or a
@@ -150,6 +155,23 @@ CREATE TABLE IF NOT EXISTS hj212_feed_pending (
     hi INTEGER NOT NULL,
     PRIMARY KEY (mn, hi)
 );
+CREATE TABLE IF NOT EXISTS hj212_feed_rows (
+    packet_key HUGEINT NOT NULL,
+    mn VARCHAR NOT NULL,
+    cn VARCHAR NOT NULL,
+    data_time TIMESTAMP NOT NULL,
+    period_end TIMESTAMP,
+    factor VARCHAR NOT NULL,
+    rtd DOUBLE,
+    avg DOUBLE,
+    flag VARCHAR,
+    received_at TIMESTAMP NOT NULL,
+    feed_hi INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hj212_feed_horizon (
+    id INTEGER PRIMARY KEY,
+    complete_from INTEGER NOT NULL
+);
 ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS units VARCHAR;
 ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS state VARCHAR;
 ALTER TABLE hj212_devices ADD COLUMN IF NOT EXISTS lon DOUBLE;
@@ -161,6 +183,18 @@ CREATE TABLE IF NOT EXISTS hj212_wal_state (
     updated_at TIMESTAMP
 );
 """
+
+
+def init_feed_horizon(con: duckdb.DuckDBPyConnection) -> None:
+    """Once per workspace, when ``hj212_feed_rows`` is new: the rows loaded before it existed are only in
+    ``source_data``, so the copy is complete from the hour after the latest of them on (an upper bound: the hour
+    after the latest period end or DataTime, plus one)."""
+    if con.execute("SELECT count(*) FROM hj212_feed_horizon").fetchall()[0][0]:
+        return
+    last = con.execute("SELECT CAST(ceil(epoch(max(coalesce(period_end, data_time))) / 3600) AS INTEGER) "
+                       "FROM source_data").fetchall()[0][0]
+    con.execute("INSERT INTO hj212_feed_horizon VALUES (1, ?) ON CONFLICT DO NOTHING",
+                [-(2**31) + 1 if last is None else int(last) + 2])
 
 
 def ms_to_beijing(ms: int) -> datetime:
@@ -291,6 +325,18 @@ SELECT DISTINCT h.mn, h.cn, {HOUR_OF_ROW_SQL.format(p="h.")} AS hi
 FROM _rp h JOIN hj212_devices d ON d.mn = h.mn AND d.station IS NOT NULL AND d.st IN ('21', '22') AND d.registered
 WHERE h.cn IN ('2011', '2051', '2061') AND EXISTS (SELECT 1 FROM _sd s WHERE s.ridx = h.ridx);
 SELECT mn, cn, hi FROM _touched WHERE hi IS NOT NULL;
+"""
+
+#: The load's new rows of quality devices, copied for the feed (``hj212_feed_rows``).
+_FEED_ROWS_SQL = f"""
+INSERT INTO hj212_feed_rows
+SELECT * FROM (
+    SELECT CAST(h.packet_key AS HUGEINT), h.mn, h.cn, h.data_time, h.period_end, d.factor, d.rtd, d.avg, d.flag,
+           h.received_at, {HOUR_OF_ROW_SQL.format(p="h.")} AS feed_hi
+    FROM _sd d JOIN _rp h USING (ridx)
+    JOIN hj212_devices v ON v.mn = h.mn AND v.station IS NOT NULL AND v.st IN ('21', '22') AND v.registered
+    WHERE h.cn IN ('2011', '2051', '2061')
+) WHERE feed_hi IS NOT NULL
 """
 
 _BAD_NUMBERS_SQL = """
@@ -501,6 +547,7 @@ class Hj212Store:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         con.execute(SCHEMA)
+        init_feed_horizon(con)
         # 2005 → 2017 factor codes (附录B), for the SQL that splits CP into rows; constants from factors.py
         values = ", ".join(f"('{a}', '{b}')" for a, b in sorted(CODE_2005_TO_2017.items()))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _code_map AS SELECT * FROM (VALUES {values}) t(code, factor)")
@@ -767,6 +814,7 @@ class Hj212Store:
         if res.touched:
             con.execute("INSERT INTO hj212_feed_pending SELECT DISTINCT mn, hi FROM _touched WHERE hi IS NOT NULL "
                         "ON CONFLICT DO NOTHING")
+            con.execute(_FEED_ROWS_SQL)
         for ridx, code, fld, value in con.execute(_BAD_NUMBERS_SQL).fetchall():
             why = check_number(code, fld, value)[1] or "数值无效"
             quarantine.append((_source(kept[ridx][1]), f"{code}-{fld}", value[:64], f"数值无效（{why}），按缺失处理"))
