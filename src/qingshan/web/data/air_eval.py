@@ -13,10 +13,13 @@ import pandas as pd
 
 from ...charts.highlights import HIGHLIGHT_MEANING
 from ...evaluate.air import EvaluationResult, city_members, evaluate_period
-from ...evaluate.periods import Period
+from ...evaluate.periods import Period, period_before
 from ...evaluate.ranking import (
     RANKING_METRICS,
+    RankingMetric,
+    change,
     ranking_rows,
+    valid_value,
     year_ago,
 )
 from ...numbers import finite, integer
@@ -94,17 +97,45 @@ def evaluation(console: Console, city: str | None = None, period: str | None = N
                           lambda st: _evaluation(console, st, name, p, lv, kind), state)
 
 
+#: the evaluation table's 同比/环比 columns: the indicators the bureau compares period by period
+COMPARED = ("composite_index", "pm25_mean", "good_ratio")
+
+
+def _period_dict(p: Period) -> dict[str, Any]:
+    return {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "days": p.n_days}
+
+
+def _compare(rows: list[dict[str, Any]], key: str, metric: RankingMetric, before: pd.DataFrame, tag: str) -> None:
+    """Add ``{tag}_previous`` and ``{tag}_change`` of ``metric`` to each row: the value of the same entity in the
+    evaluated period ``before`` (the engine's result, not an estimate; ``None`` without a valid value) and the
+    change as the bulletin states it (% for concentrations and the index, percentage points for the good-day
+    ratio: :func:`qingshan.evaluate.ranking.change`)."""
+    prev = {str(r["code"]): r for r in before.to_dict("records")} if len(before) else {}
+    for r in rows:
+        cmp = r.setdefault("compare", {}).setdefault(key, {})
+        value, pv = valid_value(r, metric), valid_value(prev.get(str(r["code"])), metric)
+        cmp[f"{tag}_previous"] = pv
+        cmp[f"{tag}_change"] = change(metric, value, pv)
+
+
 def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str) -> dict[str, Any]:
     res = evaluation_result(console, state, name, p, kind)
     rows = records(_level_rows(res, lv))
+    yoy, mom = year_ago(p), period_before(p)
+    yoy_rows = _level_rows(evaluation_result(console, state, name, yoy, kind), lv)
+    mom_rows = _level_rows(evaluation_result(console, state, name, mom, kind), lv)
+    for key in COMPARED:
+        _compare(rows, key, RANKING_METRICS[key], yoy_rows, "yoy")
+        _compare(rows, key, RANKING_METRICS[key], mom_rows, "mom")
     for r in rows:
         expected, valid = r.get("expected_days"), r.get("valid_days")
         r["coverage"] = {"expected_days": expected, "valid_days": valid,
                          "percent": round(100 * valid / expected, 1) if expected and valid is not None else None,
                          **{f"n_{p}": r.get(f"n_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")},
                          "valid": {p: r.get(f"valid_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")}}
-    return {"city": name, "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(),
-                                     "days": p.n_days},
+    return {"city": name, "period": _period_dict(p), "year_ago": _period_dict(yoy), "before": _period_dict(mom),
+            "compared": [{"key": k, "name": RANKING_METRICS[k].name_zh, "change": RANKING_METRICS[k].change}
+                         for k in COMPARED],
             "level": lv, "level_label": LEVEL_LABELS[lv], "rows": rows,
             "items": [{"key": i.key, "name": i.name_zh, "short": _short(i.pollutant, i.statistic, i.source),
                        "pollutant": i.pollutant, "statistic": i.statistic} for i in ANNUAL_ITEMS],
@@ -142,12 +173,22 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
     city_row = city_rows[city_rows["code"] == name].iloc[0].to_dict() if len(city_rows) and (city_rows["code"] == name).any() else None
     rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
                         _level_rows(prev_res, lv, keep_control=False), metric)
+    before = period_before(p)
+    before_res = evaluation_result(console, state, name, before, kind, RANKING_EXCLUDE_DUST)
+    _compare(rows, key, metric, _level_rows(before_res, lv, keep_control=False), "mom")
+    for r in rows:  # flat names beside previous_value/change (the same-period-last-year pair)
+        c = r.pop("compare")[key]
+        r["mom_previous_value"], r["mom_change"] = c["mom_previous"], c["mom_change"]
+    before_city = _level_rows(before_res, "city")
     prev_city = _level_rows(prev_res, "city")
     prev_city_value = finite(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
     return {"city": name, "level": lv, "level_label": LEVEL_LABELS[lv],
             "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
             "previous_period": {"label": prev_period.label, "start": prev_period.start.isoformat(),
                                 "end": prev_period.end.isoformat()},
+            "before_period": {"label": before.label, "start": before.start.isoformat(), "end": before.end.isoformat()},
+            "city_before_value": finite(before_city[before_city["code"] == name].iloc[0][key])
+            if len(before_city) and (before_city["code"] == name).any() else None,
             "by": key, "metric": {"key": metric.key, "name": metric.name_zh, "unit": metric.unit,
                                   "digits": metric.digits, "higher_is_worse": metric.higher_is_worse,
                                   "change": metric.change},
