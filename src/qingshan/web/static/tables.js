@@ -77,6 +77,12 @@
       th.setAttribute('aria-sort', 'none');
       button.addEventListener('click', function () { sortBy(table, index, th); });
     });
+    // live.js may replace the body with fresh rows in the server's order: the header no longer claims a sort
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        cells.forEach(function (h) { if (h.hasAttribute('aria-sort')) h.setAttribute('aria-sort', 'none'); });
+      }).observe(table, { childList: true });
+    }
   }
 
   // The period picker: editing a date of the custom range chooses 自定义 (without this script, choose it by hand).
