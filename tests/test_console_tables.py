@@ -386,22 +386,28 @@ def test_mom_and_yoy_are_the_engines_values(bureau):
 
 def test_worst_rows_carry_a_class_and_a_text(public):
     rk = public.get(API + "/air/ranking?period=2025-02").json()
-    worst = {r["code"] for r in sorted((r for r in rk["rows"] if r["rank"]), key=lambda r: -r["rank"])[:5]}
+    ranked = sorted((r for r in rk["rows"] if r["rank"]), key=lambda r: -r["rank"])
+    n = min(5, len(ranked) // 2)  # 5, but never more than half of the ranked stations (8 here: 4)
+    assert n == 4
     page = public.get("/air/ranking?period=2025-02").text
-    marked = set(re.findall(r'<tr data-code="([^"]+)"[^>]*class="worst"', page))
-    assert marked == worst
-    rows = re.findall(r'<tr data-code="[^"]+"[^>]*class="worst".*?</tr>', page, flags=re.DOTALL)
-    assert len(rows) == 5 and all('<span class="worst-mark">最差5名</span>' in r for r in rows)  # text, not colour
+    rows = re.findall(r'<tr data-code="([^"]+)"[^>]*class="worst".*?</tr>', page, flags=re.DOTALL)
+    assert set(rows) == {r["code"] for r in ranked[:n]}
+    assert all(f'<span class="worst-mark">最差{n}名</span>' in r for r in
+               re.findall(r'<tr data-code="[^"]+"[^>]*class="worst".*?</tr>', page, flags=re.DOTALL))  # text too
     ev = public.get(API + "/air/evaluation?period=2025-02").json()
-    valid = sorted((r for r in ev["rows"] if r["valid_all"]), key=lambda r: -r["composite_index"])
+    valid = sorted((r for r in ev["rows"] if r["valid_all"] and not r["is_control"]), key=lambda r: -r["composite_index"])
     page = public.get("/air/evaluation?period=2025-02").text
     assert set(re.findall(r'<tr data-code="([^"]+)" class="worst"', page)) == {r["code"] for r in valid[:5]}
-    district = public.get("/air/evaluation?period=2025-02&level=district").text
-    assert len(re.findall(r'<td class="name">[^<]*<span class="worst-mark">最差3名</span>', district)) == 3
+    districts = public.get(API + "/air/evaluation?period=2025-02&level=district").json()["rows"]
+    k = min(3, len(districts) // 2)
+    page = public.get("/air/evaluation?period=2025-02&level=district").text
+    assert len(re.findall(rf'<td class="name">[^<]*<span class="worst-mark">最差{k}名</span>', page)) == k > 0
     now = public.get(API + "/air/stations").json()["stations"]
-    top = {s["code"] for s in sorted((s for s in now if s["aqi"] is not None), key=lambda s: -s["aqi"])[:5]}
+    top = {s["code"] for s in sorted((s for s in now if s["aqi"] is not None and not s["is_control"]),
+                                     key=lambda s: -s["aqi"])[:5]}
     air = public.get("/air").text
     assert set(re.findall(r'<tr data-station="([^"]+)" class="worst"', air)) == top
+    assert air.count('<span class="worst-mark">AQI最高前5</span>') == 5
 
 
 def test_every_data_table_offers_its_exports(bureau):
@@ -460,7 +466,7 @@ def test_sorting_in_the_browser(base, browser, size):
         assert value_head.get_attribute("aria-sort") == "descending"
         desc = page.evaluate(ROWS)
         assert [float(v) for c, v, _ in desc[:-1]] == sorted(nums, reverse=True) and desc[-1][0] == "city"
-        assert {c for c, _, w in desc if w} == worst_before and len(worst_before) == 5  # marks move with rows
+        assert {c for c, _, w in desc if w} == worst_before and len(worst_before) == 4  # marks move with rows
         assert heads.filter(has_text="排名").get_attribute("aria-sort") == "none"
         # numbers as numbers and missing values last in both directions (a table drawn after load)
         page.evaluate("""() => { const d = document.createElement('div'); d.innerHTML =

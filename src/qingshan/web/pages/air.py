@@ -38,7 +38,7 @@ def air_page(request: Request, city: str | None = None, console: Console = Depen
     columns = [(c, *COLUMN_LABELS[c]) for c in TABLE_COLUMNS]
     worst = worst_codes(now["stations"], "aqi", WORST_N["stations"])
     return render(request, "air.html", ctx, active="air", title="环境空气", now=now, columns=columns, live=live,
-                  worst=worst, worst_n=WORST_N["stations"], query=request.url.query)
+                  worst=worst, worst_n=len(worst), query=request.url.query)
 
 
 @router.get("/air/capture", response_class=HTMLResponse)
@@ -78,9 +78,9 @@ def evaluation_page(request: Request, city: str | None = None, period: str | Non
                     end: str | None = None, console: Console = Depends(get_console),
                     ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
     ev = evaluation(console, city, periods.resolve(console, preset, start, end, period), level)
-    n = WORST_N.get(ev["level"], 0)
-    worst = worst_codes(ev["rows"], "composite_index", n, valid="valid_all")
-    return render(request, "evaluation.html", ctx, active="air", title="HJ 663 评价", ev=ev, worst=worst, worst_n=n,
+    worst = worst_codes(ev["rows"], "composite_index", WORST_N.get(ev["level"], 0), valid="valid_all")
+    return render(request, "evaluation.html", ctx, active="air", title="HJ 663 评价", ev=ev, worst=worst,
+                  worst_n=len(worst),
                   pc=periods.picker(console, ev["period"]["start"], ev["period"]["end"]), query=request.url.query)
 
 
@@ -90,7 +90,7 @@ def ranking_page(request: Request, city: str | None = None, period: str | None =
                  start: str | None = None, end: str | None = None, console: Console = Depends(get_console),
                  ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
     r = ranking(console, city, periods.resolve(console, preset, start, end, period), level, by)
-    n = WORST_N.get(r["level"], 0)
+    worst = worst_by_rank(r["rows"], WORST_N.get(r["level"], 0))
     return render(request, "ranking.html", ctx, active="air", title="空气质量排名", r=r,
-                  fig=charts.ranking(r), metrics=RANKING_METRICS, worst=worst_by_rank(r["rows"], n), worst_n=n,
+                  fig=charts.ranking(r), metrics=RANKING_METRICS, worst=worst, worst_n=len(worst),
                   pc=periods.picker(console, r["period"]["start"], r["period"]["end"]), query=request.url.query)

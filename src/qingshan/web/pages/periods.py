@@ -126,4 +126,4 @@ def picker(console: Console, start: str, end: str, keys: tuple[str, ...] = tuple
                         "checked": (r.start.isoformat(), r.end.isoformat()) == shown})
     chosen = chosen or next((p["key"] for p in presets if p["checked"]), CUSTOM if custom else "")
     return {"name": name, "presets": presets, "custom": custom, "chosen": chosen, "start": start, "end": end,
-            "today": now.today.isoformat(), "clock": now.label}
+            "today": now.today.isoformat(), "live": now.live, "clock": now.label}
