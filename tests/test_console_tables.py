@@ -183,11 +183,19 @@ TABLES: dict[str, tuple[str, str, Callable[[Any], list], dict[str, Callable[[dic
         "止": at("to"), "原因": at("reason_label"), "说明": at("note")}),
     "dispatch-events": ("", "/ledger/events?limit=1000", at("items"), EVENT),
     "dispatch-todo": ("", "/ledger/events/todo", at("items"), EVENT),
+    "dispatch-stats": ("", "/ledger/events/stats", at("by_unit_month"), {
+        "月份": at("month"), "承办单位": at("unit"), "派发（件）": at("issued"), "按时反馈（件）": at("in_time"),
+        "超期（件）": at("overdue"), "待反馈（件）": at("open"), "按时率": at("in_time_rate"),
+        "平均首次响应（小时）": at("mean_response_hours")}),
+    "water-summary": ("preset=year", "/water/summary?period=2025-01-01:2025-03-19", at("levels"), {
+        "考核级别": at("level"), "断面数（个）": at("sections"), "优Ⅲ比例（%）": at("share_good_pct"),
+        "劣Ⅴ比例（%）": at("share_worse_than_v_pct"), "状况": at("status"), "达到目标（个）": at("meets_target"),
+        "有目标（个）": at("with_target")}),
 }
 
 #: what the public gets instead of a file (its page shows no such table)
 PUBLIC_REFUSED = {"petitions": 403, "alarms": 401, "review-suggestions": 401, "review-log": 401,
-                  "dispatch-events": 401, "dispatch-todo": 401}
+                  "dispatch-events": 401, "dispatch-todo": 401, "dispatch-stats": 401}
 
 
 def expected_cell(v: Any) -> Any:
@@ -415,7 +423,8 @@ def test_every_data_table_offers_its_exports(bureau):
                         ("/air/capture", "capture"), ("/water", "water-sections"), ("/targets", "targets"),
                         ("/ledger", "ledger"), ("/ledger/petitions", "petitions"),
                         ("/review?period=2025-03-01:2025-03-19", "review-suggestions"),
-                        ("/dispatch", "dispatch-events")):
+                        ("/dispatch", "dispatch-events"), ("/dispatch/stats", "dispatch-stats"),
+                        ("/water", "water-summary")):
         page = bureau.get(path).text
         links = re.findall(rf'href="(/export/{re.escape(table)}\.(?:xlsx|csv)[^"]*)"', page)
         assert len(links) == 2, (path, links)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ...charts.highlights import HIGHLIGHT_MEANING
 from ...evaluate.air import EvaluationResult, city_members, evaluate_period
-from ...evaluate.periods import Period, period_before
+from ...evaluate.periods import Period, day_index, period_before
 from ...evaluate.ranking import (
     RANKING_METRICS,
     RankingMetric,
@@ -26,6 +26,7 @@ from ...numbers import finite, integer
 from ...standards.air_evaluation import ANNUAL_ITEMS
 from ...standards.pollutants import POLLUTANTS
 from ...standards.rulesets import EVAL_RULESETS
+from ...store.read import hour_range
 from ...store.review import has_dust_marks
 from ..console import Console
 from ..jsonable import records
@@ -37,16 +38,25 @@ LEVEL_LABELS = {"station": "点位", "district": "区", "town": "镇（街道）
 
 
 def evaluation_result(console: Console, state: StoreState, city: str, period: Period, data: str = "reviewed",
-                      exclude_dust: bool = False) -> EvaluationResult:
+                      exclude_dust: bool = False, levels: tuple[str, ...] = LEVELS) -> EvaluationResult:
+    """The engine's evaluation of ``period`` (cached); ``levels`` narrower than all four for a comparison period,
+    which needs only the rows it is compared with (the same numbers, a fraction of the time)."""
     if exclude_dust:  # without dust marks the deduction changes nothing: share the evaluation page's result
         with console.store.cursor() as cur:
             exclude_dust = has_dust_marks(cur)
 
     def compute(_: StoreState) -> EvaluationResult:
         with console.store.cursor() as cur:
-            return evaluate_period(cur, period, city=city, levels=LEVELS, data=data, exclude_dust=exclude_dust)
+            return evaluate_period(cur, period, city=city, levels=levels, data=data, exclude_dust=exclude_dust)
 
-    return console.cached("evaluate_period", (city, period.start, period.end, data, exclude_dust), compute, state)
+    full = (city, period.start, period.end, data, exclude_dust)
+    if levels != LEVELS:  # a wider evaluation already cached (the ranking's 同比/环比 is the evaluation's): reuse it
+        for wider in (LEVELS, (*levels, "city")):
+            if wider != levels and set(levels) <= set(wider):
+                done = console.peek("evaluate_period", full + (() if wider == LEVELS else (wider,)), state)
+                if done is not None:
+                    return done
+    return console.cached("evaluate_period", full + (() if levels == LEVELS else (levels,)), compute, state)
 
 
 def _level_rows(res: EvaluationResult, level: str, keep_control: bool = True) -> pd.DataFrame:
@@ -118,12 +128,38 @@ def _compare(rows: list[dict[str, Any]], key: str, metric: RankingMetric, before
         cmp[f"{tag}_change"] = change(metric, value, pv)
 
 
+def has_hours(console: Console, state: StoreState, period: Period) -> bool:
+    """Whether the store holds any air hour of ``period``: a comparison period without one is not evaluated (its
+    values are missing, as the engine would find them) — a whole evaluation saved per page on a store that starts
+    after it (the demo's year has no year before)."""
+    def compute(_: StoreState) -> tuple[int | None, int | None]:
+        with console.store.cursor() as cur:
+            return hour_range(cur)
+
+    lo, hi = console.cached("hour_range", (), compute, state)
+    if lo is None or hi is None:
+        return False
+    first, last = day_index(period.start) * 24 + 1, day_index(period.end) * 24 + 24  # hour-ending labels
+    return lo <= last and hi >= first
+
+
+def _compared_rows(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str,
+                   exclude_dust: bool = False, keep_control: bool = True,
+                   levels: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The engine's rows of ``lv`` for comparison period ``p``, evaluated for ``levels`` only (default: ``lv``);
+    empty when the store has no hour in it."""
+    if not has_hours(console, state, p):
+        return pd.DataFrame()
+    res = evaluation_result(console, state, name, p, kind, exclude_dust, levels or (lv,))
+    return _level_rows(res, lv, keep_control)
+
+
 def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str) -> dict[str, Any]:
     res = evaluation_result(console, state, name, p, kind)
     rows = records(_level_rows(res, lv))
     yoy, mom = year_ago(p), period_before(p)
-    yoy_rows = _level_rows(evaluation_result(console, state, name, yoy, kind), lv)
-    mom_rows = _level_rows(evaluation_result(console, state, name, mom, kind), lv)
+    yoy_rows = _compared_rows(console, state, name, yoy, lv, kind)
+    mom_rows = _compared_rows(console, state, name, mom, lv, kind)
     for key in COMPARED:
         _compare(rows, key, RANKING_METRICS[key], yoy_rows, "yoy")
         _compare(rows, key, RANKING_METRICS[key], mom_rows, "mom")
@@ -174,12 +210,13 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
     rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
                         _level_rows(prev_res, lv, keep_control=False), metric)
     before = period_before(p)
-    before_res = evaluation_result(console, state, name, before, kind, RANKING_EXCLUDE_DUST)
-    _compare(rows, key, metric, _level_rows(before_res, lv, keep_control=False), "mom")
+    both = (lv, "city")  # one evaluation of the period before gives the entities and the city
+    _compare(rows, key, metric, _compared_rows(console, state, name, before, lv, kind, RANKING_EXCLUDE_DUST,
+                                               keep_control=False, levels=both), "mom")
     for r in rows:  # flat names beside previous_value/change (the same-period-last-year pair)
         c = r.pop("compare")[key]
         r["mom_previous_value"], r["mom_change"] = c["mom_previous"], c["mom_change"]
-    before_city = _level_rows(before_res, "city")
+    before_city = _compared_rows(console, state, name, before, "city", kind, RANKING_EXCLUDE_DUST, levels=both)
     prev_city = _level_rows(prev_res, "city")
     prev_city_value = finite(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
     return {"city": name, "level": lv, "level_label": LEVEL_LABELS[lv],

@@ -316,11 +316,41 @@ def dispatch_events_sheet(console: Console, ctx: Ctx, request: Request) -> Sheet
     return Sheet("调度事件", "", EVENT_COLUMNS, items)
 
 
+def dispatch_stats_sheet(console: Console, ctx: Ctx, request: Request) -> Sheet:
+    from ...ledger import dispatch_api
+
+    month = q(request, "month")
+    if month is not None and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
+        month = None  # as the page: an unreadable month shows every month
+    data = dispatch_api.stats(ctx, month=month)
+    cols = [Column("月份", key("month")), Column("承办单位", key("unit")), Column("派发（件）", key("issued")),
+            Column("按时反馈（件）", key("in_time")), Column("超期（件）", key("overdue")), Column("待反馈（件）", key("open")),
+            Column("按时率", key("in_time_rate")), Column("平均首次响应（小时）", key("mean_response_hours"))]
+    return Sheet("调度统计", month or "全部月份", cols, data["by_unit_month"])
+
+
+def water_summary_sheet(console: Console, ctx: Ctx, request: Request) -> Sheet:
+    from ..data.water import water_summary
+
+    year = q(request, "year")
+    try:
+        y = int(year) if year else None
+    except ValueError:
+        raise BadParameter(f"年份 year 应为整数，而不是 {year!r}") from None
+    s = water_summary(console, y, period_of(request, console))
+    cols = [Column("考核级别", key("level")), Column("断面数（个）", key("sections")),
+            Column("优Ⅲ比例（%）", key("share_good_pct")), Column("劣Ⅴ比例（%）", key("share_worse_than_v_pct")),
+            Column("状况", key("status")), Column("达到目标（个）", key("meets_target")),
+            Column("有目标（个）", key("with_target"))]
+    return Sheet("地表水按考核级别", str(s.get("period") or s["year"] or "").replace(":", "至"), cols, s["levels"])
+
+
 EXPORTS: dict[str, Callable[[Console, Ctx, Request], Sheet]] = {
     "stations": stations_sheet, "evaluation": evaluation_sheet, "ranking": ranking_sheet,
     "capture": capture_sheet, "water-sections": water_sheet, "targets": targets_sheet, "alarms": alarms_sheet,
     "ledger": ledger_sheet, "petitions": petitions_sheet, "review-suggestions": review_suggestions_sheet,
     "review-log": review_log_sheet, "dispatch-todo": dispatch_todo_sheet, "dispatch-events": dispatch_events_sheet,
+    "dispatch-stats": dispatch_stats_sheet, "water-summary": water_summary_sheet,
 }
 """table name (``data-table`` of the page) → the function building its sheet"""
 
