@@ -21,7 +21,7 @@ from ...evaluate.ranking import year_ago
 from ..clock import Clock
 from ..console import Console
 from ..data.capture import console_clock
-from ..data.common import MAX_PERIOD_DAYS, BadParameter, need_data
+from ..data.common import MAX_PERIOD_DAYS, BadParameter, DataNotFound, need_data
 from ..store import last_complete_day
 
 #: preset key → label, in the order the picker shows them
@@ -114,10 +114,14 @@ def resolve(console: Console, preset: str | None, start: str | None, end: str | 
 
 
 def picker(console: Console, start: str, end: str, keys: tuple[str, ...] = tuple(PRESETS),
-           custom: bool = True, name: str = "preset", chosen: str | None = None) -> dict[str, Any]:
+           custom: bool = True, name: str = "preset", chosen: str | None = None) -> dict[str, Any] | None:
     """What ``period_picker`` draws for a page showing ``start``…``end`` (ISO dates): every preset with its dates
-    and whether it is the shown period (else the custom range is; ``chosen`` names it when the page knows)."""
-    now = clock(console)
+    and whether it is the shown period (else the custom range is; ``chosen`` names it when the page knows).
+    ``None`` while the store holds no air hour (no clock: e.g. a workspace with water samples only)."""
+    try:
+        now = clock(console)
+    except DataNotFound:
+        return None
     shown = (start, end)
     presets = []
     for k in keys:
