@@ -173,7 +173,7 @@ def test_evaluation_page_shows_coverage(public):
     page = public.get("/air/evaluation", params={"period": "2025-02"}).text
     assert "2025-02-01 至 2025-02-28（28 天）" in text_of(page)
     for r in ev["rows"]:
-        row = re.search(rf'<tr data-code="{r["code"]}">.*?</tr>', page, flags=re.DOTALL).group(0)
+        row = re.search(rf'<tr data-code="{r["code"]}"[^>]*>.*?</tr>', page, flags=re.DOTALL).group(0)
         assert f'{r["coverage"]["valid_days"]}/{r["coverage"]["expected_days"]}' in row
         pm = r["pm25_mean"]
         assert f'data-col="pm25_mean">{"—" if pm is None else f"{pm:.0f}"}<' in row
@@ -184,7 +184,7 @@ def test_ranking_page_highlights_cells_like_the_api(public):
     page = public.get("/air/ranking", params={"by": "pm25_mean"}).text
     assert any(x["highlight"] == "yellow" for x in r["rows"])  # the demo city has stations worse than its mean
     for x in r["rows"]:
-        row = re.search(rf'<tr data-code="{x["code"]}" data-highlight="{x["highlight"] or ""}">.*?</tr>', page,
+        row = re.search(rf'<tr data-code="{x["code"]}" data-highlight="{x["highlight"] or ""}"[^>]*>.*?</tr>', page,
                         flags=re.DOTALL)
         assert row, x["code"]
         assert ('hl-yellow' in row.group(0)) == x["worse_than_city"]

@@ -63,6 +63,12 @@ def append_row_safe(ws: Worksheet, values: Iterable[Any]) -> None:
     ws.append([set_text_safe(Cell(ws), v) for v in values])
 
 
+def csv_text_safe(text: str) -> str:
+    """``text`` for a CSV cell: a leading apostrophe when a spreadsheet program would read it as a formula (OWASP
+    "CSV injection"; a CSV has no cell types, so the prefix is the only defence), else unchanged."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def write_frames_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> None:
     """Write data frames as the sheets of one XLSX (``index=False``; sheet names cut to Excel's 31 characters),
     every text cell spreadsheet-safe."""

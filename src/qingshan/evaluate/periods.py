@@ -81,3 +81,22 @@ def _pad(s: str) -> str:
     except ValueError:
         raise ValueError(f"日期无效：{s}") from None
     return text
+
+
+def period_before(period: Period) -> Period:
+    """The period compared 环比 (with the period just before) with ``period``.
+
+    Within one calendar month from its 1st (a whole month, or a month to date): the same days of the previous month
+    (1st … the same day, cut at that month's last day) — the whole previous month for a whole month. Otherwise the
+    same number of days ending the day before ``period`` starts."""
+    s, e = period.start, period.end
+    if s.day == 1 and (s.year, s.month) == (e.year, e.month):
+        last_prev = s - timedelta(days=1)
+        first = last_prev.replace(day=1)
+        whole = e.day == calendar.monthrange(e.year, e.month)[1]
+        end = last_prev if whole else first.replace(day=min(e.day, last_prev.day))
+        label = f"{first.year}-{first.month:02d}" if whole else f"{first.isoformat()}:{end.isoformat()}"
+        return Period(first, end, label)
+    end = s - timedelta(days=1)
+    start = end - timedelta(days=period.n_days - 1)
+    return Period(start, end, f"{start.isoformat()}:{end.isoformat()}")

@@ -181,6 +181,22 @@ def _warm(console: Console, bundle_cache_dir: Path | None) -> None:
     except Exception:
         log.exception("console: building the Vega bundle failed")
     warm_overview(console)
+    warm_tables(console)
+
+
+def warm_tables(console: Console) -> None:
+    """The default ranking and evaluation with their 同比/环比 periods (four evaluations on a cold cache): the first
+    visitor of those pages does not wait for them (errors only logged)."""
+    from .data.air_eval import evaluation, ranking
+    from .data.common import DataNotFound
+
+    try:
+        ranking(console)
+        evaluation(console)
+    except DataNotFound:
+        pass
+    except Exception:
+        log.exception("console: warming the ranking and evaluation failed")
 
 
 def warm_overview(console: Console) -> None:

@@ -52,6 +52,11 @@ class ResultCache:
                     self._data.popitem(last=False)
             return value
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The cached value of ``key`` or ``None``, computing nothing."""
+        with self._lock:
+            return self._data.get(key)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

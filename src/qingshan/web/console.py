@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 
@@ -36,6 +36,10 @@ class Console:
         """``compute(state)`` once per store state and ``params`` (see :mod:`.cache`)."""
         st = state or self.store.state()
         return self.cache.get_or_compute((kind, st.fingerprint, st.as_of_hi, *params), lambda: compute(st))
+
+    def peek(self, kind: str, params: tuple[Hashable, ...], state: StoreState) -> Any | None:
+        """What :meth:`cached` holds for ``kind`` and ``params`` at ``state``, or ``None`` (nothing is computed)."""
+        return self.cache.peek((kind, state.fingerprint, state.as_of_hi, *params))
 
     @property
     def targets_dir(self) -> Path:

@@ -13,16 +13,20 @@ import pandas as pd
 
 from ...charts.highlights import HIGHLIGHT_MEANING
 from ...evaluate.air import EvaluationResult, city_members, evaluate_period
-from ...evaluate.periods import Period
+from ...evaluate.periods import Period, day_index, period_before
 from ...evaluate.ranking import (
     RANKING_METRICS,
+    RankingMetric,
+    change,
     ranking_rows,
+    valid_value,
     year_ago,
 )
 from ...numbers import finite, integer
 from ...standards.air_evaluation import ANNUAL_ITEMS
 from ...standards.pollutants import POLLUTANTS
 from ...standards.rulesets import EVAL_RULESETS
+from ...store.read import hour_range
 from ...store.review import has_dust_marks
 from ..console import Console
 from ..jsonable import records
@@ -34,16 +38,25 @@ LEVEL_LABELS = {"station": "点位", "district": "区", "town": "镇（街道）
 
 
 def evaluation_result(console: Console, state: StoreState, city: str, period: Period, data: str = "reviewed",
-                      exclude_dust: bool = False) -> EvaluationResult:
+                      exclude_dust: bool = False, levels: tuple[str, ...] = LEVELS) -> EvaluationResult:
+    """The engine's evaluation of ``period`` (cached); ``levels`` narrower than all four for a comparison period,
+    which needs only the rows it is compared with (the same numbers, a fraction of the time)."""
     if exclude_dust:  # without dust marks the deduction changes nothing: share the evaluation page's result
         with console.store.cursor() as cur:
             exclude_dust = has_dust_marks(cur)
 
     def compute(_: StoreState) -> EvaluationResult:
         with console.store.cursor() as cur:
-            return evaluate_period(cur, period, city=city, levels=LEVELS, data=data, exclude_dust=exclude_dust)
+            return evaluate_period(cur, period, city=city, levels=levels, data=data, exclude_dust=exclude_dust)
 
-    return console.cached("evaluate_period", (city, period.start, period.end, data, exclude_dust), compute, state)
+    full = (city, period.start, period.end, data, exclude_dust)
+    if levels != LEVELS:  # a wider evaluation already cached (the ranking's 同比/环比 is the evaluation's): reuse it
+        for wider in (LEVELS, (*levels, "city")):
+            if wider != levels and set(levels) <= set(wider):
+                done = console.peek("evaluate_period", full + (() if wider == LEVELS else (wider,)), state)
+                if done is not None:
+                    return done
+    return console.cached("evaluate_period", full + (() if levels == LEVELS else (levels,)), compute, state)
 
 
 def _level_rows(res: EvaluationResult, level: str, keep_control: bool = True) -> pd.DataFrame:
@@ -94,17 +107,71 @@ def evaluation(console: Console, city: str | None = None, period: str | None = N
                           lambda st: _evaluation(console, st, name, p, lv, kind), state)
 
 
+#: the evaluation table's 同比/环比 columns: the indicators the bureau compares period by period
+COMPARED = ("composite_index", "pm25_mean", "good_ratio")
+
+
+def _period_dict(p: Period) -> dict[str, Any]:
+    return {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "days": p.n_days}
+
+
+def _compare(rows: list[dict[str, Any]], key: str, metric: RankingMetric, before: pd.DataFrame, tag: str) -> None:
+    """Add ``{tag}_previous`` and ``{tag}_change`` of ``metric`` to each row: the value of the same entity in the
+    evaluated period ``before`` (the engine's result, not an estimate; ``None`` without a valid value) and the
+    change as the bulletin states it (% for concentrations and the index, percentage points for the good-day
+    ratio: :func:`qingshan.evaluate.ranking.change`)."""
+    prev = {str(r["code"]): r for r in before.to_dict("records")} if len(before) else {}
+    for r in rows:
+        cmp = r.setdefault("compare", {}).setdefault(key, {})
+        value, pv = valid_value(r, metric), valid_value(prev.get(str(r["code"])), metric)
+        cmp[f"{tag}_previous"] = pv
+        cmp[f"{tag}_change"] = change(metric, value, pv)
+
+
+def has_hours(console: Console, state: StoreState, period: Period) -> bool:
+    """Whether the store holds any air hour of ``period``: a comparison period without one is not evaluated (its
+    values are missing, as the engine would find them) — a whole evaluation saved per page on a store that starts
+    after it (the demo's year has no year before)."""
+    def compute(_: StoreState) -> tuple[int | None, int | None]:
+        with console.store.cursor() as cur:
+            return hour_range(cur)
+
+    lo, hi = console.cached("hour_range", (), compute, state)
+    if lo is None or hi is None:
+        return False
+    first, last = day_index(period.start) * 24 + 1, day_index(period.end) * 24 + 24  # hour-ending labels
+    return lo <= last and hi >= first
+
+
+def _compared_rows(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str,
+                   exclude_dust: bool = False, keep_control: bool = True,
+                   levels: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The engine's rows of ``lv`` for comparison period ``p``, evaluated for ``levels`` only (default: ``lv``);
+    empty when the store has no hour in it."""
+    if not has_hours(console, state, p):
+        return pd.DataFrame()
+    res = evaluation_result(console, state, name, p, kind, exclude_dust, levels or (lv,))
+    return _level_rows(res, lv, keep_control)
+
+
 def _evaluation(console: Console, state: StoreState, name: str, p: Period, lv: str, kind: str) -> dict[str, Any]:
     res = evaluation_result(console, state, name, p, kind)
     rows = records(_level_rows(res, lv))
+    yoy, mom = year_ago(p), period_before(p)
+    yoy_rows = _compared_rows(console, state, name, yoy, lv, kind)
+    mom_rows = _compared_rows(console, state, name, mom, lv, kind)
+    for key in COMPARED:
+        _compare(rows, key, RANKING_METRICS[key], yoy_rows, "yoy")
+        _compare(rows, key, RANKING_METRICS[key], mom_rows, "mom")
     for r in rows:
         expected, valid = r.get("expected_days"), r.get("valid_days")
         r["coverage"] = {"expected_days": expected, "valid_days": valid,
                          "percent": round(100 * valid / expected, 1) if expected and valid is not None else None,
                          **{f"n_{p}": r.get(f"n_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")},
                          "valid": {p: r.get(f"valid_{p}") for p in ("so2", "no2", "co", "o3", "pm10", "pm25")}}
-    return {"city": name, "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(),
-                                     "days": p.n_days},
+    return {"city": name, "period": _period_dict(p), "year_ago": _period_dict(yoy), "before": _period_dict(mom),
+            "compared": [{"key": k, "name": RANKING_METRICS[k].name_zh, "change": RANKING_METRICS[k].change}
+                         for k in COMPARED],
             "level": lv, "level_label": LEVEL_LABELS[lv], "rows": rows,
             "items": [{"key": i.key, "name": i.name_zh, "short": _short(i.pollutant, i.statistic, i.source),
                        "pollutant": i.pollutant, "statistic": i.statistic} for i in ANNUAL_ITEMS],
@@ -142,12 +209,23 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
     city_row = city_rows[city_rows["code"] == name].iloc[0].to_dict() if len(city_rows) and (city_rows["code"] == name).any() else None
     rows = ranking_rows(_level_rows(cur_res, lv, keep_control=False), city_row,
                         _level_rows(prev_res, lv, keep_control=False), metric)
+    before = period_before(p)
+    both = (lv, "city")  # one evaluation of the period before gives the entities and the city
+    _compare(rows, key, metric, _compared_rows(console, state, name, before, lv, kind, RANKING_EXCLUDE_DUST,
+                                               keep_control=False, levels=both), "mom")
+    for r in rows:  # flat names beside previous_value/change (the same-period-last-year pair)
+        c = r.pop("compare")[key]
+        r["mom_previous_value"], r["mom_change"] = c["mom_previous"], c["mom_change"]
+    before_city = _compared_rows(console, state, name, before, "city", kind, RANKING_EXCLUDE_DUST, levels=both)
     prev_city = _level_rows(prev_res, "city")
     prev_city_value = finite(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
     return {"city": name, "level": lv, "level_label": LEVEL_LABELS[lv],
             "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
             "previous_period": {"label": prev_period.label, "start": prev_period.start.isoformat(),
                                 "end": prev_period.end.isoformat()},
+            "before_period": {"label": before.label, "start": before.start.isoformat(), "end": before.end.isoformat()},
+            "city_before_value": finite(before_city[before_city["code"] == name].iloc[0][key])
+            if len(before_city) and (before_city["code"] == name).any() else None,
             "by": key, "metric": {"key": metric.key, "name": metric.name_zh, "unit": metric.unit,
                                   "digits": metric.digits, "higher_is_worse": metric.higher_is_worse,
                                   "change": metric.change},

@@ -20,7 +20,7 @@ from ...store.read import water_sample_years
 from ..console import Console
 from ..jsonable import value
 from ..store import StoreState, hour_day
-from .common import year_param
+from .common import period_param, year_param
 
 WATER_BODY_LABELS = {"river": "河流", "lake": "湖库"}
 
@@ -43,12 +43,15 @@ def default_year(console: Console, state: StoreState) -> int | None:
     return years[-1]
 
 
-def water_evaluation(console: Console, state: StoreState, year: int) -> WaterEvaluation:
+def water_evaluation(console: Console, state: StoreState, year: int, period: Period | None = None) -> WaterEvaluation:
+    """The evaluation of calendar year ``year``, or of ``period`` when given (the page's period picker)."""
+    p = period or Period(date(year, 1, 1), date(year, 12, 31), str(year))
+
     def compute(_: StoreState) -> WaterEvaluation:
         with console.store.cursor() as cur:
-            return evaluate_water(cur, Period(date(year, 1, 1), date(year, 12, 31), str(year)), "assessment")
+            return evaluate_water(cur, p, "assessment")
 
-    return console.cached("water", (year,), compute, state)
+    return console.cached("water", (p.start, p.end, p.label), compute, state)
 
 
 def _roman(text: Any) -> str:
@@ -66,22 +69,33 @@ def _rulesets() -> dict[str, Any]:
 
 
 def _per_year(console: Console, year: int | None, name: str, key: str,
-              build: Callable[[Console, StoreState, int], dict[str, Any]]) -> dict[str, Any]:
-    """``build``'s answer for the year (cached as ``name`` per store state), or an empty list under ``key`` while
-    the store has no manual water data."""
+              build: Callable[[Console, StoreState, int, Period | None], dict[str, Any]],
+              period: str | None = None) -> dict[str, Any]:
+    """``build``'s answer for the year — or for ``period`` (2025-03, 2025-01-01:2025-03-31 …), which then sets
+    the year — cached as ``name`` per store state, or an empty list under ``key`` while the store has no manual
+    water data."""
     state = console.store.state()
+    p = None
+    if period is not None and period.strip():
+        p = period_param(period, Period(date(2000, 1, 1), date(2000, 1, 1), ""))
+        year = p.start.year
     y = _year(console, state, year)
     if y is None:
         return {"year": None, key: [], "rulesets": _rulesets(), "notes": ["测量库中还没有地表水手工监测数据"]}
-    return console.cached(name, (y,), lambda st: build(console, st, y), state)
+    span = (p.start, p.end, p.label) if p else ()
+    return console.cached(name, (y, *span), lambda st: build(console, st, y, p), state)
 
 
-def water_sections(console: Console, year: int | None = None) -> dict[str, Any]:
-    return _per_year(console, year, "water_sections", "sections", _sections)
+def water_sections(console: Console, year: int | None = None, period: str | None = None) -> dict[str, Any]:
+    return _per_year(console, year, "water_sections", "sections", _sections, period)
 
 
-def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
-    ev = water_evaluation(console, state, y)
+def _period_dict(ev: WaterEvaluation) -> dict[str, str]:
+    return {"start": ev.period.start.isoformat(), "end": ev.period.end.isoformat()}
+
+
+def _sections(console: Console, state: StoreState, y: int, p: Period | None) -> dict[str, Any]:
+    ev = water_evaluation(console, state, y, p)
     latest: dict[str, tuple[str, str]] = {}
     if not ev.months.empty:
         for r in ev.months.sort_values(["section", "month"]).to_dict("records"):
@@ -103,16 +117,16 @@ def _sections(console: Console, state: StoreState, y: int) -> dict[str, Any]:
             "tli": finite(r.get("tli")), "tli_grade": value(r.get("tli_grade")) or "",
             "n_samples": integer(r.get("n_samples")), "note": value(r.get("note")) or "",
         })
-    return {"year": y, "period": ev.period.label, "sections": out, "rulesets": _rulesets(), "notes": ev.notes}
+    return {"year": y, "period": ev.period.label, "dates": _period_dict(ev), "sections": out, "rulesets": _rulesets(), "notes": ev.notes}
 
 
-def water_summary(console: Console, year: int | None = None) -> dict[str, Any]:
+def water_summary(console: Console, year: int | None = None, period: str | None = None) -> dict[str, Any]:
     """Per assessment level (全部, 国考, 省考 …): sections, share ≥ Ⅲ, share 劣Ⅴ, class counts, status."""
-    return _per_year(console, year, "water_summary", "levels", _summary)
+    return _per_year(console, year, "water_summary", "levels", _summary, period)
 
 
-def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
-    ev = water_evaluation(console, state, y)
+def _summary(console: Console, state: StoreState, y: int, p: Period | None) -> dict[str, Any]:
+    ev = water_evaluation(console, state, y, p)
     levels = []
     for r in (ev.groups.to_dict("records") if not ev.groups.empty else []):
         levels.append({
@@ -124,4 +138,4 @@ def _summary(console: Console, state: StoreState, y: int) -> dict[str, Any]:
             "main_pollutants": value(r.get("main_pollutants")) or "",
             "meets_target": integer(r.get("meets_target")), "with_target": integer(r.get("with_target")),
         })
-    return {"year": y, "period": ev.period.label, "levels": levels, "rulesets": _rulesets(), "notes": ev.notes}
+    return {"year": y, "period": ev.period.label, "dates": _period_dict(ev), "levels": levels, "rulesets": _rulesets(), "notes": ev.notes}

@@ -16,6 +16,7 @@ from ...standards.review import ACTIONS, REASONS
 from ..api.review import MAX_WORKBOOK_BYTES
 from ..console import Console, get_console
 from ..data import review as data
+from . import periods
 from .render import render
 from .session import page_ctx, require_form_csrf
 
@@ -30,7 +31,9 @@ def _page(request: Request, console: Console, ctx: Ctx, period: str | None, stat
         error, status_code = str(e), 422
         sugg = data.suggestions(console, None, station or None)
     log = data.marks(console, station or None, 100)
-    return render(request, "review.html", ctx, active="review", title="数据审核", s=sugg, log=log,
+    pc = periods.picker(console, sugg["period"]["start"], sugg["period"]["end"])
+    return render(request, "review.html", ctx, active="review", title="数据审核", s=sugg, log=log, pc=pc,
+                  query=f"period={quote(sugg['period']['label'])}&station={quote(station or '')}",
                   period=sugg["period"]["label"], station=station or "", reasons=REASONS, actions=ACTIONS,
                   pollutants=POLLUTANTS, message=message, error=error, problems=problems or [],
                   status_code=status_code)
@@ -39,9 +42,12 @@ def _page(request: Request, console: Console, ctx: Ctx, period: str | None, stat
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, period: str | None = Query(None, max_length=40),
                 station: str | None = Query(None, max_length=64), done: str | None = Query(None, max_length=200),
+                preset: str | None = Query(None, max_length=20), start: str | None = Query(None, max_length=20),
+                end: str | None = Query(None, max_length=20),
                 console: Console = Depends(get_console), ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
     data.reviewer(ctx)
-    return _page(request, console, ctx, period, station, message=done or "")
+    return _page(request, console, ctx, periods.resolve(console, preset, start, end, period), station,
+                 message=done or "")
 
 
 def _back(period: str, station: str, message: str) -> RedirectResponse:
