@@ -1,0 +1,61 @@
+"""``/screen`` — the big screen (大屏) of the command centre: city AQI now, the map, the worst stations, the open
+alerts and the targets at risk, dark and in large type for a 1920×1080 wall. It follows the live event stream
+(``/static/screen.js``): on a new store version it fetches ``/api/v1/overview`` and ``/screen/map.json`` and
+rewrites the panels in place, no reload. Content is what the overview shows the same caller: a public visitor
+sees no HJ 212 alerts and no enterprise outlets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ...ledger.api import Ctx, get_ctx
+from ..console import Console, get_console
+from ..data.common import DataNotFound
+from ..data.map_layers import outlets, pm25_surface
+from ..data.overview import overview
+from . import charts
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+
+#: how many of the worst stations the screen lists
+WORST_N = 5
+AT_RISK = ("at_risk", "missed")
+
+
+def worst_stations(stations: list[dict[str, Any]], n: int = WORST_N) -> list[dict[str, Any]]:
+    """The ``n`` stations (evaluation and town stations with data) with the highest AQI now, highest first."""
+    ranked = [s for s in stations if s.get("group") in ("city", "town") and s.get("aqi") is not None]
+    return sorted(ranked, key=lambda s: (-s["aqi"], s["name"]))[:n]
+
+
+def targets_at_risk(o: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in o["targets"]["rows"] if r["status"] in AT_RISK]
+
+
+def _map(console: Console, ctx: Ctx, o: dict[str, Any]) -> dict[str, Any]:
+    return charts.station_map(o["stations"], o["city"], outlets=() if ctx.principal.is_public else outlets(console),
+                              surface=pm25_surface(console, o["city"], o["stations"]), name="station-map-screen")
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def screen(request: Request, city: str | None = None, console: Console = Depends(get_console),
+           ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    live = request.app.state.events.snapshot()
+    try:
+        o = overview(console, ctx, city)
+    except DataNotFound as e:
+        return render(request, "screen.html", ctx, title="大屏", o=None, message=str(e), live=live)
+    return render(request, "screen.html", ctx, title="大屏", o=o, live=live, worst=worst_stations(o["stations"]),
+                  at_risk=targets_at_risk(o), map_chart=_map(console, ctx, o))
+
+
+@router.get("/screen/map.json")
+def screen_map(city: str | None = None, console: Console = Depends(get_console),
+               ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+    """The map chart of the screen for the current data (``name``, ``spec``, ``caption``)."""
+    o = overview(console, ctx, city)
+    return JSONResponse(_map(console, ctx, o), headers={"Cache-Control": "no-store"})
