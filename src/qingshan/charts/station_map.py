@@ -209,7 +209,7 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                {"field": "detail", "title": "说明"}]
     colour = {"field": "category", "type": "nominal", "title": "空气质量类别",
               "scale": {"domain": [*AQI_NAMES, NO_DATA], "range": [*AQI_COLOURS, NO_DATA_COLOUR]},
-              "legend": {"orient": "bottom", "columns": 4, "symbolType": "circle"}}
+              "legend": {"orient": "bottom", "columns": 3, "symbolType": "circle"}}
     layers: list[dict[str, Any]] = []
     if boundaries is not None:
         data = ({"url": boundaries, "format": {"type": "json", "property": "features"}} if isinstance(boundaries, str)
@@ -230,11 +230,11 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
             "encoding": {"fill": {"field": "properties.pm25", "type": "quantitative", "title": "PM2.5 插值（µg/m³）",
                                    "scale": {"type": "threshold", "domain": list(PM25_BREAKS),
                                              "range": list(AQI_COLOURS)},
-                                   "legend": {"orient": "bottom", "format": "d"}},
+                                   "legend": {"orient": "top", "format": "d", "gradientLength": 180}},
                          "tooltip": [{"field": "properties.pm25", "type": "quantitative", "title": "PM2.5 插值"}]}})
     if boundaries is not None:
         layers.append({"data": layers[0]["data"], "transform": [{"filter": "datum.properties.kind === '区县'"}],
-                       "mark": {"type": "text", "fontSize": 12, "color": "#6B5E4A", "opacity": 0.9},
+                       "mark": {"type": "text", "fontSize": 11, "color": "#6B5E4A", "opacity": 0.75},
                        "encoding": {"longitude": {"field": "properties.label_lon", "type": "quantitative"},
                                     "latitude": {"field": "properties.label_lat", "type": "quantitative"},
                                     "text": {"field": "properties.name"}}})
@@ -252,8 +252,8 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
         {"transform": [*visible, {"filter": "datum.layer === 'evaluation' || datum.layer === 'town'"}],
          "mark": {"type": "point", "filled": True, "size": (2 * MARKER_R) ** 2, "stroke": "#333",
                   "strokeWidth": 0.8, "opacity": 1},
-         "encoding": {**geo, "color": {**colour, "legend": None},
-                      "shape": {"field": "shape", "type": "nominal", "scale": None}, "tooltip": tooltip}},
+         "encoding": {**geo, "color": colour, "shape": {"field": "shape", "type": "nominal", "scale": None},
+                      "tooltip": tooltip}},
         {"transform": [*visible, {"filter": "datum.layer === 'evaluation' || datum.layer === 'town'"}],
          "mark": {"type": "text", "fontSize": 10, "fontWeight": "bold", "baseline": "middle"},
          "encoding": {**geo, "text": {"field": "aqi_text"}, "color": {"field": "ink", "type": "nominal",

@@ -36,9 +36,15 @@ def targets_at_risk(o: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in o["targets"]["rows"] if r["status"] in AT_RISK]
 
 
+#: the map's height on the wall (px; the page's map is 420)
+MAP_HEIGHT = 560
+
+
 def _map(console: Console, ctx: Ctx, o: dict[str, Any]) -> dict[str, Any]:
-    return charts.station_map(o["stations"], o["city"], outlets=() if ctx.principal.is_public else outlets(console),
-                              surface=pm25_surface(console, o["city"], o["stations"]), name="station-map-screen")
+    c = charts.station_map(o["stations"], o["city"], outlets=() if ctx.principal.is_public else outlets(console),
+                           surface=pm25_surface(console, o["city"], o["stations"]), name="station-map-screen")
+    c["spec"]["height"] = MAP_HEIGHT
+    return c
 
 
 @router.get("/screen", response_class=HTMLResponse)
