@@ -304,3 +304,24 @@ def test_signed_in_screen_is_not_the_public_version(app):
     login_cookie(c, "bureau")
     page = c.get("/screen")
     assert page.status_code == 200 and "公众版" not in page.text
+
+
+def test_comparison_page_stations_city_mean_and_last_year(app):
+    from qingshan.web.data.air_compare import CITY_SERIES, LAST_YEAR_SERIES, _year_before
+
+    c = TestClient(app)
+    page = c.get("/air/compare", params={"stations": "D001A,D002A", "pollutant": "pm25"})
+    assert page.status_code == 200, page.text[-500:]
+    spec = chart_spec(page.text, "station-comparison")
+    names = spec["encoding"]["color"]["scale"]["domain"]
+    # two stations and the city mean; the fixture has no data a year earlier, which is said under the chart
+    assert len(names) == 3 and names[-1] == CITY_SERIES and LAST_YEAR_SERIES not in names
+    assert 'data-note="no-last-year"' in page.text
+    line = spec["layer"][0]["encoding"]
+    assert LAST_YEAR_SERIES in line["strokeDash"]["condition"]["test"]
+    assert CITY_SERIES in line["strokeWidth"]["condition"]["test"]
+    assert any(v["series"] == CITY_SERIES and v["value"] is not None for v in spec["data"]["values"])
+    assert c.get("/air/compare", params={"stations": "NOPE"}).status_code == 422
+    assert _year_before(__import__("datetime").date(2024, 2, 29)).isoformat() == "2023-02-28"
+    station = c.get("/air/stations/D001A")
+    assert "/air/compare?stations=D001A" in station.text

@@ -24,6 +24,7 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -412,14 +413,16 @@ def _limit_layers(limits: Sequence[tuple[float, str]]) -> list[dict[str, Any]]:
 
 
 def time_series(rows: Sequence[Mapping], title: str, y_title: str, *,
-                limits: Sequence[tuple[float, str]] = (), peak: bool = True) -> dict:
+                limits: Sequence[tuple[float, str]] = (), peak: bool = True, dashed: Sequence[str] = (),
+                emphasised: Sequence[str] = ()) -> dict:
     """Lines over time, one per series; missing values break the line.
 
     ``rows``: ``{"time": ISO string (or datetime), "series": str, "value": float | None}``. Times are drawn as
     Beijing wall-clock time (see the module docstring); the axis label format follows the span. Hovering anywhere
     shows a vertical rule and a tooltip with every series at that time (the ``hover`` param, nearest time).
     ``limits``: ``(value, label)`` dashed rules (e.g. 75 µg/m³, GB 3095 二级 24 小时平均); they count for the axis
-    range, which follows :func:`value_domain`. ``peak``: the highest value is marked and labelled.
+    range, which follows :func:`value_domain`. ``peak``: the highest value is marked and labelled. Series named in
+    ``dashed`` are drawn dashed (last year's same period), those in ``emphasised`` thicker (the city mean).
     """
     times = [_wallclock(r["time"]) for r in rows]
     values = [{"time": t.isoformat(timespec="minutes"), "series": str(r["series"]), "value": finite(r.get("value"), strict=True)}
@@ -439,8 +442,15 @@ def time_series(rows: Sequence[Mapping], title: str, y_title: str, *,
     many = len(values) > 120
     hover_tooltip = [{"field": "time", "type": "temporal", "title": "时间", "format": "%Y-%m-%d %H:%M"}] + [
         {"field": _field(s), "type": "quantitative", "title": s} for s in series]
+    line: dict[str, Any] = {"mark": {"type": "line", "strokeWidth": 1.5, "invalid": "break-paths-show-domains"}}
+    if dashed or emphasised:
+        line["encoding"] = {
+            "strokeDash": {"condition": {"test": f"indexof({json.dumps(list(dashed), ensure_ascii=False)}, datum.series) >= 0",
+                                         "value": [6, 4]}, "value": [1, 0]},
+            "strokeWidth": {"condition": {"test": f"indexof({json.dumps(list(emphasised), ensure_ascii=False)}, datum.series) >= 0",
+                                          "value": 3}, "value": 1.5}}
     layers: list[dict[str, Any]] = [
-        {"mark": {"type": "line", "strokeWidth": 1.5, "invalid": "break-paths-show-domains"}},
+        line,
         {"mark": {"type": "point", "filled": True, "size": 18, "opacity": 0 if many else 0.9},
          "encoding": {"tooltip": [{"field": "time", "type": "temporal", "title": "时间",
                                    "format": "%Y-%m-%d %H:%M"},

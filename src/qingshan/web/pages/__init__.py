@@ -5,7 +5,8 @@ vega-embed from the locally served bundle."""
 
 from __future__ import annotations
 
-from . import air, alarms, auth, dispatch, ledger, map, overview, reports, review, screen, targets, water
+from . import air, alarms, auth, compare, dispatch, ledger, map, overview, reports, review, screen, targets, water
 
 ROUTERS = (overview.router, alarms.router, air.router, water.router, ledger.router, dispatch.router, targets.router,
-           reports.router, review.router, auth.router, map.router, screen.router)
+           reports.router, review.router, auth.router, map.router, screen.router,
+           compare.router)

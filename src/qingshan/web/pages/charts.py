@@ -12,6 +12,7 @@ from ...charts import geo, interpolate, specs
 from ...charts import station_map as map_spec
 from ...charts.interpolate import Cell
 from ...standards.rulesets import eval_ruleset_for
+from ..data.air_compare import CITY_SERIES, LAST_YEAR_SERIES
 from ..data.common import COLUMN_LABELS
 from .render import chart
 
@@ -75,6 +76,16 @@ def station_series(series: dict[str, Any], columns: list[str]) -> dict[str, Any]
     unit = "AQI" if columns == ["aqi"] else "浓度（µg/m³；CO 为 mg/m³）"
     title = f"{series['station']['name']} 逐时变化（{series['start']} 至 {series['end']}）"
     return chart("station-series", specs.time_series(rows, title, unit, limits=series_limits(columns, series["end"])))
+
+
+def comparison(c: dict[str, Any]) -> dict[str, Any]:
+    """:func:`qingshan.web.data.air_compare.air_compare` as one chart: the stations, the city mean (thick) and last
+    year's city mean (dashed), with the pollutant's 24-hour limit."""
+    rows = [{"time": h["time"], "series": s["name"], "value": h["value"]} for s in c["series"] for h in s["hours"]]
+    title = f"{c['city']} {c['label']} 多站对比（{c['start']} 至 {c['end']}）"
+    spec = specs.time_series(rows, title, f"{c['label']}（{c['unit']}）", limits=series_limits([c["pollutant"]], c["end"]),
+                             dashed=[LAST_YEAR_SERIES], emphasised=[CITY_SERIES])
+    return chart("station-comparison", spec)
 
 
 def station_calendar(cal: dict[str, Any]) -> dict[str, Any]:
