@@ -95,6 +95,9 @@ def test_changzhou_districts_and_neighbours_from_the_package():
         if f["properties"]["kind"] == geo.DISTRICT:
             assert w < f["properties"]["label_lon"] < e and s < f["properties"]["label_lat"] < n
     assert geo.city_boundaries("不存在市") is None
+    labels = {n: (lon, lat) for n, lon, lat in geo.district_labels("常州")}
+    assert set(labels) == districts
+    assert labels["武进区"] == pytest.approx((119.95, 31.67), abs=0.1)
 
 
 def test_without_the_package_there_are_no_boundaries(monkeypatch):
@@ -127,6 +130,15 @@ def test_labels_never_overlap_each_other_or_a_marker():
             box = M._box(a, x, y, len(n) * M.FONT_PX, M.FONT_PX + 2, M.MARKER_R)
             assert not any(M._overlap(box, d) for d in dots)
             assert box[0] >= 0 and box[2] <= 340
+
+
+def test_district_names_yield_to_station_labels():
+    assert M.place_labels([(100, 100)], ["甲站"], width=300, height=300) == ["right"]
+    assert M.place_labels([(100, 100)], ["甲站"], width=300, height=300, blocked=[(115, 90, 160, 110)]) == ["left"]
+    # 武进区 written right on 甲站's marker is dropped; 远区 far away is kept
+    spec = M.station_map(ROWS, "地图", district_labels=[("武进区", 119.95, 31.78), ("远区", 119.91, 31.62)])
+    names = next(lyr for lyr in spec["layer"] if lyr["mark"]["type"] == "text" and "values" in lyr.get("data", {}))
+    assert names["data"]["values"] == [{"name": "远区", "lon": 119.91, "lat": 31.62}]
 
 
 ROWS = [{"name": "甲站", "lon": 119.95, "lat": 31.78, "aqi": 45, "layer": "evaluation", "kind": "城市评价点位", "pm25": 20},

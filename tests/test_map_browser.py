@@ -97,6 +97,7 @@ def page(live):
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = b.new_context(viewport=DESK, locale="zh-CN")
         pg = context.new_page()
+        pg.set_default_timeout(120_000)  # a busy 2-core machine: the first page builds the Vega bundle
         messages: list[str] = []
         pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
         pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
@@ -111,7 +112,7 @@ WIDTHS = "() => [document.documentElement.scrollWidth, document.body.scrollWidth
 
 
 def check_fits(pg, where: str) -> None:
-    pg.wait_for_function(DRAWN, timeout=60_000)
+    pg.wait_for_function(DRAWN, timeout=120_000)
     doc, body, win = pg.evaluate(WIDTHS)
     assert doc <= win and body <= win, f"{where}：横向溢出 {doc}/{body} > {win}"
     assert pg.messages == [], f"{where}：控制台消息 {pg.messages}"  # type: ignore[attr-defined]
@@ -129,8 +130,9 @@ def test_map_and_screen_fit_a_phone_and_a_desk(live, page, path):
         assert boxes.count() >= 3  # evaluation, sensors, the PM2.5 surface
         svg = page.locator("figure[data-chart] svg").first.inner_html()
         assert "城区甲站" in svg or "武进站" in svg  # labels drawn
-        if geo.available():
-            assert "武进区" in svg and "溧阳市" in svg  # district names from the served boundaries
+        if geo.available():  # the boundaries, fetched from the console's route, are drawn (and their names)
+            assert "#f4f1ea" in svg.lower()  # a district's fill
+            assert sum(n in svg for n in ("天宁区", "钟楼区", "新北区", "武进区", "金坛区", "溧阳市")) >= 2
 
 
 def test_screen_follows_a_new_hour_without_reload(live, page):
@@ -138,16 +140,16 @@ def test_screen_follows_a_new_hour_without_reload(live, page):
     page.set_viewport_size(DESK)
     page.goto(base + "/screen")
     page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'",
-                           timeout=30_000)
-    page.wait_for_function(DRAWN, timeout=60_000)
+                           timeout=120_000)
+    page.wait_for_function(DRAWN, timeout=120_000)
     before = page.locator("[data-city-aqi]").inner_text()
     page.evaluate("() => { window.__notReloaded = true; }")
     new_hour(app, "CZ01", dt.datetime(2025, 3, 2, 1), 260.0)  # a heavily polluted hour at one station
     page.wait_for_function(
-        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-02 01:00'", timeout=30_000)
+        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-02 01:00'", timeout=120_000)
     assert page.evaluate("() => window.__notReloaded") is True
     page.wait_for_function("() => document.querySelector('[data-worst] li').textContent.includes('城区甲站')",
-                           timeout=30_000)
-    page.wait_for_function(DRAWN, timeout=60_000)  # the map redrawn with the new hour
+                           timeout=120_000)
+    page.wait_for_function(DRAWN, timeout=120_000)  # the map redrawn with the new hour
     assert page.locator("[data-city-aqi]").inner_text() != before or before == "—"
     assert page.messages == []  # type: ignore[attr-defined]

@@ -236,3 +236,20 @@ def city_bbox(city: str) -> tuple[float, float, float, float] | None:
                            "AND district IS NULL", list(city_names(city)))
     box = _quick_bbox(provider, rows[0][0]) if rows else None
     return tuple(round(v, DIGITS) for v in box) if box else None  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=8)
+def district_labels(city: str) -> tuple[tuple[str, float, float], ...]:
+    """(name, lon, lat) where each district's name is written (:func:`label_point`), read from the district files
+    only (fast: no neighbour scan), so the station labels can avoid them; empty without the package."""
+    provider = _provider()
+    if provider is None:
+        return ()
+    rows = _rows(provider, "SELECT district, path FROM ADMINISTRATIVE WHERE level = ? AND iso3 = 'CHN' "
+                           "AND city IN (?, ?) ORDER BY path", [DISTRICT, *city_names(city)])
+    out = []
+    for name, path in rows:
+        g = _geometry(provider, path)
+        if g is not None:
+            out.append((name, *label_point(g)))
+    return tuple(out)

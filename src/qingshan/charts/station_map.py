@@ -38,6 +38,7 @@ KIND_SHAPES = {"城市评价点位": "circle", "乡镇站": "square", "对照点
 LABEL_WIDTH = 340
 HEIGHT = 420
 FONT_PX = 11
+DISTRICT_FONT_PX = 11
 #: marker radius (px) of a station with its AQI inside
 MARKER_R = 11
 PM25_BREAKS: tuple[float, ...] = tuple(TABLES_2012["pm25_24h"].conc[1:6])  # 35, 75, 115, 150, 250
@@ -84,20 +85,21 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def place_labels(positions: Sequence[tuple[float, float]], names: Sequence[str], *, markers: Sequence[tuple[float, float]] = (),
+def place_labels(positions: Sequence[tuple[float, float]], names: Sequence[str], *,
+                 markers: Sequence[tuple[float, float]] = (), blocked: Sequence[tuple[float, float, float, float]] = (),
                  width: float, height: float, font_px: float = FONT_PX, radius: float = MARKER_R) -> list[str | None]:
     """An anchor (right, left, top, bottom of its marker) for each label, or None where every place collides.
 
     Greedy in the given order (put the important stations first): a label's box (its characters at ``font_px``
     each) may overlap no placed label, no marker (``positions`` and the extra ``markers``, each a square of
-    ``radius``) and must stay inside width × height.
+    ``radius``), no ``blocked`` box (x0, y0, x1, y1: the district names) and must stay inside width × height.
 
     >>> place_labels([(50, 50), (60, 50)], ["甲站", "乙站"], width=200, height=100)
     ['left', 'right']
     >>> place_labels([(50, 50), (50, 50)], ["甲站", "乙站"], width=200, height=100)
     ['right', 'left']
     """
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = list(blocked)
     dots = [(x - radius, y - radius, x + radius, y + radius) for x, y in [*positions, *markers]]
     out: list[str | None] = []
     for i, ((x, y), name) in enumerate(zip(positions, names)):
@@ -165,14 +167,15 @@ def param_name(layer: str) -> str:
 
 def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str, Any] | str | None = None,
                 bbox: Sequence[float] | None = None, surface: Sequence[Cell] = (),
-                caption: str | None = None) -> dict:
+                district_labels: Sequence[tuple[str, float, float]] = (), caption: str | None = None) -> dict:
     """The map (module docstring).
 
     rows: ``{"name", "lon", "lat", "aqi": int | None, "layer": one of LAYERS' keys, "kind": 城市评价点位 / 乡镇站 /
     对照点 / 网格微站 / 水质断面 / 企业排口, "pm25", "detail"}``; rows without coordinates are left out.
     ``boundaries``: a FeatureCollection, or the URL of one (the console's cached route); ``bbox`` (w, s, e, n) the
     frame to fit (default: the FeatureCollection's ``bbox``, else the points' extent). ``surface``: IDW cells.
-    District names are written at each district feature's ``label_lon``/``label_lat`` (:func:`.geo.label_point`).
+    ``district_labels``: ``(name, lon, lat)`` written in grey (:func:`.geo.district_labels`) where they touch no
+    station label or marker (the stations' names come first).
     """
     values = _point_rows(rows)
     if bbox is None and isinstance(boundaries, Mapping):
@@ -186,6 +189,15 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                      LABEL_WIDTH, HEIGHT)
     anchors = place_labels([pos[i] for i in order], [labelled[i]["name"] for i in order], markers=others,
                            width=LABEL_WIDTH, height=HEIGHT)
+    # the district names yield to the stations: one that would touch a station's label or marker is not written
+    taken = [_box(a, *pos[i], len(labelled[i]["name"]) * FONT_PX, FONT_PX + 2, MARKER_R)
+             for i, a in zip(order, anchors) if a] + [
+        (x - MARKER_R, y - MARKER_R, x + MARKER_R, y + MARKER_R) for x, y in [*pos, *others]]
+    districts = project([(lon, lat) for _, lon, lat in district_labels], extent, LABEL_WIDTH, HEIGHT)
+    district_labels = [d for d, (x, y) in zip(district_labels, districts)
+                       if not any(_overlap((x - len(d[0]) * DISTRICT_FONT_PX / 2, y - DISTRICT_FONT_PX / 2 - 1,
+                                            x + len(d[0]) * DISTRICT_FONT_PX / 2, y + DISTRICT_FONT_PX / 2 + 1), t)
+                                  for t in taken)]
     for i, a in zip(order, anchors):
         labelled[i]["anchor"] = a or "none"
     for v in values:
@@ -232,12 +244,10 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                                              "range": list(AQI_COLOURS)},
                                    "legend": {"orient": "top", "format": "d", "gradientLength": 180}},
                          "tooltip": [{"field": "properties.pm25", "type": "quantitative", "title": "PM2.5 插值"}]}})
-    if boundaries is not None:
-        layers.append({"data": layers[0]["data"], "transform": [{"filter": "datum.properties.kind === '区县'"}],
-                       "mark": {"type": "text", "fontSize": 11, "color": "#6B5E4A", "opacity": 0.75},
-                       "encoding": {"longitude": {"field": "properties.label_lon", "type": "quantitative"},
-                                    "latitude": {"field": "properties.label_lat", "type": "quantitative"},
-                                    "text": {"field": "properties.name"}}})
+    if district_labels:
+        layers.append({"data": {"values": [{"name": n, "lon": lon, "lat": lat} for n, lon, lat in district_labels]},
+                       "mark": {"type": "text", "fontSize": DISTRICT_FONT_PX, "color": "#6B5E4A", "opacity": 0.8},
+                       "encoding": {**geo, "text": {"field": "name"}}})
     visible = [{"filter": show}]
     layers += [
         {"transform": [*visible, {"filter": "datum.layer === 'sensor'"}],

