@@ -444,11 +444,12 @@ def time_series(rows: Sequence[Mapping], title: str, y_title: str, *,
         {"field": _field(s), "type": "quantitative", "title": s} for s in series]
     line: dict[str, Any] = {"mark": {"type": "line", "strokeWidth": 1.5, "invalid": "break-paths-show-domains"}}
     if dashed or emphasised:
+        def among(names: Sequence[str]) -> str:
+            return f"indexof({json.dumps(list(names), ensure_ascii=False)}, datum.series) >= 0"
+
         line["encoding"] = {
-            "strokeDash": {"condition": {"test": f"indexof({json.dumps(list(dashed), ensure_ascii=False)}, datum.series) >= 0",
-                                         "value": [6, 4]}, "value": [1, 0]},
-            "strokeWidth": {"condition": {"test": f"indexof({json.dumps(list(emphasised), ensure_ascii=False)}, datum.series) >= 0",
-                                          "value": 3}, "value": 1.5}}
+            "strokeDash": {"condition": {"test": among(dashed), "value": [6, 4]}, "value": [1, 0]},
+            "strokeWidth": {"condition": {"test": among(emphasised), "value": 3}, "value": 1.5}}
     layers: list[dict[str, Any]] = [
         line,
         {"mark": {"type": "point", "filled": True, "size": 18, "opacity": 0 if many else 0.9},

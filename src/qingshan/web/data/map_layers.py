@@ -21,8 +21,9 @@ def outlets(console: Console) -> list[dict[str, Any]]:
     def compute(_: Any) -> list[dict[str, Any]]:
         with console.store.cursor() as cur:
             cols = located_outlets(cur)
-        return [{"name": " / ".join(str(x) for x in (cols["enterprise"][i], cols["outlet"][i]) if x) or str(cols["mn"][i]),
-                 "lon": float(cols["lon"][i]), "lat": float(cols["lat"][i])} for i in range(len(cols["mn"]))]
+        return [{"name": " / ".join(str(x) for x in (cols["enterprise"][i], cols["outlet"][i]) if x)
+                 or str(cols["mn"][i]), "lon": float(cols["lon"][i]), "lat": float(cols["lat"][i])}
+                for i in range(len(cols["mn"]))]
 
     return console.cached("map_outlets", (), compute)
 

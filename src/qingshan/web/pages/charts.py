@@ -57,7 +57,8 @@ def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[
     cached route when the boundary package is installed (else plain coordinates), the stations by layer, the
     outlets given (signed-in users only) and the PM2.5 surface."""
     rows = [{"name": s["name"], "lon": s["lon"], "lat": s["lat"], "aqi": s.get("aqi"),
-             "kind": KIND.get(s.get("group"), s.get("group")), "layer": LAYER_OF_GROUP.get(s.get("group"), "evaluation"),
+             "kind": KIND.get(s.get("group"), s.get("group")),
+             "layer": LAYER_OF_GROUP.get(s.get("group"), "evaluation"),
              "pm25": (s.get("values") or {}).get("pm25")} for s in stations]
     rows += [{"name": o["name"], "lon": o["lon"], "lat": o["lat"], "layer": "outlet", "kind": "企业排口"} for o in outlets]
     box = geo.city_bbox(city)
@@ -84,7 +85,8 @@ def comparison(c: dict[str, Any]) -> dict[str, Any]:
     year's city mean (dashed), with the pollutant's 24-hour limit."""
     rows = [{"time": h["time"], "series": s["name"], "value": h["value"]} for s in c["series"] for h in s["hours"]]
     title = f"{c['city']} {c['label']} 多站对比（{c['start']} 至 {c['end']}）"
-    spec = specs.time_series(rows, title, f"{c['label']}（{c['unit']}）", limits=series_limits([c["pollutant"]], c["end"]),
+    spec = specs.time_series(rows, title, f"{c['label']}（{c['unit']}）",
+                             limits=series_limits([c["pollutant"]], c["end"]),
                              dashed=[LAST_YEAR_SERIES], emphasised=[CITY_SERIES])
     return chart("station-comparison", spec)
 

@@ -1,8 +1,8 @@
 """``/screen`` — the big screen (大屏) of the command centre: city AQI now, the map, the worst stations, the open
-alerts and the targets at risk, dark and in large type for a 1920×1080 wall. It follows the live event stream
-(``/static/screen.js``): on a new store version it fetches ``/api/v1/overview`` and ``/screen/map.json`` and
-rewrites the panels in place, no reload. Content is what the overview shows the same caller: a public visitor
-sees no HJ 212 alerts and no enterprise outlets."""
+alerts and the targets at risk (and, for the bureau, the open alarms), dark and in large type for a 1920×1080 wall.
+It follows the live event stream (``/static/screen.js``): on a new store version it fetches ``/api/v1/overview``
+and ``/screen/map.json`` and rewrites the panels in place, no reload. Content is what the overview shows the same
+caller: a public visitor sees no HJ 212 alerts, no alarms and no enterprise outlets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from ...ledger.api import Ctx, get_ctx
+from ...ledger.rbac import SUPERVISORS
 from ..console import Console, get_console
+from ..data.alarms import alarms
 from ..data.common import DataNotFound
 from ..data.map_layers import outlets, pm25_surface
 from ..data.overview import overview
@@ -40,6 +42,18 @@ def targets_at_risk(o: dict[str, Any]) -> list[dict[str, Any]]:
 MAP_HEIGHT = 560
 
 
+#: how many open alarms the screen lists (the 报警中心 has the rest)
+ALARMS_N = 5
+OPEN_STATES = ["new", "acknowledged"]
+
+
+def open_alarms(console: Console, ctx: Ctx) -> list[dict[str, Any]] | None:
+    """The newest open alarms (新报警, 已确认) for the bureau and admin; None for anyone else (not shown)."""
+    if ctx.anonymous or ctx.principal.role not in SUPERVISORS:
+        return None
+    return alarms(console, OPEN_STATES, 1, limit=ALARMS_N)
+
+
 def _map(console: Console, ctx: Ctx, o: dict[str, Any]) -> dict[str, Any]:
     c = charts.station_map(o["stations"], o["city"], outlets=() if ctx.principal.is_public else outlets(console),
                            surface=pm25_surface(console, o["city"], o["stations"]), name="station-map-screen")
@@ -54,9 +68,9 @@ def screen(request: Request, city: str | None = None, console: Console = Depends
     try:
         o = overview(console, ctx, city)
     except DataNotFound as e:
-        return render(request, "screen.html", ctx, title="大屏", o=None, message=str(e), live=live)
+        return render(request, "screen.html", ctx, title="大屏", o=None, message=str(e), live=live, alarms=None)
     return render(request, "screen.html", ctx, title="大屏", o=o, live=live, worst=worst_stations(o["stations"]),
-                  at_risk=targets_at_risk(o), map_chart=_map(console, ctx, o))
+                  at_risk=targets_at_risk(o), map_chart=_map(console, ctx, o), alarms=open_alarms(console, ctx))
 
 
 @router.get("/screen/map.json")

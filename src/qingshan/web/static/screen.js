@@ -1,7 +1,8 @@
 /* 青山 big screen (/screen): follows the live event stream without reloading.
    The header carries data-version (the store version the page was rendered from). An EventSource on
    /api/v1/events gets a "state" event on connecting and on every change; when the version differs, the screen
-   fetches /api/v1/overview (the numbers and lists) and /screen/map.json (the map), rewrites the tiles in place and
+   fetches /api/v1/overview (the numbers and lists), /screen/map.json (the map) and, when the open alarms are shown
+   (bureau, admin), /api/v1/alerts; it rewrites the tiles in place and
    sets data-version and data-updated on the header (browser tests wait on these). When the stream drops it is
    reopened after 5, 10, 20 … 60 s. No framework, no external address. */
 (function () {
@@ -72,6 +73,12 @@
   }
   function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
 
+  function showAlarms(a) {
+    replaceItems(document.querySelector("[data-alarms]"), a.items.map(function (x) {
+      return el("li", x.level_text + " · " + (x.subject_name || x.subject) + " · " + x.rule_title);
+    }), "无待处置报警");
+  }
+
   function showMap(c) {
     var fig = document.querySelector("[data-tile=map] figure.chart");
     if (!fig || !window.qingshanCharts) { return; }
@@ -95,9 +102,13 @@
     function update(v) {
       if (busy) { pending = v; return; }
       busy = true;
-      Promise.all([getJSON("/api/v1/overview" + q), getJSON("/screen/map.json" + q)]).then(function (r) {
+      var alarmsShown = !!document.querySelector("[data-alarms]");
+      Promise.all([getJSON("/api/v1/overview" + q), getJSON("/screen/map.json" + q),
+                   alarmsShown ? getJSON("/api/v1/alerts?state=new&state=acknowledged&limit=5") : null])
+      .then(function (r) {
         showOverview(r[0]);
         showMap(r[1]);
+        if (r[2]) { showAlarms(r[2]); }
         version = v; root.setAttribute("data-version", v);
         root.setAttribute("data-updated", String(Date.now()));
       }).catch(function () { /* the next event tries again */ }).then(function () {
