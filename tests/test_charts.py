@@ -16,6 +16,7 @@ import pytest
 
 from qingshan.charts import specs as S
 from qingshan.charts.fonts import CJK_FAMILY, ENV_VAR, FontMissing, cjk_font_dir, serif_family
+from qingshan.charts.station_map import station_map
 from qingshan.standards.air_aqi import CATEGORIES
 
 # HJ 633-2012 附录A: 优 (0,228,0), 良 (255,255,0), 轻度 (255,126,0), 中度 (255,0,0), 重度 (153,0,76), 严重 (126,0,35)
@@ -168,7 +169,8 @@ def test_ranking_bars_sorted_and_coloured_by_highlight():
     assert bar["y"]["sort"] == ["东区", "南区", "西区"]
     marks = {v["name"]: v["mark"] for v in spec["data"]["values"]}
     assert marks == {"东区": "劣于全市平均水平", "南区": "较上年同期变差", "西区": "其他"}
-    assert bar["color"]["scale"]["range"] == ["#FFFF00", "#FF0000", S.NEUTRAL]
+    # issue 15: not the tables' yellow/red fills, which are the AQI colours of 良 and 中度污染
+    assert bar["color"]["scale"]["range"] == [S.RANKING_COLOURS["yellow"], S.RANKING_COLOURS["red"], S.NEUTRAL]
     assert S.ranking_bars(rows, "x", "y", descending=False)["layer"][0]["encoding"]["y"]["sort"][0] == "西区"
 
 
@@ -258,11 +260,11 @@ def test_station_map_places_stations_by_coordinates_in_hj633_colours():
             {"name": "乙站", "lon": 120.1, "lat": 31.9, "aqi": 160, "kind": "乡镇站"},
             {"name": "丙站", "lon": None, "lat": 31.8, "aqi": 80, "kind": "城市评价点位"},  # no coordinates
             {"name": "丁站", "lon": 119.8, "lat": 31.6, "aqi": None, "kind": "对照点"}]
-    spec = S.station_map(rows, "站点分布")
+    spec = station_map(rows, "站点分布")
     values = spec["data"]["values"]
     assert [v["name"] for v in values] == ["甲站", "乙站", "丁站"]
     assert [v["category"] for v in values] == ["优", "中度污染", S.NO_DATA]
-    assert spec["projection"]["type"] == "equirectangular"
+    assert spec["projection"]["type"] == "mercator"
     pixels = np.asarray(Image.open(io.BytesIO(to_png(spec))).convert("RGB")).reshape(-1, 3)
     colours = set(map(tuple, np.unique(pixels, axis=0).tolist()))
     assert {(0, 228, 0), (255, 0, 0)} <= colours  # 优 and 中度污染 markers (the legend lists every category)

@@ -24,6 +24,7 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +35,7 @@ from ..standards.rounding import round_gbt8170
 from ..standards.water_class import CLASS_ROMAN, parse_class
 from ..targets.progress import STATUS_TEXT
 from .fonts import CJK_FAMILY
-from .highlights import HIGHLIGHT_FILL, HIGHLIGHT_MEANING
+from .highlights import HIGHLIGHT_MEANING
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -68,6 +69,10 @@ STATUS_COLOURS: dict[str, str] = {
     STATUS_TEXT["no_data"]: "#A0A0A0",
 }
 SERIES_SCHEME = "tableau10"
+#: the ranking chart's highlights: the tables' yellow and red fills are the AQI 良 and 中度污染 colours, so on a
+#: chart next to AQI colours they would read as air quality; a purple and a dark teal (apart from every HJ 633
+#: colour and from the neutral blue) say "worse than the city" and "worse than last year" instead
+RANKING_COLOURS: dict[str, str] = {"yellow": "#7B3FA0", "red": "#00695C"}
 LIMIT_COLOUR = "#C0392B"
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 
@@ -362,37 +367,118 @@ def monthly_bars(rows: Sequence[Mapping], title: str, y_title: str, limit: float
     return _chart(title, values, width=WIDTH, height=HEIGHT, layer=layers)
 
 
-def time_series(rows: Sequence[Mapping], title: str, y_title: str) -> dict:
-    """Lines over time, one per series, with a tooltip on every point; missing values break the line.
+def value_domain(values: Sequence[float | None], *, pad: float = 0.1) -> list[float] | None:
+    """The value axis's range, or None for a zero-based axis (the rule, docs/console.md#charts).
+
+    Zero-based unless the values are all positive and span less than half of the largest (max − min < max / 2):
+    then a zero-based axis squeezes the differences into a sliver (3.46 and 3.58 on a 0–4 axis look equal), so the
+    axis runs from ``pad`` × span below the smallest value (never below 0) to ``pad`` × span above the largest.
+
+    >>> value_domain([3.46, 3.58, 3.52])
+    [3.448, 3.592]
+    >>> value_domain([10, 80]) is None
+    True
+    >>> value_domain([]) is None
+    True
+    """
+    xs = [float(v) for v in values if v is not None]
+    if not xs:
+        return None
+    lo, hi = min(xs), max(xs)
+    if lo <= 0 or hi - lo >= hi / 2:
+        return None
+    span = (hi - lo) or hi * 0.05
+    return [round(max(0.0, lo - pad * span), 6), round(hi + pad * span, 6)]
+
+
+def _field(name: str) -> str:
+    """A data field name as Vega-Lite reads it: dots and brackets escaped (PM₂.₅ is not a nested field)."""
+    return name.replace("\\", "\\\\").replace(".", "\\.").replace("[", "\\[").replace("]", "\\]")
+
+
+def _limit_layers(limits: Sequence[tuple[float, str]]) -> list[dict[str, Any]]:
+    """Dashed horizontal rules across the chart at each limit, labelled at the right end (the inherited x and
+    colour encodings are removed: the limits' data have neither)."""
+    if not limits:
+        return []
+    data = {"values": [{"limit": finite(v, strict=True), "label": str(label)} for v, label in limits]}
+    return [
+        {"data": data, "mark": {"type": "rule", "color": LIMIT_COLOUR, "strokeDash": [6, 4], "strokeWidth": 1.5},
+         "encoding": {"y": {"field": "limit", "type": "quantitative"}, "x": None, "color": None}},
+        {"data": data, "mark": {"type": "text", "color": LIMIT_COLOUR, "align": "right", "dy": -7, "fontSize": 11,
+                                "x": {"expr": "width"}},
+         "encoding": {"y": {"field": "limit", "type": "quantitative"}, "x": None, "color": None,
+                      "text": {"field": "label"}}},
+    ]
+
+
+def time_series(rows: Sequence[Mapping], title: str, y_title: str, *,
+                limits: Sequence[tuple[float, str]] = (), peak: bool = True, dashed: Sequence[str] = (),
+                emphasised: Sequence[str] = ()) -> dict:
+    """Lines over time, one per series; missing values break the line.
 
     ``rows``: ``{"time": ISO string (or datetime), "series": str, "value": float | None}``. Times are drawn as
-    Beijing wall-clock time (see the module docstring); the axis label format follows the span.
+    Beijing wall-clock time (see the module docstring); the axis label format follows the span. Hovering anywhere
+    shows a vertical rule and a tooltip with every series at that time (the ``hover`` param, nearest time).
+    ``limits``: ``(value, label)`` dashed rules (e.g. 75 µg/m³, GB 3095 二级 24 小时平均); they count for the axis
+    range, which follows :func:`value_domain`. ``peak``: the highest value is marked and labelled. Series named in
+    ``dashed`` are drawn dashed (last year's same period), those in ``emphasised`` thicker (the city mean).
     """
     times = [_wallclock(r["time"]) for r in rows]
     values = [{"time": t.isoformat(timespec="minutes"), "series": str(r["series"]), "value": finite(r.get("value"), strict=True)}
               for t, r in zip(times, rows)]
     series = _first_seen([v["series"] for v in values])
     fmt = _time_format(max(times) - min(times)) if times else "%Y-%m-%d"
+    domain = value_domain([v["value"] for v in values] + [float(v) for v, _ in limits])
     enc = {
         "x": {"field": "time", "type": "temporal", "title": None, "axis": {"format": fmt, "labelAngle": 0}},
-        "y": {"field": "value", "type": "quantitative", "title": y_title},
+        "y": {"field": "value", "type": "quantitative", "title": y_title,
+              "scale": {"zero": False, "domain": domain} if domain else {"zero": True}},
         "color": {"field": "series", "type": "nominal", "sort": series, "title": None,
                   "scale": {"domain": series, "scheme": SERIES_SCHEME}},
     }
     if fmt in _TICK_INTERVAL:
         enc["x"]["axis"]["tickCount"] = {"interval": _TICK_INTERVAL[fmt]}
     many = len(values) > 120
-    return _chart(
-        title, values, width=WIDTH, height=HEIGHT, encoding=enc,
-        layer=[
-            {"mark": {"type": "line", "strokeWidth": 1.5, "invalid": "break-paths-show-domains"}},
-            {"mark": {"type": "point", "filled": True, "size": 18, "opacity": 0 if many else 0.9},
-             "encoding": {"tooltip": [{"field": "time", "type": "temporal", "title": "时间",
-                                       "format": "%Y-%m-%d %H:%M"},
-                                      {"field": "series", "title": "系列"},
-                                      {"field": "value", "type": "quantitative", "title": y_title}]}},
-        ],
-    )
+    hover_tooltip = [{"field": "time", "type": "temporal", "title": "时间", "format": "%Y-%m-%d %H:%M"}] + [
+        {"field": _field(s), "type": "quantitative", "title": s} for s in series]
+    line: dict[str, Any] = {"mark": {"type": "line", "strokeWidth": 1.5, "invalid": "break-paths-show-domains"}}
+    if dashed or emphasised:
+        def among(names: Sequence[str]) -> str:
+            return f"indexof({json.dumps(list(names), ensure_ascii=False)}, datum.series) >= 0"
+
+        line["encoding"] = {
+            "strokeDash": {"condition": {"test": among(dashed), "value": [6, 4]}, "value": [1, 0]},
+            "strokeWidth": {"condition": {"test": among(emphasised), "value": 3}, "value": 1.5}}
+    layers: list[dict[str, Any]] = [
+        line,
+        {"mark": {"type": "point", "filled": True, "size": 18, "opacity": 0 if many else 0.9},
+         "encoding": {"tooltip": [{"field": "time", "type": "temporal", "title": "时间",
+                                   "format": "%Y-%m-%d %H:%M"},
+                                  {"field": "series", "title": "系列"},
+                                  {"field": "value", "type": "quantitative", "title": y_title}]}},
+        {"transform": [{"pivot": "series", "value": "value", "groupby": ["time"]}],
+         "mark": {"type": "rule", "color": "#555555", "strokeWidth": 6},
+         "encoding": {"x": enc["x"], "y": None, "color": None,
+                      "opacity": {"condition": {"param": "hover", "empty": False, "value": 0.25}, "value": 0},
+                      "tooltip": hover_tooltip},
+         "params": [{"name": "hover", "select": {"type": "point", "fields": ["time"], "nearest": True,
+                                                 "on": "pointerover", "clear": "pointerout"}}]},
+    ]
+    layers += _limit_layers(limits)
+    known = [v for v in values if v["value"] is not None]
+    if peak and known:
+        top = max(known, key=lambda v: v["value"])
+        pdata = {"values": [{**top, "label": f"峰值 {top['value']:g}"}]}
+        layers += [
+            {"data": pdata, "mark": {"type": "point", "shape": "triangle-down", "filled": True, "size": 90,
+                                     "color": "#222222", "yOffset": -8},
+             "encoding": {"x": enc["x"], "y": {"field": "value", "type": "quantitative"}, "color": None}},
+            {"data": pdata, "mark": {"type": "text", "dy": -22, "fontSize": 11, "color": "#222222"},
+             "encoding": {"x": enc["x"], "y": {"field": "value", "type": "quantitative"}, "color": None,
+                          "text": {"field": "label"}}},
+        ]
+    return _chart(title, values, width=WIDTH, height=HEIGHT, encoding=enc, layer=layers)
 
 
 def diurnal_profile(rows: Sequence[Mapping], title: str, y_title: str) -> dict:
@@ -480,11 +566,12 @@ def ranking_bars(rows: Sequence[Mapping], title: str, x_title: str, *, descendin
     """Horizontal ranking bars sorted by value (highest on top unless ``descending`` is False).
 
     ``rows``: ``{"name": str, "value": float, "highlight": None | "yellow" | "red"}`` — the highlights of the
-    monthly ranking tables (:data:`~qingshan.charts.highlights.HIGHLIGHT_FILL`: yellow = worse than the city average,
-    red = worse than a year ago); the fill colours are the table's, bars without a highlight are neutral.
+    monthly ranking tables (yellow = worse than the city average, red = worse than a year ago), drawn in
+    :data:`RANKING_COLOURS` (not the tables' fills: those are AQI colours), bars without a highlight neutral. The
+    value axis follows :func:`value_domain`; the bars are clipped at its start and each carries its number.
     """
     legend_domain = [HIGHLIGHT_MEANING["yellow"], HIGHLIGHT_MEANING["red"], "其他"]
-    legend_range = [f"#{HIGHLIGHT_FILL['yellow']}", f"#{HIGHLIGHT_FILL['red']}", NEUTRAL]
+    legend_range = [RANKING_COLOURS["yellow"], RANKING_COLOURS["red"], NEUTRAL]
     values = []
     for r in rows:
         h = r.get("highlight")
@@ -497,11 +584,14 @@ def ranking_bars(rows: Sequence[Mapping], title: str, x_title: str, *, descendin
     ordered = sorted(values, key=lambda v: (v["value"] is None, sign * (v["value"] or 0)))
     names = [v["name"] for v in ordered]
     y = {"field": "name", "type": "nominal", "sort": names, "title": None}
+    domain = value_domain([v["value"] for v in values])
+    x = {"field": "value", "type": "quantitative", "title": x_title,
+         "scale": {"zero": False, "domain": domain} if domain else {"zero": True}}
     return _chart(
         title, values, width=WIDTH - 80, height=max(60, 22 * len(values)),
         layer=[
-            {"mark": {"type": "bar", "stroke": "#666666", "strokeWidth": 0.5},
-             "encoding": {"y": y, "x": {"field": "value", "type": "quantitative", "title": x_title},
+            {"mark": {"type": "bar", "stroke": "#666666", "strokeWidth": 0.5, "clip": True},
+             "encoding": {"y": y, "x": x,
                           "color": {"field": "mark", "type": "nominal", "title": None,
                                     "scale": {"domain": legend_domain, "range": legend_range}},
                           "tooltip": [{"field": "name", "title": "名称"},

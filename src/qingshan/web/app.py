@@ -22,11 +22,11 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +39,7 @@ from .api import jobs as jobs_api
 from .api.events import mount_events
 from .api.response import ConsoleJSON
 from .cache import ResultCache
+from .compressed import cached_response, etag_of
 from .console import Console
 from .errors import document_errors, error_page, install_console_errors
 from .pages import imports as imports_page
@@ -126,12 +127,12 @@ def create_console_app(workspace: str | os.PathLike[str], *, today: date | None 
     mount_events(app, console)  # GET /api/v1/events (server-sent events on store changes)
 
     @app.get(BUNDLE_ROUTE, include_in_schema=False)
-    async def vega_bundle() -> FileResponse:
+    async def vega_bundle(request: Request) -> Response:
         from ..charts.render import bundle_path
 
         path = await run_in_threadpool(bundle_path, bundle_cache_dir)
-        return FileResponse(path, media_type="text/javascript; charset=utf-8",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        body, tag = await run_in_threadpool(_bundle_bytes, path)
+        return cached_response(request, body, "text/javascript; charset=utf-8", tag)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_console_errors(app)
@@ -172,6 +173,13 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+@lru_cache(maxsize=2)
+def _bundle_bytes(path: Path) -> tuple[bytes, str]:
+    """The bundle's bytes and ETag (its file name carries the versions; read once per process)."""
+    body = path.read_bytes()
+    return body, etag_of(body)
+
+
 def _warm(console: Console, bundle_cache_dir: Path | None) -> None:
     """Fill the caches of the default city's overview panels and build the Vega bundle (errors only logged)."""
     try:
@@ -181,6 +189,16 @@ def _warm(console: Console, bundle_cache_dir: Path | None) -> None:
     except Exception:
         log.exception("console: building the Vega bundle failed")
     warm_overview(console)
+    from ..charts.geo import city_boundaries
+    from .data.air_now import air_now
+    from .data.common import DataNotFound
+
+    try:
+        city_boundaries(air_now(console)["city"])  # the map's boundaries: ~3 s to read from the package
+    except DataNotFound:
+        pass
+    except Exception:
+        log.exception("console: reading the map boundaries failed")
     warm_tables(console)
 
 

