@@ -5,8 +5,22 @@ vega-embed from the locally served bundle."""
 
 from __future__ import annotations
 
-from . import air, alarms, auth, compare, dispatch, exports, ledger, map, overview, reports, review, screen, targets
-from . import water
+from . import (
+           air,
+           alarms,
+           auth,
+           compare,
+           dispatch,
+           exports,
+           ledger,
+           map,
+           overview,
+           reports,
+           review,
+           screen,
+           targets,
+           water,
+)
 
 ROUTERS = (overview.router, alarms.router, air.router, water.router, ledger.router, dispatch.router, targets.router,
            reports.router, review.router, exports.router, auth.router, map.router, screen.router, compare.router)
