@@ -292,3 +292,27 @@ def test_a_signed_in_users_build_is_not_shown_to_the_public(platform_app):
     # a signed-in form without its CSRF token is refused
     r = bureau.post("/reports/build", data={"report": "monthly", "month": "2025-02"}, follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_dispatch_steps_that_finish_an_event_are_confirmed(app):
+    """撤销 and 转立案查处 finish an event like 办结: each asks for its confirmation (办结 always did)."""
+    bureau = client(app, "bureau")
+    with app.state.console.ledger.session() as s:
+        ev = service(app, s, None).create_event(event_kind="violation", level="general", description="测试：无需处置")
+        s.commit()
+        eid = ev.id
+
+    def status() -> str:
+        with app.state.console.ledger.session() as s:
+            return service(app, s, None).get(eid).status
+
+    page = bureau.get(f"/dispatch/events/{eid}").text
+    assert re.search(r'name="confirm" value="1" required> 确认撤销本事件', page)
+    assert re.search(r'name="confirm" value="1" required> 确认转立案查处', page)
+    assert 'name="confirm"' not in page.split('data-action="dispatch"')[1].split("</form>")[0]  # 派发 does not finish
+    url = f"/dispatch/events/{eid}/action"
+    r = bureau.post(url, data={"name": "cancel", "reason": "重复登记", "csrf": bureau.csrf}, follow_redirects=False)
+    assert r.status_code == 422 and "请勾选确认" in text_of(r.text) and status() == "new"
+    r = bureau.post(url, data={"name": "cancel", "reason": "重复登记", "csrf": bureau.csrf, "confirm": "1"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and status() == "cancelled"
