@@ -1,5 +1,6 @@
 """axe-core on every page of the console as every role, at 390×844 and 1440×900, in Debian's Chromium (issue 15
-item 9; marker ``slow``: about 3–6 minutes on the shared 2-core machine).
+item 9; marker ``slow``: 16–25 pages per role, 4–6.5 minutes per role and 41 minutes for the six roles with the
+demo build, measured on the shared 2-core machine at a load average of 25–28).
 
 axe-core comes from npm at test time (``.ci/axe.sh``: into a cache folder outside the repository, never
 committed); without npm or the network the test is skipped with the reason — except under CI (``CI`` set), where
