@@ -4,9 +4,10 @@
 #   fonts-noto-cjk    CJK fonts for charts, PDFs (Typst) and LibreOffice
 #   libreoffice-writer-nogui  converts generated .docx to PDF in the report tests
 #   poppler-utils     pdftoppm / pdftotext / pdffonts to inspect the PDFs
+#   npm               installs axe-core for the accessibility browser test (.ci/axe.sh, into a cache folder)
 # Works as root (CI) or through sudo. Never downloads a browser build of its own.
 set -euo pipefail
-PKGS=(chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils)
+PKGS=(chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils npm)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

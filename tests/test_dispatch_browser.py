@@ -217,6 +217,7 @@ def test_alarm_dispatch_answer_close_and_clue_to_case(server, browser, tmp_path)
     bureau.goto(f"/dispatch/events/{clue['id']}")
     bureau.page.fill("form[data-action=to_case] input[name=party]", "湟里镇某化工厂")
     bureau.page.fill("form[data-action=to_case] textarea[name=violation]", "通过暗管排放废水")
+    bureau.page.check("form[data-action=to_case] input[name=confirm]")  # it finishes the event: confirmed first
     bureau.submit("to_case")
     assert bureau.status() == "to_case"
     with bureau.page.expect_navigation():

@@ -328,8 +328,9 @@ def test_workflow_forms_follow_the_state_machine_and_the_role(app, bureau):
     assert r.status_code == 409 and status() == "submitted"
     page = bureau.get(url).text
     assert 'data-transition="accept"' in page and 'data-transition="return"' in page
+    # 验收通过 completes the record: confirmed on its own page first (tests/test_console_clerk.py)
     r = bureau.post(f"{url}/transition", data={"name": "accept", "acceptance_evidence": "验收意见 示例〔2024〕1号",
-                                                "csrf": bureau.csrf}, follow_redirects=False)
+                                                "csrf": bureau.csrf, "confirm": "1"}, follow_redirects=False)
     assert r.status_code == 303 and status() == "completed"
     assert "验收通过" in text_of(bureau.get(url).text)
 

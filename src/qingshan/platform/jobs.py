@@ -1,4 +1,4 @@
-"""The platform's job queue: imports (and report builds) run in the background, one record per job.
+"""The platform's job queue: imports and report builds run in the background, one record per job.
 
 **Records.** Jobs (imports, and the runs of scheduled tasks: :mod:`.scheduler`) are kept in a small SQLite file, ``<workspace>/platform-jobs.sqlite`` (not in the DuckDB
 store): a job must be recorded — acknowledged — while the store's single writer is busy with another import for
@@ -7,6 +7,12 @@ survives a ``kill -9`` (journal mode WAL, synchronous FULL).
 
 **States.** ``queued`` → ``running`` (progress: files done of total, the file being read) → ``done`` (the import
 reports and the quarantined rows) or ``failed`` (the error, and the reports of the files stored before it).
+
+**Report builds** (kind ``report``; the console's 报告 page): the builders only read (store cursors, the ledger),
+so they run one at a time on a thread of their own, not on the store writer, and an import never waits for them.
+Progress is the build's stage (排队等待 → 正在汇总数据 → 正在写出文件 → 完成); the file is kept in
+``<workspace>/report-files/<job>/`` for ``keep_days``. A build cut off by a crash is recorded as failed (the user
+starts it again). At most :data:`MAX_QUEUED_REPORTS` wait at once.
 
 **Restart.** An uploaded file is spooled into ``<workspace>/uploads/<job>/`` (0600, fsync'd) *before* the job is
 recorded, and the job is recorded before the request is answered. A job found ``queued`` or ``running`` at start
@@ -27,6 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +46,12 @@ log = logging.getLogger("qingshan.platform.jobs")
 
 JOBS_FILE = "platform-jobs.sqlite"
 UPLOADS_DIR = "uploads"
+REPORTS_DIR = "report-files"
+#: report builds waiting at once (a busy console refuses more with a clear message instead of queueing forever)
+MAX_QUEUED_REPORTS = 20
+#: builds a report: (report kind, parameters, public caller, folder to write into, progress(stage)) → result
+#: dict with ``file`` (the path written), ``name`` (the download's name), ``media`` (its media type), ``log``
+ReportBuilder = Callable[[str, dict[str, Any], bool, Path, Callable[[str], None]], dict[str, Any]]
 #: quarantined rows returned with a job's report (the rest: ``qingshan quarantine --import N``)
 QUARANTINE_SHOWN = 200
 _UNSAFE = re.compile(r"[^\w.\-（）()\u4e00-\u9fff ]+")
@@ -46,7 +59,7 @@ _UNSAFE = re.compile(r"[^\w.\-（）()\u4e00-\u9fff ]+")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,          -- import | scheduled | backup
+    kind TEXT NOT NULL,          -- import | scheduled | backup | report
     name TEXT NOT NULL,          -- import kind, scheduled task, "store"
     params TEXT NOT NULL,        -- JSON: options, files
     owner TEXT NOT NULL,
@@ -156,6 +169,10 @@ class JobQueue:
         self.uploads = self.workspace / UPLOADS_DIR
         self.uploads.mkdir(mode=0o700, exist_ok=True)
         self.keep_days = keep_days
+        self.reports = self.workspace / REPORTS_DIR
+        self.report_builder: ReportBuilder | None = None  # set by the platform (it knows the console)
+        self._report_pool: ThreadPoolExecutor | None = None
+        self._report_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[str] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -229,6 +246,57 @@ class JobQueue:
         self._schedule(job["id"])
         return job
 
+    def submit_report(self, report: str, params: dict[str, Any], owner: str, public: bool) -> dict:
+        """Record a report build (queued) and start it on the report thread; returns the job. Thread-safe.
+        ``public``: built as the public sees it (the builders leave out what only signed-in users see)."""
+        if self.report_builder is None or self._report_pool is None:
+            raise JobError("报告生成服务尚未启动，请稍后再试")
+        with self._report_lock:
+            waiting = sum(1 for j in self.jobs.list("report", limit=MAX_QUEUED_REPORTS + 50)
+                          if j["state"] in ("queued", "running"))
+            if waiting >= MAX_QUEUED_REPORTS:
+                raise JobError(f"正在排队的报告已有 {waiting} 份，请稍后再试")
+            job = self.jobs.create("report", report, {**params, "public": bool(public)}, owner,
+                                   progress={"stage": "排队等待", "step": 0, "steps": 3})
+        self._report_pool.submit(self._run_report, job["id"])
+        return job
+
+    def _run_report(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None or job["state"] != "queued" or self.report_builder is None:
+            return
+        params = dict(job["params"])
+        public = bool(params.pop("public", False))
+        self.jobs.update(job_id, state="running", started=utc_now(), runs=int(job["runs"]) + 1,
+                         progress={"stage": "正在汇总数据", "step": 1, "steps": 3})
+
+        def stage(text: str) -> None:
+            self.jobs.update(job_id, progress={"stage": text, "step": 2, "steps": 3})
+
+        folder = self.reports / job_id
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            result = self.report_builder(job["name"], params, public, folder, stage)
+        except Exception as e:  # the builder's refusal (Chinese, one line) or a bug, recorded; the thread goes on
+            text, _ = _error_text(e)
+            shutil.rmtree(folder, ignore_errors=True)
+            self.jobs.update(job_id, state="failed", finished=utc_now(), error=text,
+                             progress={"stage": "失败", "step": 3, "steps": 3})
+            return
+        self.jobs.update(job_id, state="done", finished=utc_now(), result=result,
+                         progress={"stage": "完成", "step": 3, "steps": 3})
+
+    def report_file(self, job: dict) -> Path | None:
+        """The file of a finished report job (``None`` when it is not done or its file has been cleaned up)."""
+        result = job.get("result") or {}
+        if job.get("kind") != "report" or job.get("state") != "done" or not result.get("file"):
+            return None
+        path = Path(result["file"])
+        # only files of this queue's report folder are ever served
+        if path.parent != self.reports / job["id"] or not path.is_file():
+            return None
+        return path
+
     async def backup(self, target: str | None, owner: str) -> dict:
         """Export the store (:func:`qingshan.store.backup.export_store`) on the writer thread, between two writes;
         recorded as a job of kind ``backup``. Default folder: ``<workspace>/backups/<UTC time>``."""
@@ -275,9 +343,15 @@ class JobQueue:
             self.jobs.update(job["id"], state="queued")
             self._queue.put_nowait(job["id"])
         self._task = asyncio.create_task(self._work(), name="platform-jobs")
+        self.reports.mkdir(mode=0o700, exist_ok=True)
+        self._report_pool = ThreadPoolExecutor(1, thread_name_prefix="qingshan-report")
         await asyncio.get_running_loop().run_in_executor(None, self._clean_uploads)
+        await asyncio.get_running_loop().run_in_executor(None, self._clean_reports)
 
     async def stop(self) -> None:
+        if self._report_pool is not None:  # the build running finishes; those waiting are failed at next start
+            pool, self._report_pool = self._report_pool, None
+            await asyncio.get_running_loop().run_in_executor(None, lambda: pool.shutdown(True, cancel_futures=True))
         if self._task is not None:
             self._task.cancel()
             try:
@@ -360,6 +434,16 @@ class JobQueue:
                     datetime.fromisoformat(finished).timestamp() > cutoff:
                 keep.add(folder)
         for d in self.uploads.iterdir():
+            if d.is_dir() and d.name not in keep:
+                shutil.rmtree(d, ignore_errors=True)
+
+
+    def _clean_reports(self) -> None:
+        """Delete the files of report builds finished more than ``keep_days`` ago (and folders no job names)."""
+        cutoff = time.time() - self.keep_days * 86400
+        keep = {j["id"] for j in self.jobs.list("report", limit=1_000_000)
+                if not j["finished"] or datetime.fromisoformat(j["finished"]).timestamp() > cutoff}
+        for d in self.reports.iterdir():
             if d.is_dir() and d.name not in keep:
                 shutil.rmtree(d, ignore_errors=True)
 

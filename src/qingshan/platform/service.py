@@ -15,6 +15,7 @@ receiver flushes its log into the store, the job running on the writer finishes,
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..web.api.reports import build_report_file
 from .jobs import JobQueue
 from .lock import PlatformLock
 from .scheduler import Scheduler, beijing_now
@@ -69,6 +71,7 @@ class Platform:
         store = console.store
         self.writer = writer = StoreWriter(self.workspace, store.con, on_write=store.invalidate)
         self.queue = queue = JobQueue(self.workspace, writer, self.token)
+        queue.report_builder = functools.partial(build_report_file, console)  # the 报告 page's builds
         hj = None
         scheduler = None
         try:

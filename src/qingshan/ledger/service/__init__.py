@@ -56,6 +56,7 @@ from .project import ProjectMixin
 from .records import RecordsMixin
 from .rectification import RectificationMixin
 from .stats import StatsMixin
+from .todo import REMIND_DAYS, RowActions, TodoMixin, finishes
 from .transitions import TransitionsMixin
 from .users import UsersMixin
 
@@ -69,6 +70,7 @@ __all__ = [
     "INT_FIELDS",
     "KIND_CLASSES",
     "PAYLOAD_TEXTS",
+    "REMIND_DAYS",
     "REQUIRED_TEXT_FIELDS",
     "RESPONSIBLE_FIELDS",
     "SUPERVISOR_FIELDS",
@@ -78,10 +80,12 @@ __all__ = [
     "NotFound",
     "Page",
     "PermissionDenied",
+    "RowActions",
     "ValidationFailed",
     "VersionConflict",
     "WorkflowError",
     "campaign_rates_from_counts",
+    "finishes",
     "indicator_met",
     "latest_value",
     "source_event",
@@ -90,7 +94,7 @@ __all__ = [
 
 
 class LedgerService(UsersMixin, RectificationMixin, KeyTaskMixin, ProjectMixin, CampaignMixin, PetitionMixin,
-                    CaseMixin, EventMixin, RecordsMixin, TransitionsMixin, StatsMixin):
+                    CaseMixin, TodoMixin, EventMixin, RecordsMixin, TransitionsMixin, StatsMixin):
     """All ledger operations for one principal in one session (see the module docstring)."""
 
     def __init__(self, session: Session, principal: Principal, *, today: dt.date | None = None,

@@ -49,7 +49,7 @@ class StatsMixin(QueriesMixin):
             "petitions": total("petition"),
             "petitions_closed": done("petition"),
             "petitions_open": total("petition") - done("petition") - by_status["petition"].get("rejected", 0),
-            "petitions_overdue": sum(1 for r in overdue if r.kind == "petition"),
+            "petitions_overdue": self._petitions_overdue(overdue),
             "key_tasks": total("key_task"),
             "key_tasks_completed": done("key_task"),
             "projects": int(n_proj or 0),
@@ -86,6 +86,17 @@ class StatsMixin(QueriesMixin):
         for kind, status, n in self.s.execute(stmt).all():
             by_status[kind][status] = n
         return by_status
+
+    def _petitions_overdue(self, overdue: list[Record]) -> int:
+        """Overdue petitions. The public sees no single petition, but the count is part of the aggregate petition
+        figures bureaus publish (as ``petitions`` and ``petitions_closed`` are): counted over every petition with
+        the same rule (:func:`.workflow.deadline_state`), never from the public's (petition-free) visible list."""
+        if not self.p.is_public:
+            return sum(1 for r in overdue if r.kind == "petition")
+        rows = list(self.s.execute(select(Record).where(Record.kind == "petition", Record.deadline.is_not(None)))
+                    .scalars())
+        states = self.deadline_states(rows)
+        return sum(1 for r in rows if states[r.id].overdue)
 
     def _deadline_lists(self) -> tuple[list[Record], list[Record], list[Record]]:
         """Records with a date deadline, and those of them overdue and at risk (open ones only)."""

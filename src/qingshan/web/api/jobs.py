@@ -46,6 +46,8 @@ class JobService(Protocol):
     def submit_local_import(self, kind: str, paths: list[str], options: dict[str, Any],
                             owner: str) -> dict[str, Any]: ...
     async def backup(self, target: str | None, owner: str) -> dict[str, Any]: ...
+    def submit_report(self, report: str, params: dict[str, Any], owner: str, public: bool) -> dict[str, Any]: ...
+    def report_file(self, job: dict[str, Any]) -> Any: ...
     def get(self, job_id: str) -> dict[str, Any] | None: ...
     def list(self, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
 
@@ -155,8 +157,8 @@ async def backup_local(body: LocalBackup, who: str = Depends(local_operator),
         raise BadParameter(str(e)) from None
 
 
-@router.get("", summary="任务列表（导入、定时任务、备份）")
-def list_jobs(kind: Optional[str] = Query(None, pattern="^(import|scheduled|backup)$"),
+@router.get("", summary="任务列表（导入、定时任务、备份、报告生成）")
+def list_jobs(kind: Optional[str] = Query(None, pattern="^(import|scheduled|backup|report)$"),
               limit: int = Query(50, ge=1, le=500), _: str = Depends(job_caller),
               svc: JobService = Depends(job_service)) -> list[dict[str, Any]]:
     return [public_job(j) for j in svc.list(kind, limit)]

@@ -49,3 +49,28 @@ def ledger_summary(console: Console, ctx: Ctx) -> dict[str, Any]:
         "overdue": items(st["overdue"]), "at_risk": items(st["at_risk"]),
         "note": "公众仅可见已公开事项及信访件汇总数" if p.is_public else "",
     }
+
+
+REMINDERS_SHOWN = 8
+
+
+def deadline_reminders(ctx: Ctx) -> dict[str, Any] | None:
+    """期限提醒 of the overview for a signed-in user: overdue records and those due within
+    :data:`qingshan.ledger.service.REMIND_DAYS` days — over the caller's 我的待办 for a unit's user, over every
+    open record for bureau staff — counted with the ledger's own overdue rule on the ledger's today
+    (:meth:`qingshan.ledger.service.LedgerService.deadline_reminders`). ``None`` for the public."""
+    if ctx.principal.is_public:
+        return None
+    r = ctx.svc.deadline_reminders()
+    states = r["states"]
+
+    def rows(recs: list[Any]) -> list[dict[str, Any]]:
+        return [{"id": x.id, "kind": x.kind, "kind_label": KIND_LABELS.get(x.kind, x.kind), "code": x.code,
+                 "title": x.title, "deadline": x.deadline.isoformat() if x.deadline else None,
+                 "days_left": states[x.id].days_left,
+                 "href": f"/dispatch/events/{x.id}" if x.kind == "event" else f"/ledger/items/{x.id}"}
+                for x in recs[:REMINDERS_SHOWN]]
+
+    return {"as_of": r["as_of"], "days": r["days"], "overdue_total": len(r["overdue"]),
+            "due_soon_total": len(r["due_soon"]), "overdue": rows(r["overdue"]), "due_soon": rows(r["due_soon"]),
+            "scope": "全部未办结事项" if ctx.principal.is_supervisor else "我的待办"}

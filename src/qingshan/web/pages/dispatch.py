@@ -1,6 +1,6 @@
 """``/dispatch`` pages of command and dispatch (指挥调度): the board (我的待办 first, then events by state and unit),
-an event's page (facts, alarm evidence, files, timeline, the steps the caller may take — closing asks for an
-explicit confirmation) and the statistics table.
+an event's page (facts, alarm evidence, files, timeline, the steps the caller may take — a step that finishes the
+event (办结, 转立案查处, 撤销) asks for an explicit confirmation) and the statistics table.
 
 Each page calls the functions behind ``/api/v1/ledger/events`` (:mod:`qingshan.ledger.dispatch_api`) or the
 service with the caller's context, so the permission rules hold exactly as in the API: a unit sees only the events
@@ -21,7 +21,7 @@ from ...ledger.api import Ctx, get_ctx
 from ...ledger.event_rules import DEADLINES
 from ...ledger.models import EVENT_KIND_LABELS, EVENT_LEVEL_LABELS
 from ...ledger.rbac import LedgerError, NotFound, PermissionDenied
-from ...ledger.service import EVIDENCE_LABELS, ValidationFailed
+from ...ledger.service import EVIDENCE_LABELS, ValidationFailed, finishes
 from ...ledger.workflow import EVENT
 from ..console import Console, get_console
 from .render import render
@@ -31,6 +31,9 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
 #: evidence fields entered as several lines
 LONG = {"findings", "reason", "note", "violation", "legal_basis"}
+#: what the caller confirms before a step that finishes an event (:func:`qingshan.ledger.service.finishes`)
+CONFIRM = {"close": "我已核实承办单位的反馈和证据，确认办结", "to_case": "确认转立案查处（本事件随之办结）",
+           "cancel": "确认撤销本事件（无需处置）"}
 
 
 @router.get("/dispatch", response_class=HTMLResponse)
@@ -75,7 +78,7 @@ def _event_page(request: Request, ctx: Ctx, event_id: int, *, error: str = "", s
         if t.name == "to_case":
             fields.append({"name": "legal_basis", "label": "法律依据（可选）", "kind": "optional"})
         actions.append({"name": t.name, "label": t.label, "fields": fields, "files": t.name == "answer",
-                        "confirm": t.name == "close"})
+                        "confirm": CONFIRM.get(t.name, f"确认{t.label}") if finishes("event", t) else ""})
     units = [{"id": u.id, "name": u.name} for u in ctx.svc.units() if u.kind != "bureau"]
     alarm = item.get("alarm_evidence") or {}
     return render(request, "dispatch_item.html", ctx, active="dispatch", title=item["title"], item=item,
@@ -101,8 +104,10 @@ async def event_action(request: Request, event_id: int, console: Console = Depen
     allowed = {t.name: t for t in ctx.svc.allowed_transitions(event_id)}
     if name not in allowed:
         return _event_page(request, ctx, event_id, error="当前状态下不能执行该操作，或无此权限", status_code=409)
-    if name == "close" and form.get("confirm") != "1":
-        return _event_page(request, ctx, event_id, error="办结前请勾选确认：已核实承办单位的反馈和证据", status_code=422)
+    if finishes("event", allowed[name]) and form.get("confirm") != "1":
+        what = "办结前请勾选确认：已核实承办单位的反馈和证据" if name == "close" else \
+            f"“{allowed[name].label}”将办结本事件，请勾选确认后再提交"
+        return _event_page(request, ctx, event_id, error=what, status_code=422)
     payload: dict[str, Any] = {}
     for f in (*allowed[name].requires, "legal_basis"):
         if f == "unit_ids":

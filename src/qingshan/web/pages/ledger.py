@@ -1,5 +1,12 @@
 """``/ledger`` pages: lists with filters, a record's detail with timeline and progress form, the petition board.
 
+我的待办 (the clerk's day, docs/console.md): for department, district and town users ``/ledger`` opens on their
+to-do list (:meth:`qingshan.ledger.service.LedgerService.todo_records`: the open records their unit may act on and
+the dispatch events they owe an answer, earliest deadline first); ``?view=all`` is the whole ledger as before.
+Every row says what the caller may do on it (the workflow steps it may take, 报送进展, or 仅查看). A step that
+completes, signs off (销号) or closes a record (:func:`qingshan.ledger.service.finishes`) is confirmed on a page of
+its own before it is taken (it works without JavaScript).
+
 Each page calls the functions behind the ledger API (:mod:`qingshan.ledger.api`: ``list_items``, ``get_item``,
 ``add_progress``) with the caller's context, so the service's permission rules hold exactly as in the API: the
 public sees disclosed records only and no single petition; the progress form is shown only when the record says
@@ -15,10 +22,11 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...ledger import api as ledger_api
+from ...ledger import views
 from ...ledger.api import Ctx, get_ctx
-from ...ledger.models import KIND_LABELS, KINDS, SATISFACTION_LABELS
+from ...ledger.models import KIND_LABELS, KINDS, SATISFACTION_LABELS, Record
 from ...ledger.rbac import LedgerError, NotFound, PermissionDenied
-from ...ledger.service import EVIDENCE_LABELS, ValidationFailed
+from ...ledger.service import EVIDENCE_LABELS, ValidationFailed, finishes
 from ...ledger.workflow import MACHINES
 from ..console import Console, get_console
 from ..data.ledger_summary import ledger_summary
@@ -28,6 +36,9 @@ from .session import page_ctx, require_form_csrf
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 BOARD_LIMIT = 1000
+TODO_LIMIT = 500
+#: roles whose ledger opens on 我的待办 (a town user is a district user whose unit is a town)
+TODO_ROLES = ("department", "district")
 
 
 def _list(ctx: Ctx, **filters: Any) -> dict[str, Any]:
@@ -40,22 +51,50 @@ def _list(ctx: Ctx, **filters: Any) -> dict[str, Any]:
     return ledger_api.list_items(ctx, **args)
 
 
+def _marks(ctx: Ctx, records: list[Record]) -> dict[int, dict[str, Any]]:
+    """What the caller may do on each row: the workflow steps it may take now and whether it may report progress
+    (the service's rules; the item page and the service check again)."""
+    kinds = {r.id: r.kind for r in records}
+    return {rid: {"steps": [{"label": t.label, "finish": finishes(kinds[rid], t)} for t in a.steps],
+                  "progress": a.progress, "any": a.any}
+            for rid, a in ctx.svc.row_actions(records).items()}
+
+
+def _records(ctx: Ctx, ids: list[int]) -> list[Record]:
+    return [ctx.svc.get(i) for i in ids]
+
+
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, kind: str | None = None, status: str | None = None,
                 unit: str | None = None, overdue: str | None = None, q: str | None = None,
+                view: str | None = Query(None, pattern="^(todo|all)$"),
                 page: int = Query(1, ge=1, le=100_000), ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
     kind = kind or None
     status = status if status and kind and status in MACHINES[kind].states else None
     page = max(1, page)
+    filtered = any((kind, status, unit, overdue, q)) or page > 1
+    if view is None:
+        view = "todo" if ctx.principal.role in TODO_ROLES and not filtered else "all"
+    if view == "todo" and ctx.principal.is_public:
+        view = "all"
     flt = {"kind": kind, "status": [status] if status else None, "unit": unit or None,
            "overdue": True if overdue == "1" else None, "q": q or None}
-    data = _list(ctx, **flt, offset=(page - 1) * PAGE_SIZE)
+    if view == "todo":
+        rows = ctx.svc.todo_records()
+        states = ctx.svc.deadline_states(rows[:TODO_LIMIT])
+        data = {"total": len(rows), "items": [views.summary(ctx.svc, r, states[r.id]) for r in rows[:TODO_LIMIT]]}
+        marks = _marks(ctx, rows[:TODO_LIMIT])
+    else:
+        data = _list(ctx, **flt, offset=(page - 1) * PAGE_SIZE)
+        marks = _marks(ctx, _records(ctx, [r["id"] for r in data["items"]]))
     units = [{"id": u.id, "name": u.name} for u in ctx.svc.units()]
-    return render(request, "ledger_list.html", ctx, active="ledger", title="治理台账", data=data, kinds=KINDS,
+    return render(request, "ledger_list.html", ctx, active="ledger", title="我的待办" if view == "todo" else "治理台账",
+                  data=data, kinds=KINDS, marks=marks, view=view, todo_default=ctx.principal.role in TODO_ROLES,
                   kind_labels=KIND_LABELS, statuses=MACHINES[kind].states if kind else {}, units=units,
                   f={"kind": kind or "", "status": status or "", "unit": unit or "", "overdue": overdue == "1",
                      "q": q or ""},
-                  page=page, pages=max(1, -(-data["total"] // PAGE_SIZE)), public=ctx.principal.is_public)
+                  page=page, pages=max(1, -(-data["total"] // PAGE_SIZE)) if view == "all" else 1,
+                  public=ctx.principal.is_public)
 
 
 #: how each evidence field of a transition is entered in the page form (others: one line of text)
@@ -69,13 +108,15 @@ def _actions(ctx: Ctx, record_id: int) -> list[dict[str, Any]]:
     if ctx.principal.is_public:
         return []
     out = []
+    kind = ctx.svc.get(record_id).kind
+    finishing = {t.name for t in MACHINES[kind].transitions if finishes(kind, t)}
     for t in ledger_api.transitions(record_id, ctx):
         fields = []
         for f in t["requires"]:
             kind = ("textarea" if f in LONG_TEXT else "number" if f in NUMBER else
                     "satisfaction" if f == "satisfaction" else "units" if f == "unit_ids" else "text")
             fields.append({"name": f, "label": EVIDENCE_LABELS.get(f, f), "kind": kind})
-        out.append({**t, "fields": fields})
+        out.append({**t, "fields": fields, "finish": t["name"] in finishing})
     return out
 
 
@@ -140,12 +181,36 @@ async def post_transition(request: Request, record_id: int, console: Console = D
             payload[f] = v
     if (on := str(form.get("on") or "").strip()):
         payload["on"] = on
+    rec = ctx.svc.get(record_id)
+    step = MACHINES[rec.kind].get(name)
+    if finishes(rec.kind, step) and form.get("confirm") != "1":
+        return _confirm_page(request, ctx, record_id, step.label, name, payload)
     try:
         ctx.svc.transition(record_id, name, payload)
         ctx.commit()
     except LedgerError as e:
         return _refused(request, ctx, record_id, e)
     return RedirectResponse(f"/ledger/items/{record_id}?saved=1", status_code=303)
+
+
+def _confirm_page(request: Request, ctx: Ctx, record_id: int, label: str, name: str,
+                  payload: dict[str, Any]) -> HTMLResponse:
+    """确认 before a step that completes, signs off or closes a record: what will happen, the evidence entered
+    (carried in hidden fields), 确认 posts the same form with ``confirm=1``, 返回 goes back to the item unchanged."""
+    item = ledger_api.get_item(record_id, ctx)
+    m = MACHINES[item["kind"]]
+    target = m.label(m.get(name).target)
+    units = {u.id: u.name for u in ctx.svc.units()}
+    shown = []
+    hidden: list[tuple[str, str]] = []
+    for k, v in payload.items():
+        values = v if isinstance(v, list) else [v]
+        hidden += [(k, str(x)) for x in values]
+        text = "、".join(units.get(x, str(x)) for x in values) if k == "unit_ids" else \
+            SATISFACTION_LABELS.get(str(v), str(v)) if k == "satisfaction" else str(v)
+        shown.append((EVIDENCE_LABELS.get(k, "办理日期" if k == "on" else k), text))
+    return render(request, "ledger_confirm.html", ctx, active="ledger", title=f"确认{label}", item=item,
+                  label=label, name=name, target=target, shown=shown, hidden=hidden)
 
 
 @router.get("/ledger/petitions", response_class=HTMLResponse)
