@@ -1,20 +1,28 @@
 """Spark vs embedded engine on the same lake: the national year (2,000 stations × 8,760 h) and more years of it.
 
-    python bench/spark_bench.py [--stations 2000] [--years 2014-2023 | --years 2023] [--master local-cluster[2,1,2048]]
+    nice -n 10 uv run --group dev python bench/spark_bench.py [--stations 2000] [--years 2023 | 2014-2023]
+        [--master standalone | local-cluster[2,1,2048] | spark://HOST:PORT] [--skip-lake]
+        [--copy-year-from LAKE] [--work DIR]
 
-Steps, each in its own process so that its wall time and peak memory are its own:
+Steps, each in its own process so that its wall time and peak memory are its own (progress in WORK/<step>.log):
 
 * ``lake`` — the years generated with bench/generate.py's model (same station network every year, a different
-  year seed), bulk-loaded into a workspace and written with ``qingshan export lake`` (the real export);
+  year seed), bulk-loaded into a workspace and written with ``qingshan export lake`` (the real export; DuckDB's
+  sort bounded by ``--duckdb-memory``). ``--copy-year-from LAKE`` loads the one year of an existing lake into
+  every year instead of running the model (for many years on a busy machine);
 * ``embedded`` — the annual HJ 663 evaluation (stations, cities) of each year by the embedded engine, reading the
-  lake through DuckDB (:func:`qingshan.lake.lake_connection`);
-* ``spark`` — the same evaluations by the Spark engine on a two-executor cluster (``local-cluster[2,1,MB]``: two
-  executor JVMs with one core each, plus their Python workers; or ``--master spark://…``), session start reported
-  apart; peak memory is the sum over the driver's whole process tree (driver JVM, executors, Python workers),
-  sampled every 0.2 s. Per-task costs come from Spark's event log.
+  lake through DuckDB (:func:`qingshan.lake.lake_connection`); peak RSS of the process;
+* ``spark`` — the same evaluations by the Spark engine on a two-executor cluster: ``standalone`` (default) starts
+  a master and two workers on 127.0.0.1 as the tests do (tests/spark_cluster.py; one 1-core executor on each
+  worker), ``local-cluster[2,1,MB]`` runs two executor JVMs under the driver, ``spark://…`` uses a running
+  master. Cluster and session start are reported apart; the RSS of every process of the tree (driver Python,
+  driver JVM, master and worker daemons, each executor JVM and the Python workers under it) is sampled every
+  0.2 s and reported as peaks per process, per executor with its Python workers, and of the sum. The engine's
+  step times per year come from its log, per-task costs from Spark's event log.
 * the two tables are compared value by value (the equality is the point; timings mean nothing without it).
 
-Results: ``bench/out/spark_bench.json``. docs/scale-out.md has the figures and the extrapolation.
+Results: ``WORK/spark_bench.json`` (default WORK bench/out). docs/scale-out.md has the figures and the
+extrapolation.
 """
 
 from __future__ import annotations
@@ -120,7 +128,7 @@ def _load_copies(ws, source_lake: Path, years: list[int], iid: int) -> float:
     from qingshan.evaluate.periods import day_date, day_index
 
     t = time.perf_counter()
-    src = ds.dataset(source_lake / "air_hourly", format="parquet", partitioning="hive").to_table(
+    src = ds.dataset(source_lake / "air_hourly", format="parquet").to_table(
         columns=["station", "hi", "so2", "no2", "co", "o3", "pm10", "pm25"])
     y0 = day_date(int(pc.min(src.column("hi")).as_py() - 1) // 24).year
     src = src.append_column("import_id", pa.array([iid] * src.num_rows, type=pa.int32()))
@@ -409,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--stations", type=int, default=2000)
     ap.add_argument("--years", default="2023", help="2023 | 2014-2023 | 2022,2023")
-    ap.add_argument("--master", default="local-cluster[2,1,2048]",
+    ap.add_argument("--master", default="standalone",
                     help="local-cluster[2,1,MB] | standalone (a master and two workers started on 127.0.0.1) | spark://…")
     ap.add_argument("--executor-memory", default="1g")
     ap.add_argument("--work", default=str(HERE / "out"))
