@@ -1,26 +1,35 @@
 """Spark vs embedded engine on the same lake: the national year (2,000 stations × 8,760 h) and more years of it.
 
-    python bench/spark_bench.py [--stations 2000] [--years 2014-2023 | --years 2023] [--master local-cluster[2,1,2048]]
+    nice -n 10 uv run --group dev python bench/spark_bench.py [--stations 2000] [--years 2023 | 2014-2023]
+        [--master standalone | local-cluster[2,1,2048] | spark://HOST:PORT] [--skip-lake]
+        [--copy-year-from LAKE] [--work DIR]
 
-Steps, each in its own process so that its wall time and peak memory are its own:
+Steps, each in its own process so that its wall time and peak memory are its own (progress in WORK/<step>.log):
 
 * ``lake`` — the years generated with bench/generate.py's model (same station network every year, a different
-  year seed), bulk-loaded into a workspace and written with ``qingshan export lake`` (the real export);
+  year seed), bulk-loaded into a workspace and written with ``qingshan export lake`` (the real export; DuckDB's
+  sort bounded by ``--duckdb-memory``). ``--copy-year-from LAKE`` loads the one year of an existing lake into
+  every year instead of running the model (for many years on a busy machine);
 * ``embedded`` — the annual HJ 663 evaluation (stations, cities) of each year by the embedded engine, reading the
-  lake through DuckDB (:func:`qingshan.lake.lake_connection`);
-* ``spark`` — the same evaluations by the Spark engine on a two-executor cluster (``local-cluster[2,1,MB]``: two
-  executor JVMs with one core each, plus their Python workers; or ``--master spark://…``), session start reported
-  apart; peak memory is the sum over the driver's whole process tree (driver JVM, executors, Python workers),
-  sampled every 0.2 s. Per-task costs come from Spark's event log.
+  lake through DuckDB (:func:`qingshan.lake.lake_connection`); peak RSS of the process;
+* ``spark`` — the same evaluations by the Spark engine on a two-executor cluster: ``standalone`` (default) starts
+  a master and two workers on 127.0.0.1 as the tests do (tests/spark_cluster.py; one 1-core executor on each
+  worker), ``local-cluster[2,1,MB]`` runs two executor JVMs under the driver, ``spark://…`` uses a running
+  master. Cluster and session start are reported apart; the RSS of every process of the tree (driver Python,
+  driver JVM, master and worker daemons, each executor JVM and the Python workers under it) is sampled every
+  0.2 s and reported as peaks per process, per executor with its Python workers, and of the sum. The engine's
+  step times per year come from its log, per-task costs from Spark's event log.
 * the two tables are compared value by value (the equality is the point; timings mean nothing without it).
 
-Results: ``bench/out/spark_bench.json``. docs/scale-out.md has the figures and the extrapolation.
+Results: ``WORK/spark_bench.json`` (default WORK bench/out). docs/scale-out.md has the figures and the
+extrapolation.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import shutil
 import subprocess
@@ -72,7 +81,9 @@ def phase_lake(args) -> dict:
         import_files(ws, "stations", [work / "spark-stations.csv"])
         iid = ws.new_import("bench", "bench/generate.py", None)
         codes = np.array(net.codes, dtype=object)
-        for year in _years(args.years):
+        if args.copy_year_from:
+            gen_s = _load_copies(ws, Path(args.copy_year_from), _years(args.years), iid)
+        for year in () if args.copy_year_from else _years(args.years):
             model = Model(net, year, 7)
             base = day_index(date(year, 1, 1)) * 24 + 1  # hi of hour index 0 (YEAR-01-01 01:00)
             step = 24 * 31
@@ -89,7 +100,10 @@ def phase_lake(args) -> dict:
                     "import_id": pa.array(np.full(T * len(codes), iid, dtype=np.int32)),
                 })
                 ws.upsert_air_hourly(batch)
+            print(f"lake: {year} loaded at {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         load_s = time.perf_counter() - t0
+        # bound DuckDB's sort (it spills to the workspace's temp directory): ten years must not take the machine
+        ws.con.execute(f"SET memory_limit = '{args.duckdb_memory}'")
         t1 = time.perf_counter()
         m = export_lake(ws.con, lake, source="bench/spark_bench.py")
         export_s = time.perf_counter() - t1
@@ -99,6 +113,30 @@ def phase_lake(args) -> dict:
     return {"years": _years(args.years), "station_hours": h["rows"], "files": len(h["files"]), "lake_bytes": size,
             "generate_and_load_seconds": load_s, "model_seconds": gen_s, "export_seconds": export_s,
             "peak_gb": _peak_gb()}
+
+
+def _load_copies(ws, source_lake: Path, years: list[int], iid: int) -> float:
+    """Load the one year of ``source_lake`` (same stations) into each of ``years``, shifted by whole days so that
+    1 January stays 1 January (in a leap year the days after 28 February move one day earlier and 31 December has
+    no data). Much cheaper than the model on a loaded machine; the engines' work per year is the same."""
+    from datetime import date
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from qingshan.evaluate.periods import day_date, day_index
+
+    t = time.perf_counter()
+    src = ds.dataset(source_lake / "air_hourly", format="parquet").to_table(
+        columns=["station", "hi", "so2", "no2", "co", "o3", "pm10", "pm25"])
+    y0 = day_date(int(pc.min(src.column("hi")).as_py() - 1) // 24).year
+    src = src.append_column("import_id", pa.array([iid] * src.num_rows, type=pa.int32()))
+    for year in years:
+        shift = (day_index(date(year, 1, 1)) - day_index(date(y0, 1, 1))) * 24
+        ws.upsert_air_hourly(src.set_column(1, "hi", pc.add(src.column("hi"), shift)))
+        print(f"lake: {year} (copy of {y0}) loaded at {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    return 0.0
 
 
 # --- engines --------------------------------------------------------------------------------------------------
@@ -118,33 +156,94 @@ def phase_embedded(args) -> dict:
         tab = evaluate_period(con, parse_period(str(y))).table
         per_year[y] = time.perf_counter() - t
         tables.append(tab.assign(year=y))
+        print(json.dumps({"year": y, "seconds": per_year[y], "peak_gb_so_far": _peak_gb()}), file=sys.stderr,
+              flush=True)
     seconds = time.perf_counter() - t0
     _save(tables, Path(args.work) / "spark-bench-embedded.parquet")
     return {"seconds": seconds, "per_year_seconds": per_year, "rows": int(sum(len(t) for t in tables)),
             "peak_gb": _peak_gb()}
 
 
+def role_of(cmdline: list[str]) -> str:
+    """What a process of the benchmark's tree is, from its command line."""
+    text = " ".join(cmdline)
+    if "CoarseGrainedExecutorBackend" in text:
+        return "executor_jvm"
+    if "deploy.master.Master" in text:
+        return "master_jvm"
+    if "deploy.worker.Worker" in text:
+        return "worker_jvm"
+    if "SparkSubmit" in text or "pyspark-shell" in text:
+        return "driver_jvm"
+    if "pyspark.daemon" in text or "pyspark.worker" in text or "pyspark/daemon" in text:
+        return "python_worker"
+    return "other"
+
+
 class TreeMemory:
-    """Peak of the summed RSS of this process and all its descendants (driver JVM, executors, Python workers)."""
+    """RSS of this process and all its descendants, sampled every ``interval`` s: the peak of the sum, and the peak
+    of each process by role (driver Python, driver JVM, each executor JVM, the Python workers under each executor,
+    the standalone master and worker daemons)."""
 
     def __init__(self, interval: float = 0.2):
         import psutil
 
         self.proc, self.interval, self.peak, self._stop = psutil.Process(), interval, 0, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.roles: dict[int, str] = {}
+        self.parent: dict[int, int] = {}
+        self.by_pid: dict[int, int] = {}  # peak RSS of each process
+        self.groups: dict[str, int] = {}  # peak of the summed RSS of a group (e.g. executor 1 + its Python workers)
+
+    def _role(self, p) -> str:
+        if p.pid not in self.roles:
+            try:
+                self.roles[p.pid] = "driver_python" if p.pid == self.proc.pid else role_of(p.cmdline())
+                self.parent[p.pid] = p.ppid()
+            except Exception:  # noqa: BLE001 — the process ended between listing and reading
+                return "other"
+        return self.roles[p.pid]
+
+    def _executor_of(self, pid: int) -> int | None:
+        seen = 0
+        while pid in self.parent and seen < 20:
+            if self.roles.get(pid) == "executor_jvm":
+                return pid
+            pid, seen = self.parent[pid], seen + 1
+        return None
 
     def _run(self) -> None:
         import psutil
 
         while not self._stop.is_set():
-            total = 0
+            total, groups = 0, {}
             for p in [self.proc, *self.proc.children(recursive=True)]:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.Error:
-                    pass
+                    continue
+                role = self._role(p)
+                total += rss
+                self.by_pid[p.pid] = max(self.by_pid.get(p.pid, 0), rss)
+                groups[role] = groups.get(role, 0) + rss
+                ex = self._executor_of(p.pid)
+                if ex is not None:
+                    key = f"executor_{ex}_with_python_workers"
+                    groups[key] = groups.get(key, 0) + rss
+            for k, v in groups.items():
+                self.groups[k] = max(self.groups.get(k, 0), v)
             self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
+
+    def report(self) -> dict:
+        gb = 1e9
+        return {
+            "peak_sum_gb": self.peak / gb,
+            "peak_by_process_gb": sorted(({"pid": pid, "role": self.roles.get(pid, "other"), "peak_gb": v / gb}
+                                          for pid, v in self.by_pid.items() if v > 50e6),
+                                         key=lambda r: (r["role"], r["pid"])),
+            "peak_of_group_sum_gb": {k: v / gb for k, v in sorted(self.groups.items())},
+        }
 
     def __enter__(self):
         self.thread.start()
@@ -153,6 +252,28 @@ class TreeMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self.thread.join()
+
+
+class StepLog(logging.Handler):
+    """The engine's own step timings (``qingshan.spark`` logs "what: N s" at INFO)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.steps: list[tuple[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        what, _, secs = record.getMessage().rpartition(": ")
+        try:
+            self.steps.append((what, float(secs.split()[0])))
+        except (ValueError, IndexError):
+            pass
+
+    def take(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for what, secs in self.steps:
+            out[what] = out.get(what, 0.0) + secs
+        self.steps.clear()
+        return out
 
 
 def phase_spark(args) -> dict:
@@ -164,30 +285,60 @@ def phase_spark(args) -> dict:
     events = Path(args.work) / "spark-events"
     shutil.rmtree(events, ignore_errors=True)
     events.mkdir(parents=True)
+    steps = StepLog()
+    logging.getLogger("qingshan.spark").addHandler(steps)
+    logging.getLogger("qingshan.spark").setLevel(logging.INFO)
+    cluster, conf = None, {}
     with TreeMemory() as mem:
         t0 = time.perf_counter()
-        spark = spark_session(args.master, "qingshan-bench", conf={
-            "spark.ui.enabled": "false", "spark.eventLog.enabled": "true", "spark.eventLog.compress": "false",
-            "spark.eventLog.dir": events.as_uri(), "spark.sql.shuffle.partitions": "8",
-            "spark.executor.memory": args.executor_memory,
-        })
-        spark.range(4).repartition(2).count()  # executors up and a Python-free job through them
-        start_s = time.perf_counter() - t0
-        per_year, tables = {}, []
-        t1 = time.perf_counter()
-        sl = SparkLake(spark, str(lake))
-        for y in _years(args.years):
-            t = time.perf_counter()
-            tab = evaluate_period_spark(spark, sl, parse_period(str(y))).table
-            per_year[y] = time.perf_counter() - t
-            tables.append(tab.assign(year=y))
-        seconds = time.perf_counter() - t1
-        spark.stop()
-    _save(tables, Path(args.work) / "spark-bench-spark.parquet")
-    print(json.dumps({"seconds": seconds, "session_start_seconds": start_s, "peak_tree_gb": mem.peak / 1e9}),
+        master = args.master
+        if master == "standalone":  # a master and two workers on 127.0.0.1, as in the tests (separate JVMs)
+            sys.path.insert(0, str(HERE.parent))
+            from tests.spark_cluster import start_cluster
+
+            cdir = Path(args.work) / "spark-cluster"
+            shutil.rmtree(cdir, ignore_errors=True)
+            cdir.mkdir(parents=True)
+            cluster = start_cluster(cdir)
+            master = cluster.master_url
+            conf = {"spark.cores.max": "2", "spark.executor.cores": "1"}  # one 1-core executor on each worker
+        cluster_s = time.perf_counter() - t0
+        try:
+            spark = spark_session(master, "qingshan-bench", conf={
+                "spark.ui.enabled": "false", "spark.eventLog.enabled": "true", "spark.eventLog.compress": "false",
+                "spark.eventLog.dir": events.as_uri(), "spark.sql.shuffle.partitions": "8",
+                "spark.executor.memory": args.executor_memory, **conf,
+            })
+            if cluster is not None:
+                from tests.spark_cluster import wait_executors
+
+                wait_executors(spark, 2, cluster)
+            spark.range(4).repartition(2).count()  # executors up and a Python-free job through them
+            start_s = time.perf_counter() - t0
+            per_year, year_steps, tables = {}, {}, []
+            t1 = time.perf_counter()
+            sl = SparkLake(spark, str(lake))
+            for y in _years(args.years):
+                t = time.perf_counter()
+                tab = evaluate_period_spark(spark, sl, parse_period(str(y))).table
+                per_year[y] = time.perf_counter() - t
+                year_steps[y] = steps.take()
+                tables.append(tab.assign(year=y))
+                _save(tables, Path(args.work) / "spark-bench-spark.parquet")  # kept if the run is ended early
+                print(json.dumps({"year": y, "seconds": per_year[y], "steps": year_steps[y],
+                                  "elapsed_s": time.perf_counter() - t0, "peak_sum_gb_so_far": mem.peak / 1e9}),
+                      file=sys.stderr, flush=True)
+            seconds = time.perf_counter() - t1
+            spark.stop()
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    memory = mem.report()
+    print(json.dumps({"seconds": seconds, "session_start_seconds": start_s, "memory": memory}),
           file=sys.stderr, flush=True)  # kept even if the event log cannot be read
-    return {"session_start_seconds": start_s, "seconds": seconds, "per_year_seconds": per_year,
-            "rows": int(sum(len(t) for t in tables)), "peak_tree_gb": mem.peak / 1e9, "driver_peak_gb": _peak_gb(),
+    return {"cluster_start_seconds": cluster_s, "session_start_seconds": start_s, "seconds": seconds,
+            "per_year_seconds": per_year, "per_year_steps": year_steps, "rows": int(sum(len(t) for t in tables)),
+            "peak_tree_gb": memory["peak_sum_gb"], "memory": memory, "driver_peak_gb": _peak_gb(),
             "tasks": _task_costs(events)}
 
 
@@ -250,11 +401,15 @@ def compare(work: Path) -> dict:
 PHASES = {"lake": phase_lake, "embedded": phase_embedded, "spark": phase_spark}
 
 
-def run_phase(name: str, argv: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--phase", name, *argv], capture_output=True, text=True)
+def run_phase(name: str, argv: list[str], work: Path) -> dict:
+    """One phase in its own process; its progress lines go to WORK/<phase>.log (follow it with tail -f)."""
+    log = work / f"{name}.log"
+    with open(log, "w") as err:
+        proc = subprocess.run([sys.executable, __file__, "--phase", name, *argv], stdout=subprocess.PIPE,
+                              stderr=err, text=True)
     if proc.returncode:
-        tail = proc.stderr.strip().splitlines()[-5:] if proc.stderr.strip() else [f"exit {proc.returncode}"]
-        return {"error": "\n".join(tail)}
+        lines = log.read_text(errors="replace").strip().splitlines()
+        return {"error": "\n".join(lines[-5:]) if lines else f"exit {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -262,10 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--stations", type=int, default=2000)
     ap.add_argument("--years", default="2023", help="2023 | 2014-2023 | 2022,2023")
-    ap.add_argument("--master", default="local-cluster[2,1,2048]")
+    ap.add_argument("--master", default="standalone",
+                    help="local-cluster[2,1,MB] | standalone (a master and two workers started on 127.0.0.1) | spark://…")
     ap.add_argument("--executor-memory", default="1g")
     ap.add_argument("--work", default=str(HERE / "out"))
+    ap.add_argument("--duckdb-memory", default="6GB", help="DuckDB memory limit of the lake export (it spills beyond)")
     ap.add_argument("--phase", choices=sorted(PHASES))
+    ap.add_argument("--copy-year-from", metavar="LAKE",
+                    help="build the lake from the one year of LAKE copied into each of --years (no model run)")
     ap.add_argument("--skip-lake", action="store_true", help="reuse the lake of a previous run")
     args = ap.parse_args(argv)
     if args.phase:
@@ -273,14 +432,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     Path(args.work).mkdir(parents=True, exist_ok=True)
     passthru = ["--stations", str(args.stations), "--years", args.years, "--master", args.master,
-                "--executor-memory", args.executor_memory, "--work", args.work]
+                "--executor-memory", args.executor_memory, "--work", args.work, "--duckdb-memory", args.duckdb_memory]
+    if args.copy_year_from:
+        passthru += ["--copy-year-from", args.copy_year_from]
     import os
 
     results = {"stations": args.stations, "years": _years(args.years), "master": args.master,
                "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     for name in (() if args.skip_lake else ("lake",)) + ("embedded", "spark"):
         print(f"{name} …", flush=True)
-        results[name] = run_phase(name, passthru)
+        results[name] = run_phase(name, passthru, Path(args.work))
         print(f"  {json.dumps(results[name], ensure_ascii=False, default=float)[:600]}", flush=True)
     if "error" not in results["embedded"] and "error" not in results["spark"]:
         results["equality"] = compare(Path(args.work))
