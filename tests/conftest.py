@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers run with COLUMNS=80 set for them; the CLI tests expect what a pipe gets (full-width
+    # tables, as in a serial run) and set COLUMNS themselves where they test a narrow terminal
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 QUOTSOFT = SHARED_DATA / "cnemc_sites_quotsoft_20230120-23"
 STATION_LIST = SHARED_DATA / "cnemc_station_list_quotsoft_2022-02-13"

@@ -159,12 +159,30 @@ def cheap_password_hashing():
 
 
 def shared_workspace(base: Path) -> Path:
-    """The console workspace under the session's base temporary folder, built once per test session (both console
-    test modules use it; each opens it with its own app in turn)."""
+    """The console workspace under the session's base temporary folder, built once per test run (the console test
+    modules use it; each opens it with its own app in turn). Under pytest-xdist one worker builds it under a lock in
+    the run's common folder and every worker takes its own copy (DuckDB allows one writing process per file)."""
+    import fcntl
+    import os
+    import shutil
+
     ws = base / "console-ws"
-    if not (ws / ".built").exists():
+    if (ws / ".built").exists():
+        return ws
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         build_console_workspace(ws)
         (ws / ".built").write_text("ok", encoding="utf-8")
+        return ws
+    master = base.parent / "console-ws-shared"
+    master.parent.mkdir(parents=True, exist_ok=True)
+    with open(base.parent / "console-ws-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the worker dies
+        if not (master / ".built").exists():
+            shutil.rmtree(master, ignore_errors=True)
+            build_console_workspace(master)
+            (master / ".built").write_text("ok", encoding="utf-8")
+    shutil.rmtree(ws, ignore_errors=True)
+    shutil.copytree(master, ws)
     return ws
 
 
