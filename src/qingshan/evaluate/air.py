@@ -260,25 +260,36 @@ def period_statistics(
     return statistics_from_aggregates(agg, monthly, exceed, period, ev, entities)
 
 
+def month_validity(monthly: pd.DataFrame, codes: np.ndarray, months: list[tuple[int, int, int]],
+                   v) -> dict[str, np.ndarray]:
+    """Per pollutant, which of ``codes`` meet the monthly minimum of valid days in every month of the period
+    (GB 3095 表4; HJ 663 §6.1): one grouped reduction over the ``monthly`` counts, no per-row Python.
+
+    ``monthly`` has ``code, y, m, n_<source>`` rows (one per entity-month with data); ``months`` are the period's
+    ``(year, month, days in the period)``. An entity lacking a month's row fails that month, unless every month
+    of the period requires no day at all."""
+    required = pd.Series({y * 12 + m: v.required_days(y, m, d) for y, m, d in months}, dtype=np.int64)
+    if len(months) and not required.any():
+        return {p: np.ones(len(codes), dtype=bool) for p in _STAT_SOURCE}
+    if not len(monthly):
+        return {p: np.zeros(len(codes), dtype=bool) for p in _STAT_SOURCE}
+    key = monthly["y"].to_numpy(dtype=np.int64) * 12 + monthly["m"].to_numpy(dtype=np.int64)
+    need = required.reindex(key).to_numpy()
+    ok = pd.DataFrame({p: monthly[f"n_{src}"].to_numpy() >= need for p, src in _STAT_SOURCE.items()})
+    grouped = ok.groupby(monthly["code"].to_numpy())
+    months_ok, present = grouped.sum(), grouped.size()
+    flags = months_ok.eq(len(months)) & present.eq(len(months)).to_numpy()[:, None]
+    flags = flags.reindex(codes, fill_value=False)
+    return {p: flags[p].to_numpy(dtype=bool) for p in _STAT_SOURCE}
+
+
 def statistics_from_aggregates(agg: pd.DataFrame, monthly: pd.DataFrame, exceed: pd.DataFrame, period: Period,
                                ev: AirEvalRuleSet, entities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Period statistics from the per-entity results of :func:`period_aggregate_queries`, whichever engine ran
     them: validity, GB/T 8170 rounding, compliance, exceedance, daily compliance rates, composite index."""
     v = ev.validity
     months = period_months(period.start, period.end)
-    required = {(y, m): v.required_days(y, m, d) for y, m, d in months}
-    # Validity per entity and pollutant: every month of the period meets its minimum, and a whole calendar year
-    # also needs ≥ 324 days (GB 3095 表4).
-    valid_flags: dict[str, pd.Series] = {}
-    for p, src in _STAT_SOURCE.items():
-        need = monthly[["y", "m"]].apply(lambda r: required[(int(r.y), int(r.m))], axis=1) if len(monthly) else pd.Series(dtype=float)
-        ok_month = (monthly[f"n_{src}"] >= need) if len(monthly) else pd.Series(dtype=bool)
-        months_ok = ok_month.groupby(monthly["code"]).sum() if len(monthly) else pd.Series(dtype=float)
-        n_months_present = monthly.groupby("code").size() if len(monthly) else pd.Series(dtype=float)
-        flag = (months_ok == len(months)) & (n_months_present == len(months))
-        if len(months) and all(required[(y, m)] == 0 for y, m, _ in months):
-            flag = pd.Series(True, index=agg["code"])
-        valid_flags[p] = flag.reindex(agg["code"]).fillna(False).astype(bool).to_numpy()
+    valid_flags = month_validity(monthly, agg["code"].to_numpy(), months, v)
     year_min = v.year_min_days if period.is_calendar_year() else 0
     codes = agg["code"].to_numpy()
     out: dict[str, object] = {"code": codes, "expected_days": np.full(len(codes), period.n_days)}
