@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -66,7 +67,48 @@ def phase_import_long(data: Path, work: Path, year: int) -> dict:
     return result
 
 
+def _evaluation_summary(res, seconds: float) -> dict:
+    table = res.table
+    city = table[table.level == "city"]
+    stations = table[table.level == "station"]
+    return {
+        "seconds": seconds, "stations": int(len(stations)), "cities": int(len(city)),
+        "valid_station_years": int(stations.valid_all.sum()), "peak_gb": _peak_gb(),
+        "example_city": city.iloc[0][["code", "valid_days", "good_ratio", "pm25_mean", "o3_8h_p90",
+                                      "composite_index"]].astype(str).to_dict(),
+    }
+
+
+def annual_path(work: Path, year: int) -> Path:
+    return work / f"annual-{year}.pkl"
+
+
 def phase_evaluate(data: Path, work: Path, year: int) -> dict:
+    """The full evaluation without persisting the hourly table (hourly AQI and moving means are computed for
+    every station-hour: the O3 8-h means enter the MDA8; the 24-h means and hourly AQI are what ``evaluate_hourly``
+    gives on request). The annual table is kept for the ``check`` phase."""
+    from qingshan.evaluate.air import evaluate_period
+    from qingshan.evaluate.periods import parse_period
+    from qingshan.store.workspace import Workspace
+
+    with Workspace(work / "ws-quotsoft", read_only=True) as ws:
+        t0 = time.perf_counter()
+        res = evaluate_period(ws.con, parse_period(str(year)), workers=_workers())
+        seconds = time.perf_counter() - t0
+    res.table.to_pickle(annual_path(work, year))
+    return _evaluation_summary(res, seconds)
+
+
+OPTIONS: dict = {"workers": None, "baseline": None}  # set from the command line, passed on to phase processes
+
+
+def _workers() -> int | None:
+    return OPTIONS["workers"]
+
+
+def phase_evaluate_persist(data: Path, work: Path, year: int) -> dict:
+    """The evaluation with the hourly table persisted on request (``air_hourly_eval``, one bulk Arrow insert per
+    block of stations)."""
     from qingshan.evaluate.air import evaluate_period
     from qingshan.evaluate.periods import parse_period
     from qingshan.store.workspace import Workspace
@@ -85,17 +127,23 @@ def phase_evaluate(data: Path, work: Path, year: int) -> dict:
             state["rows"] += batch.num_rows
 
         t0 = time.perf_counter()
-        res = evaluate_period(con, parse_period(str(year)), hourly_sink=persist)
-        seconds = time.perf_counter() - t0
-        table = res.table
-        city = table[table.level == "city"]
-        stations = table[table.level == "station"]
-        return {
-            "seconds": seconds, "hourly_rows": state["rows"], "stations": int(len(stations)), "cities": int(len(city)),
-            "valid_station_years": int(stations.valid_all.sum()), "peak_gb": _peak_gb(),
-            "example_city": city.iloc[0][["code", "valid_days", "good_ratio", "pm25_mean", "o3_8h_p90",
-                                          "composite_index"]].astype(str).to_dict(),
-        }
+        res = evaluate_period(con, parse_period(str(year)), hourly_sink=persist, workers=_workers())
+        out = _evaluation_summary(res, time.perf_counter() - t0)
+        con.execute("DROP TABLE IF EXISTS air_hourly_eval")
+    return {**out, "hourly_rows": state["rows"]}
+
+
+def phase_check(data: Path, work: Path, year: int) -> dict:
+    """The annual table of the last ``evaluate`` phase equals the baseline (``--baseline``: a pickle of the same
+    evaluation by the engine before issue 16), cell for cell, rows in (level, code) order."""
+    import pandas as pd
+
+    base = pd.read_pickle(OPTIONS["baseline"])
+    new = pd.read_pickle(annual_path(work, year))
+    key = ["level", "code"]
+    pd.testing.assert_frame_equal(base.sort_values(key).reset_index(drop=True),
+                                  new.sort_values(key).reset_index(drop=True), check_exact=True)
+    return {"identical": True, "rows": len(new), "columns": len(new.columns)}
 
 
 def phase_aqi_per_value(data: Path, work: Path, year: int, sample: int = 20_000) -> dict:
@@ -140,18 +188,56 @@ def phase_pandas(data: Path, work: Path, year: int) -> dict:
             "peak_gb": _peak_gb()}
 
 
+def phase_polars(data: Path, work: Path, year: int) -> dict:
+    """The Polars peer (lazy plan, rolling windows) on the same data; the CSV load is timed apart, as for pandas."""
+    import pandas as pd
+    import polars as pl
+    from peers import SIX, polars_evaluate
+
+    t0 = time.perf_counter()
+    df = (pl.scan_csv(next((data / "long").glob("*.csv")), schema_overrides={p: pl.Float64 for p in SIX})
+          .with_columns((pl.col("time").str.to_datetime("%Y-%m-%d %H:%M").dt.epoch("s") // 3600).alias("hi"))
+          .select("station", "hi", *SIX).collect())
+    load_s = time.perf_counter() - t0
+    stations = pd.read_csv(data / "stations.csv", dtype=str)
+    t0 = time.perf_counter()
+    out = polars_evaluate(df, stations)
+    return {"load_seconds": load_s, "seconds": time.perf_counter() - t0, "hourly_rows": out["hourly"].height,
+            "peak_gb": _peak_gb()}
+
+
 PHASES = {
     "import_quotsoft": phase_import_quotsoft,
     "import_long": phase_import_long,
     "evaluate": phase_evaluate,
+    "evaluate_persist": phase_evaluate_persist,
+    "check": phase_check,
+    "polars": phase_polars,
     "aqi_per_value": phase_aqi_per_value,
     "pandas": phase_pandas,
 }
 
 
+#: phases whose time is compared: run ``--repeat`` times, median wall time and the largest peak reported
+REPEATED = {"evaluate", "evaluate_persist", "polars", "pandas", "new_hour"}
+
+
+def _median_run(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "seconds" in r]
+    if not ok:
+        return runs[-1]
+    ok.sort(key=lambda r: r["seconds"])
+    out = dict(ok[len(ok) // 2])
+    out["runs_seconds"] = [r["seconds"] for r in runs if "seconds" in r]
+    out["peak_gb"] = max(r.get("peak_gb", 0.0) for r in ok)
+    return out
+
+
 def run_phase(name: str, data: Path, work: Path, year: int) -> dict:
+    extra = [a for k, v in OPTIONS.items() if v is not None for a in (f"--{k}", str(v))]
     proc = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--data", str(data), "--work", str(work), "--year", str(year)],
+        [sys.executable, __file__, "--phase", name, "--data", str(data), "--work", str(work), "--year", str(year),
+         *extra],
         capture_output=True, text=True,
     )
     if proc.returncode:
@@ -167,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=HERE / "out")
     ap.add_argument("--phase", choices=sorted(PHASES))
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--workers", type=int, help="threads of the evaluate phases (default: every core)")
+    ap.add_argument("--baseline", type=Path, help="annual table of the engine before issue 16 (a pickle): check phase")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each timed phase (the median is reported)")
+    ap.add_argument("--phases", help="comma-separated phases to run (default: all but check)")
     args = ap.parse_args(argv)
+    OPTIONS.update(workers=args.workers, baseline=args.baseline)
     data = args.data or args.work / f"data-{args.stations}-{args.year}"
     if args.phase:
         print(json.dumps(PHASES[args.phase](data, args.work, args.year), ensure_ascii=False, default=float))
@@ -178,22 +269,42 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"generating {args.stations} stations × {args.year} into {data} …", flush=True)
         generate(args.stations, args.year, data, "both")
-    results = {"stations": args.stations, "year": args.year, "data": str(data)}
-    for name in ("import_quotsoft", "import_long", "evaluate", "aqi_per_value") + (() if args.skip_pandas else ("pandas",)):
+    results = {"stations": args.stations, "year": args.year, "data": str(data), "workers": args.workers,
+               "load_average": os.getloadavg()}
+    names = args.phases.split(",") if args.phases else [
+        "import_quotsoft", "import_long", "evaluate", "evaluate_persist", "aqi_per_value", "polars",
+        *(() if args.skip_pandas else ("pandas",)), "new_hour", *(("check",) if args.baseline else ())]
+    for name in names:
         print(f"{name} …", flush=True)
-        results[name] = run_phase(name, data, args.work, args.year)
+        runs = [run_phase(name, data, args.work, args.year) for _ in range(args.repeat if name in REPEATED else 1)]
+        results[name] = _median_run(runs)
         print(f"  {json.dumps(results[name], ensure_ascii=False, default=float)}", flush=True)
-    if "pandas" in results and "seconds" in results["pandas"] and "seconds" in results["evaluate"]:
-        results["evaluate_vs_pandas"] = results["pandas"]["seconds"] / results["evaluate"]["seconds"]
+    ev = results.get("evaluate", {})
+    for peer in ("pandas", "polars"):
+        if "seconds" in results.get(peer, {}) and "seconds" in ev:
+            results[f"evaluate_vs_{peer}"] = results[peer]["seconds"] / ev["seconds"]
+    results["load_average_after"] = os.getloadavg()
     (args.work / "air_bench.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=float))
-    print("\nsummary")
-    q, lg, ev, av = (results.get(k, {}) for k in ("import_quotsoft", "import_long", "evaluate", "aqi_per_value"))
-    print(f"  import quotsoft  {q.get('seconds', float('nan')):7.1f} s   peak {q.get('peak_gb', float('nan')):.2f} GB   ({q.get('station_hours')} station-hours)")
-    print(f"  import long CSV  {lg.get('seconds', float('nan')):7.1f} s   peak {lg.get('peak_gb', float('nan')):.2f} GB")
-    print(f"  evaluate (hourly AQI + moving means persisted, daily, annual station+city)  {ev.get('seconds', float('nan')):7.1f} s   peak {ev.get('peak_gb', float('nan')):.2f} GB")
-    print(f"  AQI per row: ours {av.get('ours_us_per_row', float('nan')):.3f} µs, python-aqi {av.get('python_aqi_us_per_row', float('nan')):.1f} µs → ×{av.get('speedup_per_row', float('nan')):.0f}")
-    if "evaluate_vs_pandas" in results:
-        print(f"  plain pandas evaluation {results['pandas']['seconds']:.1f} s (+{results['pandas']['load_seconds']:.1f} s CSV load), peak {results['pandas']['peak_gb']:.2f} GB → ours ×{results['evaluate_vs_pandas']:.1f} faster")
+    print(f"\nsummary (median of {args.repeat} for {', '.join(sorted(REPEATED))}; load average "
+          f"{results['load_average'][0]:.1f} before, {results['load_average_after'][0]:.1f} after)")
+    rows = [("import quotsoft", "import_quotsoft"), ("import long CSV", "import_long"),
+            ("evaluate (hourly AQI + moving means, daily, annual station+city; hourly not persisted)", "evaluate"),
+            ("evaluate, hourly table persisted", "evaluate_persist"), ("Polars peer", "polars"),
+            ("plain pandas peer", "pandas"), ("new hour for every station (incremental)", "new_hour")]
+    for label, key in rows:
+        r = results.get(key)
+        if r and "seconds" in r:
+            print(f"  {label:<90} {r['seconds']:7.2f} s   peak {r.get('peak_gb', float('nan')):.2f} GB")
+        elif r:
+            print(f"  {label:<90} {r}")
+    av = results.get("aqi_per_value", {})
+    if "ours_us_per_row" in av:
+        print(f"  AQI per row: ours {av['ours_us_per_row']:.3f} µs, python-aqi {av['python_aqi_us_per_row']:.1f} µs → ×{av['speedup_per_row']:.0f}")
+    for peer in ("polars", "pandas"):
+        if f"evaluate_vs_{peer}" in results:
+            print(f"  ours ×{results[f'evaluate_vs_{peer}']:.1f} faster than the {peer} peer")
+    if "check" in results:
+        print(f"  annual table equal to the baseline: {results['check']}")
     return 0
 
 

@@ -192,19 +192,34 @@ def _pl_iaqi(x, bp, steps=STEPS):
     return _ceil9(raw)
 
 
+_TWO52 = 2.0**52
+
+
+def _rint(e):
+    """``np.rint`` as an expression: adding and removing 2⁵² rounds half to even in IEEE arithmetic (|x| < 2⁵²).
+    (Polars' own ``round(mode="half_to_even")`` is off for large values: 5e11 → 500000000000.00006.)"""
+    import polars as pl
+
+    return pl.when(e < 0).then(-((-e + _TWO52) - _TWO52)).otherwise((e + _TWO52) - _TWO52)
+
+
+def _div(e, c: float):
+    """``e / c`` rounded as IEEE division. Polars divides by a scalar through its reciprocal (5e11 / 1e9 gives
+    500.00000000000006), so the divisor is made a column: ``e · 0 + c``."""
+    return e / (e * 0.0 + c)
+
+
 def _ceil9(e):
     """``ceil(np.round(e, 9))``: numpy rounds ``e · 1e9`` half to even and divides back."""
     import polars as pl
 
-    scaled = e * 1e9
-    return (scaled.round(0, mode="half_to_even") / 1e9).ceil().cast(pl.Float64)
+    return _div(_rint(e * 1e9), 1e9).ceil().cast(pl.Float64)
 
 
 def _pl_rnd(e, digits: int = 0):
     """:func:`rnd`: ``round(round(x · s, 6)) / s`` half to even, as numpy computes it."""
     s = 10.0**digits
-    inner = ((e * s) * 1e6).round(0, mode="half_to_even") / 1e6
-    return inner.round(0, mode="half_to_even") / s
+    return _div(_rint(_div(_rint((e * s) * 1e6), 1e6)), s)
 
 
 def _pl_daily_aqi(cols):
@@ -243,26 +258,31 @@ def polars_evaluate(df, stations: pd.DataFrame) -> dict:
     hourly = lf.select("station", "hi", *iaqis).with_columns(
         pl.max_horizontal([f"iaqi_{p}" for p in SIX]).alias("aqi"))
 
-    # (2) moving means per station over a complete hourly grid (rolling windows over each station's rows)
-    bounds = lf.select(pl.col("hi").min().alias("lo"), pl.col("hi").max().alias("hi_"))
-    hours = bounds.select(pl.int_ranges("lo", pl.col("hi_") + 1).alias("hi")).explode("hi")
-    codes = lf.select(pl.col("station").unique(maintain_order=True))
-    full = (codes.join(hours, how="cross").join(lf, on=["station", "hi"], how="left")
-            .sort(["station", "hi"]))
+    # (2) moving means per station over a complete hourly grid (rolling windows over each station's rows); the
+    # grid is keyed by one integer (station number × hours + hour offset), which joins faster than two keys
+    codes = lf.select(pl.col("station").unique().sort()).with_row_index("s").collect().lazy()
+    lo, last = lf.select(pl.col("hi").min().alias("lo"), pl.col("hi").max().alias("last")).collect().row(0)
+    n = last - lo + 1
+    keyed = lf.join(codes, on="station").select((pl.col("s").cast(pl.Int64) * n + pl.col("hi") - lo).alias("k"), *SIX)
+    full = (codes.select(pl.int_range(0, pl.len() * n, dtype=pl.Int64).alias("k"))
+            .join(keyed, on="k", how="left")
+            .with_columns((pl.col("k") // n).cast(pl.UInt32).alias("s"), (pl.col("k") % n + lo).alias("hi"))
+            .join(codes, on="s").sort("k").select("station", "hi", *SIX))
     moving = full.with_columns(
         [pl.col(p).rolling_mean(24, min_samples=20).over("station").alias(f"{p}_24h") for p in SIX]
         + [pl.col("o3").rolling_mean(8, min_samples=6).over("station").alias("o3_8h")]
     )
+    hourly, moving = pl.collect_all([hourly, moving])  # materialised once: every later plan starts from them
 
     # (3) daily values per station
-    mv = moving.with_columns(((pl.col("hi") - 1) // 24).alias("day"))
+    mv = moving.lazy().with_columns(((pl.col("hi") - 1) // 24).alias("day"))
     mean_aggs = [pl.when(pl.col(p).count() >= 20).then(pl.col(p).mean()).alias(p) for p in DAILY_MEAN]
     win = pl.col("o3_8h").filter((pl.col("hi") - 1) % 24 + 1 >= 8)
     daily = mv.group_by(["station", "day"]).agg(
         mean_aggs
         + [pl.when(pl.col("o3").count() >= 20).then(pl.col("o3").max()).alias("o3_1h_max"),
            pl.when((win.count() >= 14) | (win.max() > O3_8H_LIMIT)).then(win.max()).alias("o3_8h_max")]
-    ).with_columns(_pl_daily_aqi(None).alias("aqi")).sort(["station", "day"])
+    ).with_columns(_pl_daily_aqi(None).alias("aqi")).sort(["station", "day"]).collect().lazy()
 
     # (4) annual per station, (5) city daily and annual over the non-control stations
     st = pl.from_pandas(_stations(stations)).lazy()
@@ -270,14 +290,13 @@ def polars_evaluate(df, stations: pd.DataFrame) -> dict:
                   .group_by(["city", "day"]).agg([pl.col(c).mean() for c in list(DAILY_MEAN) + ["o3_1h_max", "o3_8h_max"]])
                   .with_columns(_pl_daily_aqi(None).alias("aqi")).sort(["city", "day"]))
     plans = {
-        "hourly": hourly,
-        "moving": moving.select("station", "hi", *[f"{p}_24h" for p in SIX], "o3_8h"),
         "station_daily": daily,
         "station_annual": _pl_annual(daily, "station"),
         "city_daily": city_daily,
         "city_annual": _pl_annual(city_daily, "city"),
     }
-    return dict(zip(plans, pl.collect_all(list(plans.values()))))
+    return {"hourly": hourly, "moving": moving.select("station", "hi", *[f"{p}_24h" for p in SIX], "o3_8h"),
+            **dict(zip(plans, pl.collect_all(list(plans.values()))))}
 
 
 def load_long(path) -> pd.DataFrame:
