@@ -168,7 +168,7 @@ def station_daily(grid, segments, hourly_sink: Callable[[pa.Table], None] | None
     return _daily_arrow(grid.stations, grid.first_day, dv, counts, dv["hours"] > 0, segments), dv
 
 
-def _group_sum(groups: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def group_sum(groups: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """``groups @ x`` for a G × S 0/1 membership matrix. When every station is in at most one group (cities,
     districts, towns) the sum is a scatter-add in station order: exact, single-threaded and far cheaper than a BLAS
     product, whose threads spin on a busy machine."""
@@ -194,7 +194,7 @@ def group_daily(codes: np.ndarray, groups: np.ndarray, n_members: np.ndarray, dv
     values from at least ``max(1, ceil(min_fraction · n_members))`` stations."""
     need = np.maximum(1, np.ceil(min_fraction * n_members))[:, None]
     values, counts = {}, {}
-    group_sum = _group_sum(groups)
+    group_sum = group_sum(groups)
     for c in DAILY_COLUMNS:
         v = dv[c]
         ok = ~np.isnan(v)
