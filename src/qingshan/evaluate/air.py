@@ -194,12 +194,12 @@ def group_daily(codes: np.ndarray, groups: np.ndarray, n_members: np.ndarray, dv
     values from at least ``max(1, ceil(min_fraction · n_members))`` stations."""
     need = np.maximum(1, np.ceil(min_fraction * n_members))[:, None]
     values, counts = {}, {}
-    group_sum = group_sum(groups)
+    summed = group_sum(groups)
     for c in DAILY_COLUMNS:
         v = dv[c]
         ok = ~np.isnan(v)
-        total = group_sum(np.where(ok, v, 0.0))
-        n = group_sum(ok.astype(float))
+        total = summed(np.where(ok, v, 0.0))
+        n = summed(ok.astype(float))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / np.maximum(n, 1)
         values[c] = np.where(n >= need, round_gbt8170_array(mean, digits_of(c)), np.nan)
