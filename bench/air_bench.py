@@ -146,6 +146,37 @@ def phase_check(data: Path, work: Path, year: int) -> dict:
     return {"identical": True, "rows": len(new), "columns": len(new.columns)}
 
 
+def phase_new_hour(data: Path, work: Path, year: int) -> dict:
+    """One new hour for every station, evaluated incrementally (:func:`qingshan.evaluate.incremental.update`):
+    the last hour of the year is taken out of the store and the cache updated without it (not timed), then it
+    arrives again (written as a feed writes it, not timed) and ``update`` is timed: hourly AQI and moving means of
+    that hour, the day's values of every station and group, month and year to date of every station and group.
+    The cache of the year is built first when absent (not timed)."""
+    import pyarrow as pa
+
+    from qingshan.evaluate import incremental
+    from qingshan.standards.pollutants import SIX
+    from qingshan.store.workspace import Workspace
+
+    with Workspace(work / "ws-quotsoft") as ws:
+        con = ws.con
+        last = con.execute("SELECT max(hi) FROM air_hourly").fetchall()[0][0]
+        rows = con.sql(f"SELECT station, hi, {', '.join(SIX)}, import_id FROM air_hourly WHERE hi = {last}").to_arrow_table()
+        pairs = list(zip(rows.column("station").to_pylist(), rows.column("hi").to_pylist()))
+        t0 = time.perf_counter()
+        con.execute(f"DELETE FROM air_hourly WHERE hi = {last}")
+        before = incremental.update(con, pairs)  # builds the year when it is not cached yet
+        prepare_s = time.perf_counter() - t0
+        ws.upsert_air_hourly(pa.Table.from_batches(rows.to_batches(), rows.schema))
+        t0 = time.perf_counter()
+        summary = incremental.update(con, pairs)
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "station_hours": summary.station_hours, "station_days": summary.station_days,
+            "group_days": summary.group_days, "hourly_rows": summary.hourly.num_rows,
+            "month_rows": len(summary.month), "year_rows": len(summary.year), "built_years": before.built_years,
+            "prepare_seconds": prepare_s, "peak_gb": _peak_gb()}
+
+
 def phase_aqi_per_value(data: Path, work: Path, year: int, sample: int = 20_000) -> dict:
     import numpy as np
     import pandas as pd
@@ -213,6 +244,7 @@ PHASES = {
     "evaluate_persist": phase_evaluate_persist,
     "check": phase_check,
     "polars": phase_polars,
+    "new_hour": phase_new_hour,
     "aqi_per_value": phase_aqi_per_value,
     "pandas": phase_pandas,
 }

@@ -406,7 +406,7 @@ def evaluate_period(
     if not len(grid.stations):
         return result
     daily, dv = station_daily(grid, segs, hourly_sink, aqi_override, workers)
-    ent = con.sql(f"SELECT code, name, city, district, town, is_control, network FROM {stations}").df()
+    ent = entities(con, stations)
     frames = []
     con.register("_daily", daily)
     try:
@@ -446,6 +446,11 @@ def membership(names: np.ndarray, stations: np.ndarray, member_group: np.ndarray
     keep = s >= 0
     m[g[keep], s[keep]] = 1.0
     return m
+
+
+def entities(con: duckdb.DuckDBPyConnection, stations: str = "stations") -> pd.DataFrame:
+    """The station register columns the evaluation needs (code, name, city, district, town, is_control, network)."""
+    return con.sql(f"SELECT code, name, city, district, town, is_control, network FROM {stations}").df()
 
 
 def empty_result(period: Period, segs) -> EvaluationResult:
