@@ -1,4 +1,4 @@
-"""The air engine's cache of derived daily values (migration 8, docs/performance.md#incremental).
+"""The air engine's cache of derived daily values (migration 8, docs/performance.md#incremental-evaluation).
 
 ``air_eval_daily`` holds station daily rows and ``air_eval_group_daily`` city/district/town daily rows exactly as
 :func:`qingshan.evaluate.air.station_daily` and ``group_daily`` produce them; ``air_eval_coverage`` records which
