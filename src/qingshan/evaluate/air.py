@@ -43,6 +43,7 @@ from ..standards.rounding import round_gbt8170_array
 from ..standards.rulesets import SWITCH_2026, AirEvalRuleSet, aqi_ruleset_for, eval_ruleset_for
 from ..store.review import air_source, data_label, reviewed_available
 from .grid import DAILY_COLUMNS, daily_values, hourly_table, load_grid, moving_mean, moving_means, with_daily_aqi
+from .parallel import block_size, cores, map_ordered
 from .periods import Period, day_date, day_index
 
 
@@ -120,7 +121,7 @@ def _daily_arrow(codes: np.ndarray, first_day: int, values: dict[str, np.ndarray
     day = (first_day + days).astype(np.int64)
     flat = {c: values[c][rows, days] for c in DAILY_COLUMNS}
     aqi = with_daily_aqi(flat, day, segments)
-    cols = {"station": pa.array(codes[rows].astype(str)), "day": pa.array(day)}
+    cols = {"station": pa.array(codes.astype(str)).take(pa.array(rows)), "day": pa.array(day)}
     cols.update({c: pa.array(v, from_pandas=True) for c, v in flat.items()})
     cols.update({k: pa.array(v[rows, days]) for k, v in counts.items()})
     for k, v in aqi.items():
@@ -136,25 +137,52 @@ def _daily_arrow(codes: np.ndarray, first_day: int, values: dict[str, np.ndarray
 
 
 def station_daily(grid, segments, hourly_sink: Callable[[pa.Table], None] | None = None,
-                  aqi_override: AqiRuleSet | None = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
+                  aqi_override: AqiRuleSet | None = None, workers: int | None = None) -> tuple[pa.Table, dict[str, np.ndarray]]:
     """Daily rows (with daily AQI) of every station-day with data, and the S × D daily arrays.
 
-    With ``hourly_sink`` the hourly evaluation of each block of stations is produced in the same pass (the moving
-    means are computed once) and handed to the sink, so a full evaluation never holds all hourly results."""
-    parts = []
+    Blocks of stations are evaluated on ``workers`` threads (default: every core, :mod:`.parallel`). With
+    ``hourly_sink`` the hourly evaluation of each block is produced in the same pass (the moving means are
+    computed once) and handed to the sink in station order, so a full evaluation never holds all hourly results."""
     validity = segments[0][2].validity
     aqi_segs = aqi_segments(grid.first_day, grid.first_day + grid.n_days - 1, aqi_override)
-    for part in grid.blocks():
+    workers = cores() if workers is None else workers
+
+    def evaluate_block(part):
         if hourly_sink is not None:
             mv = moving_means(part, validity)
-            hourly_sink(hourly_table(part, mv, aqi_segs))
-            o3_8h = mv["o3_8h"]
-        else:
-            o3_8h = moving_mean(part.values["o3"], 8, validity.o3_8h_min_hours, 0)
-        parts.append(daily_values(part, o3_8h, segments))
+            return daily_values(part, mv["o3_8h"], segments), hourly_table(part, mv, aqi_segs)
+        o3_8h = moving_mean(part.values["o3"], 8, validity.o3_8h_min_hours, 0)
+        return daily_values(part, o3_8h, segments), None
+
+    size = block_size(len(grid.stations), workers)
+    blocks = (slice(i, i + size) for i in range(0, len(grid.stations), size))
+    parts = []
+    for daily_part, hourly in map_ordered(lambda rows: evaluate_block(grid.rows(rows)), blocks, workers):
+        if hourly is not None:
+            hourly_sink(hourly)
+        parts.append(daily_part)
+    if not parts:
+        parts = [daily_values(grid, moving_mean(grid.values["o3"], 8, validity.o3_8h_min_hours, 0), segments)]
     dv = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     counts = {k: v for k, v in dv.items() if k.startswith("n_") or k == "hours"}
     return _daily_arrow(grid.stations, grid.first_day, dv, counts, dv["hours"] > 0, segments), dv
+
+
+def group_sum(groups: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``groups @ x`` for a G × S 0/1 membership matrix. When every station is in at most one group (cities,
+    districts, towns) the sum is a scatter-add in station order: exact, single-threaded and far cheaper than a BLAS
+    product, whose threads spin on a busy machine."""
+    if not groups.size or groups.sum(axis=0).max() > 1:
+        return lambda x: groups @ x
+    member = groups.any(axis=0)
+    group_of = groups.argmax(axis=0)[member]
+
+    def summed(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((groups.shape[0],) + x.shape[1:])
+        np.add.at(out, group_of, x[member])
+        return out
+
+    return summed
 
 
 def group_daily(codes: np.ndarray, groups: np.ndarray, n_members: np.ndarray, dv: dict[str, np.ndarray], first_day: int,
@@ -166,11 +194,12 @@ def group_daily(codes: np.ndarray, groups: np.ndarray, n_members: np.ndarray, dv
     values from at least ``max(1, ceil(min_fraction · n_members))`` stations."""
     need = np.maximum(1, np.ceil(min_fraction * n_members))[:, None]
     values, counts = {}, {}
+    summed = group_sum(groups)
     for c in DAILY_COLUMNS:
         v = dv[c]
         ok = ~np.isnan(v)
-        total = groups @ np.where(ok, v, 0.0)
-        n = groups @ ok.astype(float)
+        total = summed(np.where(ok, v, 0.0))
+        n = summed(ok.astype(float))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / np.maximum(n, 1)
         values[c] = np.where(n >= need, round_gbt8170_array(mean, digits_of(c)), np.nan)
@@ -260,25 +289,36 @@ def period_statistics(
     return statistics_from_aggregates(agg, monthly, exceed, period, ev, entities)
 
 
+def month_validity(monthly: pd.DataFrame, codes: np.ndarray, months: list[tuple[int, int, int]],
+                   v) -> dict[str, np.ndarray]:
+    """Per pollutant, which of ``codes`` meet the monthly minimum of valid days in every month of the period
+    (GB 3095 表4; HJ 663 §6.1): one grouped reduction over the ``monthly`` counts, no per-row Python.
+
+    ``monthly`` has ``code, y, m, n_<source>`` rows (one per entity-month with data); ``months`` are the period's
+    ``(year, month, days in the period)``. An entity lacking a month's row fails that month, unless every month
+    of the period requires no day at all."""
+    required = pd.Series({y * 12 + m: v.required_days(y, m, d) for y, m, d in months}, dtype=np.int64)
+    if len(months) and not required.any():
+        return {p: np.ones(len(codes), dtype=bool) for p in _STAT_SOURCE}
+    if not len(monthly):
+        return {p: np.zeros(len(codes), dtype=bool) for p in _STAT_SOURCE}
+    key = monthly["y"].to_numpy(dtype=np.int64) * 12 + monthly["m"].to_numpy(dtype=np.int64)
+    need = required.reindex(key).to_numpy()
+    ok = pd.DataFrame({p: monthly[f"n_{src}"].to_numpy() >= need for p, src in _STAT_SOURCE.items()})
+    grouped = ok.groupby(monthly["code"].to_numpy())
+    months_ok, present = grouped.sum(), grouped.size()
+    flags = months_ok.eq(len(months)) & present.eq(len(months)).to_numpy()[:, None]
+    flags = flags.reindex(codes, fill_value=False)
+    return {p: flags[p].to_numpy(dtype=bool) for p in _STAT_SOURCE}
+
+
 def statistics_from_aggregates(agg: pd.DataFrame, monthly: pd.DataFrame, exceed: pd.DataFrame, period: Period,
                                ev: AirEvalRuleSet, entities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Period statistics from the per-entity results of :func:`period_aggregate_queries`, whichever engine ran
     them: validity, GB/T 8170 rounding, compliance, exceedance, daily compliance rates, composite index."""
     v = ev.validity
     months = period_months(period.start, period.end)
-    required = {(y, m): v.required_days(y, m, d) for y, m, d in months}
-    # Validity per entity and pollutant: every month of the period meets its minimum, and a whole calendar year
-    # also needs ≥ 324 days (GB 3095 表4).
-    valid_flags: dict[str, pd.Series] = {}
-    for p, src in _STAT_SOURCE.items():
-        need = monthly[["y", "m"]].apply(lambda r: required[(int(r.y), int(r.m))], axis=1) if len(monthly) else pd.Series(dtype=float)
-        ok_month = (monthly[f"n_{src}"] >= need) if len(monthly) else pd.Series(dtype=bool)
-        months_ok = ok_month.groupby(monthly["code"]).sum() if len(monthly) else pd.Series(dtype=float)
-        n_months_present = monthly.groupby("code").size() if len(monthly) else pd.Series(dtype=float)
-        flag = (months_ok == len(months)) & (n_months_present == len(months))
-        if len(months) and all(required[(y, m)] == 0 for y, m, _ in months):
-            flag = pd.Series(True, index=agg["code"])
-        valid_flags[p] = flag.reindex(agg["code"]).fillna(False).astype(bool).to_numpy()
+    valid_flags = month_validity(monthly, agg["code"].to_numpy(), months, v)
     year_min = v.year_min_days if period.is_calendar_year() else 0
     codes = agg["code"].to_numpy()
     out: dict[str, object] = {"code": codes, "expected_days": np.full(len(codes), period.n_days)}
@@ -346,24 +386,27 @@ def evaluate_period(
     aqi_override: AqiRuleSet | None = None,
     data: str = "reviewed",
     exclude_dust: bool | None = None,
+    workers: int | None = None,
 ) -> EvaluationResult:
     """HJ 663 evaluation of ``period`` for stations and cities/districts (optionally of one city).
 
     ``hourly_sink``, when given, receives the hourly evaluation (:func:`evaluate_hourly` columns) block by block,
     computed in the same pass. ``data``: reviewed (default) or raw; ``exclude_dust`` (default: the rule set's
-    option) deducts the particulate data of hours marked 沙尘天气影响."""
+    option) deducts the particulate data of hours marked 沙尘天气影响. ``workers``: threads over blocks of
+    stations (default: every core)."""
     segs = ruleset_segments(period.first_day, period.last_day, ev_override)
     ev_last = segs[-1][2]
     dust = any(ev.exclude_dust for _, _, ev in segs) if exclude_dust is None else exclude_dust
     source, used = store_source(con, source, data, dust)
-    grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter))
+    grid = load_grid(con, source, period.first_day, period.last_day, _station_where(stations, city, station_filter),
+                     compact=True)
     result = empty_result(period, segs)
     result.data, result.exclude_dust = used, dust and used == "reviewed"
     result.notes.append(data_label(result.data, result.exclude_dust))
     if not len(grid.stations):
         return result
-    daily, dv = station_daily(grid, segs, hourly_sink, aqi_override)
-    ent = con.sql(f"SELECT code, name, city, district, town, is_control, network FROM {stations}").df()
+    daily, dv = station_daily(grid, segs, hourly_sink, aqi_override, workers)
+    ent = entities(con, stations)
     frames = []
     con.register("_daily", daily)
     try:
@@ -379,12 +422,7 @@ def evaluate_period(
         names = np.array(sorted(members[lvl].unique()), dtype=object)
         if not len(names):
             continue
-        pos = {c: i for i, c in enumerate(grid.stations)}
-        gidx = {g: i for i, g in enumerate(names)}
-        m = np.zeros((len(names), len(grid.stations)))
-        for code, g in zip(members["code"], members[lvl]):
-            if code in pos:
-                m[gidx[g], pos[code]] = 1.0
+        m = membership(names, grid.stations, members[lvl].to_numpy(), members["code"].to_numpy())
         n_members = members.groupby(lvl).size().reindex(names).to_numpy(dtype=float)
         cdaily = group_daily(names, m, n_members, dv, grid.first_day, segs, ev_last.city_min_station_fraction)
         if not cdaily.num_rows:  # no member has data in the period (e.g. town stations set up later)
@@ -431,6 +469,22 @@ def member_daily(con: duckdb.DuckDBPyConnection, period: Period, stations: str =
     city_of = dict(zip(members["code"], members["city"]))
     return MemberDaily(grid.stations, np.array([city_of[c] for c in grid.stations], dtype=object), grid.first_day,
                        {c: dv[c] for c in DAILY_COLUMNS}, segs[-1][2], registered)
+
+
+def membership(names: np.ndarray, stations: np.ndarray, member_group: np.ndarray, member_code: np.ndarray) -> np.ndarray:
+    """The G × S 0/1 matrix of :func:`group_daily`: group ``names[g]`` holds grid station ``stations[s]`` when a
+    member row pairs them (members without data in the grid are left out)."""
+    m = np.zeros((len(names), len(stations)))
+    s = pd.Index(stations).get_indexer(member_code)
+    g = pd.Index(names).get_indexer(member_group)
+    keep = s >= 0
+    m[g[keep], s[keep]] = 1.0
+    return m
+
+
+def entities(con: duckdb.DuckDBPyConnection, stations: str = "stations") -> pd.DataFrame:
+    """The station register columns the evaluation needs (code, name, city, district, town, is_control, network)."""
+    return con.sql(f"SELECT code, name, city, district, town, is_control, network FROM {stations}").df()
 
 
 def empty_result(period: Period, segs) -> EvaluationResult:

@@ -49,39 +49,73 @@ class HourGrid:
         return len(self.stations), (self.n_days + 1) * 24
 
     def blocks(self, size: int = 200):
-        """Views of at most ``size`` stations each: engines work block by block to bound their memory."""
+        """Float64 grids of at most ``size`` stations each (views of a float64 grid, copies of a compact one): engines
+        work block by block to bound their memory."""
         for i in range(0, len(self.stations), size):
-            yield HourGrid(self.stations[i : i + size], self.first_day, self.n_days,
-                           {p: v[i : i + size] for p, v in self.values.items()}, self.present[i : i + size])
+            yield self.rows(slice(i, i + size))
+
+    def rows(self, which: slice) -> HourGrid:
+        """The grid of some stations, its values as float64 (a view when they are float64 already)."""
+        return HourGrid(self.stations[which], self.first_day, self.n_days,
+                        {p: np.asarray(v[which], dtype=np.float64) for p, v in self.values.items()},
+                        self.present[which])
 
 
-def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_day: int, where: str = "") -> HourGrid:
-    """Scatter ``source`` (``station, hi`` + six pollutants) for ``first_day − 1 … last_day`` into a grid."""
+def load_grid(con: duckdb.DuckDBPyConnection, source: str, first_day: int, last_day: int, where: str = "",
+              compact: bool = False) -> HourGrid:
+    """Scatter ``source`` (``station, hi`` + six pollutants) for ``first_day − 1 … last_day`` into a grid.
+
+    The rows stream from DuckDB in Arrow record batches and each batch is scattered as it arrives (one scatter, no
+    concatenated copy of the rows). With ``compact`` a pollutant's grid is float32 as long as every value read is
+    exactly a float32 (integers at reporting precision are; a value such as CO 1.3 is not and turns that
+    pollutant's grid float64): half the memory, the same values. :meth:`HourGrid.blocks` hands the kernels float64
+    blocks either way."""
     first_hi, last_hi = (first_day - 1) * 24 + 1, (last_day + 1) * 24
     cond = f"hi BETWEEN {first_hi} AND {last_hi}" + (f" AND ({where})" if where else "")
     stations = np.array(
         [r[0] for r in con.execute(f"SELECT DISTINCT station FROM {source} WHERE {cond} ORDER BY 1").fetchall()],
         dtype=object,
     )
+    shape = (len(stations), (last_day - first_day + 2) * 24)
+    grid = empty_grid(stations, first_day, last_day, np.float32 if compact else np.float64)
+    if not len(stations):
+        return grid
     con.register("_grid_idx", pa.table({"station": pa.array(stations.astype(str)),
                                         "idx": pa.array(np.arange(len(stations), dtype=np.int32))}))
-    shape = (len(stations), (last_day - first_day + 2) * 24)
     try:
-        table = con.sql(
+        reader = con.sql(
             f"""SELECT CAST(d.idx AS BIGINT) * {shape[1]} + (s.hi - {first_hi}) AS flat, {', '.join('s.' + p for p in SIX)}
                 FROM (SELECT * FROM {source} WHERE {cond}) s JOIN _grid_idx d ON d.station = s.station"""
-        ).to_arrow_table()
+        ).to_arrow_reader(1 << 20)
+        for batch in reader:
+            scatter_into(grid, batch.column(0).to_numpy(), ((p, batch.column(i + 1)) for i, p in enumerate(SIX)))
     finally:
         con.unregister("_grid_idx")
+    return grid
 
-    def columns():  # one pollutant at a time, releasing each Arrow column once scattered
-        nonlocal table
-        for p in SIX:
-            values = table.column(p).to_numpy()  # nulls arrive as NaN
-            table = table.drop_columns([p])
-            yield p, values
 
-    return scatter(stations, first_day, last_day, table.column("flat").to_numpy(), columns())
+def empty_grid(stations: np.ndarray, first_day: int, last_day: int, dtype=np.float64) -> HourGrid:
+    """A grid of ``stations`` for ``first_day − 1 … last_day`` with every value missing."""
+    shape = (len(stations), (last_day - first_day + 2) * 24)
+    return HourGrid(stations, first_day, last_day - first_day + 1, {p: np.full(shape, np.nan, dtype) for p in SIX},
+                    np.zeros(shape, dtype=bool))
+
+
+def scatter_into(grid: HourGrid, flat: np.ndarray, columns) -> None:
+    """Place row values (Arrow or numpy columns, nulls = missing) at their flat grid positions; a float32 grid
+    becomes float64 before it would receive a value float32 cannot hold exactly."""
+    grid.present.ravel()[flat] = True
+    for p, column in columns:
+        values = column.to_numpy(zero_copy_only=False) if isinstance(column, pa.Array | pa.ChunkedArray) else column
+        g = grid.values[p]
+        if g.dtype == np.float32 and values.dtype != np.float32:
+            narrow = values.astype(np.float32)
+            differ = narrow != values  # NaN (missing) differs from itself: only those may differ
+            if differ.any() and not np.isnan(values[differ]).all():
+                g = grid.values[p] = g.astype(np.float64)
+            else:
+                values = narrow
+        g.ravel()[flat] = values
 
 
 def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np.ndarray], n_stations: int) -> HourGrid:
@@ -95,15 +129,9 @@ def grid_from_rows(station_idx: np.ndarray, hi: np.ndarray, values: dict[str, np
 
 def scatter(stations: np.ndarray, first_day: int, last_day: int, flat: np.ndarray, columns) -> HourGrid:
     """Place row values at their flat grid positions (``station × width + hour offset``)."""
-    shape = (len(stations), (last_day - first_day + 2) * 24)
-    present = np.zeros(shape, dtype=bool)
-    present.ravel()[flat] = True
-    grids = {}
-    for p, column in columns:
-        g = np.full(shape, np.nan)
-        g.ravel()[flat] = column
-        grids[p] = g
-    return HourGrid(stations, first_day, last_day - first_day + 1, grids, present)
+    grid = empty_grid(stations, first_day, last_day)
+    scatter_into(grid, flat, columns)
+    return grid
 
 
 # --- moving means ---------------------------------------------------------------------------------------------

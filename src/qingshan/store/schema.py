@@ -83,6 +83,32 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+_DAILY_VALUES = """
+    so2 DOUBLE, no2 DOUBLE, co DOUBLE, o3_1h_max DOUBLE, o3_8h_max DOUBLE, pm10 DOUBLE, pm25 DOUBLE"""
+_DAILY_AQI = """
+    iaqi_so2 SMALLINT, iaqi_no2 SMALLINT, iaqi_co SMALLINT, iaqi_o3 SMALLINT, iaqi_o3_8h SMALLINT,
+    iaqi_pm10 SMALLINT, iaqi_pm25 SMALLINT, aqi SMALLINT, level TINYINT, primary_pollutants VARCHAR,
+    day_valid BOOLEAN, eval_ruleset VARCHAR"""
+EVAL_CACHE_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS air_eval_daily (
+    station VARCHAR NOT NULL, day BIGINT NOT NULL, {_DAILY_VALUES},
+    n_so2 BIGINT, n_no2 BIGINT, n_co BIGINT, n_pm10 BIGINT, n_pm25 BIGINT, n_o3 BIGINT, n_o3_8h BIGINT, hours BIGINT,
+    {_DAILY_AQI},
+    PRIMARY KEY (station, day)
+);
+CREATE TABLE IF NOT EXISTS air_eval_group_daily (
+    grp_level VARCHAR NOT NULL, station VARCHAR NOT NULL, day BIGINT NOT NULL, {_DAILY_VALUES},
+    ns_so2 INTEGER, ns_no2 INTEGER, ns_co INTEGER, ns_o3_1h_max INTEGER, ns_o3_8h_max INTEGER, ns_pm10 INTEGER,
+    ns_pm25 INTEGER, n_stations INTEGER, {_DAILY_AQI},
+    PRIMARY KEY (grp_level, station, day)
+);
+CREATE TABLE IF NOT EXISTS air_eval_coverage (
+    first_day BIGINT NOT NULL, last_day BIGINT NOT NULL, data VARCHAR NOT NULL, exclude_dust BOOLEAN NOT NULL,
+    built_at TIMESTAMP DEFAULT current_timestamp
+);
+"""
+
+
 class StoreTooNew(QingshanError, RuntimeError):
     """The workspace was written by a newer qingshan: its schema is unknown to this code."""
 
@@ -216,6 +242,12 @@ def _met_hourly(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MET_SCHEMA)
 
 
+def _eval_cache_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # derived daily values of the air engine and the day ranges they cover (docs/performance.md): a cache, always
+    # rebuildable from air_hourly, so it carries no import_id
+    con.execute(EVAL_CACHE_SCHEMA)
+
+
 def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ALARM_SCHEMA)
 
@@ -239,6 +271,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "sensor_calibration (versioned grid-sensor calibrations)", _sensor_calibration),
     Migration(5, "review_marks and review_dismissals (data review)", _review_tables),
     Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
+    Migration(8, "air_eval_daily, air_eval_group_daily, air_eval_coverage (incremental evaluation cache)",
+              _eval_cache_tables),
 )
 LATEST = MIGRATIONS[-1].version
 
