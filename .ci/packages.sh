@@ -9,7 +9,11 @@
 set -euo pipefail
 PKGS=(chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils npm)
 missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in "${PKGS[@]}"; do
+  # npm also ships inside NodeSource's nodejs package, which conflicts with Debian's npm: the command is enough
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
