@@ -493,3 +493,18 @@ def test_piped_help_is_whole():
     assert res.returncode == 0, res.stderr
     assert "…" not in res.stdout
     assert "gb3095-2012 | gb3095-2026-transitional | gb3095-2026-final（默认按日期）" in res.stdout
+
+
+def test_every_command_group_has_its_commands():
+    """Old code: the lazily imported groups whose module defines a single command (noise, rain, dust, export) came
+    back empty ("No such command 'evaluate'"), because typer returns such an app as the command itself."""
+    import typer
+
+    from qingshan.cli import app
+
+    root = typer.main.get_command(app)
+    groups = {name: cmd for name, cmd in root.commands.items() if hasattr(cmd, "commands")}
+    assert {"air", "water", "noise", "rain", "dust", "export", "ledger", "alerts"} <= set(groups)
+    for name, group in groups.items():
+        assert group.commands, name
+    assert set(groups["noise"].commands) == {"evaluate"} and set(groups["export"].commands) == {"lake"}

@@ -25,7 +25,9 @@ class LazyGroup(TyperGroup):
         if self._loaded is None:
             module, attr = self.target
             real = typer.main.get_command(getattr(importlib.import_module(module), attr))
-            self._loaded = dict(getattr(real, "commands", {}))
+            # a Typer app with one command and no callback comes back as that command, not as a group
+            commands = getattr(real, "commands", None)  # typer's own click: a group is not a click.Group
+            self._loaded = dict(commands) if commands is not None else {real.name: real}
         return self._loaded
 
     @commands.setter
