@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +32,8 @@ if not Path(CHROMIUM).exists():
     pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
 playwright = pytest.importorskip("playwright.sync_api")
 
-from .test_dispatch_browser import User, _free_port, png  # noqa: E402  (after the skip: it needs playwright)
+from .console_server import running_console  # noqa: E402
+from .test_dispatch_browser import User, png  # noqa: E402  (after the skip: it needs playwright)
 
 SCENARIO = generate("industry", 1)
 #: the scenario's station district becomes a ledger unit of build_org, so the event goes to 武进区 by default
@@ -87,25 +84,8 @@ def server(tmp_path_factory):
     run = cli(ws, "alerts", "run", "--until", f"{sc.at:%Y-%m-%d %H:00}", "--hours", "24")
     assert "新增" in run, run
 
-    port = _free_port()
-    log = open(root / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("控制台未启动：" + (root / "serve.log").read_text(encoding="utf-8")[-2000:])
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_console(ws, root / "serve.log", deadline_s=120) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

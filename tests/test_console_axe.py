@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .conftest import DEMO_PASSWORD, demo_copy
-from .test_console_browser import _free_port, browser  # noqa: F401  (fixture)
+from .console_server import running_console
+from .test_console_browser import browser  # noqa: F401  (fixture)
 from .test_console_responsive import DESK, PHONE, charts_drawn
 
 pytestmark = pytest.mark.slow
@@ -78,25 +77,8 @@ def server(tmp_path_factory, demo_build):
                                                              "属地：横林镇")
     finally:
         ledger.dispose()
-    port = _free_port()
-    log = open(ws / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("控制台未启动：" + (ws / "serve.log").read_text(encoding="utf-8")[-2000:])
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+        yield base
 
 
 #: axe-core on the whole document: the serious and critical violations, each with the first nodes' targets

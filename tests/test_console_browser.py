@@ -17,9 +17,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -29,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import DEMO_PASSWORD, demo_copy
+from .console_server import running_console
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -42,36 +40,13 @@ PASSWORD = DEMO_PASSWORD
 CITY = "示范市"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, demo_build):
     """``qingshan demo --no-serve`` (the session's shared build, copied) then ``qingshan serve`` on a free loopback
     port; yields the base URL."""
     ws = demo_copy(demo_build, tmp_path_factory.mktemp("browser") / "ws")
-    port = _free_port()
-    log = open(ws / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("控制台未启动：" + (ws / "serve.log").read_text(encoding="utf-8")[-2000:])
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+        yield base
 
 
 def api(base: str, path: str, token: str | None = None, data: dict | None = None) -> dict | list:

@@ -16,11 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import struct
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from .console_server import running_console
 from .ledger_fixtures import PASSWORD, build_org, fast_password_hashing  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -52,12 +49,6 @@ def png(width: int = 8, height: int = 8) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from qingshan.ledger.db import open_ledger
@@ -76,25 +67,8 @@ def server(tmp_path_factory):
     finally:
         lg.dispose()
         mp.undo()
-    port = _free_port()
-    log = open(ws / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qingshan.cli", "--workspace", str(ws), "serve", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("控制台未启动：" + (ws / "serve.log").read_text(encoding="utf-8")[-2000:])
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+        yield base
 
 
 def call(base: str, path: str, token: str | None = None, *, json_body: dict | None = None,
