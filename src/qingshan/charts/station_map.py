@@ -251,10 +251,12 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
     visible = [{"filter": show}]
     layers += [
         {"transform": [*visible, {"filter": "datum.layer === 'sensor'"}],
-         "mark": {"type": "point", "filled": True, "size": 60, "stroke": "#333", "strokeWidth": 0.5, "opacity": 1},
+         "mark": {"type": "point", "filled": True, "size": 60, "stroke": "#333", "strokeWidth": 0.5, "opacity": 1,
+                  "aria": False},  # may be empty: an empty SVG group keeps its ARIA role without a label (axe)
          "encoding": {**geo, "color": colour, "tooltip": tooltip}},
         {"transform": [*visible, {"filter": "datum.layer === 'water' || datum.layer === 'outlet'"}],
-         "mark": {"type": "point", "filled": True, "size": 110, "stroke": "white", "strokeWidth": 0.8},
+         "mark": {"type": "point", "filled": True, "size": 110, "stroke": "white", "strokeWidth": 0.8,
+                  "aria": False},
          "encoding": {**geo, "shape": {"field": "shape", "type": "nominal", "scale": None},
                       "color": {"condition": {"test": "datum.layer === 'water'", "value": WATER_COLOUR},
                                 "value": OUTLET_COLOUR},
