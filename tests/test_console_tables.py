@@ -386,6 +386,12 @@ def test_mom_and_yoy_are_the_engines_values(bureau):
     feb_rank = {r["code"]: r for r in bureau.get(API + "/air/ranking?period=2025-02-01:2025-02-19&by=pm25_mean")
                 .json()["rows"]}
     assert all(r["mom_previous_value"] == feb_rank[r["code"]]["value"] for r in rk["rows"])
+    # old code: the ranking's 环比 was always None (it read the value under the metric's key, absent in ranked rows)
+    both = [r for r in rk["rows"] if r["value"] is not None and r["mom_previous_value"]]
+    assert len(both) >= 5
+    for r in both:
+        assert r["mom_change"] == pytest.approx(100 * (r["value"] - r["mom_previous_value"]) / r["mom_previous_value"],
+                                                abs=0.051)
     assert rk["city_before_value"] == bureau.get(API + "/air/ranking?period=2025-02-01:2025-02-19&by=pm25_mean"
                                                  ).json()["city_value"]
 

@@ -215,7 +215,8 @@ def _ranking(console: Console, state: StoreState, name: str, p: Period, lv: str,
                                                keep_control=False, levels=both), "mom")
     for r in rows:  # flat names beside previous_value/change (the same-period-last-year pair)
         c = r.pop("compare")[key]
-        r["mom_previous_value"], r["mom_change"] = c["mom_previous"], c["mom_change"]
+        # a ranked row holds its valid value as "value" (not under the metric's key, which _compare reads)
+        r["mom_previous_value"], r["mom_change"] = c["mom_previous"], change(metric, r["value"], c["mom_previous"])
     before_city = _compared_rows(console, state, name, before, "city", kind, RANKING_EXCLUDE_DUST, levels=both)
     prev_city = _level_rows(prev_res, "city")
     prev_city_value = finite(prev_city[prev_city["code"] == name].iloc[0][key]) if len(prev_city) and (prev_city["code"] == name).any() else None
