@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -240,6 +241,7 @@ class Run:
     hour_close_s: list[float] = field(default_factory=list)
     overview_ms: list[float] = field(default_factory=list)
     overview_errors: int = 0
+    overview_error_examples: list[str] = field(default_factory=list)
     sse_events: int = 0
     sse_errors: int = 0
     as_of_seen: dict[str, float] = field(default_factory=dict)  # overview as_of → first seen (monotonic)
@@ -251,6 +253,20 @@ def _get_json(url: str, timeout: float = 30.0) -> Any:
         return json.loads(r.read())
 
 
+def _wait_overview(base: str, timeout: float) -> float:
+    """Seconds until ``/api/v1/overview`` has an hour (200, not the 404 of an empty store); raises after
+    ``timeout``."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            _get_json(base + "/api/v1/overview")
+            return time.monotonic() - t0
+        except urllib.error.HTTPError as e:
+            if e.code != 404 or time.monotonic() - t0 > timeout:
+                raise
+        time.sleep(0.2)
+
+
 async def _poll_overview(base: str, run: Run, stop: asyncio.Event, every: float, phase: dict) -> None:
     while not stop.is_set():
         t0 = time.perf_counter()
@@ -259,8 +275,10 @@ async def _poll_overview(base: str, run: Run, stop: asyncio.Event, every: float,
             if phase["load"]:
                 run.overview_ms.append((time.perf_counter() - t0) * 1000)
             run.as_of_seen.setdefault(str(data.get("as_of")), time.monotonic())
-        except Exception:
+        except Exception as e:
             run.overview_errors += 1
+            if len(run.overview_error_examples) < 5:
+                run.overview_error_examples.append(repr(e)[:200])
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
         except asyncio.TimeoutError:
@@ -471,9 +489,13 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
             try:
                 print(f"warm-up: {len(station_devs)} stations × {warm} minutes …", flush=True)
                 t = await warm_up(serve, station_devs, hour_start, warm, links, per_connection, run)
-                print(f"warm-up done in {t:.0f} s; load …", flush=True)
+                # acknowledged is durable, not yet stored: the load phase starts once the warm-up's hour is on the
+                # overview (the receiver loads its log and the feed aggregates behind the acknowledgements)
+                visible = await asyncio.to_thread(_wait_overview, serve.url, 300.0)
+                print(f"warm-up done in {t:.0f} s, on the overview after {visible:.0f} s; load …", flush=True)
                 report["warm_up"] = {"packets": len(run.acked), "seconds": round(t, 1),
-                                     "packets_per_s": round(len(run.acked) / t, 1) if t else None}
+                                     "packets_per_s": round(len(run.acked) / t, 1) if t else None,
+                                     "on_overview_s": round(visible, 1)}
                 return await load(serve, devs, hour_start, warm, minutes, minute_s, links, per_connection, run,
                                   clients, poll)
             finally:
@@ -504,6 +526,7 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
         "air_hours_rows_distinct": list(stored["air_hours"]),
         "ack_latency_ms": dist(run.ack_ms), "ingest_lag_s": dist(run.ingest_s), "hour_close_s": dist(run.hour_close_s),
         "overview_ms": dist(run.overview_ms), "overview_errors": run.overview_errors,
+        "overview_error_examples": run.overview_error_examples,
         "sse_events": run.sse_events, "sse_errors": run.sse_errors, "sender_behind_s": dist(run.behind_s),
         "loadavg_after": os.getloadavg(),
     })

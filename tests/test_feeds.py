@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 from qingshan.evaluate.minutes import aggregate_minutes
-from qingshan.feeds.quality import after_load_hook, feed_pending
+from qingshan.feeds.quality import QualityFeed, after_load_hook, feed_pending
 from qingshan.hj212 import quality_rows
 from qingshan.hj212.codec import Packet, build
 from qingshan.hj212.devices import DeviceFileError, read_device_file
@@ -393,8 +393,33 @@ def test_hook_every_leaves_hours_queued_until_the_next_feed(fed, tmp_path):
         w.con.execute(requeue)
         hook(w.con, LoadResult())  # within the hour: left queued, not lost
         assert quality_rows.pending_count(w.con) == 2
+        assert hook.behind and not hook.due()  # the platform's trailing feed waits out the window
         after_load_hook()(w.con, LoadResult())  # every load
         assert quality_rows.pending_count(w.con) == 0
+
+
+def test_trailing_flush_feeds_what_a_throttled_load_left(fed, tmp_path):
+    """The last load of a burst falls inside the window: :meth:`QualityFeed.flush` (the platform calls it once
+    :meth:`due`) feeds it without another packet."""
+    cfg, _ = fed
+    import shutil
+
+    ws = tmp_path / "copy"
+    shutil.copytree(cfg.workspace, ws)
+    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
+                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    now = [0.0]
+    hook = QualityFeed(every=2.0, clock=lambda: now[0])
+    with Workspace(ws) as w:
+        hook(w.con, LoadResult())
+        w.con.execute(requeue)
+        now[0] = 1.0
+        hook(w.con, LoadResult())  # within the window: queued
+        assert hook.behind and not hook.due() and quality_rows.pending_count(w.con) == 2
+        now[0] = 2.5
+        assert hook.due()
+        out = hook.flush(w.con)
+        assert out.station_hours >= 2 and quality_rows.pending_count(w.con) == 0 and not hook.behind
 
 
 # --- pure parts -------------------------------------------------------------------------------------------------

@@ -346,28 +346,46 @@ def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime |
     return total
 
 
-def after_load_hook(rule: str | MinuteRule | None = None, every: float = 0.0) -> Callable[[Con, LoadResult], None]:
+class QualityFeed:
     """The receiver's ``after_load`` callback: feed what the load queued (and anything a crash left queued).
 
-    ``every`` > 0: feed at most once per ``every`` seconds; a load in between leaves its hours queued for the next
-    feed (nothing is lost: the queue is in the store).  Each feed recomputes its station-hours from all their rows,
-    so with thousands of devices reporting every minute a few seconds between feeds save re-reading the open hour
-    at every load."""
-    r = get_minute_rule(rule)
-    ensured: list[Con] = []  # the connection whose tables were ensured (held, so it cannot be confused)
-    last = [-math.inf]
+    ``every`` > 0: feed at most once per ``every`` seconds; a load in between leaves its hours queued (nothing is
+    lost: the queue is in the store) and :attr:`behind` says so, for :meth:`flush` — the platform calls it once
+    the throttle window has passed, so the last packets of a burst are fed without waiting for the next load, and
+    once at start for what a crash left queued.  Each feed recomputes its station-hours from all their rows, so
+    with thousands of devices reporting every minute a few seconds between feeds save re-reading the open hour at
+    every load."""
 
-    def hook(con: Con, res: LoadResult) -> None:
-        now = time.monotonic()
-        if every > 0 and now - last[0] < every:
+    def __init__(self, rule: str | MinuteRule | None = None, every: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rule = get_minute_rule(rule)
+        self.every = every
+        self.clock = clock
+        self.behind = False  # a load was not fed (throttled): flush() has work
+        self._ensured: list[Con] = []  # the connection whose tables were ensured (held, so it cannot be confused)
+        self._last = -math.inf
+
+    def __call__(self, con: Con, res: LoadResult) -> None:
+        if self.every > 0 and self.clock() - self._last < self.every:
+            self.behind = True
             return
-        last[0] = now
-        out = feed_pending(con, r, ensure=not ensured or ensured[0] is not con)
-        ensured[:] = [con]
+        self.flush(con)
+
+    def due(self) -> bool:
+        """A throttled load is waiting and its window has passed."""
+        return self.behind and self.clock() - self._last >= self.every
+
+    def flush(self, con: Con) -> FeedResult:
+        """Feed every queued pair now (on the store's writer)."""
+        self._last = self.clock()
+        self.behind = False
+        out = feed_pending(con, self.rule, ensure=not self._ensured or self._ensured[0] is not con)
+        self._ensured[:] = [con]
         if out.station_hours:
             log.debug("入库：%d 个站点小时（%.3f 秒）", out.station_hours, out.seconds)
+        return out
 
-    return hook
 
-
-__all__ = ["FeedResult", "after_load_hook", "compute_hours", "feed_pending"]
+def after_load_hook(rule: str | MinuteRule | None = None, every: float = 0.0) -> QualityFeed:
+    """The receiver's ``after_load`` callback (:class:`QualityFeed`)."""
+    return QualityFeed(rule, every)

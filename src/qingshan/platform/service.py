@@ -64,6 +64,8 @@ class Platform:
         self.scheduler: Scheduler | None = None
         self.hj212: Any = None
         self.writer: StoreWriter | None = None
+        self._trailing_feed: asyncio.Task[None] | None = None
+        self._feed: Any = None  # qingshan.feeds.quality.QualityFeed with the receiver
 
     @asynccontextmanager
     async def services(self, app: Any) -> AsyncIterator[None]:
@@ -86,8 +88,13 @@ class Platform:
         finally:
             if scheduler is not None:
                 await scheduler.stop()
+            if self._trailing_feed is not None:
+                self._trailing_feed.cancel()
             if hj is not None:
                 await hj.stop()  # flushes its log into the store through the writer
+                feed = self._feed
+                if feed is not None and feed.behind:  # the last loads' hours, so a restart finds them fed
+                    await writer.run(lambda ws: feed.flush(ws.con))
             await queue.stop()
             writer.shutdown()  # waits for the job the writer is running
             queue.close()
@@ -104,7 +111,10 @@ class Platform:
                            db_memory_limit=None, stats_interval=0)
         # the quality feed after each load (at most every 2 s: queued hours wait in the store, nothing is lost), then
         # the console's state is re-read so new hours reach the pages and their event stream at once
-        feed = after_load_hook(every=2.0)
+        self._feed = feed = after_load_hook(every=2.0)
+        # what a crash left queued is fed soon after start (in the background, like the receiver's log replay), not
+        # at the next packet, which may never come
+        feed.behind = True
 
         def after_load(c: Any, res: Any) -> None:
             feed(c, res)
@@ -112,7 +122,17 @@ class Platform:
 
         self.hj212 = hj = Hj212Server(cfg, connection=con, executor=writer.executor, after_load=after_load)
         await hj.start()
+        self._trailing_feed = asyncio.create_task(self._feed_when_due(feed, writer))
         return hj
+
+    @staticmethod
+    async def _feed_when_due(feed: Any, writer: StoreWriter) -> None:
+        """The throttled feed's trailing edge: the hours of the last loads of a burst are fed once the window has
+        passed, without waiting for another packet."""
+        while True:
+            await asyncio.sleep(feed.every / 4)
+            if feed.due():
+                await writer.run(lambda ws: feed.flush(ws.con) if feed.due() else None)
 
 
 def register_default_tasks(scheduler: Scheduler, console: Any, workspace: Path,
