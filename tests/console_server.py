@@ -1,15 +1,33 @@
-"""``qingshan serve`` in its own process for the browser tests (a module of helpers, not a test file)."""
+"""Consoles for the browser and live tests: ``qingshan serve`` in its own process, or the app under uvicorn in a
+thread of the test process; and :func:`wait_for`, the one way these tests wait (a module of helpers, not a test
+file)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], deadline: float, what: str, step: float = 0.1) -> T:
+    """Poll ``condition()`` until it returns a truthy value or ``deadline`` seconds pass."""
+    end = time.monotonic() + deadline
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline:g} s waiting for {what}")
+        time.sleep(step)
 
 
 def free_port() -> int:
@@ -43,3 +61,28 @@ def running_console(ws: Path, log_path: Path, *, deadline_s: float = 120.0) -> I
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@contextmanager
+def console_in_thread(ws: Path, bundle_dir: Path, name: str = "console") -> Iterator[tuple[str, Any]]:
+    """The console app of ``ws`` under uvicorn in a thread of this process (its state and event stream polled every
+    0.2 s, so a test sees new data at once); yields ``(base URL, app)``."""
+    import uvicorn
+
+    from qingshan.web.app import create_console_app
+    from qingshan.web.serve import ServeLimits, server_config
+
+    app = create_console_app(ws, warm=False, state_ttl=0.2, bundle_cache_dir=bundle_dir)
+    app.state.events.poll = 0.2
+    port = free_port()
+    server = uvicorn.Server(server_config(app, port=port, limits=ServeLimits(header_timeout=30), log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"{name}-uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 120, "uvicorn to start")
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        app.state.events.close()  # in a thread uvicorn installs no signal handler: end the streams ourselves
+        server.should_exit = True
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the server did not stop"

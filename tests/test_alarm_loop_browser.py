@@ -13,8 +13,6 @@ Skipped with the reason when Chromium is not installed — except under CI (``CI
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,15 +20,11 @@ import pytest
 
 from qingshan.alerts.scenarios import generate
 
+from .browser import launched, require_chromium
 from .explain_fixtures import empty_store, load_frames
 from .ledger_fixtures import build_org
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI 环境缺少 Debian chromium（.ci/packages.sh 应已安装）")
-    pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 from .console_server import running_console  # noqa: E402
 from .test_dispatch_browser import User, png  # noqa: E402  (after the skip: it needs playwright)
@@ -90,10 +84,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched() as b:
         yield b
-        b.close()
 
 
 def charts_drawn(user: User) -> None:

@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from .browser import BrowserUser, launched, require_chromium
 from .conftest import DEMO_PASSWORD, demo_copy
 from .console_server import running_console
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI 环境缺少 Debian chromium（.ci/packages.sh 应已安装）")
-    pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
+require_chromium()
 Image = pytest.importorskip("PIL.Image")
 
 PASSWORD = DEMO_PASSWORD
@@ -63,36 +56,22 @@ def token(base: str, user: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched() as b:
         yield b
-        b.close()
 
 
-class Session:
+class Session(BrowserUser):
     """One browser context (one user) that records every request its pages make."""
 
     def __init__(self, browser, base: str):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        self.page = self.context.new_page()
+        super().__init__(browser, base, width=1400, height=1000)
         self.requests: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
-    def goto(self, path: str):
-        resp = self.page.goto(self.base + path)
-        assert resp is not None and resp.status == 200, f"{path} → {resp.status if resp else None}"
-        return resp
-
-    def login(self, user: str) -> None:
-        self.goto("/login")
-        self.page.fill("input[name=username]", user)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
-        assert "/login" not in self.page.url, self.page.content()[:500]
+    def login(self, user: str, password: str | None = PASSWORD) -> None:  # type: ignore[override]
+        super().login(user, password)
 
     def charts_drawn(self) -> list[str]:
         """Wait until every chart on the page has been drawn by vega-embed; return their names."""

@@ -14,27 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import struct
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import zlib
-from pathlib import Path
 
 import pytest
 
+from .browser import BrowserUser, launched, require_chromium
 from .console_server import running_console
 from .ledger_fixtures import PASSWORD, build_org, fast_password_hashing  # noqa: F401
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI 环境缺少 Debian chromium（.ci/packages.sh 应已安装）")
-    pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -99,29 +92,15 @@ def token(base: str, user: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched() as b:
         yield b
-        b.close()
 
 
-class User:
+class User(BrowserUser):
     """One browser context signed in as ``name``."""
 
     def __init__(self, browser, base: str, name: str, width: int = 1280):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.goto("/login")
-        self.page.fill("input[name=username]", name)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
-        assert "/login" not in self.page.url, self.page.content()[:500]
-
-    def goto(self, path: str) -> None:
-        resp = self.page.goto(self.base + path)
-        assert resp is not None and resp.status == 200, f"{path} → {resp.status if resp else None}"
+        super().__init__(browser, base, name, PASSWORD, width=width)
 
     def status(self) -> str:
         return self.page.locator("[data-status]").get_attribute("data-status")

@@ -9,57 +9,27 @@ installed — except under CI (``CI`` set), where a missing browser is a failure
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from qingshan.web.app import create_console_app
-from qingshan.web.serve import ServeLimits, server_config
+from .browser import launched, require_chromium
+from .console_server import console_in_thread
+from .test_web_live import build_workspace, new_hour
 
-from .test_web_live import build_workspace, new_hour, wait_for
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI 环境缺少 Debian chromium（.ci/packages.sh 应已安装）")
-    pytest.skip("未安装 Debian chromium（apt-get install chromium），跳过浏览器测试", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
-    import uvicorn
-
     ws = build_workspace(tmp_path_factory.mktemp("live-browser") / "ws")
-    app = create_console_app(ws, warm=False, state_ttl=0.2,
-                             bundle_cache_dir=tmp_path_factory.mktemp("bundle"))
-    app.state.events.poll = 0.2
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(server_config(app, port=port, limits=ServeLimits(header_timeout=30),
-                                          log_level="warning"))
-    thread = threading.Thread(target=server.run, name="live-uvicorn", daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, 120, "uvicorn to start")
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        app.state.events.close()  # in a thread uvicorn installs no signal handler: end the streams ourselves
-        server.should_exit = True
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the server did not stop"
+    with console_in_thread(ws, tmp_path_factory.mktemp("bundle"), "live-browser") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(live_server):
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with launched() as b:
         context = b.new_context(viewport={"width": 1300, "height": 900}, locale="zh-CN")
         pg = context.new_page()
         errors: list[str] = []
@@ -67,7 +37,6 @@ def page(live_server):
         pg.errors = errors  # type: ignore[attr-defined]
         yield pg
         context.close()
-        b.close()
 
 
 def _as_of(page) -> str:

@@ -41,6 +41,7 @@ from qingshan.web.api.response import dumps
 from qingshan.web.app import create_console_app
 from qingshan.web.serve import ServeLimits, server_config
 
+from .console_server import wait_for
 from .web_fixtures import AS_OF, LEDGER_TODAY, PASSWORD, cheap_password_hashing, shared_workspace
 
 API = "/api/v1"
@@ -51,16 +52,6 @@ HEADER_TIMEOUT = 3.0
 UPLOAD_FILE_LIMIT = 256 * 1024  # per file → an upload request may carry 5 × 256 KiB + 1 MiB
 
 
-def wait_for(condition, deadline: float, what: str, step: float = 0.1):
-    """Poll ``condition()`` until it returns a truthy value or ``deadline`` seconds pass."""
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:g} s waiting for {what}")
-        time.sleep(step)
 
 
 def free_port() -> int:

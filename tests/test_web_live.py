@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from qingshan.web.app import create_console_app
 from qingshan.web.clock import LIVE_WINDOW_HOURS, clock_of
 from qingshan.web.store import StoreState, hour_index
 
+from .console_server import wait_for
 from .web_fixtures import PASSWORD, cheap_password_hashing, login_cookie
 
 API = "/api/v1"
@@ -35,16 +35,6 @@ A_MISSING = {3, 7, 8, 15, 16, 22}  # hours of 2 March (01 … 24) that station A
 A_NO_PM25 = {1, 2, 4, 5, 6, 9}  # hours of 2 March when A sent PM10 but not PM2.5
 
 
-def wait_for(condition, deadline: float, what: str, step: float = 0.05):
-    """Poll ``condition()`` until it returns a truthy value or ``deadline`` seconds pass."""
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:g} s waiting for {what}")
-        time.sleep(step)
 
 
 def _hours_of(day: dt.date, hours: range | list[int]) -> list[str]:
