@@ -71,7 +71,7 @@ def wait_ready(port: int, timeout: float = 60.0) -> None:
     while time.monotonic() < end:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/v1/openapi.json")
+            c.request("GET", "/api/v1/health")
             if c.getresponse().status == 200:
                 return
         except OSError:

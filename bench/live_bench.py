@@ -205,7 +205,7 @@ def start_serve(ws: Path, registry: Path) -> Serve:
                 hj_port = json.loads((ws / "platform.lock").read_text(encoding="utf-8")).get("hj212_port")
             if running is not None and hj_port:
                 try:
-                    with urllib.request.urlopen(running.url + "/api/v1/openapi.json", timeout=5) as r:
+                    with urllib.request.urlopen(running.url + "/api/v1/health", timeout=5) as r:
                         if r.status == 200:
                             return Serve(proc, running.url.rstrip("/"), int(hj_port), log)
                 except OSError:

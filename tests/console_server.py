@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_console(ws: Path, log_path: Path, *, deadline_s: float = 120.0) -> Iterator[str]:
+def running_console(ws: Path, log_path: Path, *, deadline_s: float = 300.0) -> Iterator[str]:
     """Serve ``ws`` with ``qingshan serve`` on a free port; yields the base URL once the API answers (waits up to
     ``deadline_s`` on a busy machine; a server that exits or never answers fails with its log). Stops it after."""
     port = free_port()
@@ -50,17 +50,28 @@ def running_console(ws: Path, log_path: Path, *, deadline_s: float = 120.0) -> I
             deadline = time.monotonic() + deadline_s
             while True:
                 try:
-                    with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as r:
+                    with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as r:
                         if r.status == 200:
                             break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("控制台未启动：" + log_path.read_text(encoding="utf-8")[-2000:]) from None
                     time.sleep(0.3)
+        except BaseException:
+            proc.kill()  # it did not start: nothing to stop cleanly, and the start-up error is the one to show
+            proc.wait(timeout=60)
+            raise
+        try:
             yield base
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=60)
+                raise AssertionError("qingshan serve 未在 SIGTERM 后 60 秒内结束：" +
+                                     log_path.read_text(encoding="utf-8")[-2000:]) from None
 
 
 @contextmanager
@@ -79,7 +90,7 @@ def console_in_thread(ws: Path, bundle_dir: Path, name: str = "console") -> Iter
     thread = threading.Thread(target=server.run, name=f"{name}-uvicorn", daemon=True)
     thread.start()
     try:
-        wait_for(lambda: server.started, 120, "uvicorn to start")
+        wait_for(lambda: server.started, 300, "uvicorn to start")
         yield f"http://127.0.0.1:{port}", app
     finally:
         app.state.events.close()  # in a thread uvicorn installs no signal handler: end the streams ourselves

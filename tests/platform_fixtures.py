@@ -20,7 +20,7 @@ import pandas as pd
 from qingshan.platform.lock import RunningPlatform, read_running
 
 PASSWORD = "platform-test-pw-1"
-START_TIMEOUT = 180.0  # the machine is shared: a cold start imports pandas, DuckDB, FastAPI …
+START_TIMEOUT = 300.0  # the machine is shared: a cold start imports pandas, DuckDB, FastAPI …
 
 
 @dataclass
@@ -61,7 +61,7 @@ def start_platform(workspace: Path, *args: str) -> Platform:
             running = None
         if running is not None and running.pid == proc.pid:
             try:
-                with urllib.request.urlopen(running.url + "/api/v1/openapi.json", timeout=5) as r:
+                with urllib.request.urlopen(running.url + "/api/v1/health", timeout=5) as r:
                     if r.status == 200:
                         return Platform(proc, running, log)
             except OSError:

@@ -78,7 +78,7 @@ def server(tmp_path_factory):
     run = cli(ws, "alerts", "run", "--until", f"{sc.at:%Y-%m-%d %H:00}", "--hours", "24")
     assert "新增" in run, run
 
-    with running_console(ws, root / "serve.log", deadline_s=120) as base:
+    with running_console(ws, root / "serve.log") as base:
         yield base
 
 

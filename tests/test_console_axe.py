@@ -77,7 +77,7 @@ def server(tmp_path_factory, demo_build):
                                                              "属地：横林镇")
     finally:
         ledger.dispose()
-    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+    with running_console(ws, ws / "serve.log") as base:
         yield base
 
 

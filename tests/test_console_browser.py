@@ -38,7 +38,7 @@ def server(tmp_path_factory, demo_build):
     """``qingshan demo --no-serve`` (the session's shared build, copied) then ``qingshan serve`` on a free loopback
     port; yields the base URL."""
     ws = demo_copy(demo_build, tmp_path_factory.mktemp("browser") / "ws")
-    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+    with running_console(ws, ws / "serve.log") as base:
         yield base
 
 

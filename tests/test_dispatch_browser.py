@@ -60,7 +60,7 @@ def server(tmp_path_factory):
     finally:
         lg.dispose()
         mp.undo()
-    with running_console(ws, ws / "serve.log", deadline_s=120) as base:
+    with running_console(ws, ws / "serve.log") as base:
         yield base
 
 

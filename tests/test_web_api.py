@@ -585,3 +585,15 @@ def test_city_list_counts_evaluation_stations_only(app):
             "FROM stations WHERE city = ?", [CITY]).fetchall()[0]
     assert n_town > 0 and n_ctl > 0
     assert row["stations"] == n_all and row["evaluation_stations"] == n_all - n_town - n_ctl == 8
+
+
+def test_health_answers_without_reading_the_store(tmp_path):
+    """``/api/v1/health`` is the start-up wait of the tests, the bench and a load balancer: 200 for anyone, also on
+    an empty store, where every data endpoint answers 404."""
+    from qingshan.store.workspace import Workspace
+
+    Workspace(tmp_path / "ws").close()
+    with TestClient(create_console_app(tmp_path / "ws", warm=False)) as client:
+        assert client.get(f"{API}/overview").status_code == 404
+        r = client.get(f"{API}/health")
+        assert r.status_code == 200 and r.json() == {"status": "ok"}

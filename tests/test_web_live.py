@@ -340,13 +340,13 @@ def test_serve_stops_cleanly_with_an_open_event_stream(copy):
         def up() -> bool:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", f"{API}/openapi.json")
+                conn.request("GET", f"{API}/health")
                 return conn.getresponse().status == 200
             except OSError:
                 assert proc.poll() is None, (copy / "serve.log").read_text(encoding="utf-8")[-2000:]
                 return False
 
-        wait_for(up, 90, "qingshan serve to start", step=0.3)
+        wait_for(up, 120, "qingshan serve to start", step=0.3)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", f"{API}/events")
         resp = conn.getresponse()
@@ -405,3 +405,39 @@ def test_a_month_is_lost_when_more_days_are_missing_than_table4_allows(copy):
     assert [(s["valid_days"], s["lost"], s["offline"]) for s in d["stations"]] == [
         (1, True, True), (2, True, True), (0, True, True)]
     assert [s["received"] for s in today["stations"]] == [0, 0, 0] and today["expected"] == 24
+
+
+def test_store_closes_while_a_cursor_is_still_querying(tmp_path):
+    """A warm-up thread that outlives its join on a busy machine kept its cursor busy, DuckDB refused to close the
+    connection ("connection is busy with another call"), the lifespan's shutdown failed and ``qingshan serve`` did
+    not exit on SIGTERM. ``MeasurementStore.close`` interrupts the running query and closes."""
+    import duckdb
+
+    from qingshan.store.workspace import Workspace
+    from qingshan.web.store import MeasurementStore
+
+    Workspace(tmp_path / "ws").close()
+    store = MeasurementStore(tmp_path / "ws")
+    running = threading.Event()
+    seen: list[BaseException] = []
+
+    def query() -> None:
+        def mark(x: int) -> int:
+            running.set()  # the query is inside DuckDB now
+            return x
+
+        try:
+            with store.cursor() as cur:
+                cur.create_function("mark", mark, ["BIGINT"], "BIGINT")
+                cur.execute("SELECT sum(mark(range)) FROM range(1000000000)").fetchall()  # hours unless interrupted
+        except duckdb.Error as e:
+            seen.append(e)
+        finally:
+            running.set()
+
+    t = threading.Thread(target=query, daemon=True)
+    t.start()
+    assert running.wait(60)
+    store.close()
+    t.join(timeout=60)
+    assert not t.is_alive() and seen and isinstance(seen[0], duckdb.InterruptException), seen

@@ -93,16 +93,40 @@ class MeasurementStore:
         self._state: StoreState | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._cursors: set[duckdb.DuckDBPyConnection] = set()  # open cursors (interrupted by close())
+        self._cursors_lock = threading.Lock()
 
-    def close(self) -> None:
-        self.workspace.close()
+    def close(self, wait_s: float = 10.0) -> None:
+        """Close the store. A query still running on a cursor (a warm-up thread that outlived its join on a busy
+        machine) is interrupted first: DuckDB refuses to close a connection whose cursor is busy, and a process that
+        cannot close its store does not exit."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._cursors_lock:
+                busy = list(self._cursors)
+            for cur in busy:
+                try:
+                    cur.interrupt()
+                except duckdb.Error:
+                    pass
+            try:
+                self.workspace.close()
+                return
+            except duckdb.Error:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)  # the interrupted query unwinds in its own thread
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cur = self.con.cursor()
+        with self._cursors_lock:
+            self._cursors.add(cur)
         try:
             yield cur
         finally:
+            with self._cursors_lock:
+                self._cursors.discard(cur)
             cur.close()
 
     def invalidate(self) -> None:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import air, grid, overview, reports, review, targets, water
+from . import air, grid, health, overview, reports, review, targets, water
 
-ROUTERS = (overview.router, air.router, water.router, targets.router, reports.router, grid.router, review.router)
+ROUTERS = (health.router, overview.router, air.router, water.router, targets.router, reports.router, grid.router, review.router)
