@@ -188,10 +188,47 @@ def test_ranking_page_highlights_cells_like_the_api(public):
         row = re.search(rf'<tr data-code="{x["code"]}" data-highlight="{x["highlight"] or ""}"[^>]*>.*?</tr>', page,
                         flags=re.DOTALL)
         assert row, x["code"]
-        assert ('hl-yellow' in row.group(0)) == x["worse_than_city"]
-        assert ('hl-red' in row.group(0)) == x["worse_than_previous"]
+        assert ('hl-city' in row.group(0)) == x["worse_than_city"]
+        assert ('hl-yoy' in row.group(0)) == x["worse_than_previous"]
+        assert 'hl-yellow' not in row.group(0) and 'hl-red' not in row.group(0)
+        cells = row.group(0)
+        # a mark and a text besides the colour (◆ worse than the city, ● worse than last year)
+        assert ('<span class="hl-mark" aria-hidden="true">◆</span>' in cells) == x["worse_than_city"]
+        assert ('<span class="hl-mark" aria-hidden="true">●</span>' in cells) == x["worse_than_previous"]
+        assert ("（劣于全市平均水平）" in cells) == x["worse_than_city"]
+        assert ("（较上年同期变差）" in cells) == x["worse_than_previous"]
+    assert "hl-yellow" not in page and "hl-red" not in page and "紫底" in text_of(page) and "青底" in text_of(page)
     bars = charts_of(page)["ranking-bars"]["data"]["values"]
     assert {b["name"] for b in bars} == {x["name"] for x in r["rows"] if x["value"] is not None}
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG 2.1 relative luminance."""
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    lin = [(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4) for c in
+           (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_ranking_table_highlights_are_the_charts_colours_with_enough_contrast():
+    """The table's two highlights are the ranking chart's purple and teal (not the AQI yellow #FFFF00 / red
+    #FF0000 it used before), with text at WCAG AA contrast (≥ 4.5:1) on them."""
+    from pathlib import Path
+
+    import qingshan.web
+    from qingshan.charts.specs import RANKING_COLOURS
+
+    css = (Path(qingshan.web.__file__).parent / "static" / "console.css").read_text(encoding="utf-8")
+    for cls, key in ((".hl-city", "yellow"), (".hl-yoy", "red")):
+        rule = re.search(re.escape(cls) + r" \{([^}]*)\}", css).group(1)
+        bg = re.search(r"background: (#[0-9A-Fa-f]{3,6})", rule).group(1)
+        fg = re.search(r"(?<!-)color: (#[0-9A-Fa-f]{3,6})", rule).group(1)
+        assert bg.upper() == RANKING_COLOURS[key].upper(), cls
+        hi, lo = sorted((_luminance(bg), _luminance(fg)), reverse=True)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, cls
+    assert ".hl-yellow" not in css and ".hl-red" not in css
 
 
 def test_water_and_targets_pages_show_the_api_numbers(public):
