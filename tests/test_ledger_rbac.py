@@ -215,6 +215,10 @@ def _bodies(o):
         ("POST", "/items/{record_id}/transfer", f"{API}/items/{o.case}/transfer", {"json": {"ref": "移送书"}}),
         ("POST", "/items/{record_id}/rechecks", f"{API}/items/{o.case}/rechecks",
          {"json": {"on": "2024-05-20", "violation_continues": True}}),
+        # 分工完成情况: no part on a record its unit is not attached to, and never another unit's part
+        ("POST", "/items/{record_id}/parts", f"{API}/items/{o.b}/parts", {"json": {"note": "越权报送"}}),
+        ("POST", "/items/{record_id}/parts/withdraw", f"{API}/items/{o.a}/parts/withdraw",
+         {"json": {"reason": "替水利局撤回", "unit": "市水利局"}}),
         ("POST", "/users", f"{API}/users", {"json": {"username": "x1", "password": PASSWORD, "role": "admin"}}),
         ("POST", "/import", f"{API}/import", {"sheet": True}),
     ]
