@@ -122,7 +122,8 @@ class Org:
     Units: 常州市生态环境局 (bureau); 市住建局 (zj), 市水利局 (sl), 市交通运输局 (jt) departments; 武进区 (with
     湟里镇) and 新北区 districts. Users: admin, bureau, zj, sl, jt, wujin, xinbei (+ the anonymous public).
 
-    ``a``: rectification item, responsible 市住建局 + 湟里镇, cooperating 市水利局, district 武进区, not disclosed.
+    ``a``: rectification item, responsible 市住建局 (lead) + 湟里镇, cooperating 市水利局, district 武进区, not
+    disclosed; 湟里镇 and 市水利局 have reported their parts (so 市住建局 may submit it).
     ``b``: rectification item, responsible 市水利局, district 新北区, disclosed.
     ``task``/``project``/``campaign``/``petition``/``case``: one of each kind, responsible 市水利局 (新北区).
     """
@@ -158,7 +159,10 @@ def build_org(lg: Ledger) -> Org:
             svc.create_user(name, PASSWORD, role, unit)
         a = svc.create_rectification(seq=1, source_inspection="测试督察", problem="工地扬尘监管不到位", title="工地扬尘",
                                      deadline="2024-12-31", start_date="2023-07-31", responsible=["市住建局", "湟里镇"],
-                                     cooperating=["市水利局"], district="武进区", measures="加强巡查")
+                                     cooperating=["市水利局"], lead=["市住建局"], district="武进区", measures="加强巡查")
+        # the co-units' parts are in, so the lead (市住建局) may submit the whole item (test_ledger_parts.py)
+        svc.report_part(a.id, "湟里镇辖区工地已整改", unit="湟里镇")
+        svc.report_part(a.id, "配合完成河道沿线工地巡查", unit="市水利局")
         b = svc.create_rectification(seq=2, source_inspection="测试督察", problem="河道水质差", title="河道水质",
                                      deadline="2024-06-30", start_date="2023-07-31", responsible=["市水利局"],
                                      district="新北区", disclosed=True, disclosure_text="按序时推进")

@@ -10,7 +10,8 @@ console's Content-Security-Policy is left on: no inline script tag).
 Against ``qingshan demo`` + ``qingshan serve`` (the session's shared demo build, copied, plus a town user), one
 browser context per role — the public, ``admin`` (系统管理员), ``bureau`` (局机关: analysis and dispatch are bureau
 work in this ledger's roles), ``zjj`` (department 市住建局), ``wujin`` (district 武进区) and ``hengli`` (a town,
-横林镇) — opens every page the role can reach (the overview, air pages and a station, water, targets, the ledger's
+横林镇) — opens every page the role can reach (the overview, the station map, the wall screen 大屏, air pages and
+a station, water, targets, the ledger's
 views, records and petitions, dispatch, alarms, review, imports, reports with a report build run as a job, login,
 password, an error page) and at each size:
 
@@ -129,9 +130,9 @@ class Visitor:
         events = self.links("/dispatch", "a[href^='/dispatch/events/']", 1) if signed_in else []
         alarms = self.links("/alarms", "a[href^='/alarms/']", 1) if supervisor else []
         assert station and items, (self.role, station, items)
-        paths = ["/", "/air", "/air/evaluation", "/air/ranking", "/air/capture", *station, "/water", "/targets",
-                 "/ledger", "/ledger?view=all", "/ledger?kind=petition", *items, *todo, *petitions,
-                 "/ledger/petitions", "/reports", "/login"]
+        paths = ["/", "/map", "/screen", "/air", "/air/evaluation", "/air/ranking", "/air/capture", *station,
+                 "/water", "/targets", "/ledger", "/ledger?view=all", "/ledger?kind=petition", *items, *todo,
+                 *petitions, "/ledger/petitions", "/reports", "/login"]
         if signed_in:
             paths += ["/account/password", "/dispatch", "/dispatch/stats", *events]
         if supervisor:

@@ -441,7 +441,8 @@ def test_every_data_table_offers_its_exports(bureau):
 # --- sorting in the browser -------------------------------------------------------------------------------------
 
 ROWS = """() => [...document.querySelectorAll('table[data-table=ranking] tbody tr')].map(
-  tr => [tr.dataset.code || 'city', tr.querySelector('[data-col=value]')?.textContent.trim() || '',
+  tr => [tr.dataset.code || 'city', (td => td ? (td.dataset.sort ?? td.textContent.trim()) : '')(
+           tr.querySelector('[data-col=value]')),
          tr.classList.contains('worst')])"""
 
 

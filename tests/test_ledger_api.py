@@ -135,7 +135,7 @@ def test_detail_progress_upload_download_and_timeline(client, org):
     assert d["can_edit"] and "measures" in d["editable_fields"] and "problem" not in d["editable_fields"]
     assert [t["name"] for t in d["transitions"]] == ["submit"]
     assert d["progress"][-1]["text"] == "完成12个工地检查"
-    assert [e["label"] for e in d["timeline"]] == ["登记", "报送进展"]
+    assert [e["label"] for e in d["timeline"]] == ["登记", "报送本单位完成情况", "报送本单位完成情况", "报送进展"]
     assert d["timeline"][-1]["progress"]["attachments"][0]["filename"] == "检查记录.pdf"
     dl = client.get(f"{API}/items/{org.a}/attachments/{atts[0]['id']}", headers=h)
     assert dl.status_code == 200 and dl.content == PDF

@@ -190,7 +190,7 @@ def test_no_api_route_writes_the_audit_log(ledger_url, workspace, org):
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")  # SQLite cannot reflect the lower(...) indexes
 def test_migrations_match_the_models_and_are_idempotent(ledger):
-    assert current_revision(ledger.engine) == "0003"
+    assert current_revision(ledger.engine) == "0004"
     upgrade(ledger.engine)  # again: no-op
     with ledger.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -202,7 +202,7 @@ def test_ledger_url_from_the_environment(ledger_url, workspace, monkeypatch):
     lg = open_ledger(workspace)
     try:
         assert lg.url == ledger_url
-        assert current_revision(lg.engine) == "0003"
+        assert current_revision(lg.engine) == "0004"
         if ledger_url.startswith("sqlite"):
             with lg.engine.connect() as conn:
                 assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -81,8 +81,9 @@ MATRIX = {
                    "ok ok denied denied denied denied hidden hidden"),
     "progress A": (None, lambda s, o, _: s.add_progress(o.a, "完成巡查"), "ok ok ok denied denied ok hidden hidden"),
     "attach A": (None, lambda s, o, _: s.attach(o.a, [("e.pdf", PDF)]), "ok ok ok denied denied ok hidden hidden"),
+    # 申请验收 declares the whole item done: its lead 市住建局 only — not 湟里镇 (co-responsible, acted for by 武进区)
     "submit A": (None, lambda s, o, _: s.transition(o.a, "submit", {"completion_note": "完成"}),
-                 "ok ok ok denied denied ok hidden hidden"),
+                 "ok ok ok denied denied denied hidden hidden"),
     "accept A": (_submit_first, lambda s, o, _: s.transition(o.a, "accept", {"acceptance_evidence": "验收意见"}),
                  "ok ok denied denied denied denied hidden hidden"),
     "download A": (_attach_a, lambda s, o, att: s.attachment(o.a, att), "ok ok ok ok ok ok hidden hidden"),
@@ -214,6 +215,10 @@ def _bodies(o):
         ("POST", "/items/{record_id}/transfer", f"{API}/items/{o.case}/transfer", {"json": {"ref": "移送书"}}),
         ("POST", "/items/{record_id}/rechecks", f"{API}/items/{o.case}/rechecks",
          {"json": {"on": "2024-05-20", "violation_continues": True}}),
+        # 分工完成情况: no part on a record its unit is not attached to, and never another unit's part
+        ("POST", "/items/{record_id}/parts", f"{API}/items/{o.b}/parts", {"json": {"note": "越权报送"}}),
+        ("POST", "/items/{record_id}/parts/withdraw", f"{API}/items/{o.a}/parts/withdraw",
+         {"json": {"reason": "替水利局撤回", "unit": "市水利局"}}),
         ("POST", "/users", f"{API}/users", {"json": {"username": "x1", "password": PASSWORD, "role": "admin"}}),
         ("POST", "/import", f"{API}/import", {"sheet": True}),
     ]

@@ -18,6 +18,7 @@ from qingshan.web.app import create_console_app
 from .web_fixtures import (
     AS_OF,
     LEDGER_TODAY,
+    PASSWORD,
     cheap_password_hashing,
     login_cookie,
     shared_workspace,
@@ -187,10 +188,47 @@ def test_ranking_page_highlights_cells_like_the_api(public):
         row = re.search(rf'<tr data-code="{x["code"]}" data-highlight="{x["highlight"] or ""}"[^>]*>.*?</tr>', page,
                         flags=re.DOTALL)
         assert row, x["code"]
-        assert ('hl-yellow' in row.group(0)) == x["worse_than_city"]
-        assert ('hl-red' in row.group(0)) == x["worse_than_previous"]
+        assert ('hl-city' in row.group(0)) == x["worse_than_city"]
+        assert ('hl-yoy' in row.group(0)) == x["worse_than_previous"]
+        assert 'hl-yellow' not in row.group(0) and 'hl-red' not in row.group(0)
+        cells = row.group(0)
+        # a mark and a text besides the colour (◆ worse than the city, ● worse than last year)
+        assert ('<span class="hl-mark" aria-hidden="true">◆</span>' in cells) == x["worse_than_city"]
+        assert ('<span class="hl-mark" aria-hidden="true">●</span>' in cells) == x["worse_than_previous"]
+        assert ("（劣于全市平均水平）" in cells) == x["worse_than_city"]
+        assert ("（较上年同期变差）" in cells) == x["worse_than_previous"]
+    assert "hl-yellow" not in page and "hl-red" not in page and "紫底" in text_of(page) and "青底" in text_of(page)
     bars = charts_of(page)["ranking-bars"]["data"]["values"]
     assert {b["name"] for b in bars} == {x["name"] for x in r["rows"] if x["value"] is not None}
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG 2.1 relative luminance."""
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    lin = [(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4) for c in
+           (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_ranking_table_highlights_are_the_charts_colours_with_enough_contrast():
+    """The table's two highlights are the ranking chart's purple and teal (not the AQI yellow #FFFF00 / red
+    #FF0000 it used before), with text at WCAG AA contrast (≥ 4.5:1) on them."""
+    from pathlib import Path
+
+    import qingshan.web
+    from qingshan.charts.specs import RANKING_COLOURS
+
+    css = (Path(qingshan.web.__file__).parent / "static" / "console.css").read_text(encoding="utf-8")
+    for cls, key in ((".hl-city", "yellow"), (".hl-yoy", "red")):
+        rule = re.search(re.escape(cls) + r" \{([^}]*)\}", css).group(1)
+        bg = re.search(r"background: (#[0-9A-Fa-f]{3,6})", rule).group(1)
+        fg = re.search(r"(?<!-)color: (#[0-9A-Fa-f]{3,6})", rule).group(1)
+        assert bg.upper() == RANKING_COLOURS[key].upper(), cls
+        hi, lo = sorted((_luminance(bg), _luminance(fg)), reverse=True)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, cls
+    assert ".hl-yellow" not in css and ".hl-red" not in css
 
 
 def test_water_and_targets_pages_show_the_api_numbers(public):
@@ -320,6 +358,14 @@ def test_workflow_forms_follow_the_state_machine_and_the_role(app, bureau):
     # no CSRF token: refused
     r = zjj.post(f"{url}/transition", data={"name": "submit", "completion_note": "已整改"})
     assert r.status_code == 403 and status() == "in_progress"
+    # the lead (市住建局) submits the whole item only once its cooperating units have reported their parts
+    r = zjj.post(f"{url}/transition", data={"name": "submit", "completion_note": "已完成整改，申请验收",
+                                             "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 409 and "未报送本单位完成情况" in text_of(r.text) and status() == "in_progress"
+    with app.state.console.ledger.session() as s:
+        svc = LedgerService(s, Principal.system(), today=LEDGER_TODAY)
+        for unit in svc.unit_names(svc.get(item), "cooperating"):
+            svc.report_part(item, "本单位负责部分已完成", unit=unit)
     r = zjj.post(f"{url}/transition", data={"name": "submit", "completion_note": "已完成整改，申请验收",
                                              "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303 and status() == "submitted"
@@ -333,6 +379,37 @@ def test_workflow_forms_follow_the_state_machine_and_the_role(app, bureau):
                                                 "csrf": bureau.csrf, "confirm": "1"}, follow_redirects=False)
     assert r.status_code == 303 and status() == "completed"
     assert "验收通过" in text_of(bureau.get(url).text)
+
+
+def test_shared_key_task_page_shows_each_units_part_and_takes_a_report(app, bureau):
+    """分工完成情况 on the page of the plan's task 8 (nine units 按职责分工负责): each unit's state in words (not colour
+    alone), 市住建局 reports its own part through the form, and may not complete the whole task (API: 403)."""
+    with app.state.console.ledger.session() as s:
+        svc = LedgerService(s, Principal.system(), today=LEDGER_TODAY)
+        task = svc.find("key_task", "RW-2023-08").id
+        units = svc.unit_names(svc.get(task), "responsible")
+    assert len(units) == 9 and "市住建局" in units
+    zjj = TestClient(app)
+    csrf = login_cookie(zjj, "zjj")
+    url = f"/ledger/items/{task}"
+    page = zjj.get(url).text
+    assert 'data-parts="0/9"' in page and "按职责分工共同负责" in text_of(page)
+    assert all(f'data-unit="{u}" data-reported="0"' in page for u in units) and text_of(page).count("未报送") == 9
+    assert 'data-form="part"' in page and 'data-transition="complete"' not in page
+    r = zjj.post(f"{url}/part", data={"note": "住建部分：沿江工地扬尘整治完成", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{url}?saved=part")
+    page = zjj.get(f"{url}?saved=part").text
+    assert 'data-parts="1/9"' in page and 'data-unit="市住建局" data-reported="1"' in page
+    assert "本单位完成情况已报送" in page and 'data-form="part"' not in page  # its only part is in
+    r = zjj.post(f"{url}/part", data={"note": "再报一次", "csrf": csrf})
+    assert r.status_code == 409 and "已于" in text_of(r.text)
+    token = zjj.post(f"{API}/auth/token", data={"username": "zjj", "password": PASSWORD}).json()["access_token"]
+    r = zjj.post(f"{API}/ledger/items/{task}/transitions", headers={"Authorization": f"Bearer {token}"},
+                 json={"name": "complete", "payload": {"completion_note": "全部完成"}})
+    assert r.status_code == 403 and "按职责分工共同负责" in r.json()["detail"]
+    # the bureau sees the same list and may take the part back (撤回, with a reason)
+    page = bureau.get(url).text
+    assert 'data-parts="1/9"' in page and 'data-form="part-withdraw"' in page
 
 
 def test_reports_page_downloads_the_documents(public):

@@ -69,9 +69,10 @@ STATUS_COLOURS: dict[str, str] = {
     STATUS_TEXT["no_data"]: "#A0A0A0",
 }
 SERIES_SCHEME = "tableau10"
-#: the ranking chart's highlights: the tables' yellow and red fills are the AQI 良 and 中度污染 colours, so on a
-#: chart next to AQI colours they would read as air quality; a purple and a dark teal (apart from every HJ 633
-#: colour and from the neutral blue) say "worse than the city" and "worse than last year" instead
+#: the ranking's highlights on screen (the chart, and the console's ranking table: ``.hl-city`` / ``.hl-yoy`` in
+#: console.css): the printed bulletin's yellow and red fills are the AQI 良 and 中度污染 colours, so next to AQI
+#: colours they would read as air quality; a purple and a dark teal (apart from every HJ 633 colour and from the
+#: neutral blue) say "worse than the city" and "worse than last year" instead
 RANKING_COLOURS: dict[str, str] = {"yellow": "#7B3FA0", "red": "#00695C"}
 LIMIT_COLOUR = "#C0392B"
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")

@@ -44,6 +44,8 @@ from .bodies import (
     IndicatorValueBody,
     MilestoneBody,
     Offset,
+    PartBody,
+    PartWithdrawBody,
     PasswordBody,
     PatchBody,
     RecheckBody,
@@ -414,6 +416,22 @@ def transitions(record_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> list[dict[s
 @router.post("/items/{record_id}/transitions", summary="执行流转（状态机）")
 def do_transition(record_id: RecordId, body: TransitionBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     rec = ctx.svc.transition(record_id, body.name, body.payload)
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+@router.post("/items/{record_id}/parts", status_code=201, summary="报送本单位完成情况（分工完成情况）")
+def report_part(record_id: RecordId, body: PartBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rec = ctx.svc.get(record_id)
+    ctx.svc.report_part(record_id, body.note, unit=body.unit, on=body.on)
+    ctx.commit()
+    return views.detail(ctx.svc, rec)
+
+
+@router.post("/items/{record_id}/parts/withdraw", summary="撤回单位完成情况（本单位或局机关退回）")
+def withdraw_part(record_id: RecordId, body: PartWithdrawBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    rec = ctx.svc.get(record_id)
+    ctx.svc.withdraw_part(record_id, body.reason, unit=body.unit)
     ctx.commit()
     return views.detail(ctx.svc, rec)
 

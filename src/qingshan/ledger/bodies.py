@@ -99,6 +99,7 @@ class _Planned(_Common):
 
 
 class RectificationFields(_Planned):
+    lead: Optional[Units] = Field(None, description="牵头单位（须为责任单位之一；只有一个责任单位时默认即牵头）")
     seq: Seq
     source_inspection: Text(200)
     problem: Text()
@@ -116,6 +117,7 @@ class IndicatorIn(Body):
 
 
 class KeyTaskFields(_Planned):
+    lead: Optional[Units] = Field(None, description="牵头单位（须为责任单位之一；只有一个责任单位时默认即牵头）")
     seq: Seq
     plan: Text(200)
     year: Year
@@ -132,6 +134,7 @@ class MilestoneIn(Body):
 
 
 class ProjectFields(_Planned):
+    lead: Optional[Units] = Field(None, description="牵头单位（须为责任单位之一；只有一个责任单位时默认即牵头）")
     title: Text(300)  # type: ignore[assignment]
     category: Optional[Text(100)] = None
     planned_investment: Optional[_number("planned_investment")] = None
@@ -230,6 +233,19 @@ class PatchBody(Body):
     expected_version: Optional[_integer("expected_version")] = Field(
         None, description="读取时的 version；不一致时返回 409")
     note: Optional[Text()] = None
+
+
+class PartBody(Body):
+    """A unit reports its own part of the record done (分工完成情况)."""
+
+    note: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)] = Field(description="本单位完成情况")
+    unit: Optional[UnitRef] = Field(None, description="报送单位（默认本人单位；局机关代报时必填）")
+    on: Optional[LedgerDate] = Field(None, description="完成日期（默认今天）")
+
+
+class PartWithdrawBody(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)] = Field(description="撤回理由")
+    unit: Optional[UnitRef] = None
 
 
 class TransitionBody(Body):

@@ -41,7 +41,7 @@ URL_ENV = "QINGSHAN_LEDGER_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: the newest revision in ``migrations/versions`` (tests/test_ledger_startup.py checks it against Alembic's head):
 #: a ledger already at it is opened without loading Alembic (~1.8 s per command on the 2-core machine)
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 # SQLite has no DECIMAL type; SQLAlchemy stores REAL and rounds back to the column's scale. Amounts here have at
 # most 2 (money) or 4 (indicators) decimals and stay far below 2**53, so the round trip is exact.

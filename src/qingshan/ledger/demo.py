@@ -80,6 +80,7 @@ def _key_tasks(svc: LedgerService) -> None:
     for seq, section, title, lead, coop, indicators in D.KEY_TASKS:
         task = svc.create_key_task(
             seq=seq, plan=D.PLAN, year=2023, title=title, section=section, responsible=lead, cooperating=coop,
+            lead=lead if seq in D.CO_LEAD_TASKS else None,
             indicators=[{"name": n, "target": t, "unit": u, "direction": d} for n, t, u, d, _ in indicators],
             disclosed=True, disclosure_text=f"{D.PLAN}第{seq}项：{title}", note=DEMO_ACTOR,
         )

@@ -335,6 +335,11 @@ KEY_TASKS: list[tuple[int, str, str, list[str], list[str], list[tuple[str, float
     (36, "切实解决好突出生态环境问题", "督察及警示片交办问题整改销号", [B], ALL_DISTRICTS, []),
 ]
 
+#: key tasks whose several responsible units are all leads (001 task 3: "市发改委、生态环境局牵头"); a task with one
+#: responsible unit has it as its lead; the others with several ("…按职责分工负责") have no lead: each unit reports
+#: its part and the bureau confirms the whole (docs/ledger.md#分工完成情况)
+CO_LEAD_TASKS = frozenset({3})
+
 # Projects reported in 000 (investment in 万元).
 PROJECTS = [
     ("XM-2023-THZL", "2023年太湖治理重点项目（227项）", "太湖治理", 836200, 840900, 100, "completed", [B], ["市水利局", "市住建局"],

@@ -218,7 +218,14 @@ class Record(Base):
 
 
 class RecordUnit(Base):
-    """A unit attached to a record as responsible (责任/牵头) or cooperating (配合)."""
+    """A unit attached to a record as responsible (责任) or cooperating (配合), and its own part of the work.
+
+    ``lead`` marks a responsible unit as the lead (牵头单位), answerable for the whole record: only a lead unit (or
+    the bureau) submits the whole record as complete, and only once every other unit has reported its part
+    (docs/ledger.md#分工完成情况). Several responsible units without a lead are co-responsible (按职责分工负责):
+    each reports its part and the bureau confirms the whole. ``part_done_on``/``part_note``/``part_by`` are the
+    unit's report that its own part is done (NULL: not reported); the audit log keeps every report and withdrawal.
+    """
 
     __tablename__ = "record_units"
 
@@ -226,6 +233,10 @@ class RecordUnit(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    part_done_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    part_note: Mapped[Optional[str]] = mapped_column(Text)
+    part_by: Mapped[Optional[str]] = mapped_column(String(100))
 
     record: Mapped[Record] = relationship(back_populates="units")
     unit: Mapped[OrgUnit] = relationship(lazy="joined")

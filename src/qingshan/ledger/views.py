@@ -31,7 +31,7 @@ from .models import (
     RectificationItem,
 )
 from .rbac import can_edit, can_see_content, can_see_personal_data
-from .service import LedgerService, latest_value, source_event
+from .service import LedgerService, has_parts, latest_value, lead_names, source_event
 from .workflow import MACHINES
 
 
@@ -50,6 +50,7 @@ def summary(svc: LedgerService, rec: Record, state: Any | None = None) -> dict[s
         "deadline": rec.deadline.isoformat() if rec.deadline else None,
         "responsible": svc.unit_names(rec, "responsible"),
         "cooperating": svc.unit_names(rec, "cooperating"),
+        "lead": lead_names(rec),
         "district": rec.district.name if rec.district is not None else None,
         "disclosed": rec.disclosed,
     }
@@ -93,6 +94,12 @@ def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
                transitions=[{"name": t.name, "label": t.label, "target": t.target, "requires": list(t.requires)}
                             for t in MACHINES[rec.kind].available(rec.status)
                             if svc._may_take(rec, t)])
+    if has_parts(rec):
+        # 分工完成情况: every unit's own part (docs/ledger.md#分工完成情况); ``mine``: the caller may report for it
+        parts = svc.parts_view(rec)
+        out.update(parts=parts, parts_reported=sum(p["reported"] for p in parts), parts_total=len(parts),
+                   parts_open=rec.status in {s for n in MACHINES[rec.kind].whole
+                                             for s in MACHINES[rec.kind].get(n).sources})
     if isinstance(rec, RectificationItem):
         out.update(seq=rec.seq, source_inspection=rec.source_inspection, problem=rec.problem, measures=rec.measures,
                    completion_note=rec.completion_note, acceptance_evidence=rec.acceptance_evidence,

@@ -14,6 +14,10 @@ Key rules, in the ledger's own words:
 * A petition is accepted (受理) or refused (不予受理) within the acceptance limit, assigned (交办) to the units that
   handle it, may be extended once (延期, with a reason, before its due date, up to the channel's maximum), replied
   (答复) by the assigned unit, and closed (办结) after the callback (回访); an unsatisfied callback re-opens it.
+* **Several units** (分工完成情况): each unit attached to a rectification item, key task or project reports its own
+  part done; the step that declares the whole record done (:attr:`Machine.whole`: 申请验收, 完成, 完工) is the lead
+  unit's (牵头单位), once every other unit has reported — or the bureau's. A cooperating or co-responsible unit never
+  takes it (:mod:`.service.parts`).
 * **Overdue**: the record is not done and today is after its deadline (date-kind deadlines only: 立行立改 and
   长期坚持 have no date). **At risk**: not overdue, less than 10 % of the time between start and deadline is left,
   and no progress entry in the last 30 days (issue 4).
@@ -49,6 +53,9 @@ class Machine:
     transitions: tuple[Transition, ...]
     closed: frozenset[str] = field(default_factory=frozenset)
     clock_stops: frozenset[str] = field(default_factory=frozenset)
+    #: responsible steps that declare the *whole* record done (申请验收, 完成, 完工): with several units, only a lead
+    #: unit takes them, once every other unit has reported its part (docs/ledger.md#分工完成情况)
+    whole: frozenset[str] = field(default_factory=frozenset)
 
     def get(self, name: str) -> Transition:
         for t in self.transitions:
@@ -82,6 +89,7 @@ RECTIFICATION = Machine(
                    ("signoff_evidence", "disclosure_text")),
         Transition("reopen", "重新整改（反弹回潮）", ("completed", "signed_off"), "in_progress", SUPERVISOR, ("reason",)),
     ),
+    whole=frozenset({"submit"}),
 )
 
 KEY_TASK = Machine(
@@ -95,6 +103,7 @@ KEY_TASK = Machine(
         Transition("mark_not_met", "认定未完成", ("in_progress",), "not_met", SUPERVISOR, ("reason",)),
         Transition("reopen", "重新推进", ("completed", "not_met"), "in_progress", SUPERVISOR, ("reason",)),
     ),
+    whole=frozenset({"complete"}),
 )
 
 PROJECT = Machine(
@@ -109,6 +118,7 @@ PROJECT = Machine(
         Transition("resume", "恢复实施", ("suspended",), "under_construction", SUPERVISOR, ("reason",)),
         Transition("reopen", "重新实施", ("completed",), "under_construction", SUPERVISOR, ("reason",)),
     ),
+    whole=frozenset({"complete"}),
 )
 
 CAMPAIGN = Machine(

@@ -15,7 +15,8 @@ The class is composed of one part per concern (this package): :mod:`.base` (sess
 input coercion), :mod:`.users` (units, users, passwords), one module per record kind (:mod:`.rectification`,
 :mod:`.key_task`, :mod:`.project`, :mod:`.campaign`, :mod:`.petition`, :mod:`.case`, :mod:`.event`: creation, kind-specific
 operations and the effect of the kind's workflow steps, listed in :data:`.kinds.EFFECTS`), :mod:`.records`
-(editing, progress, attachments), :mod:`.transitions`, :mod:`.queries` and :mod:`.stats`. Import everything from
+(editing, progress, attachments), :mod:`.parts` (each unit's part, the lead rule), :mod:`.transitions`,
+:mod:`.queries` and :mod:`.stats`. Import everything from
 ``qingshan.ledger.service``; the modules inside are not an API.
 """
 
@@ -44,6 +45,7 @@ from .base import (
     Page,
     VersionConflict,
     WorkflowError,
+    lead_names,
     to_date,
 )
 from .campaign import CampaignMixin, campaign_rates_from_counts
@@ -51,6 +53,8 @@ from .case import CaseMixin
 from .event import EventMixin, source_event
 from .key_task import KeyTaskMixin, indicator_met, latest_value
 from .kinds import EFFECTS, KIND_CLASSES
+from .parts import ROLE_LABELS as PART_ROLE_LABELS
+from .parts import has_parts
 from .petition import PetitionMixin
 from .project import ProjectMixin
 from .records import RecordsMixin
@@ -69,6 +73,7 @@ __all__ = [
     "EVIDENCE_LABELS",
     "INT_FIELDS",
     "KIND_CLASSES",
+    "PART_ROLE_LABELS",
     "PAYLOAD_TEXTS",
     "REMIND_DAYS",
     "REQUIRED_TEXT_FIELDS",
@@ -86,8 +91,10 @@ __all__ = [
     "WorkflowError",
     "campaign_rates_from_counts",
     "finishes",
+    "has_parts",
     "indicator_met",
     "latest_value",
+    "lead_names",
     "source_event",
     "to_date",
 ]

@@ -45,7 +45,7 @@ class VersionConflict(LedgerError):
 # Fields a responsible editor may change, per kind; supervisors may change these plus SUPERVISOR_FIELDS.
 COMMON_SUPERVISOR_FIELDS = frozenset(
     {"code", "title", "district_id", "start_date", "deadline_kind", "deadline", "disclosed", "disclosure_text",
-     "responsible", "cooperating"}
+     "responsible", "cooperating", "lead"}
 )
 RESPONSIBLE_FIELDS: dict[str, frozenset[str]] = {
     "rectification": frozenset({"measures"}),
@@ -151,6 +151,11 @@ def object_rows(rows: Any, label: str) -> list[dict[str, Any]]:
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) for r in rows):
         raise ValidationFailed(f"{label}应为对象列表")
     return list(rows)
+
+
+def lead_names(rec: Record) -> list[str]:
+    """The lead units (牵头单位) of a record, in the order of its responsible units."""
+    return [ru.unit.name for ru in sorted(rec.units, key=lambda x: x.position) if ru.role == "responsible" and ru.lead]
 
 
 @dataclass
@@ -266,6 +271,24 @@ class ServiceBase:
             mine.append(ru)
         rec.units = others + mine
 
+    def _set_leads(self, rec: Record, refs: Any = None) -> None:
+        """Mark the lead units (牵头单位) among the responsible ones. ``refs`` None keeps the marks and applies the
+        default: a record's only responsible unit is its lead (several without a mark stay co-responsible)."""
+        resp = [ru for ru in rec.units if ru.role == "responsible"]
+        if refs is not None:
+            chosen = [self.unit(r) for r in unit_refs(refs)]
+            ids = {ru.unit_id for ru in resp}
+            outside = [u.name for u in chosen if u.id not in ids]
+            if outside:
+                raise ValidationFailed(f"牵头单位须是责任单位之一：{'、'.join(outside)} 不是本记录的责任单位")
+            for ru in resp:
+                ru.lead = ru.unit_id in {u.id for u in chosen}
+        elif len(resp) == 1 and not resp[0].lead:
+            resp[0].lead = True
+        for ru in rec.units:
+            if ru.role != "responsible" or ru.lead is None:
+                ru.lead = bool(ru.lead) and ru.role == "responsible"
+
     @staticmethod
     def unit_names(rec: Record, role: str) -> list[str]:
         return [ru.unit.name for ru in sorted(rec.units, key=lambda x: x.position) if ru.role == role]
@@ -275,6 +298,8 @@ class ServiceBase:
         for f in fields:
             if f in ("responsible", "cooperating"):
                 out[f] = self.unit_names(rec, f)
+            elif f == "lead":
+                out[f] = lead_names(rec)
             else:
                 out[f] = getattr(rec, f)
         return audit.jsonable(out)
@@ -297,7 +322,7 @@ class ServiceBase:
 
     def _init_record(self, rec: Record, *, status: str | None, responsible: Sequence[int | str] = (),
                      cooperating: Sequence[int | str] = (), district: int | str | None = None,
-                     note: str | None = None) -> Record:
+                     note: str | None = None, lead: Sequence[int | str] | None = None) -> Record:
         require(can_supervise(self.p), "只有局机关人员或管理员可以新建台账记录")
         m = MACHINES[rec.kind]
         if status is not None and status not in m.states:
@@ -316,12 +341,14 @@ class ServiceBase:
             rec.closed_at = now
         self._set_units(rec, "responsible", responsible)
         self._set_units(rec, "cooperating", cooperating)
+        self._set_leads(rec, lead)
         self.s.add(rec)
         self.s.flush()
         after = {c.key: getattr(rec, c.key) for c in rec.__mapper__.column_attrs
                  if c.key not in ("created_at", "updated_at", "closed_at", "version")}
         after["responsible"] = self.unit_names(rec, "responsible")
         after["cooperating"] = self.unit_names(rec, "cooperating")
+        after["lead"] = lead_names(rec)
         if rec.kind == "petition":
             after.pop("complainant", None)
             after.pop("contact", None)
@@ -377,4 +404,6 @@ ACTION_LABELS = {
     "case.recheck": "复查",
     "event.escalate": "超期升级",
     "event.evidence_to_case": "证据移交案件",
+    "part.report": "报送本单位完成情况",
+    "part.withdraw": "撤回本单位完成情况",
 }

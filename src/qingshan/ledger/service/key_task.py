@@ -20,7 +20,7 @@ class KeyTaskMixin(ServiceBase):
 
     def create_key_task(self, *, seq: int, plan: str, year: int, title: str, section: str | None = None,
                         description: str | None = None, responsible: Sequence[int | str] = (),
-                        cooperating: Sequence[int | str] = (), indicators: Sequence[dict[str, Any]] = (),
+                        cooperating: Sequence[int | str] = (), lead: Sequence[int | str] | None = None, indicators: Sequence[dict[str, Any]] = (),
                         deadline: dt.date | str | None = None, start_date: dt.date | str | None = None,
                         status: str | None = None, disclosed: bool = False, disclosure_text: str | None = None,
                         code: str | None = None, note: str | None = None) -> KeyTask:
@@ -44,7 +44,7 @@ class KeyTaskMixin(ServiceBase):
             rec.indicators.append(Indicator(position=i, name=name, unit=to_text(ind.get("unit"), "计量单位", max_len=32) or "",
                                             target_value=target, direction=direction))
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
-                                 note=note)  # type: ignore[return-value]
+                                 lead=lead, note=note)  # type: ignore[return-value]
 
     def record_indicator_value(self, indicator_id: int, value: Any, *, as_of: dt.date | str | None = None,
                                note: str | None = None) -> IndicatorValue:

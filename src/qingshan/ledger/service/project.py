@@ -20,7 +20,7 @@ class ProjectMixin(ServiceBase):
     def create_project(self, *, title: str, code: str | None = None, category: str | None = None,
                        planned_investment: Any = None, completed_investment: Any = None,
                        percent_complete: Any = None, description: str | None = None,
-                       responsible: Sequence[int | str] = (), cooperating: Sequence[int | str] = (),
+                       responsible: Sequence[int | str] = (), cooperating: Sequence[int | str] = (), lead: Sequence[int | str] | None = None,
                        district: int | str | None = None, milestones: Sequence[dict[str, Any]] = (),
                        deadline: dt.date | str | None = None, start_date: dt.date | str | None = None,
                        status: str | None = None, disclosed: bool = False, disclosure_text: str | None = None,
@@ -42,7 +42,7 @@ class ProjectMixin(ServiceBase):
                 planned_date=to_date(ms.get("planned_date"), "计划日期"),
                 done_date=to_date(ms.get("done_date"), "完成日期")))
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
-                                 district=district, note=note)  # type: ignore[return-value]
+                                 lead=lead, district=district, note=note)  # type: ignore[return-value]
 
     def set_milestone_done(self, milestone_id: int, done_date: dt.date | str | None) -> Milestone:
         ms = self._get(Milestone, milestone_id)

@@ -56,7 +56,7 @@ class RecordsMixin(ServiceBase):
             if rec.kind == "petition" and value:
                 raise ValidationFailed("信访件含个人信息，不能公开")
             return to_flag(value, "是否公开")
-        if field in ("responsible", "cooperating"):
+        if field in ("responsible", "cooperating", "lead"):
             return [self.unit(v).name for v in unit_refs(value)]
         if field == "deadline_kind":
             if value not in DEADLINE_KINDS:
@@ -92,8 +92,10 @@ class RecordsMixin(ServiceBase):
         for f, v in changed.items():
             if f in ("responsible", "cooperating"):
                 self._set_units(rec, f, v)
-            else:
+            elif f != "lead":
                 setattr(rec, f, v)
+        if "lead" in changed or "responsible" in changed:
+            self._set_leads(rec, changed.get("lead"))
         self._check_deadline(rec.deadline_kind, rec.deadline)
         if rec.deadline_kind not in (None, "date"):
             rec.deadline = None

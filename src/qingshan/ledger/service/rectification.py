@@ -18,7 +18,7 @@ class RectificationMixin(ServiceBase):
     def create_rectification(self, *, seq: int, source_inspection: str, problem: str, title: str | None = None,
                              deadline_kind: str = "date", deadline: dt.date | str | None = None,
                              start_date: dt.date | str | None = None, responsible: Sequence[int | str] = (),
-                             cooperating: Sequence[int | str] = (), measures: str | None = None,
+                             cooperating: Sequence[int | str] = (), lead: Sequence[int | str] | None = None, measures: str | None = None,
                              district: int | str | None = None, status: str | None = None,
                              completion_note: str | None = None, disclosed: bool = False,
                              disclosure_text: str | None = None, code: str | None = None,
@@ -34,7 +34,7 @@ class RectificationMixin(ServiceBase):
             disclosure_text=to_text(disclosure_text, "公开说明"),
         )
         return self._init_record(rec, status=status, responsible=responsible, cooperating=cooperating,
-                                 district=district, note=note)  # type: ignore[return-value]
+                                 lead=lead, district=district, note=note)  # type: ignore[return-value]
 
 
 def effect(svc: ServiceBase, rec: RectificationItem, t: Transition, payload: dict[str, Any], on: dt.date,

@@ -1,8 +1,9 @@
 """我的待办 of the ledger, what the caller may do on each record, and the deadline reminders (the clerk's day).
 
 * **What the caller may do** on a record (:meth:`TodoMixin.row_actions`): report progress (it may edit the record —
-  :func:`..rbac.can_edit` — and the record is still open) and the workflow steps it may take now (the same rule as
-  :meth:`allowed_transitions`: the state machine, then the step's actor).
+  :func:`..rbac.can_edit` — and the record is still open), the workflow steps it may take now (the same rule as
+  :meth:`allowed_transitions`: the state machine, then the step's actor), and report its unit's part when that is
+  still owed (:mod:`.parts`: cooperating units too).
 * **我的待办** (:meth:`TodoMixin.todo_records`): for a department, district or town user, the open records its unit
   may act on, plus the dispatch events it owes an answer (:meth:`my_todo`, the dispatch board's query); for bureau
   staff, the records waiting for a supervisor's step and the events to dispatch or verify. Earliest deadline
@@ -23,6 +24,7 @@ from ..models import OrgUnit, Record, RecordUnit
 from ..rbac import can_edit
 from ..workflow import MACHINES, SUPERVISOR, Transition
 from .event import EventMixin
+from .parts import has_parts
 from .queries import QueriesMixin
 from .transitions import TransitionsMixin
 
@@ -43,10 +45,12 @@ class RowActions:
 
     progress: bool
     steps: tuple[Transition, ...]
+    #: a unit the caller acts for has not reported its part yet (分工完成情况: cooperating units too)
+    part: bool = False
 
     @property
     def any(self) -> bool:
-        return self.progress or bool(self.steps)
+        return self.progress or bool(self.steps) or self.part
 
 
 class TodoMixin(EventMixin, TransitionsMixin, QueriesMixin):
@@ -59,19 +63,28 @@ class TodoMixin(EventMixin, TransitionsMixin, QueriesMixin):
                 out[r.id] = RowActions(False, ())
                 continue
             steps = tuple(t for t in MACHINES[r.kind].available(r.status) if self._may_take(r, t))
-            out[r.id] = RowActions(can_edit(self.p, r) and r.status not in MACHINES[r.kind].finished, steps)
+            out[r.id] = RowActions(can_edit(self.p, r) and r.status not in MACHINES[r.kind].finished, steps,
+                                   self._part_open(r))
         return out
+
+    def _part_open(self, r: Record) -> bool:
+        """Does a unit of the caller's own (not the bureau acting for all) owe its part of ``r`` now?"""
+        if self.p.is_supervisor or not has_parts(r):
+            return False
+        m = MACHINES[r.kind]
+        if r.status not in {s for n in m.whole for s in m.get(n).sources}:
+            return False
+        return any(ru.part_done_on is None for ru in self.acting_units(r))
 
     def _mine(self):
         """SQL pre-filter of :func:`..rbac.can_edit` for a unit's user (the exact rule is applied after)."""
         p = self.p
-        if p.role == "department":
-            return exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == p.unit_id,
-                                  RecordUnit.role == "responsible")
+        if p.role == "department":  # any role: a cooperating unit owes its part (分工完成情况)
+            return exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == p.unit_id)
         if p.role == "district":
             return or_(Record.district_id == p.district_id,
                        exists().where(RecordUnit.record_id == Record.id, RecordUnit.unit_id == OrgUnit.id,
-                                      OrgUnit.district_id == p.district_id, RecordUnit.role == "responsible"))
+                                      OrgUnit.district_id == p.district_id))
         return None
 
     def _open_visible(self, mine: bool) -> list[Record]:

@@ -12,13 +12,14 @@ from ..workflow import MACHINES, SUPERVISOR, Transition
 from .base import EVIDENCE_LABELS, ServiceBase, WorkflowError, clean_payload
 from .event import applicable
 from .kinds import EFFECTS
+from .parts import PartsMixin
 
 
-class TransitionsMixin(ServiceBase):
+class TransitionsMixin(PartsMixin, ServiceBase):
     """Moving records along their state machines."""
 
     def _may_take(self, rec: Record, t: Transition) -> bool:
-        if not applicable(rec, t):
+        if not applicable(rec, t) or not self.may_declare_whole(rec, t):
             return False
         return can_supervise(self.p) if t.actor == SUPERVISOR else can_edit(self.p, rec)
 
@@ -39,9 +40,12 @@ class TransitionsMixin(ServiceBase):
         if t.actor == SUPERVISOR:
             require(can_supervise(self.p), f"“{t.label}”须由局机关人员办理")
         else:
+            if not self.may_declare_whole(rec, t):
+                self.check_whole(rec, t)  # raises: the caller is not a lead unit (the reason names the leads)
             require(can_edit(self.p, rec), f"无权对“{rec.title}”执行“{t.label}”：只有责任单位及局机关可以办理")
         if rec.status not in t.sources:
             raise WorkflowError(f"当前状态“{m.label(rec.status)}”不能执行“{t.label}”")
+        parts = self.check_whole(rec, t)
         if not applicable(rec, t):
             raise WorkflowError(f"“{rec.title}”不能执行“{t.label}”（只有环境违法线索可以转立案查处）")
         missing = [f for f in t.requires if not self._evidence(rec, f, payload)]
@@ -53,6 +57,7 @@ class TransitionsMixin(ServiceBase):
         EFFECTS[rec.kind](self, rec, t, payload, on, before, after)
         rec.status = t.target
         after["status"] = t.target
+        after.update(parts)
         if t.target in m.finished:
             rec.closed_at = rec.closed_at or now_beijing()
         else:

@@ -56,7 +56,7 @@ def _marks(ctx: Ctx, records: list[Record]) -> dict[int, dict[str, Any]]:
     (the service's rules; the item page and the service check again)."""
     kinds = {r.id: r.kind for r in records}
     return {rid: {"steps": [{"label": t.label, "finish": finishes(kinds[rid], t)} for t in a.steps],
-                  "progress": a.progress, "any": a.any}
+                  "progress": a.progress, "part": a.part, "any": a.any}
             for rid, a in ctx.svc.row_actions(records).items()}
 
 
@@ -121,7 +121,7 @@ def _actions(ctx: Ctx, record_id: int) -> list[dict[str, Any]]:
 
 
 def _detail_page(request: Request, ctx: Ctx, record_id: int, *, error: str = "", status_code: int = 200,
-                 saved: bool = False) -> HTMLResponse:
+                 saved: str = "") -> HTMLResponse:
     item = ledger_api.get_item(record_id, ctx)
     actions = _actions(ctx, record_id)
     units = [{"id": u.id, "name": u.name} for u in ctx.svc.units()] if any(
@@ -133,8 +133,55 @@ def _detail_page(request: Request, ctx: Ctx, record_id: int, *, error: str = "",
 
 
 @router.get("/ledger/items/{record_id}", response_class=HTMLResponse)
-def item_page(request: Request, record_id: int, saved: int = 0, ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
-    return _detail_page(request, ctx, record_id, saved=bool(saved))
+def item_page(request: Request, record_id: int, saved: str = Query("", max_length=16),
+              ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    shown = saved if saved in SAVED_NOTICES else "1" if saved not in ("", "0") else ""
+    return _detail_page(request, ctx, record_id, saved=shown)
+
+
+#: ``?saved=`` values with a notice of their own (others: 进展已报送)
+SAVED_NOTICES = ("part", "withdrawn")
+
+
+@router.post("/ledger/items/{record_id}/part")
+async def post_part(request: Request, record_id: int, console: Console = Depends(get_console),
+                    ctx: Ctx = Depends(page_ctx)) -> Response:
+    """报送本单位完成情况 (分工完成情况) from the item page: the same service call as
+    ``POST /api/v1/ledger/items/{id}/parts``."""
+    form = await request.form()
+    require_form_csrf(console, ctx, str(form.get("csrf") or ""))
+    note = str(form.get("note") or "").strip()
+    if not note:
+        return _detail_page(request, ctx, record_id, error="请填写本单位完成情况", status_code=422)
+    try:
+        ctx.svc.report_part(record_id, note, unit=_unit_ref(form.get("unit")), on=str(form.get("on") or "") or None)
+        ctx.commit()
+    except LedgerError as e:
+        return _refused(request, ctx, record_id, e)
+    return RedirectResponse(f"/ledger/items/{record_id}?saved=part#parts", status_code=303)
+
+
+@router.post("/ledger/items/{record_id}/part/withdraw")
+async def post_part_withdraw(request: Request, record_id: int, console: Console = Depends(get_console),
+                             ctx: Ctx = Depends(page_ctx)) -> Response:
+    """撤回 a unit's report of its part (its own mistake, or the bureau sending it back), with a reason."""
+    form = await request.form()
+    require_form_csrf(console, ctx, str(form.get("csrf") or ""))
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        return _detail_page(request, ctx, record_id, error="请填写撤回理由", status_code=422)
+    try:
+        ctx.svc.withdraw_part(record_id, reason, unit=_unit_ref(form.get("unit")))
+        ctx.commit()
+    except LedgerError as e:
+        return _refused(request, ctx, record_id, e)
+    return RedirectResponse(f"/ledger/items/{record_id}?saved=withdrawn#parts", status_code=303)
+
+
+def _unit_ref(value: Any) -> int | None:
+    """A unit id from a form field (the service checks it is one the caller may act for)."""
+    v = str(value or "").strip()
+    return int(v) if v.isascii() and v.isdigit() and len(v) < 10 else None
 
 
 @router.post("/ledger/items/{record_id}/progress")
