@@ -90,3 +90,25 @@ def test_a_result_older_than_stale_for_is_not_served():
     c._latest[key] = (st, value, time.monotonic() - 61)
     c.store.current = live(2)
     assert c.cached("overview", (), lambda st: "new") == "new"
+
+
+def test_a_computation_reads_nested_results_of_its_own_state():
+    """A result is cached under the state it was computed for, so what it reads through nested calls must be of
+    that state too (else a series computed from a stale year frame stays stale under the new state's key: the
+    live bench's ingestion lag went from 11 s to 90 s)."""
+    c = console(60.0, live(1))
+    release = threading.Event()
+
+    def inner(st: StoreState) -> int:
+        if st.fingerprint[1] == 1002:
+            release.wait(60)
+        return st.fingerprint[1]
+
+    def outer(st: StoreState) -> int:
+        return c.cached("frame", (), inner, st)
+
+    assert c.cached("series", (), outer) == 1001
+    c.store.current = live(2)
+    assert c.cached("series", (), outer) == 1001  # stale, while the background thread computes 1002
+    release.set()
+    until(lambda: c.cached("series", (), outer) == 1002, "the series of the new state")

@@ -54,7 +54,10 @@ class Console:
         ``stale_for`` seconds old — while one background thread computes the new one (once for all clients)."""
         st = state or self.store.state()
         key = (kind, st.fingerprint, st.as_of_hi, *params)
-        if self.stale_for > 0:
+        live = self.stale_for > 0
+        # only the outermost call may answer stale: a result computed for a state is cached under that state's key,
+        # so what it reads through nested calls (a year's frame under the series) must be of that state too
+        if live and not _computing.depth:
             hit = self.cache.peek(key)
             if hit is not None:
                 return hit
@@ -62,8 +65,8 @@ class Console:
             if stale is not None:
                 self._refresh(kind, params, compute, st, key)
                 return stale
-        value = self.cache.get_or_compute(key, lambda: compute(st))
-        if self.stale_for > 0:
+        value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
+        if live:
             self._remember(kind, params, st, value)
         return value
 
@@ -96,7 +99,7 @@ class Console:
 
         def run() -> None:
             try:
-                value = self.cache.get_or_compute(key, lambda: compute(st))
+                value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
                 self._remember(kind, params, st, value)
             except Exception:  # the next request computes it in the foreground and reports the error
                 log.warning("后台刷新 %s 失败", kind, exc_info=True)
@@ -113,6 +116,21 @@ class Console:
     @property
     def targets_dir(self) -> Path:
         return self.workspace / TARGETS_DIR
+
+
+class _Depth(threading.local):
+    depth = 0
+
+
+_computing = _Depth()  # per thread: inside a computation of :meth:`Console.cached` (nested calls answer fresh)
+
+
+def _nested(compute: Callable[[StoreState], T], st: StoreState) -> T:
+    _computing.depth += 1
+    try:
+        return compute(st)
+    finally:
+        _computing.depth -= 1
 
 
 def get_console(request: Request) -> Console:
