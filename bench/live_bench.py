@@ -27,6 +27,10 @@ visible in ``/api/v1/air/stations/{code}/series``; the probes send a ramp so eac
 response p50/p95/p99 during the load, SSE events received, CPU (share of one core) and RSS of the serve process,
 and the CPU other processes used meanwhile (the machine may be shared).
 
+``--profile FILE``: the serve process is sampled with ``py-spy record`` (not a project dependency: ``py-spy`` on
+PATH, else ``uvx py-spy``) from the warm-up to the end of the load; FILE holds the collapsed stacks and the report's
+``profile`` the top functions by own and inclusive share of the samples (docs/hj212.md#性能live_bench).
+
 Usage (from the repository root): ``uv run python bench/live_bench.py`` (defaults: the issue's load, 6 minutes);
 ``--devices 2000 --stations 200 --minutes 4 --minute-seconds 10`` for a quick look.
 """
