@@ -27,6 +27,10 @@ visible in ``/api/v1/air/stations/{code}/series``; the probes send a ramp so eac
 response p50/p95/p99 during the load, SSE events received, CPU (share of one core) and RSS of the serve process,
 and the CPU other processes used meanwhile (the machine may be shared).
 
+``--profile FILE``: the serve process is sampled with ``py-spy record`` (not a project dependency: ``py-spy`` on
+PATH, else ``uvx py-spy``) from the warm-up to the end of the load; FILE holds the collapsed stacks and the report's
+``profile`` the top functions by own and inclusive share of the samples (docs/hj212.md#性能live_bench).
+
 Usage (from the repository root): ``uv run python bench/live_bench.py`` (defaults: the issue's load, 6 minutes);
 ``--devices 2000 --stations 200 --minutes 4 --minute-seconds 10`` for a quick look.
 """
@@ -215,6 +219,55 @@ def start_serve(ws: Path, registry: Path) -> Serve:
         proc.kill()
         proc.wait()
         raise
+
+
+def _start_profiler(pid: int, out: Path) -> subprocess.Popen:
+    spy = shutil.which("py-spy")
+    cmd = [spy] if spy else ["uvx", "py-spy"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([*cmd, "record", "--pid", str(pid), "--format", "raw", "--rate", "50", "--nonblocking", "--function",
+                             "--threads", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _stop_profiler(spy: subprocess.Popen, out: Path) -> dict[str, Any]:
+    """Stop ``py-spy record`` (SIGINT: it writes its file) and summarise: the top functions by own samples and by
+    samples including callees."""
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        return {"file": str(out), "error": "py-spy did not stop"}
+    return {"file": str(out), **profile_summary(out)}
+
+
+def profile_summary(path: Path, top: int = 25) -> dict[str, Any]:
+    """Own and inclusive sample shares per function of a collapsed-stacks file (``frame;frame;… count``)."""
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as e:
+        return {"error": repr(e)}
+    for line in lines:
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        count = int(n)
+        total += count
+        frames = [f.strip() for f in stack.split(";") if f.strip()]
+        frames = [f for f in frames if not f.startswith("thread ") and not f.startswith("process ")]
+        if not frames:
+            continue
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for f in set(frames):
+            incl[f] = incl.get(f, 0) + count
+
+    def best(d: dict[str, int]) -> list[list[Any]]:
+        return [[f, round(c / total, 3)] for f, c in sorted(d.items(), key=lambda kv: -kv[1])[:top]]
+
+    return {"samples": total, "own": best(own), "inclusive": best(incl)}
 
 
 # --- measurements --------------------------------------------------------------------------------------------------
@@ -456,8 +509,10 @@ def feed_phase(ws: Path, repeat: int = 3) -> dict[str, Any]:
 def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, minute_s: float = 60.0,
               per_connection: int = 100, sources: int = 8, clients: int = 20, poll: float = 2.0,
               timeout: float = 10.0, workspace: Path | None = None, feed: bool = True,
-              stop_timeout: float = 900.0) -> dict[str, Any]:
-    """The whole benchmark; returns the report (see the module docstring)."""
+              stop_timeout: float = 900.0, profile: Path | None = None) -> dict[str, Any]:
+    """The whole benchmark; returns the report (see the module docstring).  ``profile``: sample the serve process
+    with ``py-spy record`` (not a project dependency: found on PATH or run through ``uvx``) from the warm-up to the
+    end of the load phase, collapsed stacks written to that file."""
     from qingshan.ingest import import_files
     from qingshan.store.workspace import Workspace
 
@@ -479,6 +534,7 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
                               "rate_packets_per_s": round(devices / minute_s, 1), "per_connection": per_connection,
                               "source_addresses": sources, "clients": clients, "hour": hour_start.isoformat(),
                               "warm_up_minutes": warm, "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()}
+    spy = _start_profiler(serve.proc.pid, profile) if profile is not None else None
     try:
         rss_idle, _ = _rss_mib(serve.proc.pid)
 
@@ -504,6 +560,8 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
         report["load"] = asyncio.run(main())
         report["load"]["rss_idle_mib"] = round(rss_idle, 1)
         _, hwm = _rss_mib(serve.proc.pid)
+        if spy is not None:
+            report["profile"] = _stop_profiler(spy, profile)
         t_stop = time.perf_counter()
         serve.proc.send_signal(signal.SIGTERM)  # the receiver loads the rest of its log before the process ends
         try:
@@ -512,6 +570,8 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
         except subprocess.TimeoutExpired:  # reported, not hidden: the store is counted as the kill leaves it
             report["stop_s"] = f"> {stop_timeout:g} (killed)"
     finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
         if serve.proc.poll() is None:
             serve.proc.kill()
     stored = count_store(ws)
@@ -548,11 +608,13 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=20, help="console clients (half SSE, half polling)")
     ap.add_argument("--poll", type=float, default=2.0, help="seconds between a polling client's requests")
     ap.add_argument("--out", type=Path, default=OUT / "live_bench.json")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="sample the serve process with py-spy into this collapsed-stacks file")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     print(f"{a.devices} devices ({a.stations} stations), {a.minutes} × {a.minute_seconds:g} s …", flush=True)
     res = run_bench(a.devices, a.stations, a.minutes, a.minute_seconds, a.per_connection, a.sources, a.clients,
-                    a.poll)
+                    a.poll, profile=a.profile)
     res["started"] = datetime.now().isoformat(timespec="seconds")
     a.out.write_text(json.dumps(res, ensure_ascii=False, indent=2))
     print(json.dumps(res, ensure_ascii=False, indent=1))

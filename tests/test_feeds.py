@@ -422,6 +422,21 @@ def test_trailing_flush_feeds_what_a_throttled_load_left(fed, tmp_path):
         assert out.station_hours >= 2 and quality_rows.pending_count(w.con) == 0 and not hook.behind
 
 
+def test_a_re_aggregated_hour_changes_the_store_fingerprint(tmp_path):
+    """A minute that moves the value of an hour already stored (same rows, same feed import of the day) changes
+    :func:`qingshan.store.read.store_counts`, the console's cache key: else the console keeps serving the old
+    value until a new hour lands (the live bench saw its ingestion probes time out, the hour close took 62 s)."""
+    cfg = config(tmp_path, devices=DEVICES)
+    run(cfg, [a_minute(i, t) for i, t in A_H1[:46]])
+    with con_of(cfg) as con:
+        before, so2_before = read.store_counts(con)[0], air(con, "QS001", H1)["so2"]
+    run(cfg, [a_minute(i, t) for i, t in A_H1[46:]])
+    with con_of(cfg) as con:
+        after, so2_after = read.store_counts(con)[0], air(con, "QS001", H1)["so2"]
+    assert so2_after != so2_before and before[1] == after[1]  # the value moved, the row count did not
+    assert after != before
+
+
 # --- pure parts -------------------------------------------------------------------------------------------------
 
 

@@ -96,6 +96,9 @@ def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iter
     if source not in ("source_data", "hj212_feed_rows"):
         raise ValueError(f"unknown feed source {source!r}")
     hour = HOUR_OF_ROW_SQL.format(p="s.") if source == "source_data" else "s.feed_hi"
+    # the copy is appended in arrival order, so its row groups hold few hours each: a range on feed_hi (implied by
+    # the join) lets DuckDB skip the groups of the other hours the copy keeps instead of scanning them all
+    hours = "" if source == "source_data" else "AND s.feed_hi BETWEEN {lo} AND {hi}"
     quality = " AND ".join(f"d.{c.strip()}" for c in QUALITY_DEVICE_SQL.split(" AND "))
     flags = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(valid_flags)) or "NULL"
     con.execute(f"""
@@ -122,6 +125,7 @@ def prepare(con: Con, defaults: pa.Table, overrides: pa.Table, valid_flags: Iter
                   -- period up to the longest registered interval before it): DuckDB skips the other row groups
                   AND s.data_time BETWEEN TIMESTAMP '1970-01-01' + to_hours({lo} - 2) - to_minutes({longest})
                                       AND TIMESTAMP '1970-01-01' + to_hours({hi})
+                  {hours.format(lo=lo, hi=hi)}
             )
             SELECT station, mn, cn, kind, q, data_time, period_end, hi, value,
                    value IS NOT NULL AND isfinite(value) AND coalesce(flag, 'N') IN ({flags}) AS ok,

@@ -33,6 +33,9 @@ from .writer import StoreWriter
 log = logging.getLogger("qingshan.platform")
 
 DRAFTS_DIR = "drafts"
+#: With the HJ 212 receiver the console may answer from a result at most this old (seconds) while the new store
+#: state's is computed (:meth:`qingshan.web.console.Console.cached`).
+LIVE_STALE_S = 30.0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Platform:
             await queue.start()
             app.state.jobs = queue
             if self.options.hj212_port is not None:
+                console.stale_for = LIVE_STALE_S  # live traffic: answer from the previous state while recomputing
                 hj = await self._start_hj212(store.con, writer)
             self.scheduler = scheduler = Scheduler(queue.jobs, self.options.clock)
             register_default_tasks(scheduler, console, self.workspace, writer)

@@ -184,7 +184,9 @@ def quarantine_rows(con: Con, import_id: int | None = None, limit: int = 50) -> 
 
 def store_counts(con: Con) -> tuple[tuple, bool]:
     """The figures that change whenever the store does — (last import id, air rows, last hour, stations, water
-    samples, water sections, HJ 212 alerts) — and whether the HJ 212 alert table exists (the console's cache key)."""
+    samples, water sections, HJ 212 alerts, last import's finish) — and whether the HJ 212 alert table exists (the
+    console's cache key).  The finish time catches the HJ 212 feed: it re-aggregates hours already stored (same
+    row count, same import of the day) and stamps its ``imports`` row with every batch."""
     has_alerts = has_table(con, "hj212_alerts")
     alerts = "(SELECT count(*) FROM hj212_alerts)" if has_alerts else "0"
     water = has_table(con, "water_samples") and has_table(con, "water_sections")
@@ -193,7 +195,7 @@ def store_counts(con: Con) -> tuple[tuple, bool]:
     row = con.execute(
         f"""SELECT (SELECT max(import_id) FROM imports), (SELECT count(*) FROM air_hourly),
                    (SELECT max(hi) FROM air_hourly), (SELECT count(*) FROM stations),
-                   {samples}, {sections}, {alerts}""").fetchone()
+                   {samples}, {sections}, {alerts}, (SELECT max(finished_at) FROM imports)""").fetchone()
     return tuple(row), has_alerts
 
 

@@ -4,8 +4,12 @@ workspace's target files and the server secret (for CSRF tokens). One :class:`Co
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +21,7 @@ from .cache import ResultCache
 from .store import MeasurementStore, StoreState
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Target files of a deployment (``<workspace>/targets/*.yaml``) are searched before the shipped ones.
 TARGETS_DIR = "targets"
@@ -30,12 +35,79 @@ class Console:
     ledger: Ledger
     secret: bytes
     today: date | None = None  # pins the ledger's "today" (deadlines); None = the real date
+    #: Seconds a result may be served while its successor computes (0: never; the platform with the HJ 212
+    #: receiver sets it): see :meth:`cached`.
+    stale_for: float = 0.0
+    _latest: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _refreshing: set = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cached(self, kind: str, params: tuple[Hashable, ...], compute: Callable[[StoreState], T],
                state: StoreState | None = None) -> T:
-        """``compute(state)`` once per store state and ``params`` (see :mod:`.cache`)."""
+        """``compute(state)`` once per store state and ``params`` (see :mod:`.cache`).
+
+        Under live HJ 212 traffic the state changes every few seconds within the same hour (the feed re-aggregates
+        the open hour), and each change would make every client wait for a recomputation (the overview of 2,000
+        stations). With :attr:`stale_for` > 0 a request for a state not computed yet gets the result of the
+        previous state instead — only when that one has the same as-of hour and the same *settled* fingerprint
+        (no import, review mark or station change in between: :attr:`.store.StoreState.settled`) and is at most
+        ``stale_for`` seconds old — while one background thread computes the new one (once for all clients)."""
         st = state or self.store.state()
-        return self.cache.get_or_compute((kind, st.fingerprint, st.as_of_hi, *params), lambda: compute(st))
+        key = (kind, st.fingerprint, st.as_of_hi, *params)
+        live = self.stale_for > 0
+        # only the outermost call may answer stale: a result computed for a state is cached under that state's key,
+        # so what it reads through nested calls (a year's frame under the series) must be of that state too
+        if live and not _computing.depth:
+            hit = self.cache.peek(key)
+            if hit is not None:
+                return hit
+            stale = self._stale(kind, params, st)
+            if stale is not None:
+                self._refresh(kind, params, compute, st, key)
+                return stale
+        value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
+        if live:
+            self._remember(kind, params, st, value)
+        return value
+
+    def _stale(self, kind: str, params: tuple[Hashable, ...], st: StoreState) -> Any | None:
+        with self._lock:
+            prev = self._latest.get((kind, *params))
+        if prev is None:
+            return None
+        pst, value, at = prev
+        if pst.as_of_hi != st.as_of_hi or pst.settled != st.settled or not pst.settled:
+            return None
+        return value if time.monotonic() - at <= self.stale_for else None
+
+    def _remember(self, kind: str, params: tuple[Hashable, ...], st: StoreState, value: Any) -> None:
+        with self._lock:
+            k = (kind, *params)
+            self._latest[k] = (st, value, time.monotonic())
+            self._latest.move_to_end(k)
+            while len(self._latest) > self.cache.max_entries:
+                self._latest.popitem(last=False)
+
+    def _refresh(self, kind: str, params: tuple[Hashable, ...], compute: Callable[[StoreState], Any],
+                 st: StoreState, key: tuple) -> None:
+        """Compute ``key`` in a background thread unless one already computes this kind and ``params``."""
+        slot = (kind, *params)
+        with self._lock:
+            if slot in self._refreshing:
+                return
+            self._refreshing.add(slot)
+
+        def run() -> None:
+            try:
+                value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
+                self._remember(kind, params, st, value)
+            except Exception:  # the next request computes it in the foreground and reports the error
+                log.warning("后台刷新 %s 失败", kind, exc_info=True)
+            finally:
+                with self._lock:
+                    self._refreshing.discard(slot)
+
+        threading.Thread(target=run, name=f"refresh-{kind}", daemon=True).start()
 
     def peek(self, kind: str, params: tuple[Hashable, ...], state: StoreState) -> Any | None:
         """What :meth:`cached` holds for ``kind`` and ``params`` at ``state``, or ``None`` (nothing is computed)."""
@@ -44,6 +116,21 @@ class Console:
     @property
     def targets_dir(self) -> Path:
         return self.workspace / TARGETS_DIR
+
+
+class _Depth(threading.local):
+    depth = 0
+
+
+_computing = _Depth()  # per thread: inside a computation of :meth:`Console.cached` (nested calls answer fresh)
+
+
+def _nested(compute: Callable[[StoreState], T], st: StoreState) -> T:
+    _computing.depth += 1
+    try:
+        return compute(st)
+    finally:
+        _computing.depth -= 1
 
 
 def get_console(request: Request) -> Console:

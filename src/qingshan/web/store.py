@@ -66,6 +66,10 @@ class StoreState:
     fingerprint: tuple
     as_of_hi: int | None  # "now": the latest stored hour, or the pinned one
     has_hj212_alerts: bool
+    #: The fingerprint without what live HJ 212 traffic moves within an hour (air row count, alerts, the feed's
+    #: stamp): equal settled parts and as-of hour = the same data but for the last minutes received
+    #: (:meth:`qingshan.web.console.Console.cached` may then serve the previous result while it recomputes).
+    settled: tuple = ()
 
     @property
     def as_of(self) -> datetime | None:
@@ -150,7 +154,9 @@ class MeasurementStore:
             row, has_alerts = store_counts(cur)
             review = review_version(cur)  # a review mark changes evaluations without changing the stored rows
         as_of = self.pinned_hi if self.pinned_hi is not None else row[2]
-        return StoreState((*row, *review), int(as_of) if as_of is not None else None, has_alerts)
+        # row: last import id, air rows, last hour, stations, water samples, sections, HJ 212 alerts, last finish
+        settled = (row[0], row[2], row[3], row[4], row[5], *review)
+        return StoreState((*row, *review), int(as_of) if as_of is not None else None, has_alerts, settled)
 
     def refresh(self) -> None:
         """Re-read the state on the next request (after this process wrote to the store, e.g. a review mark)."""
