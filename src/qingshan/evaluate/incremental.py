@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..store import eval_cache
+from ..store.review import data_kind
 from .air import (
     aqi_segments,
     entities,
@@ -84,7 +85,7 @@ def build(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed", exc
     """Compute the station and group daily values of calendar ``year`` from ``air_hourly`` into the cache."""
     first, last = day_index(date(year, 1, 1)), day_index(date(year, 12, 31))
     dust = _dust(first, last, exclude_dust)
-    source, used = store_source(con, "air_hourly", data, dust)
+    source, _ = store_source(con, "air_hourly", data, dust)
     segs = ruleset_segments(first, last, None)
     grid = load_grid(con, source, first, last, compact=True)
     daily, dv = station_daily(grid, segs, workers=workers)
@@ -98,7 +99,7 @@ def build(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed", exc
             blocks.append(DailyMatrix.from_rows(rows, "station", first, last).blocks(f"{lvl}:"))
     eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), None, month_number(first), month_number(last))
     eval_cache.drop_pending_days(con, first, last)  # the year now reflects every write
-    eval_cache.record_coverage(con, first, last, used, dust and used == "reviewed", fingerprint(ent))
+    eval_cache.record_coverage(con, first, last, *_kind(year, data, exclude_dust), fingerprint(ent))
 
 
 def fingerprint(ent: pd.DataFrame) -> str:
@@ -127,21 +128,20 @@ def _ensure_years(con, first_day: int, last_day: int, data: str, exclude_dust: b
     built = []
     for year in range(day_date(first_day).year, day_date(last_day).year + 1):
         a, b = day_index(date(year, 1, 1)), day_index(date(year, 12, 31))
-        dust = _dust(a, b, exclude_dust)
-        _, used = store_source(con, "air_hourly", data, dust)
-        have = eval_cache.coverage(con, used, dust and used == "reviewed", fp)
+        have = eval_cache.coverage(con, *_kind(year, data, exclude_dust), fp)
         if not any(x <= a and b <= y for x, y in have):
             build(con, year, data, exclude_dust, workers)
             built.append(year)
     return built
 
 
-def _kind(con, year: int, data: str, exclude_dust: bool | None) -> tuple[str, bool]:
-    """The (data, exclude_dust) a cache of ``year`` built for this request is recorded under."""
-    a, b = day_index(date(year, 1, 1)), day_index(date(year, 12, 31))
-    dust = _dust(a, b, exclude_dust)
-    _, used = store_source(con, "air_hourly", data, dust)
-    return used, dust and used == "reviewed"
+def _kind(year: int, data: str, exclude_dust: bool | None) -> tuple[str, bool]:
+    """The (data, exclude_dust) a cache of ``year`` built for this request is recorded under: the data asked
+    for. Reviewed data without any mark equal the raw data, and every mark recorded later is noted (its days are
+    recomputed), so a cache built for reviewed data stays the reviewed data's."""
+    kind = data_kind(data)
+    dust = _dust(day_index(date(year, 1, 1)), day_index(date(year, 12, 31)), exclude_dust)
+    return kind, dust and kind == "reviewed"
 
 
 def is_current(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed",
@@ -150,8 +150,7 @@ def is_current(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed"
     register and engine, and nothing written since)? A reader that gets False evaluates in full (or, on the
     store's writer, calls :func:`refresh`/:func:`update` first)."""
     a, b = day_index(date(year, 1, 1)), day_index(date(year, 12, 31))
-    used, dust = _kind(con, year, data, exclude_dust)
-    have = eval_cache.coverage(con, used, dust, fingerprint(entities(con)))
+    have = eval_cache.coverage(con, *_kind(year, data, exclude_dust), fingerprint(entities(con)))
     return any(x <= a and b <= y for x, y in have) and not eval_cache.has_pending(con, a, b)
 
 
@@ -222,7 +221,7 @@ def update(con: duckdb.DuckDBPyConnection, hours: Iterable[tuple[str, int]], dat
         end = day_date(d1)
         month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
         year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
-        tables = _to_date(con, (month, year), ent)
+        tables = _to_date(con, (month, year), ent, "_touched_keys")
         eval_cache.drop_pending(con, noted)
     finally:
         for view in ("_touched_stations", "_touched_keys"):
@@ -246,6 +245,20 @@ def refresh(con: duckdb.DuckDBPyConnection, workers: int | None = None) -> list[
             if eval_cache.has_pending(con)]
 
 
+def to_date(con: duckdb.DuckDBPyConnection, end_day: int, data: str = "reviewed",
+            exclude_dust: bool | None = None) -> tuple[Period, Period, pd.DataFrame, pd.DataFrame] | None:
+    """Month and year to date ending on ``end_day`` of every station and group of the cache (the columns of
+    ``evaluate_period(...).table``; levels station, city, district, town), read from the month blocks — or None
+    when the cache of that year is not current (:func:`is_current`): the caller then evaluates in full."""
+    end = day_date(end_day)
+    if not is_current(con, end.year, data, exclude_dust):
+        return None
+    month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
+    year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
+    tables = _to_date(con, (month, year), entities(con))
+    return month, year, tables[0], tables[1]
+
+
 def _noted(con, data: str, exclude_dust: bool | None) -> pa.Table:
     """The noted station-days inside the years cached for this request's data."""
     rows = eval_cache.pending(con)
@@ -254,7 +267,7 @@ def _noted(con, data: str, exclude_dust: bool | None) -> pa.Table:
     day = rows.column("day").to_numpy()
     keep = np.zeros(len(day), dtype=bool)
     for first, last, cdata, cdust, _ in eval_cache.covered(con):
-        if (cdata, cdust) == _kind(con, day_date(first).year, data, exclude_dust):
+        if (cdata, cdust) == _kind(day_date(first).year, data, exclude_dust):
             keep |= (day >= first) & (day <= last)
     return rows.filter(pa.array(keep))
 
@@ -291,13 +304,14 @@ def _touched_hourly(grid, segs, touched: pa.Table, d0: int, d1: int) -> pa.Table
     return plain.join(touched, ["station", "hi"], join_type="inner").sort_by([("station", "ascending"), ("hi", "ascending")])
 
 
-def _to_date(con, periods: tuple[Period, Period], ent: pd.DataFrame) -> list[pd.DataFrame]:
-    """HJ 663 statistics of the entities of ``_touched_keys`` for each of ``periods`` (month and year to date, both
-    ending on the same day) from their month blocks: ≤ 12 rows per entity, aggregated in numpy."""
+def _to_date(con, periods: tuple[Period, Period], ent: pd.DataFrame, keys_view: str | None = None) -> list[pd.DataFrame]:
+    """HJ 663 statistics of the entities listed in ``keys_view`` (default: all) for each of ``periods`` (month and
+    year to date, both ending on the same day) from their month blocks: ≤ 12 rows per entity, aggregated in
+    numpy."""
     first = min(p.first_day for p in periods)
     last = max(p.last_day for p in periods)
     m0, m1 = month_number(first), month_number(last)
-    matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1)
+    matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, keys_view), m0, m1)
     out = []
     for period in periods:
         ev = ruleset_segments(period.first_day, period.last_day, None)[-1][2]

@@ -157,7 +157,7 @@ class DailyMatrix:
         rows = np.flatnonzero((flags & (1 << _PRESENT)).any(axis=1))
         flags = np.ascontiguousarray(flags[rows])
         # every flag counted at once: the 16 bits of each entity-day unpacked, summed over the days
-        counts = np.unpackbits(flags.astype("<u2", copy=False).view(np.uint8).reshape(len(rows), -1, 2), axis=2,
+        counts = np.unpackbits(flags.astype("<u2", copy=False).view(np.uint8).reshape(len(rows), b - a, 2), axis=2,
                                bitorder="little").sum(axis=1, dtype=np.int64)  # E × 16
         agg: dict[str, object] = {"code": rows, "days_with_data": counts[:, _PRESENT],
                                   "valid_days": counts[:, _VALID], "good_days": counts[:, _GOOD]}

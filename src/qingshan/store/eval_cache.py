@@ -161,11 +161,13 @@ def replace_month_blocks(con: duckdb.DuckDBPyConnection, blocks: pa.Table, keys:
         con.unregister("_month_keys")
 
 
-def month_blocks(con: duckdb.DuckDBPyConnection, first_month: int, last_month: int, keys_view: str) -> pa.Table:
-    """The month blocks of ``first_month … last_month`` of the entities listed in the ``key`` column of a
-    registered view."""
-    return con.sql(f"SELECT * FROM {MONTH_TABLE} WHERE month BETWEEN {int(first_month)} AND {int(last_month)} "
-                   f"AND key IN (SELECT key FROM {keys_view})").to_arrow_table()
+def month_blocks(con: duckdb.DuckDBPyConnection, first_month: int, last_month: int,
+                 keys_view: str | None = None) -> pa.Table:
+    """The month blocks of ``first_month … last_month`` (of the entities listed in the ``key`` column of a
+    registered view, when given)."""
+    only = f" AND key IN (SELECT key FROM {keys_view})" if keys_view else ""
+    return con.sql(f"SELECT * FROM {MONTH_TABLE} WHERE month BETWEEN {int(first_month)} AND {int(last_month)}{only}"
+                   ).to_arrow_table()
 
 
 # --- station-days written since the cache caught up -----------------------------------------------------------
@@ -173,7 +175,10 @@ def month_blocks(con: duckdb.DuckDBPyConnection, first_month: int, last_month: i
 
 def _covered_days(con: duckdb.DuckDBPyConnection) -> str | None:
     """A SQL condition on ``day`` true inside the built ranges; None when nothing is built (nothing to note)."""
-    ranges = con.execute("SELECT DISTINCT first_day, last_day FROM air_eval_coverage").fetchall()
+    try:
+        ranges = con.execute("SELECT DISTINCT first_day, last_day FROM air_eval_coverage").fetchall()
+    except duckdb.CatalogException:  # a store without the cache's tables (a lake's, a test's): nothing cached
+        return None
     if not ranges:
         return None
     return "(" + " OR ".join(f"day BETWEEN {int(a)} AND {int(b)}" for a, b in ranges) + ")"
@@ -208,7 +213,10 @@ def pending(con: duckdb.DuckDBPyConnection) -> pa.Table:
 def has_pending(con: duckdb.DuckDBPyConnection, first_day: int | None = None, last_day: int | None = None) -> bool:
     """Are station-days noted (in ``first_day … last_day``, when given)?"""
     where = f" WHERE day BETWEEN {int(first_day)} AND {int(last_day)}" if first_day is not None else ""
-    return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {PENDING_TABLE}{where} LIMIT 1)").fetchall()[0][0])
+    try:
+        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {PENDING_TABLE}{where} LIMIT 1)").fetchall()[0][0])
+    except duckdb.CatalogException:  # a store without the cache's tables
+        return False
 
 
 def drop_pending_days(con: duckdb.DuckDBPyConnection, first_day: int, last_day: int) -> None:
