@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Iterable
 
 import duckdb
@@ -52,7 +52,7 @@ from .air import (
     store_source,
 )
 from .grid import DAILY_COLUMNS, hourly_table, load_grid, moving_means
-from .period_arrays import COLUMNS, DailyMatrix, month_number
+from .period_arrays import DailyMatrix, month_number
 from .periods import Period, day_date, day_index
 
 GROUP_LEVELS = ("city", "district", "town")
@@ -93,11 +93,12 @@ def build(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed", exc
     ent = entities(con)
     blocks = [DailyMatrix.from_rows(daily, "station", first, last).blocks("station:")]
     for lvl in GROUP_LEVELS:
-        rows = _group_rows(ent, lvl, None, grid.stations, dv, first, segs)
+        rows = _group_rows(level_members(ent, lvl), lvl, None, grid.stations, dv, first, segs)
         if rows is not None:
             eval_cache.replace_group_daily(con, lvl, rows, None, first, last)
             blocks.append(DailyMatrix.from_rows(rows, "station", first, last).blocks(f"{lvl}:"))
-    eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), None, month_number(first), month_number(last))
+    eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), None,
+                                    list(range(month_number(first), month_number(last) + 1)))
     eval_cache.drop_pending_days(con, first, last)  # the year now reflects every write
     eval_cache.record_coverage(con, first, last, *_kind(year, data, exclude_dust), fingerprint(ent))
 
@@ -109,10 +110,10 @@ def fingerprint(ent: pd.DataFrame) -> str:
     return f"{CACHE_VERSION}:{int(pd.util.hash_pandas_object(frame, index=False).sum()) & (2**64 - 1):016x}"
 
 
-def _group_rows(ent: pd.DataFrame, lvl: str, names: list[str] | None, stations: np.ndarray,
+def _group_rows(members: pd.DataFrame, lvl: str, names: list[str] | None, stations: np.ndarray,
                 dv: dict[str, np.ndarray], first_day: int, segs) -> pa.Table | None:
-    """Daily rows of the ``lvl`` groups (all, or ``names``) from the members' S × D daily arrays."""
-    members = level_members(ent, lvl)
+    """Daily rows of the ``lvl`` groups (all, or ``names``) from the members' S × D daily arrays (``members``:
+    :func:`~qingshan.evaluate.air.level_members` of the level)."""
     if names is not None:
         members = members[members[lvl].isin(names)]
     groups = np.array(sorted(members[lvl].unique()), dtype=object)
@@ -205,23 +206,32 @@ def update(con: duckdb.DuckDBPyConnection, hours: Iterable[tuple[str, int]], dat
         cached = eval_cache.station_daily_rows(con, d0, d1, list(DAILY_COLUMNS))
         codes, dv = _daily_arrays(cached, d0, d1 - d0 + 1)
         touched_groups: dict[str, list[str]] = {}
+        group_rows: dict[str, pa.Table] = {}
         for lvl in GROUP_LEVELS:
             members = level_members(ment, lvl)
             names = sorted(members.loc[members["code"].isin(stations), lvl].unique())
             if not names:
                 continue
             touched_groups[lvl] = names
-            rows = _group_rows(ment, lvl, names, codes, dv, d0, segs)
+            rows = _group_rows(members, lvl, names, codes, dv, d0, segs)
             rows = rows.filter(pc.is_in(rows.column("day"), value_set=pa.array(days)))
             eval_cache.replace_group_daily_days(con, lvl, rows, names, days.tolist())
+            group_rows[lvl] = rows
             group_days += rows.num_rows
-        # 4. month blocks of the touched entities and months, then month and year to date from the blocks
+        # 4. the year's month blocks of the touched entities read once, the touched days set from the new daily
+        # rows, the touched months written back; month and year to date from the same arrays
         keys = _register_keys(con, stations, touched_groups)
-        _replace_blocks(con, stations, keys, d0, d1)
         end = day_date(d1)
+        m0, m1 = month_number(min(d0, day_index(date(end.year, 1, 1)))), month_number(d1)
+        matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1, keys)
+        matrix.set_days([f"station:{s}" for s in stations], days, daily, "station", "station:")
+        for lvl, names in touched_groups.items():
+            matrix.set_days([f"{lvl}:{n}" for n in names], days, group_rows[lvl], "station", f"{lvl}:")
+        months = sorted({month_number(int(d)) for d in days})
+        eval_cache.replace_month_blocks(con, matrix.blocks(months=months), keys, months)
         month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
         year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
-        tables = _to_date(con, (month, year), ent, "_touched_keys")
+        tables = _to_date(matrix, (month, year), ent)
         eval_cache.drop_pending(con, noted)
     finally:
         for view in ("_touched_stations", "_touched_keys"):
@@ -255,7 +265,9 @@ def to_date(con: duckdb.DuckDBPyConnection, end_day: int, data: str = "reviewed"
         return None
     month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
     year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
-    tables = _to_date(con, (month, year), entities(con))
+    m0, m1 = month_number(year.first_day), month_number(end_day)
+    tables = _to_date(DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1), m0, m1), (month, year),
+                      entities(con))
     return month, year, tables[0], tables[1]
 
 
@@ -279,19 +291,6 @@ def _register_keys(con, stations: list[str], groups: dict[str, list[str]]) -> li
     return keys
 
 
-def _replace_blocks(con, stations: list[str], keys: list[str], d0: int, d1: int) -> None:
-    """Rewrite the month blocks of the touched stations and groups over the months of ``d0 … d1`` from their
-    cached daily rows."""
-    first = day_index(date(day_date(d0).year, day_date(d0).month, 1))
-    nxt = day_date(d1).replace(day=28) + timedelta(days=4)
-    last = day_index(nxt.replace(day=1)) - 1
-    st = eval_cache.period_rows(con, first, last, list(COLUMNS), "_touched_stations")
-    blocks = [DailyMatrix.from_rows(st, "station", first, last).blocks("station:")]
-    groups = eval_cache.group_period_rows(con, first, last, list(COLUMNS), "_touched_keys")
-    blocks.append(DailyMatrix.from_rows(groups, "key", first, last).blocks())
-    eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), keys, month_number(first), month_number(last))
-
-
 def _touched_hourly(grid, segs, touched: pa.Table, d0: int, d1: int) -> pa.Table:
     """The hourly evaluation (as :func:`qingshan.evaluate.air.evaluate_hourly`) of the touched station-hours."""
     if not len(grid.stations):
@@ -304,14 +303,9 @@ def _touched_hourly(grid, segs, touched: pa.Table, d0: int, d1: int) -> pa.Table
     return plain.join(touched, ["station", "hi"], join_type="inner").sort_by([("station", "ascending"), ("hi", "ascending")])
 
 
-def _to_date(con, periods: tuple[Period, Period], ent: pd.DataFrame, keys_view: str | None = None) -> list[pd.DataFrame]:
-    """HJ 663 statistics of the entities listed in ``keys_view`` (default: all) for each of ``periods`` (month and
-    year to date, both ending on the same day) from their month blocks: ≤ 12 rows per entity, aggregated in
-    numpy."""
-    first = min(p.first_day for p in periods)
-    last = max(p.last_day for p in periods)
-    m0, m1 = month_number(first), month_number(last)
-    matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, keys_view), m0, m1)
+def _to_date(matrix: DailyMatrix, periods: tuple[Period, Period], ent: pd.DataFrame) -> list[pd.DataFrame]:
+    """HJ 663 statistics of the entities of ``matrix`` (month blocks: ``level:code`` keys) for each of
+    ``periods`` (month and year to date, both ending on the same day), aggregated in numpy."""
     out = []
     for period in periods:
         ev = ruleset_segments(period.first_day, period.last_day, None)[-1][2]

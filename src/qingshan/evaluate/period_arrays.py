@@ -114,10 +114,16 @@ class DailyMatrix:
         return cls(codes, first_month, flags, values)
 
     @classmethod
-    def from_blocks(cls, blocks: pa.Table, first_month: int, last_month: int) -> "DailyMatrix":
+    def from_blocks(cls, blocks: pa.Table, first_month: int, last_month: int,
+                    codes: list[str] | None = None) -> "DailyMatrix":
         """From month blocks (``key``, ``month``, ``flags`` and :data:`SOURCES` as 31-element arrays: the month
-        cache's rows) of ``first_month … last_month``."""
-        codes, entity = _encode(blocks.column("key"))
+        cache's rows) of ``first_month … last_month``; ``codes``: the entities (a superset of the blocks' keys),
+        default the blocks' keys."""
+        if codes is None:
+            codes, entity = _encode(blocks.column("key"))
+        else:
+            codes = np.array(sorted(codes), dtype=object)
+            entity = np.searchsorted(codes, np.array(blocks.column("key").to_pylist(), dtype=object))
         n_months = last_month - first_month + 1
         month = blocks.column("month").to_numpy() - first_month
         shape = (len(codes), n_months, MONTH_COLUMNS)
@@ -130,12 +136,34 @@ class DailyMatrix:
 
         return cls(codes, first_month, dense("flags", 0, np.uint16), {c: dense(c, np.nan, float) for c in SOURCES})
 
-    def blocks(self, key_prefix: str = "") -> pa.Table:
-        """The month blocks with a daily row (the month cache's rows): ``key`` (``key_prefix`` + entity), ``month``,
-        ``flags`` and :data:`SOURCES` as fixed-size lists of 31."""
+    def set_days(self, keys: list[str], days: np.ndarray, rows: pa.Table, key: str, key_prefix: str = "") -> None:
+        """Replace the cells of the entities ``keys`` (in :attr:`codes`) on ``days`` by the daily ``rows`` of those
+        entity-days (entity in column ``key`` without ``key_prefix``; an entity-day without a row becomes empty)."""
+        idx = np.searchsorted(self.codes, np.array(keys, dtype=object))
+        cells = np.ix_(idx, _layout(np.asarray(days, dtype=np.int64), self.first_month))
+        self.flags[cells] = 0
+        for c in SOURCES:
+            self.values[c][cells] = np.nan
+        if not rows.num_rows:
+            return
+        entity = np.searchsorted(self.codes, np.array([key_prefix + str(k) for k in rows.column(key).to_pylist()],
+                                                      dtype=object))
+        col = _layout(rows.column("day").to_numpy(), self.first_month)
+        for c in SOURCES:
+            self.values[c][entity, col] = rows.column(c).to_numpy(zero_copy_only=False)
+        self.flags[entity, col] = _row_flags(rows)
+
+    def blocks(self, key_prefix: str = "", months: list[int] | None = None) -> pa.Table:
+        """The month blocks with a daily row (the month cache's rows), of every month or of ``months``: ``key``
+        (``key_prefix`` + entity), ``month``, ``flags`` and :data:`SOURCES` as fixed-size lists of 31."""
         n_months = self.flags.shape[1] // MONTH_COLUMNS
         flags = self.flags.reshape(len(self.codes), n_months, MONTH_COLUMNS)
-        ei, mi = np.nonzero(flags.any(axis=2))
+        filled = flags.any(axis=2)
+        if months is not None:
+            wanted = np.zeros(n_months, dtype=bool)
+            wanted[[m - self.first_month for m in months]] = True
+            filled &= wanted
+        ei, mi = np.nonzero(filled)
         cols = {"key": pa.array([key_prefix + str(c) for c in self.codes[ei]], pa.string()),
                 "month": pa.array(self.first_month + mi, pa.int64()),
                 "flags": pa.FixedSizeListArray.from_arrays(pa.array(flags[ei, mi].reshape(-1)), MONTH_COLUMNS)}

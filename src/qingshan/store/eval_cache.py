@@ -84,24 +84,6 @@ def station_daily_rows(con: duckdb.DuckDBPyConnection, first_day: int, last_day:
                    ).to_arrow_table()
 
 
-def period_rows(con: duckdb.DuckDBPyConnection, first_day: int, last_day: int, columns: list[str],
-                stations_view: str | None = None) -> pa.Table:
-    """Cached station daily rows of ``first_day … last_day`` (station, day and ``columns``), optionally only of the
-    stations listed in the ``station`` column of a registered view."""
-    where = f" AND station IN (SELECT station FROM {stations_view})" if stations_view else ""
-    return con.sql(f"SELECT station, day, {', '.join(columns)} FROM {STATION_TABLE} "
-                   f"WHERE day BETWEEN {int(first_day)} AND {int(last_day)}{where}").to_arrow_table()
-
-
-def group_period_rows(con: duckdb.DuckDBPyConnection, first_day: int, last_day: int, columns: list[str],
-                      keys_view: str) -> pa.Table:
-    """Cached group daily rows of ``first_day … last_day`` of the groups whose ``level:name`` is listed in the
-    ``key`` column of a registered view: ``key``, day and ``columns``."""
-    return con.sql(f"SELECT * FROM (SELECT grp_level || ':' || station AS key, day, {', '.join(columns)} "
-                   f"FROM {GROUP_TABLE} WHERE day BETWEEN {int(first_day)} AND {int(last_day)}) "
-                   f"WHERE key IN (SELECT key FROM {keys_view})").to_arrow_table()
-
-
 def coverage(con: duckdb.DuckDBPyConnection, data: str, exclude_dust: bool,
              fingerprint: str | None = None) -> list[tuple[int, int]]:
     """Day ranges built from ``data`` with ``exclude_dust`` (and, when given, under ``fingerprint``)."""
@@ -140,16 +122,15 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 # --- month blocks ---------------------------------------------------------------------------------------------
 
 
-def replace_month_blocks(con: duckdb.DuckDBPyConnection, blocks: pa.Table, keys: list[str] | None, first_month: int,
-                         last_month: int) -> None:
-    """The month blocks of ``keys`` (None: of every entity) in ``first_month … last_month`` become ``blocks``
-    (one transaction)."""
+def replace_month_blocks(con: duckdb.DuckDBPyConnection, blocks: pa.Table, keys: list[str] | None,
+                         months: list[int]) -> None:
+    """The month blocks of ``keys`` (None: of every entity) in ``months`` become ``blocks`` (one transaction)."""
     con.register("_month_rows", blocks)
     con.register("_month_keys", pa.table({"key": pa.array(keys or [], pa.string())}))
     try:
         con.execute("BEGIN TRANSACTION")
         only = " AND key IN (SELECT key FROM _month_keys)" if keys is not None else ""
-        con.execute(f"DELETE FROM {MONTH_TABLE} WHERE month BETWEEN {int(first_month)} AND {int(last_month)}{only}")
+        con.execute(f"DELETE FROM {MONTH_TABLE} WHERE month IN ({', '.join(str(int(m)) for m in months)}){only}")
         if blocks.num_rows:
             con.execute(f"INSERT INTO {MONTH_TABLE} BY NAME SELECT * FROM _month_rows")
         con.execute("COMMIT")
