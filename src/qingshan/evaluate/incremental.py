@@ -89,18 +89,19 @@ def build(con: duckdb.DuckDBPyConnection, year: int, data: str = "reviewed", exc
     segs = ruleset_segments(first, last, None)
     grid = load_grid(con, source, first, last, compact=True)
     daily, dv = station_daily(grid, segs, workers=workers)
-    eval_cache.replace_station_daily(con, daily, None, first, last)
     ent = entities(con)
-    blocks = [DailyMatrix.from_rows(daily, "station", first, last).blocks("station:")]
-    for lvl in GROUP_LEVELS:
-        rows = _group_rows(level_members(ent, lvl), lvl, None, grid.stations, dv, first, segs)
-        if rows is not None:
-            eval_cache.replace_group_daily(con, lvl, rows, None, first, last)
-            blocks.append(DailyMatrix.from_rows(rows, "station", first, last).blocks(f"{lvl}:"))
-    eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), None,
-                                    list(range(month_number(first), month_number(last) + 1)))
-    eval_cache.drop_pending_days(con, first, last)  # the year now reflects every write
-    eval_cache.record_coverage(con, first, last, *_kind(year, data, exclude_dust), fingerprint(ent))
+    with eval_cache.transaction(con):  # the year's cache all or nothing
+        eval_cache.replace_station_daily(con, daily, None, first, last)
+        blocks = [DailyMatrix.from_rows(daily, "station", first, last).blocks("station:")]
+        for lvl in GROUP_LEVELS:
+            rows = _group_rows(level_members(ent, lvl), lvl, None, grid.stations, dv, first, segs)
+            if rows is not None:
+                eval_cache.replace_group_daily(con, lvl, rows, None, first, last)
+                blocks.append(DailyMatrix.from_rows(rows, "station", first, last).blocks(f"{lvl}:"))
+        eval_cache.replace_month_blocks(con, pa.concat_tables(blocks), None,
+                                        list(range(month_number(first), month_number(last) + 1)))
+        eval_cache.drop_pending_days(con, first, last)  # the year now reflects every write
+        eval_cache.record_coverage(con, first, last, *_kind(year, data, exclude_dust), fingerprint(ent))
 
 
 def fingerprint(ent: pd.DataFrame) -> str:
@@ -197,42 +198,44 @@ def update(con: duckdb.DuckDBPyConnection, hours: Iterable[tuple[str, int]], dat
         grid = load_grid(con, source, d0, d1, "station IN (SELECT station FROM _touched_stations)", compact=True)
         daily, _ = station_daily(grid, segs, workers=workers)
         daily = daily.filter(pc.is_in(daily.column("day"), value_set=pa.array(days)))
-        eval_cache.replace_station_daily_days(con, daily, stations, days.tolist())
-        hourly = _touched_hourly(grid, segs, touched, d0, d1) if pairs else pa.table({})
-        # 3. group daily values of the touched groups and days, from the members' cached rows
-        # (object columns: the membership look-ups on Arrow-backed strings are slow)
-        ment = ent.astype({c: object for c in ent.columns if pd.api.types.is_string_dtype(ent[c])})
-        group_days = 0
-        cached = eval_cache.station_daily_rows(con, d0, d1, list(DAILY_COLUMNS))
-        codes, dv = _daily_arrays(cached, d0, d1 - d0 + 1)
-        touched_groups: dict[str, list[str]] = {}
-        group_rows: dict[str, pa.Table] = {}
-        for lvl in GROUP_LEVELS:
-            members = level_members(ment, lvl)
-            names = sorted(members.loc[members["code"].isin(stations), lvl].unique())
-            if not names:
-                continue
-            touched_groups[lvl] = names
-            rows = _group_rows(members, lvl, names, codes, dv, d0, segs)
-            rows = rows.filter(pc.is_in(rows.column("day"), value_set=pa.array(days)))
-            eval_cache.replace_group_daily_days(con, lvl, rows, names, days.tolist())
-            group_rows[lvl] = rows
-            group_days += rows.num_rows
-        # 4. the year's month blocks of the touched entities read once, the touched days set from the new daily
-        # rows, the touched months written back; month and year to date from the same arrays
-        keys = _register_keys(con, stations, touched_groups)
-        end = day_date(d1)
-        m0, m1 = month_number(min(d0, day_index(date(end.year, 1, 1)))), month_number(d1)
-        matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1, keys)
-        matrix.set_days([f"station:{s}" for s in stations], days, daily, "station", "station:")
-        for lvl, names in touched_groups.items():
-            matrix.set_days([f"{lvl}:{n}" for n in names], days, group_rows[lvl], "station", f"{lvl}:")
-        months = sorted({month_number(int(d)) for d in days})
-        eval_cache.replace_month_blocks(con, matrix.blocks(months=months), keys, months)
+        # the cache's writes below in one transaction: all or nothing (and one commit)
+        with eval_cache.transaction(con):
+            eval_cache.replace_station_daily_days(con, daily, stations, days.tolist())
+            hourly = _touched_hourly(grid, segs, touched, d0, d1) if pairs else pa.table({})
+            # 3. group daily values of the touched groups and days, from the members' cached rows
+            # (object columns: the membership look-ups on Arrow-backed strings are slow)
+            ment = ent.astype({c: object for c in ent.columns if pd.api.types.is_string_dtype(ent[c])})
+            group_days = 0
+            cached = eval_cache.station_daily_rows(con, d0, d1, list(DAILY_COLUMNS))
+            codes, dv = _daily_arrays(cached, d0, d1 - d0 + 1)
+            touched_groups: dict[str, list[str]] = {}
+            group_rows: dict[str, pa.Table] = {}
+            for lvl in GROUP_LEVELS:
+                members = level_members(ment, lvl)
+                names = sorted(members.loc[members["code"].isin(stations), lvl].unique())
+                if not names:
+                    continue
+                touched_groups[lvl] = names
+                rows = _group_rows(members, lvl, names, codes, dv, d0, segs)
+                rows = rows.filter(pc.is_in(rows.column("day"), value_set=pa.array(days)))
+                eval_cache.replace_group_daily_days(con, lvl, rows, names, days.tolist())
+                group_rows[lvl] = rows
+                group_days += rows.num_rows
+            # 4. the year's month blocks of the touched entities read once, the touched days set from the new daily
+            # rows, the touched months written back; month and year to date from the same arrays
+            keys = _register_keys(con, stations, touched_groups)
+            end = day_date(d1)
+            m0, m1 = month_number(min(d0, day_index(date(end.year, 1, 1)))), month_number(d1)
+            matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1, keys)
+            matrix.set_days([f"station:{s}" for s in stations], days, daily, "station", "station:")
+            for lvl, names in touched_groups.items():
+                matrix.set_days([f"{lvl}:{n}" for n in names], days, group_rows[lvl], "station", f"{lvl}:")
+            months = sorted({month_number(int(d)) for d in days})
+            eval_cache.replace_month_blocks(con, matrix.blocks(months=months), keys, months)
+            eval_cache.drop_pending(con, noted)
         month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
         year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
         tables = _to_date(matrix, (month, year), ent)
-        eval_cache.drop_pending(con, noted)
     finally:
         for view in ("_touched_stations", "_touched_keys"):
             try:

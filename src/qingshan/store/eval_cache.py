@@ -16,8 +16,34 @@ Everything here is derived from ``air_hourly`` and may be dropped and rebuilt at
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pyarrow as pa
+
+#: connections (by id) inside a :func:`transaction` block
+_OPEN: set[int] = set()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block; a block inside another's (on the same connection or cursor) joins it, so
+    an incremental update writes its daily rows, month blocks and forgotten notes all or nothing."""
+    if id(con) in _OPEN:
+        yield
+        return
+    con.execute("BEGIN TRANSACTION")
+    _OPEN.add(id(con))
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _OPEN.discard(id(con))
+
 
 STATION_TABLE = "air_eval_daily"
 GROUP_TABLE = "air_eval_group_daily"
@@ -30,16 +56,12 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, keys: p
     con.register("_cache_rows", rows)
     con.register("_cache_keys", keys)
     try:
-        con.execute("BEGIN TRANSACTION")
-        match = " AND ".join(f"t.{k} = k.{k}" for k in (key_cols if not every_key else key_cols[:-1]))
-        exists = f" AND EXISTS (SELECT 1 FROM _cache_keys k WHERE {match})" if match else ""
-        con.execute(f"DELETE FROM {table} t WHERE t.day BETWEEN {int(first_day)} AND {int(last_day)}{exists}")
-        if rows.num_rows:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            match = " AND ".join(f"t.{k} = k.{k}" for k in (key_cols if not every_key else key_cols[:-1]))
+            exists = f" AND EXISTS (SELECT 1 FROM _cache_keys k WHERE {match})" if match else ""
+            con.execute(f"DELETE FROM {table} t WHERE t.day BETWEEN {int(first_day)} AND {int(last_day)}{exists}")
+            if rows.num_rows:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache_rows")
     finally:
         con.unregister("_cache_rows")
         con.unregister("_cache_keys")
@@ -128,15 +150,11 @@ def replace_month_blocks(con: duckdb.DuckDBPyConnection, blocks: pa.Table, keys:
     con.register("_month_rows", blocks)
     con.register("_month_keys", pa.table({"key": pa.array(keys or [], pa.string())}))
     try:
-        con.execute("BEGIN TRANSACTION")
-        only = " AND key IN (SELECT key FROM _month_keys)" if keys is not None else ""
-        con.execute(f"DELETE FROM {MONTH_TABLE} WHERE month IN ({', '.join(str(int(m)) for m in months)}){only}")
-        if blocks.num_rows:
-            con.execute(f"INSERT INTO {MONTH_TABLE} BY NAME SELECT * FROM _month_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            only = " AND key IN (SELECT key FROM _month_keys)" if keys is not None else ""
+            con.execute(f"DELETE FROM {MONTH_TABLE} WHERE month IN ({', '.join(str(int(m)) for m in months)}){only}")
+            if blocks.num_rows:
+                con.execute(f"INSERT INTO {MONTH_TABLE} BY NAME SELECT * FROM _month_rows")
     finally:
         con.unregister("_month_rows")
         con.unregister("_month_keys")
@@ -226,16 +244,12 @@ def _replace_days(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, na
     con.register("_cache_names", pa.table({"station": pa.array(names, pa.string())}))
     con.register("_cache_days", pa.table({"day": pa.array(days, pa.int64())}))
     try:
-        con.execute("BEGIN TRANSACTION")
-        lvl = f"grp_level = '{level}' AND " if level else ""
-        con.execute(f"DELETE FROM {table} WHERE {lvl}station IN (SELECT station FROM _cache_names) "
-                    "AND day IN (SELECT day FROM _cache_days)")
-        if rows.num_rows:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            lvl = f"grp_level = '{level}' AND " if level else ""
+            con.execute(f"DELETE FROM {table} WHERE {lvl}station IN (SELECT station FROM _cache_names) "
+                        "AND day IN (SELECT day FROM _cache_days)")
+            if rows.num_rows:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cache_rows")
     finally:
         for v in ("_cache_rows", "_cache_names", "_cache_days"):
             con.unregister(v)
