@@ -183,10 +183,13 @@ class DailyMatrix:
             raise ValueError("period outside the daily matrix")
         flags = self.flags[:, a:b]
         rows = np.flatnonzero((flags & (1 << _PRESENT)).any(axis=1))
-        flags = np.ascontiguousarray(flags[rows])
-        # every flag counted at once: the 16 bits of each entity-day unpacked, summed over the days
-        counts = np.unpackbits(flags.astype("<u2", copy=False).view(np.uint8).reshape(len(rows), b - a, 2), axis=2,
-                               bitorder="little").sum(axis=1, dtype=np.int64)  # E × 16
+        every = len(rows) == len(self.codes)  # the usual case: slices are views, no row is copied
+
+        def take(x: np.ndarray) -> np.ndarray:
+            return x[:, a:b] if every else x[rows, a:b]
+
+        flags = take(self.flags)
+        counts = np.stack([np.count_nonzero(flags & np.uint16(1 << bit), axis=1) for bit in range(16)], axis=1)
         agg: dict[str, object] = {"code": rows, "days_with_data": counts[:, _PRESENT],
                                   "valid_days": counts[:, _VALID], "good_days": counts[:, _GOOD]}
         for lvl in range(1, 7):
@@ -202,7 +205,7 @@ class DailyMatrix:
         month_counts = {}
         percentiles = {item.key: item for item in ANNUAL_ITEMS if item.percentile is not None}
         for c in SOURCES:
-            v = self.values[c][rows, a:b]
+            v = take(self.values[c])
             ok = ~np.isnan(v)
             n = ok.sum(axis=1)
             s = np.sort(v, axis=1)  # NaN last
