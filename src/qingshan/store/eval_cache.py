@@ -86,19 +86,6 @@ def replace_group_daily(con: duckdb.DuckDBPyConnection, level: str, rows: pa.Tab
     _replace(con, GROUP_TABLE, rows, keys, ["grp_level", "station"], first_day, last_day, every_key=not names)
 
 
-def station_daily_query(stations_view: str | None = None) -> str:
-    """SQL over the cached station daily rows (columns of ``station_daily``), optionally only the stations listed
-    in the ``station`` column of a registered view."""
-    where = f" WHERE station IN (SELECT station FROM {stations_view})" if stations_view else ""
-    return f"SELECT * EXCLUDE (hours) FROM {STATION_TABLE}{where}"
-
-
-def group_daily_query(level: str, names_view: str | None = None) -> str:
-    """SQL over the cached ``level`` daily rows (columns of ``group_daily``, the group in ``station``)."""
-    where = f" AND station IN (SELECT station FROM {names_view})" if names_view else ""
-    return f"SELECT * EXCLUDE (grp_level) FROM {GROUP_TABLE} WHERE grp_level = '{level}'{where}"
-
-
 def station_daily_rows(con: duckdb.DuckDBPyConnection, first_day: int, last_day: int, columns: list[str]) -> pa.Table:
     """Cached station daily rows of ``first_day … last_day`` (the given columns, plus station and day)."""
     cols = ", ".join(["station", "day", *columns])
@@ -128,11 +115,6 @@ def record_coverage(con: duckdb.DuckDBPyConnection, first_day: int, last_day: in
     con.execute("DELETE FROM air_eval_coverage WHERE first_day <= ? AND last_day >= ?", [last_day, first_day])
     con.execute("INSERT INTO air_eval_coverage (first_day, last_day, data, exclude_dust, fingerprint) "
                 "VALUES (?, ?, ?, ?, ?)", [first_day, last_day, data, exclude_dust, fingerprint])
-
-
-def drop_coverage(con: duckdb.DuckDBPyConnection, first_day: int, last_day: int) -> None:
-    """Forget that ``first_day … last_day`` were built (their values are rebuilt before the next use)."""
-    con.execute("DELETE FROM air_eval_coverage WHERE first_day <= ? AND last_day >= ?", [last_day, first_day])
 
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
