@@ -153,7 +153,8 @@ def _block(con, key: str, month: int) -> dict[str, list]:
 def test_month_blocks_and_to_date_by_hand():
     """Two stations of 甲市 (of its three evaluation stations: the city value needs two) with constant hours on
     30 January and 1 February 2023. Hand-checked: the month blocks hold the daily values in the day-of-month
-    column (station A: SO2 10; city: (10 + 13)/2 = 11.5 → 12, PM2.5 30.5 → 30, CO 0.65 → 0.6 by GB/T 8170) and
+    column (station A: SO2 10; city: (10 + 13)/2 = 11.5 → 12, PM2.5 30.5 → 30, CO 0.65 → 0.6 by GB/T 8170, stored
+    as 6 tenths) and
     the day flags (a row, valid, good, level 1: 0b1111; AQI 43 has no primary pollutant); after one corrected hour
     (SO2 10 → 34 at 12:00 on 1 February: A's daily mean 264/24 = 11) the year to date of A is SO2 mean
     (10 + 11)/2 = 10.5 → 10 and P98 10 + 0.98·1 = 10.98 → 11, the month to date 11, the city's 12 both."""
@@ -168,11 +169,12 @@ def test_month_blocks_and_to_date_by_hand():
                 ws.upsert_air_hourly(pa.concat_tables([_day_rows("A", day, a), _day_rows("B", day, b)]))
             incremental.build(ws.con, 2023)
             st = _block(ws.con, "station:A", jan)
-            assert st["so2"][29] == 10 and st["co"][29] == 0.5 and st["o3_8h_max"][29] == 50
-            assert st["flags"][29] == 0b1111 and st["flags"][28] == 0 and np.isnan(st["so2"][28])
-            assert np.isnan(st["so2"][30]) and st["flags"][30] == 0  # 31 January: no data
+            # values in units of the reporting precision (CO in tenths), NULL where no value
+            assert st["so2"][29] == 10 and st["co"][29] == 5 and st["o3_8h_max"][29] == 50
+            assert st["flags"][29] == 0b1111 and st["flags"][28] == 0 and st["so2"][28] is None
+            assert st["so2"][30] is None and st["flags"][30] == 0  # 31 January: no data
             city = _block(ws.con, "city:甲市", jan)
-            assert (city["so2"][29], city["pm25"][29], city["co"][29], city["pm10"][29]) == (12, 30, 0.6, 50)
+            assert (city["so2"][29], city["pm25"][29], city["co"][29], city["pm10"][29]) == (12, 30, 6, 50)
             assert _block(ws.con, "station:B", feb)["so2"][0] == 13
             fix = _rows(["A"], [feb1 * 24 + 12], np.array([[34, 20, 0.5, 50, 40, 30]], float))
             ws.upsert_air_hourly(fix)

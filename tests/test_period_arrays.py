@@ -112,3 +112,15 @@ def test_percentile_rows_hand_checked():
     assert got95[2] == 7.5 and np.isnan(got95[3])
     for i in range(3):
         assert got95[i] == pytest.approx(percentile_hj663(rows[i, : n[i]], 95), abs=1e-12)
+
+
+def test_blocks_refuse_values_off_the_reporting_precision():
+    """The month blocks hold integers in units of the reporting precision; a daily value that is not (a bug
+    upstream) is refused rather than silently rounded."""
+    daily = _daily(4, n_entities=2)
+    first, last = day_index(date(2023, 1, 1)), day_index(date(2023, 12, 31))
+    matrix = DailyMatrix.from_rows(daily, "station", first, last)
+    matrix.blocks()  # at precision: fine
+    matrix.values["so2"][0, 0] = 10.25
+    with pytest.raises(ValueError, match="reporting precision"):
+        matrix.blocks()

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..standards.air_evaluation import ANNUAL_ITEMS
-from ..standards.pollutants import PRIMARY_CODES
+from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rulesets import AirEvalRuleSet
 from .periods import Period, day_date
 
@@ -33,6 +33,8 @@ from .periods import Period, day_date
 SOURCES = ("so2", "no2", "co", "pm10", "pm25", "o3_8h_max")
 #: the columns of the daily rows :func:`DailyMatrix.from_rows` needs, besides the entity key and the day
 COLUMNS = (*SOURCES, "aqi", "level", "primary_pollutants", "day_valid")
+#: 10 ** reporting digits of each source (CO at one decimal): the cache's integer units
+_SCALE = {c: 10.0 ** digits_of(c) for c in SOURCES}
 _LIMIT_KEY = {"so2": "so2", "no2": "no2", "co": "co", "pm10": "pm10", "pm25": "pm25", "o3_8h_max": "o3"}
 
 
@@ -128,13 +130,14 @@ class DailyMatrix:
         month = blocks.column("month").to_numpy() - first_month
         shape = (len(codes), n_months, MONTH_COLUMNS)
 
-        def dense(col: str, fill, dtype) -> np.ndarray:
+        def dense(col: str, fill, dtype, scale: float = 1.0) -> np.ndarray:
             a = np.full(shape, fill, dtype=dtype)
-            flat = blocks.column(col).combine_chunks().values.to_numpy(zero_copy_only=False)
-            a[entity, month] = flat.reshape(-1, MONTH_COLUMNS)
+            flat = blocks.column(col).combine_chunks().values.to_numpy(zero_copy_only=False)  # NULL → NaN
+            a[entity, month] = (flat / scale if scale != 1.0 else flat).reshape(-1, MONTH_COLUMNS)
             return a.reshape(len(codes), -1)
 
-        return cls(codes, first_month, dense("flags", 0, np.uint16), {c: dense(c, np.nan, float) for c in SOURCES})
+        return cls(codes, first_month, dense("flags", 0, np.uint16),
+                   {c: dense(c, np.nan, float, _SCALE[c]) for c in SOURCES})
 
     def set_days(self, keys: list[str], days: np.ndarray, rows: pa.Table, key: str, key_prefix: str = "") -> None:
         """Replace the cells of the entities ``keys`` (in :attr:`codes`) on ``days`` by the daily ``rows`` of those
@@ -169,7 +172,7 @@ class DailyMatrix:
                 "flags": pa.FixedSizeListArray.from_arrays(pa.array(flags[ei, mi].reshape(-1)), MONTH_COLUMNS)}
         for c in SOURCES:
             v = self.values[c].reshape(len(self.codes), n_months, MONTH_COLUMNS)[ei, mi].reshape(-1)
-            cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(v), MONTH_COLUMNS)
+            cols[c] = pa.FixedSizeListArray.from_arrays(_encode_values(v, c), MONTH_COLUMNS)
         return pa.table(cols)
 
     def aggregates(self, period: Period, ev: AirEvalRuleSet) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -226,6 +229,19 @@ class DailyMatrix:
         monthly = {"code": rows[ei], "y": ym[mi, 0], "m": ym[mi, 1]}
         monthly.update({f"n_{c}": month_counts[c][ei, mi] for c in SOURCES})
         return pd.DataFrame(agg), pd.DataFrame(monthly), pd.DataFrame(exceed)
+
+
+def _encode_values(v: np.ndarray, source: str) -> pa.Array:
+    """Daily values as integers in units of their reporting precision (NULL: none): the cache stores them so
+    (4 bytes, not 8; a new hour rewrites a quarter of the bytes it would as doubles). Exact: a cached daily value
+    is GB/T 8170-rounded, ``k / 10**digits``, and ``k / 10**digits`` is what reading gives back."""
+    scale = _SCALE[source]
+    missing = np.isnan(v)
+    k = np.rint(np.where(missing, 0.0, v) * scale)
+    if not np.array_equal(np.where(missing, 0.0, k / scale if scale != 1.0 else k), np.where(missing, 0.0, v)) \
+            or np.abs(k).max(initial=0) >= 2**31:
+        raise ValueError(f"daily {source} values not at reporting precision: not cached")
+    return pa.array(k.astype(np.int32), mask=missing)
 
 
 def _encode(keys: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
