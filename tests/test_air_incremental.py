@@ -105,6 +105,12 @@ def check_incremental(seed: int, batches) -> None:
                 values[:, 2] = np.round(values[:, 2] / 40, 1)
                 ws.upsert_air_hourly(_rows([s for s, _, _ in b], [h for _, h, _ in b], values))
                 summary = incremental.update(ws.con, [(s, h) for s, h, _ in b])
+            # the last batch's hours corrected once more: the same stations, so the update takes the year's month
+            # blocks from memory (the platform's steady state)
+            values = np.array([[np.nan if v is None else float(v) + 7 for v in vals] for _, _, vals in batches[-1]])
+            values[:, 2] = np.round(values[:, 2] / 40, 1)
+            ws.upsert_air_hourly(_rows([s for s, _, _ in batches[-1]], [h for _, h, _ in batches[-1]], values))
+            summary = incremental.update(ws.con, [(s, h) for s, h, _ in batches[-1]])
             cached = {t: _cache(ws.con, t) for t in (eval_cache.STATION_TABLE, eval_cache.GROUP_TABLE)}
             blocks = _blocks(ws.con)
             assert not eval_cache.has_pending(ws.con)
@@ -187,5 +193,23 @@ def test_month_blocks_and_to_date_by_hand():
             assert month.loc[("station", "A"), "so2_mean"] == 11
             assert year.loc[("city", "甲市"), "so2_mean"] == 12 == month.loc[("city", "甲市"), "so2_mean"]
             assert year.loc[("station", "A"), "valid_days"] == 2 == year.loc[("station", "A"), "good_days"]
+            # a second correction of the same hour: the update takes the year's blocks from memory (not read again)
+            # and still gives the values by hand: SO2 34 → 58, daily (23·10 + 58)/24 = 12, year (10 + 12)/2 = 11
+            reads = []
+            real = eval_cache.month_blocks
+            eval_cache.month_blocks = lambda *a, **k: reads.append(a) or real(*a, **k)
+            try:
+                ws.upsert_air_hourly(_rows(["A"], [feb1 * 24 + 12], np.array([[58, 20, 0.5, 50, 40, 30]], float)))
+                again = incremental.update(ws.con, [("A", feb1 * 24 + 12)])
+            finally:
+                eval_cache.month_blocks = real
+            assert reads == []
+            year = again.year.set_index(["level", "code"])
+            assert (year.loc[("station", "A"), "so2_mean"], year.loc[("station", "A"), "so2_p98"]) == (11, 12)
+            assert _block(ws.con, "station:A", feb)["so2"][0] == 12
+            blocks = _blocks(ws.con)
+            eval_cache.clear(ws.con)
+            incremental.build(ws.con, 2023)
+            _assert_blocks_equal(blocks, _blocks(ws.con))
         finally:
             ws.close()

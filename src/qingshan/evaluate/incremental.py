@@ -226,13 +226,17 @@ def update(con: duckdb.DuckDBPyConnection, hours: Iterable[tuple[str, int]], dat
             keys = _register_keys(con, stations, touched_groups)
             end = day_date(d1)
             m0, m1 = month_number(min(d0, day_index(date(end.year, 1, 1)))), month_number(d1)
-            matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1, keys)
+            memo_key = (*_kind(end.year, data, exclude_dust), fp, m0, m1, tuple(keys))
+            matrix = _recall(con, memo_key)
+            if matrix is None:
+                matrix = DailyMatrix.from_blocks(eval_cache.month_blocks(con, m0, m1, "_touched_keys"), m0, m1, keys)
             matrix.set_days([f"station:{s}" for s in stations], days, daily, "station", "station:")
             for lvl, names in touched_groups.items():
                 matrix.set_days([f"{lvl}:{n}" for n in names], days, group_rows[lvl], "station", f"{lvl}:")
             months = sorted({month_number(int(d)) for d in days})
             eval_cache.replace_month_blocks(con, matrix.blocks(months=months), keys, months)
             eval_cache.drop_pending(con, noted)
+        _remember(con, memo_key, matrix)  # committed: the arrays are the blocks now stored
         month = Period(date(end.year, end.month, 1), end, f"{end.year}-{end.month:02d}至{end.isoformat()}")
         year = Period(date(end.year, 1, 1), end, f"{end.year}至{end.isoformat()}")
         tables = _to_date(matrix, (month, year), ent)
@@ -244,6 +248,27 @@ def update(con: duckdb.DuckDBPyConnection, hours: Iterable[tuple[str, int]], dat
                 pass
     return UpdateSummary(len(pairs), daily.num_rows, group_days, hourly, tables[0], tables[1], (month, year),
                          time.perf_counter() - t0, built)
+
+
+#: per database file: the month-block arrays of the last update (its key, the blocks' generation, the arrays). The
+#: platform's writer updates the same stations hour after hour, so the next update takes them from memory instead of
+#: reading and scattering the year's blocks again (≈ 40 MB for 2,000 stations). Taken out while an update runs and
+#: put back only after its transaction committed, so a failed update never leaves arrays the store does not hold.
+_MEMO: dict[str, tuple[tuple, int, DailyMatrix]] = {}
+
+
+def _recall(con, key: tuple) -> DailyMatrix | None:
+    db = eval_cache.database(con)
+    held = _MEMO.pop(db, None) if db is not None else None
+    if held is None or held[0] != key or held[1] != eval_cache.generation(con):
+        return None
+    return held[2]
+
+
+def _remember(con, key: tuple, matrix: DailyMatrix) -> None:
+    db = eval_cache.database(con)
+    if db is not None:
+        _MEMO[db] = (key, eval_cache.generation(con), matrix)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, workers: int | None = None) -> list[UpdateSummary]:

@@ -119,6 +119,7 @@ def record_coverage(con: duckdb.DuckDBPyConnection, first_day: int, last_day: in
 
 def clear(con: duckdb.DuckDBPyConnection) -> None:
     """Drop every cached value (they are rebuilt from air_hourly on demand)."""
+    _changed(con)
     for t in (STATION_TABLE, GROUP_TABLE, MONTH_TABLE, PENDING_TABLE, "air_eval_coverage"):
         con.execute(f"DELETE FROM {t}")
 
@@ -126,9 +127,34 @@ def clear(con: duckdb.DuckDBPyConnection) -> None:
 # --- month blocks ---------------------------------------------------------------------------------------------
 
 
+#: per database file, a number that changes whenever its month blocks change in this process (a writer's
+#: in-memory copy of blocks is current while the number is unchanged; DuckDB lets one process write a file)
+_GENERATION: dict[str, int] = {}
+
+
+def database(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of the connection's database (None in memory: several in-memory databases share a name)."""
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return str(path[0][0]) if path and path[0][0] else None
+
+
+def generation(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The month blocks' change number of the connection's database in this process (:data:`_GENERATION`);
+    None for a database in memory."""
+    db = database(con)
+    return None if db is None else _GENERATION.get(db, 0)
+
+
+def _changed(con: duckdb.DuckDBPyConnection) -> None:
+    db = database(con)
+    if db is not None:
+        _GENERATION[db] = _GENERATION.get(db, 0) + 1
+
+
 def replace_month_blocks(con: duckdb.DuckDBPyConnection, blocks: pa.Table, keys: list[str] | None,
                          months: list[int]) -> None:
     """The month blocks of ``keys`` (None: of every entity) in ``months`` become ``blocks`` (one transaction)."""
+    _changed(con)
     con.register("_month_rows", blocks)
     con.register("_month_keys", pa.table({"key": pa.array(keys or [], pa.string())}))
     try:
