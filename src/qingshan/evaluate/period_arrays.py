@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from ..standards.air_evaluation import ANNUAL_ITEMS
 from ..standards.pollutants import PRIMARY_CODES, digits_of
 from ..standards.rulesets import AirEvalRuleSet
+from .parallel import cores, map_ordered
 from .periods import Period, day_date
 
 #: the daily columns the period statistics read (the ``_STAT_SOURCE`` of :mod:`.air`)
@@ -207,22 +208,29 @@ class DailyMatrix:
         exceed: dict[str, object] = {"code": rows}
         month_counts = {}
         percentiles = {item.key: item for item in ANNUAL_ITEMS if item.percentile is not None}
-        for c in SOURCES:
+        def source(c: str) -> dict[str, np.ndarray]:  # one statistic source; numpy releases the GIL
             v = take(self.values[c])
             ok = ~np.isnan(v)
             n = ok.sum(axis=1)
             s = np.sort(v, axis=1)  # NaN last
+            out = {f"n_{c}": n}
             with np.errstate(invalid="ignore", divide="ignore"):
-                agg[f"{c}_mean_raw"] = np.where(n > 0, np.where(ok, v, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
-            agg[f"n_{c}"] = n
-            agg[f"{c}_min"] = np.where(n > 0, s[:, 0], np.nan)
-            agg[f"{c}_max"] = np.where(n > 0, s[np.arange(len(rows)), np.maximum(n - 1, 0)], np.nan)
+                out[f"{c}_mean_raw"] = np.where(n > 0, np.where(ok, v, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+            out[f"{c}_min"] = np.where(n > 0, s[:, 0], np.nan)
+            out[f"{c}_max"] = np.where(n > 0, s[np.arange(len(rows)), np.maximum(n - 1, 0)], np.nan)
             for key, item in percentiles.items():
                 if item.source == c:
-                    agg[f"{key}_raw"] = percentile_rows(s, n, item.percentile)
+                    out[f"{key}_raw"] = percentile_rows(s, n, item.percentile)
             lim = ev.limits.limit(_LIMIT_KEY[c], "8h" if c == "o3_8h_max" else "24h")
-            exceed[f"exceed_{_LIMIT_KEY[c]}"] = (v > lim).sum(axis=1)  # NaN compares False
-            month_counts[c] = np.stack([ok[:, m0:m1].sum(axis=1) for _, _, m0, m1 in months], axis=1)
+            out["exceed"] = (v > lim).sum(axis=1)  # NaN compares False
+            out["months"] = np.stack([ok[:, m0:m1].sum(axis=1) for _, _, m0, m1 in months], axis=1)
+            return out
+
+        big = len(rows) * (b - a) > 100_000  # threads pay off on a year of many entities, not on a month
+        for c, out in zip(SOURCES, map_ordered(source, SOURCES, min(2, cores()) if big else 1)):
+            exceed[f"exceed_{_LIMIT_KEY[c]}"] = out.pop("exceed")
+            month_counts[c] = out.pop("months")
+            agg.update(out)
         # monthly: one row per entity-month with a daily row in it (GROUP BY station, year, month)
         ei, mi = np.nonzero(month_rows)
         ym = np.array([(y, m) for y, m, _, _ in months], dtype=np.int64).reshape(-1, 2)
