@@ -155,8 +155,10 @@ def phase_new_hour(data: Path, work: Path, year: int) -> dict:
     """One new hour for every station, evaluated incrementally (:func:`qingshan.evaluate.incremental.update`):
     the last hour of the year is taken out of the store and the cache updated without it (not timed), then it
     arrives again (written as a feed writes it, not timed) and ``update`` is timed: hourly AQI and moving means of
-    that hour, the day's values of every station and group, month and year to date of every station and group.
-    The cache of the year is built first when absent (not timed)."""
+    that hour, the day's values of every station and group, their month blocks, month and year to date of every
+    station and group. The cache of the year is built first when absent (not timed), and the preparation's
+    write-ahead log is checkpointed before the timed call. The load average at the start of the timed call is
+    reported beside the time (the machine is shared)."""
     import pyarrow as pa
 
     from qingshan.evaluate import incremental
@@ -173,13 +175,15 @@ def phase_new_hour(data: Path, work: Path, year: int) -> dict:
         before = incremental.update(con, pairs)  # builds the year when it is not cached yet
         prepare_s = time.perf_counter() - t0
         ws.upsert_air_hourly(pa.Table.from_batches(rows.to_batches(), rows.schema))
+        con.execute("CHECKPOINT")  # the preparation's write-ahead log is not the timed update's to fold in
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         summary = incremental.update(con, pairs)
         seconds = time.perf_counter() - t0
     return {"seconds": seconds, "station_hours": summary.station_hours, "station_days": summary.station_days,
             "group_days": summary.group_days, "hourly_rows": summary.hourly.num_rows,
             "month_rows": len(summary.month), "year_rows": len(summary.year), "built_years": before.built_years,
-            "prepare_seconds": prepare_s, "peak_gb": _peak_gb()}
+            "prepare_seconds": prepare_s, "load_average": load, "peak_gb": _peak_gb()}
 
 
 def phase_aqi_per_value(data: Path, work: Path, year: int, sample: int = 20_000) -> dict:

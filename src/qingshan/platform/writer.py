@@ -5,11 +5,19 @@ loader, later review marks — runs on this single thread (:attr:`StoreWriter.ex
 its own cursor of the connection the console reads through (requests read through cursors of their own, as
 before). After each write the console's store state is marked stale, so its fingerprint is re-read and cached
 results are recomputed (:meth:`qingshan.web.store.MeasurementStore.invalidate`).
+
+**The evaluation cache.** The store notes the station-days every write to ``air_hourly`` and every review mark
+touches (:mod:`qingshan.store.eval_cache`); after each job, and after each HJ 212 load, the writer recomputes them
+(:func:`qingshan.evaluate.incremental.refresh`) before the console is told, so the cached daily values, month
+blocks and month/year to date equal a full evaluation whenever a reader looks. At start it catches up what was
+written while no platform ran (a ``qingshan import`` from the command line). Should a refresh fail, the cache is
+dropped (the next use rebuilds it) rather than left stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,9 +26,12 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from ..evaluate import incremental
+from ..store import eval_cache
 from ..store.workspace import Workspace
 
 T = TypeVar("T")
+log = logging.getLogger("qingshan.platform.writer")
 
 
 class SharedWorkspace(Workspace):
@@ -43,6 +54,7 @@ class StoreWriter:
         self.on_write = on_write or (lambda: None)
         self._ws: SharedWorkspace | None = None
         self._thread: threading.Thread | None = None
+        self.executor.submit(self._refresh_and_notify)  # what was written while no platform ran
 
     def _workspace(self) -> SharedWorkspace:
         if self._ws is None:
@@ -54,6 +66,26 @@ class StoreWriter:
         try:
             return fn(self._workspace())
         finally:
+            self.refresh_cache()
+            self.on_write()
+
+    def refresh_cache(self) -> None:
+        """On the writer thread: recompute the evaluation cache's noted station-days; drop the cache if that fails
+        (never leave it stale)."""
+        con = self._workspace().con
+        try:
+            incremental.refresh(con)
+        except Exception:  # noqa: BLE001 - the write itself succeeded; the cache is derived
+            log.exception("evaluation cache refresh failed; the cache is dropped and rebuilt on next use")
+            try:
+                con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - no transaction open
+                pass
+            eval_cache.clear(con)
+
+    def _refresh_and_notify(self) -> None:
+        if eval_cache.has_pending(self._workspace().con):
+            self.refresh_cache()
             self.on_write()
 
     def submit(self, fn: Callable[[Workspace], T]) -> Future[T]:
@@ -73,5 +105,10 @@ class StoreWriter:
         self.executor.shutdown(wait=True)
 
     def notify(self, *_: Any) -> None:
-        """For writers that run on the executor by themselves (the HJ 212 loader): mark the store changed."""
+        """For writers that run on the executor by themselves (the HJ 212 loader and its quality feed): mark the
+        store changed, and recompute the evaluation cache's noted days on the writer right after."""
         self.on_write()
+        try:
+            self.executor.submit(self._refresh_and_notify)
+        except RuntimeError:  # shutting down: the next start catches up
+            pass

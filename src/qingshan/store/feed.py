@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from ..standards.pollutants import SIX
+from . import eval_cache
 from .plausible import check_batch
 
 Con = duckdb.DuckDBPyConnection
@@ -81,6 +82,7 @@ def replace_air_hours(con: Con, batch: pa.Table, import_id: int) -> dict[str, in
         f"SELECT count(*), count(*) FILTER (WHERE {differs}) FROM _fas s JOIN air_hourly a USING (station, hi)"
     ).fetchall()[0]
     total = con.execute("SELECT count(*) FROM _fas").fetchall()[0][0]
+    eval_cache.note_hours(con, f"SELECT station, hi FROM _fas s WHERE NOT EXISTS (SELECT 1 FROM air_hourly a WHERE a.station = s.station AND a.hi = s.hi AND NOT ({differs}))")  # noqa: E501 - the evaluation cache recomputes new and changed station-days
     if changed:
         sets = ", ".join(f"{c} = s.{c}" for c in SIX)
         con.execute(f"""UPDATE air_hourly a SET {sets}, import_id = {int(import_id)} FROM _fas s

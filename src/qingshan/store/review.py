@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import QingshanError
 from ..standards.pollutants import SIX
 from ..standards.review import DUST, INVALIDATE, OTHER, REASONS, RESTORE, ReviewInputError
+from . import eval_cache
 from .schema import PUBLISHED, has_table
 
 Con = duckdb.DuckDBPyConnection
@@ -204,6 +205,7 @@ def record_mark(con: Con, req: MarkRequest, by: str, via: str, at: datetime | No
                req.suggestion, json.dumps(before, sort_keys=True), json.dumps(after, sort_keys=True))
         con.execute(f"INSERT INTO review_marks ({', '.join(MARK_FIELDS)}) VALUES ({', '.join('?' * len(MARK_FIELDS))})",
                     list(row))
+        eval_cache.note_range(con, req.station, req.hi_from, req.hi_to)  # the evaluation cache recomputes these days
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

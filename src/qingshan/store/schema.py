@@ -108,6 +108,15 @@ CREATE TABLE IF NOT EXISTS air_eval_coverage (
 );
 """
 
+EVAL_MONTH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS air_eval_month (
+    key VARCHAR NOT NULL, month BIGINT NOT NULL, flags USMALLINT[31],
+    so2 INTEGER[31], no2 INTEGER[31], co INTEGER[31], pm10 INTEGER[31], pm25 INTEGER[31], o3_8h_max INTEGER[31]
+);
+CREATE TABLE IF NOT EXISTS air_eval_pending (station VARCHAR NOT NULL, day BIGINT NOT NULL);
+ALTER TABLE air_eval_coverage ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
+"""
+
 
 class StoreTooNew(QingshanError, RuntimeError):
     """The workspace was written by a newer qingshan: its schema is unknown to this code."""
@@ -248,6 +257,14 @@ def _eval_cache_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(EVAL_CACHE_SCHEMA)
 
 
+def _eval_month_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # 9: the month blocks of the cached daily values and the station-days written since the cache caught up
+    # (docs/performance.md#incremental-evaluation); the cache of migration 8 is dropped (it is rebuilt on demand
+    # with its month blocks)
+    con.execute(EVAL_MONTH_SCHEMA)
+    con.execute("DELETE FROM air_eval_coverage; DELETE FROM air_eval_daily; DELETE FROM air_eval_group_daily")
+
+
 def _alarm_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ALARM_SCHEMA)
 
@@ -273,6 +290,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "alarms and alarm_log (alarm centre)", _alarm_tables),
     Migration(8, "air_eval_daily, air_eval_group_daily, air_eval_coverage (incremental evaluation cache)",
               _eval_cache_tables),
+    Migration(9, "air_eval_month, air_eval_pending (month blocks and pending days of the evaluation cache)",
+              _eval_month_tables),
 )
 LATEST = MIGRATIONS[-1].version
 
