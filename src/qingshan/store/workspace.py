@@ -30,7 +30,6 @@ import duckdb
 
 from ..settings import current as current_settings
 from ..standards.networks import TOWN_NETWORK as TOWN_NETWORK  # re-exported: older callers import it here
-from . import eval_cache
 from .schema import VALUE_COLUMNS, migrate, refuse_newer
 from .schema import has_table as has_table  # re-exported: older callers import it here
 
@@ -38,6 +37,14 @@ if TYPE_CHECKING:  # pyarrow (≈ 0.3 s CPU to import, with its compute module) 
     import pyarrow as pa
 
 DB_FILE = "measurements.duckdb"
+
+
+def _note_hours(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """The evaluation cache recomputes the station-days of these ``(station, hi)`` rows (imported here: the cache
+    module needs pyarrow, which the store's readers — ``qingshan alerts explain`` — do without)."""
+    from . import eval_cache
+
+    eval_cache.note_hours(con, source)
 
 
 def default_workspace() -> Path:
@@ -182,7 +189,7 @@ class Workspace:
         con.register("_batch", batch)
         try:
             if not overlap:  # nothing stored in this time range: a plain bulk insert, one pass
-                eval_cache.note_hours(con, "_batch")  # the evaluation cache recomputes these days
+                _note_hours(con, "_batch")  # the evaluation cache recomputes these days
                 con.execute(
                     f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
                         SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
@@ -211,7 +218,7 @@ class Workspace:
         ).fetchall():
             c = counts[int(iid)]
             c["updated"], c["unchanged"], c["new"] = int(upd), int(matched - upd), c["new"] - int(matched)
-        eval_cache.note_hours(con, "SELECT station, hi FROM _m WHERE changed")
+        _note_hours(con, "SELECT station, hi FROM _m WHERE changed")
         if con.execute("SELECT count(*) FROM _m WHERE changed").fetchall()[0][0]:
             sets = ", ".join(f"{c} = coalesce(s.{c}, air_hourly.{c})" for c in cols)
             con.execute(
@@ -220,7 +227,7 @@ class Workspace:
                     WHERE air_hourly.station = s.station AND air_hourly.hi = s.hi"""
             )
         con.execute("DELETE FROM _s USING _m WHERE _s.station = _m.station AND _s.hi = _m.hi")
-        eval_cache.note_hours(con, "_s")
+        _note_hours(con, "_s")
         con.execute(
             f"""INSERT INTO air_hourly (station, hi, ts, {all_cols}, import_id)
                 SELECT station, hi, TIMESTAMP '1970-01-01 00:00:00' + to_hours(hi), {all_cols}, import_id
