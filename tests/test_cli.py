@@ -444,6 +444,7 @@ def test_demo_data_without_station_list_says_what_to_do(tmp_path):
     assert "没有站点表" in flat(res.stderr) and "--stations" in flat(res.stderr)
 
 
+@pytest.mark.slow  # a demo on the real Changzhou series: minutes on a busy machine (CI's slow step)
 def test_demo_data_finds_the_sibling_station_list_and_chooses_the_ledger_city(tmp_path):
     """Old code: crashed without the station list; with it, picked 重庆 (most data) beside the Changzhou ledger.
     Now the sibling cnemc_station_list_* folder is found and said, and the city is 常州 with the reason."""
@@ -455,6 +456,7 @@ def test_demo_data_finds_the_sibling_station_list_and_chooses_the_ledger_city(tm
     assert "与所评价的城市" not in out  # the ledger is Changzhou's: no disclaimer needed
 
 
+@pytest.mark.slow  # a demo on the real Changzhou series: minutes on a busy machine (CI's slow step)
 def test_demo_data_other_city_labels_the_ledger(tmp_path):
     res = run(tmp_path / "ws", "demo", "--data", need(QUOTSOFT), "--city", "无锡", "--no-serve",
               "--demo-password", "pw-demo-1")

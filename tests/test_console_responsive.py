@@ -26,6 +26,8 @@ import pytest
 
 from .test_console_browser import CITY, PASSWORD, api, browser, server, token  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.slow  # every page as every role at two sizes in Chromium: minutes (CI's slow step)
+
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
 ROLES = (None, "bureau", "zjj")

@@ -24,6 +24,8 @@ from qingshan.ledger.service import LedgerService
 
 from .ledger_fixtures import _backend_url, fast_password_hashing, module_ledger, service  # noqa: F401
 
+pytestmark = pytest.mark.slow  # the demo ledger built on SQLite and PostgreSQL: minutes (CI's slow step)
+
 STABLE_KEYS = ("rectification_items", "rectification_completed", "petitions", "petitions_closed", "key_tasks")
 EXPECTED = {"rectification_items": 41, "rectification_completed": 12, "petitions": 196, "petitions_closed": 194,
             "key_tasks": 36}

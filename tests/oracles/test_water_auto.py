@@ -47,7 +47,7 @@ from qingshan.ingest.water_auto import parse, store_parsed
 
 from ..conftest import SHARED_DATA, need
 
-pytestmark = pytest.mark.oracle
+pytestmark = [pytest.mark.oracle, pytest.mark.slow]  # imports the real national water data: minutes (CI's slow step)
 
 WATER = SHARED_DATA / "cnemc_surface_water_auto_2020-2021"
 
