@@ -442,3 +442,16 @@ def test_reports_page_downloads_the_documents(public):
     assert r.status_code == 422 and "年度尚未结束" in r.json()["detail"]
     assert public.get("/api/v1/reports/monthly", params={"month": "2025-02", "format": "odt"}).status_code == 422
     assert public.get("/api/v1/reports/monthly", params={"month": "2025-13"}).status_code == 422
+
+
+def test_item_page_says_overdue_not_negative_days_left(app, bureau):
+    """An item past its deadline read "（剩余 -1071 天）" beside "已逾期" on its page (the list already said
+    "逾期 N 天"): the page says how many days overdue, as the API's ``days_left`` gives them."""
+    token = bureau.post("/api/v1/auth/token", data={"username": "bureau", "password": PASSWORD}).json()["access_token"]
+    items = bureau.get("/api/v1/ledger/items", params={"limit": 500},
+                       headers={"Authorization": f"Bearer {token}"}).json()
+    rows = items["items"] if isinstance(items, dict) else items
+    late = [r for r in rows if r.get("days_left") is not None and r["days_left"] < 0]
+    assert late, "the demo ledger at LEDGER_TODAY has overdue items"
+    page = text_of(bureau.get(f"/ledger/items/{late[0]['id']}").text)
+    assert f"逾期 {-late[0]['days_left']} 天" in page and "剩余 -" not in page
