@@ -68,7 +68,8 @@ def test_hours_and_imports(con):
 
 def test_store_counts_without_and_with_optional_tables(con):
     row, has_alerts = read.store_counts(con)
-    assert row == (None, 5, (D0 + 1) * 24 + 3, 5, 0, 0, 0) and not has_alerts
+    # last import id, air rows, last hour, stations, water samples, water sections, HJ 212 alerts, last finish
+    assert row == (None, 5, (D0 + 1) * 24 + 3, 5, 0, 0, 0, None) and not has_alerts
     ensure_water_schema(con)
     con.execute("CREATE TABLE hj212_alerts (alert_key VARCHAR, kind VARCHAR, mn VARCHAR, enterprise VARCHAR, "
                 "outlet VARCHAR, station VARCHAR, factor VARCHAR, data_time TIMESTAMP, value DOUBLE, threshold DOUBLE, "
@@ -77,7 +78,7 @@ def test_store_counts_without_and_with_optional_tables(con):
                 "TIMESTAMP '2023-01-18 10:00', 250, 200, '超标', TIMESTAMP '2023-01-18 10:05', 'open'), "
                 "('k2', 'silent', 'MN2', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '断线', TIMESTAMP '2023-01-18 11:00', 'open')")
     row, has_alerts = read.store_counts(con)
-    assert row[-1] == 2 and has_alerts
+    assert row[6] == 2 and has_alerts
     alerts = read.hj212_alerts(con, 5)
     assert [a["mn"] for a in alerts] == ["MN2", "MN1"] and alerts[1]["value"] == 250
     assert len(read.hj212_alerts(con, 1)) == 1
