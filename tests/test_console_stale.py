@@ -13,6 +13,8 @@ from qingshan.web.cache import ResultCache
 from qingshan.web.console import Console
 from qingshan.web.store import StoreState
 
+from .console_server import wait_for
+
 
 class FakeStore:
     def __init__(self, state: StoreState) -> None:
@@ -32,10 +34,7 @@ def console(stale_for: float, state: StoreState) -> Console:
 
 
 def until(cond, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+    wait_for(cond, timeout, what, step=0.01)
 
 
 def test_a_new_live_state_is_answered_with_the_previous_result_while_it_computes():
