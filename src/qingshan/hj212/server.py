@@ -124,6 +124,7 @@ class Hj212Server:
         # The first position this run writes; everything before it is the backlog of earlier runs.
         self._replay_end: tuple[int, int] = (0, 0)
         self._replay_t0 = 0.0
+        self._replay_done = True  # set once the backlog is in and the stats say so (read from the event loop)
         self._backlog_bytes = 0
         self._ready = asyncio.Event()  # the workspace is open and the WAL writer runs: connections may proceed
         self._last_seen: dict[str, datetime] = {}
@@ -214,6 +215,7 @@ class Hj212Server:
             tail_marker(self.wal_dir, segs[-1]).touch()  # made durable by the writer's directory fsync
         new_seg = max([self._pos[0], *segs]) + 1
         self._replay_end = (new_seg, 0)
+        self._replay_done = self._pos >= self._replay_end
         backlog = sum(segment_path(self.wal_dir, s).stat().st_size for s in segs) - (
             self._pos[1] if segs and segs[0] == self._pos[0] else 0)
         self._backlog_bytes = max(0, backlog)
@@ -223,8 +225,8 @@ class Hj212Server:
 
     @property
     def replaying(self) -> bool:
-        """True while the backlog of earlier runs is not all in the store."""
-        return self._pos < self._replay_end
+        """True while the backlog of earlier runs is not all in the store (or its figures not yet in ``stats``)."""
+        return not self._replay_done
 
     def _replay_step(self) -> None:
         """Load the next part of the backlog (database thread); logs once the whole backlog is in."""
@@ -235,11 +237,12 @@ class Hj212Server:
         res = self._load_step(self._replay_end)
         if res is not None:
             self.stats.recovered += res.packets_new
-        if not self.replaying:
+        if self._pos >= self._replay_end:  # ``replaying`` turns False only after the figures are set (no torn read)
             self.stats.replay_seconds = time.monotonic() - self._replay_t0
             if self._backlog_bytes or self.stats.recovered:
                 log.info("预写日志回放完成（%.1f 秒）：已从预写日志恢复 %d 个数据包入库", self.stats.replay_seconds,
                          self.stats.recovered)
+            self._replay_done = True
         elif res is None:  # cannot happen (every step advances, sets a bad tail aside, or raises); never spin
             raise WalError(f"预写日志回放停在 {self._pos}")
 

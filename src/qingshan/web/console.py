@@ -109,6 +109,12 @@ class Console:
 
         threading.Thread(target=run, name=f"refresh-{kind}", daemon=True).start()
 
+    @property
+    def refreshing(self) -> int:
+        """How many background refreshes are running now."""
+        with self._lock:
+            return len(self._refreshing)
+
     def peek(self, kind: str, params: tuple[Hashable, ...], state: StoreState) -> Any | None:
         """What :meth:`cached` holds for ``kind`` and ``params`` at ``state``, or ``None`` (nothing is computed)."""
         return self.cache.peek((kind, state.fingerprint, state.as_of_hi, *params))
