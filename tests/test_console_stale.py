@@ -29,8 +29,10 @@ def live(n: int, hour: int = 100, review: int = 0) -> StoreState:
     return StoreState((7, 1000 + n, hour, 50, 0, 0, 0, f"stamp{n}", review), hour, False, (7, hour, 50, 0, 0, review))
 
 
-def console(stale_for: float, state: StoreState) -> Console:
-    return Console(Path("."), FakeStore(state), ResultCache(), None, b"", stale_for=stale_for)  # type: ignore[arg-type]
+def console(stale_for: float, state: StoreState, quick_below: float = 0.0, clock=time.monotonic) -> Console:
+    """``quick_below=0``: every computation counts as slow, the case these tests are about."""
+    return Console(Path("."), FakeStore(state), ResultCache(), None, b"", stale_for=stale_for,  # type: ignore[arg-type]
+                   quick_below=quick_below, clock=clock)
 
 
 def until(cond, what: str, timeout: float = 30.0) -> None:
@@ -111,3 +113,31 @@ def test_a_computation_reads_nested_results_of_its_own_state():
     assert c.cached("series", (), outer) == 1001  # stale, while the background thread computes 1002
     release.set()
     until(lambda: c.cached("series", (), outer) == 1002, "the series of the new state")
+
+
+def test_a_quick_result_is_computed_afresh_and_a_slow_one_served_stale():
+    """Serving a result that takes milliseconds stale would only add lag (a station's series: the live bench's
+    ingestion lag); only one whose last computation took ``quick_below`` or longer goes stale. The computations
+    advance a fake clock by how long they "take"."""
+    now = [0.0]
+    c = console(60.0, live(1), quick_below=0.25, clock=lambda: now[0])
+
+    def taking(seconds: float):
+        def compute(st: StoreState) -> int:
+            now[0] += seconds
+            return st.fingerprint[1]
+        return compute
+
+    assert c.cached("series", ("A",), taking(0.1)) == 1001
+    assert c.cached("overview", (), taking(2.0)) == 1001
+    release = threading.Event()
+
+    def blocked(st: StoreState) -> int:
+        release.wait(60)
+        return st.fingerprint[1]
+
+    c.store.current = live(2)
+    assert c.cached("series", ("A",), taking(0.1)) == 1002  # quick: the new state's value at once
+    assert c.cached("overview", (), blocked) == 1001  # slow: the previous value while it computes
+    release.set()
+    until(lambda: c.cached("overview", (), blocked) == 1002, "the new overview")

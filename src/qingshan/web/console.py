@@ -38,8 +38,13 @@ class Console:
     #: Seconds a result may be served while its successor computes (0: never; the platform with the HJ 212
     #: receiver sets it): see :meth:`cached`.
     stale_for: float = 0.0
+    #: A result whose last computation took less than this many seconds is always computed afresh (a station's
+    #: series): serving it stale would only add lag. Only slow ones (the overview of 2,000 stations) go stale.
+    quick_below: float = 0.25
+    clock: Callable[[], float] = time.monotonic  # seconds, for the two rules above (tests inject their own)
     _latest: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _refreshing: set = field(default_factory=set, repr=False)
+    _cost: dict = field(default_factory=dict, repr=False)  # (kind, *params) → seconds its last computation took
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cached(self, kind: str, params: tuple[Hashable, ...], compute: Callable[[StoreState], T],
@@ -61,14 +66,31 @@ class Console:
             hit = self.cache.peek(key)
             if hit is not None:
                 return hit
-            stale = self._stale(kind, params, st)
+            stale = None if self._quick(kind, params) else self._stale(kind, params, st)
             if stale is not None:
                 self._refresh(kind, params, compute, st, key)
                 return stale
-        value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
+        value = self.cache.get_or_compute(key, lambda: self._timed(kind, params, compute, st))
         if live:
             self._remember(kind, params, st, value)
         return value
+
+    def _timed(self, kind: str, params: tuple[Hashable, ...], compute: Callable[[StoreState], T],
+               st: StoreState) -> T:
+        t0 = self.clock()
+        value = _nested(compute, st)
+        with self._lock:
+            k = (kind, *params)
+            self._cost.pop(k, None)
+            self._cost[k] = self.clock() - t0
+            if len(self._cost) > 4 * self.cache.max_entries:  # forget the oldest (dicts keep insertion order)
+                del self._cost[next(iter(self._cost))]
+        return value
+
+    def _quick(self, kind: str, params: tuple[Hashable, ...]) -> bool:
+        with self._lock:
+            cost = self._cost.get((kind, *params))
+        return cost is not None and cost < self.quick_below
 
     def _stale(self, kind: str, params: tuple[Hashable, ...], st: StoreState) -> Any | None:
         with self._lock:
@@ -78,12 +100,12 @@ class Console:
         pst, value, at = prev
         if pst.as_of_hi != st.as_of_hi or pst.settled != st.settled or not pst.settled:
             return None
-        return value if time.monotonic() - at <= self.stale_for else None
+        return value if self.clock() - at <= self.stale_for else None
 
     def _remember(self, kind: str, params: tuple[Hashable, ...], st: StoreState, value: Any) -> None:
         with self._lock:
             k = (kind, *params)
-            self._latest[k] = (st, value, time.monotonic())
+            self._latest[k] = (st, value, self.clock())
             self._latest.move_to_end(k)
             while len(self._latest) > self.cache.max_entries:
                 self._latest.popitem(last=False)
@@ -99,7 +121,7 @@ class Console:
 
         def run() -> None:
             try:
-                value = self.cache.get_or_compute(key, lambda: _nested(compute, st))
+                value = self.cache.get_or_compute(key, lambda: self._timed(kind, params, compute, st))
                 self._remember(kind, params, st, value)
             except Exception:  # the next request computes it in the foreground and reports the error
                 log.warning("后台刷新 %s 失败", kind, exc_info=True)
