@@ -90,16 +90,16 @@ def test_token_endpoint_refuses_with_429_then_recovers(api):
     assert client.post("/api/v1/auth/token", data={"username": "bureau", "password": PASSWORD}).status_code == 200
 
 
-def test_console_login_form_is_throttled(tmp_path, monkeypatch):
+def test_console_login_form_is_throttled(tmp_path, tmp_path_factory, monkeypatch):
     from fastapi.testclient import TestClient
 
     from qingshan.web.app import create_console_app
 
-    from .web_fixtures import build_console_workspace, cheap_password_hashing, login_cookie
+    from .web_fixtures import cheap_password_hashing, fresh_console_workspace, login_cookie
 
     mp = cheap_password_hashing()
     try:
-        ws = build_console_workspace(tmp_path / "ws")
+        ws = fresh_console_workspace(tmp_path_factory.getbasetemp(), tmp_path / "ws")
         app = create_console_app(ws, warm=False, bundle_cache_dir=tmp_path / "bundle")
         with TestClient(app) as c:
             app.state.login_throttle = LoginThrottle(max_failures=2, lockout=300, clock=Clock())

@@ -545,7 +545,7 @@ def test_year_ago_keeps_labels_and_handles_29_february():
     assert (p.start, p.end) == (dt.date(2023, 1, 1), dt.date(2023, 2, 28))
 
 
-def test_hj212_alerts_reach_signed_in_users_only(tmp_path):
+def test_hj212_alerts_reach_signed_in_users_only(tmp_path, tmp_path_factory):
     """A pollution-source alert stored by the HJ 212 loader appears in the overview of a signed-in user (with the
     enterprise, never the raw evidence) and is only counted as hidden for the public."""
     from datetime import datetime
@@ -555,11 +555,11 @@ def test_hj212_alerts_reach_signed_in_users_only(tmp_path):
     from qingshan.hj212.store import Hj212Store
     from qingshan.store.workspace import Workspace
 
-    from .web_fixtures import build_console_workspace
+    from .web_fixtures import fresh_console_workspace
 
     mp = cheap_password_hashing()
     try:
-        ws = build_console_workspace(tmp_path / "ws")
+        ws = fresh_console_workspace(tmp_path_factory.getbasetemp(), tmp_path / "ws")
         dev = Device(mn="88888880000001", enterprise="示例化工有限公司", outlet="1号排口")
         with Workspace(ws) as w:
             Hj212Store(w.con).insert_alerts([Alert(

@@ -160,30 +160,39 @@ def cheap_password_hashing():
 
 def shared_workspace(base: Path) -> Path:
     """The console workspace under the session's base temporary folder, built once per test run (the console test
-    modules use it; each opens it with its own app in turn). Under pytest-xdist one worker builds it under a lock in
-    the run's common folder and every worker takes its own copy (DuckDB allows one writing process per file)."""
+    modules use it; each opens it with its own app in turn): a copy of :func:`_master_workspace`."""
+    ws = base / "console-ws"
+    if (ws / ".built").exists():
+        return ws
+    return fresh_console_workspace(base, ws)
+
+
+def fresh_console_workspace(base: Path, dest: Path) -> Path:
+    """A private copy of the console workspace at ``dest`` (for a test that writes to it): a file copy of the
+    master, not a new build (minutes on a busy machine)."""
+    import shutil
+
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(_master_workspace(base), dest)
+    return dest
+
+
+def _master_workspace(base: Path) -> Path:
+    """The workspace every console test copies, built once per run and never opened by a test. Under pytest-xdist
+    one worker builds it under a lock in the run's common folder (``base`` is the worker's own)."""
     import fcntl
     import os
     import shutil
 
-    ws = base / "console-ws"
-    if (ws / ".built").exists():
-        return ws
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        build_console_workspace(ws)
-        (ws / ".built").write_text("ok", encoding="utf-8")
-        return ws
-    master = base.parent / "console-ws-shared"
+    master = (base.parent / "console-ws-shared") if os.environ.get("PYTEST_XDIST_WORKER") else base / "console-ws-master"
     master.parent.mkdir(parents=True, exist_ok=True)
-    with open(base.parent / "console-ws-shared.lock", "w") as lock:
+    with open(master.parent / "console-ws-shared.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the worker dies
         if not (master / ".built").exists():
             shutil.rmtree(master, ignore_errors=True)
             build_console_workspace(master)
             (master / ".built").write_text("ok", encoding="utf-8")
-    shutil.rmtree(ws, ignore_errors=True)
-    shutil.copytree(master, ws)
-    return ws
+    return master
 
 
 def login_cookie(client, username: str, password: str = PASSWORD) -> str:
