@@ -142,6 +142,19 @@ class Org:
     own_indicator: int
 
 
+def workspace_with_org(ws: Path) -> None:
+    """Create the ledger of workspace ``ws`` with :func:`build_org`'s units and users (cheap password hashes), for
+    a console started on it as its own process."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    lg = open_ledger(ws)
+    try:
+        build_org(lg)
+    finally:
+        lg.dispose()
+        mp.undo()
+
+
 def build_org(lg: Ledger) -> Org:
     with lg.session() as s:
         svc = service(s, ledger=lg)

@@ -22,7 +22,7 @@ from qingshan.alerts.scenarios import generate
 
 from .browser import launched, require_chromium
 from .explain_fixtures import empty_store, load_frames
-from .ledger_fixtures import build_org
+from .ledger_fixtures import workspace_with_org
 
 require_chromium()
 
@@ -47,23 +47,12 @@ def cli(ws: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from argon2 import PasswordHasher
-
-    from qingshan.ledger import auth
-    from qingshan.ledger.db import open_ledger
     from qingshan.store.workspace import DB_FILE
 
     root = tmp_path_factory.mktemp("alarm-loop")
     ws = root / "ws"
     ws.mkdir()
-    mp = pytest.MonkeyPatch()
-    mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    lg = open_ledger(ws)
-    try:
-        build_org(lg)
-    finally:
-        lg.dispose()
-        mp.undo()
+    workspace_with_org(ws)
 
     sc = SCENARIO
     stations = sc.stations.assign(district=DISTRICT)

@@ -25,7 +25,7 @@ import pytest
 
 from .browser import BrowserUser, launched, require_chromium
 from .console_server import running_console
-from .ledger_fixtures import PASSWORD, build_org, fast_password_hashing  # noqa: F401
+from .ledger_fixtures import PASSWORD, fast_password_hashing, workspace_with_org  # noqa: F401
 
 require_chromium()
 
@@ -44,22 +44,9 @@ def png(width: int = 8, height: int = 8) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from qingshan.ledger.db import open_ledger
-
     ws = tmp_path_factory.mktemp("dispatch") / "ws"
     ws.mkdir()
-    mp = pytest.MonkeyPatch()
-    from argon2 import PasswordHasher
-
-    from qingshan.ledger import auth
-
-    mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    lg = open_ledger(ws)
-    try:
-        build_org(lg)
-    finally:
-        lg.dispose()
-        mp.undo()
+    workspace_with_org(ws)
     with running_console(ws, ws / "serve.log") as base:
         yield base
 
