@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: How long any Playwright wait may last (its default is 30 s). Each wait ends as soon as its condition holds; the
+#: deadline only decides when a busy CI machine gives up: a console in a test's thread at load 8–10 took over 30 s
+#: for its first overview page.
+TIMEOUT_MS = 120_000
 
 
 def require_chromium() -> Any:
@@ -27,14 +31,36 @@ def require_chromium() -> Any:
     return pytest.importorskip("playwright.sync_api")
 
 
+class _Browser:
+    """A Playwright browser whose contexts and pages wait up to :data:`TIMEOUT_MS` unless told otherwise."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs: Any) -> Any:
+        context = self._browser.new_context(**kwargs)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        return context
+
+    def new_page(self, **kwargs: Any) -> Any:
+        page = self._browser.new_page(**kwargs)
+        page.set_default_timeout(TIMEOUT_MS)
+        page.set_default_navigation_timeout(TIMEOUT_MS)
+        return page
+
+
 @contextmanager
 def launched() -> Iterator[Any]:
-    """A headless Chromium (``with launched() as browser:``)."""
+    """A headless Chromium (``with launched() as browser:``), waits up to :data:`TIMEOUT_MS`."""
     playwright = require_chromium()
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield b
+            yield _Browser(b)
         finally:
             b.close()
 

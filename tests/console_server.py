@@ -97,3 +97,21 @@ def console_in_thread(ws: Path, bundle_dir: Path, name: str = "console") -> Iter
         server.should_exit = True
         thread.join(timeout=60)
         assert not thread.is_alive(), "the server did not stop"
+
+
+@contextmanager
+def served_app(app: Any) -> Iterator[str]:
+    """An app whose lifespan already runs (a module's ``TestClient``) served under uvicorn in a thread, without
+    a second lifespan; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="app-uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 300, "uvicorn to start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

@@ -80,8 +80,7 @@ def browser():
 def charts_drawn(user: User) -> None:
     """Wait (bounded) until every chart of the page is drawn, and fail on one that could not be."""
     user.page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-chart]')].every(f => f.getAttribute('data-rendered'))",
-        timeout=60_000)
+        "() => [...document.querySelectorAll('[data-chart]')].every(f => f.getAttribute('data-rendered'))")
     states = user.page.eval_on_selector_all("[data-chart]", "fs => fs.map(f => [f.dataset.chart, f.dataset.rendered])")
     assert dict(states) == {"pollution-rose": "1", "alarm-map": "1"}, states
 

@@ -80,7 +80,7 @@ class Session(BrowserUser):
         for i in range(figs.count()):
             f = figs.nth(i)
             f.scroll_into_view_if_needed()
-            self.page.wait_for_function("(el) => el.dataset.rendered", arg=f.element_handle(), timeout=20_000)
+            self.page.wait_for_function("(el) => el.dataset.rendered", arg=f.element_handle())
             assert f.get_attribute("data-rendered") == "1", f"图表 {f.get_attribute('data-chart')} 渲染失败"
             names.append(f.get_attribute("data-chart"))
         return names

@@ -109,12 +109,11 @@ class Visitor:
 
 
 def charts_drawn(page) -> None:
-    page.wait_for_function("() => [...document.querySelectorAll('figure[data-chart]')].every(f => f.dataset.rendered)",
-                           timeout=30_000)
+    page.wait_for_function("() => [...document.querySelectorAll('figure[data-chart]')].every(f => f.dataset.rendered)")
 
 
 def check_size(page, where: str) -> None:
-    page.wait_for_function(CHARTS_FIT, timeout=30_000)
+    page.wait_for_function(CHARTS_FIT)
     m = page.evaluate(MEASURE)
     assert m["doc"] <= m["win"] and m["body"] <= m["win"], f"{where}：页面横向溢出 {m['doc']}/{m['body']} > {m['win']}"
     assert not m["unwrapped"], f"{where}：这些表格不在可聚焦的滚动区域内 {m['unwrapped']}"

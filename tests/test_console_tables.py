@@ -22,12 +22,10 @@ import csv
 import datetime as dt
 import io
 import re
-import shutil
 import socket
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,7 +40,6 @@ from qingshan.web.store import hour_index
 from .web_fixtures import AS_OF, LEDGER_TODAY, cheap_password_hashing, login_cookie, shared_workspace
 
 API = "/api/v1"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -448,13 +445,10 @@ ROWS = """() => [...document.querySelectorAll('table[data-table=ranking] tbody t
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} is absent")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    from .browser import launched
+
+    with launched() as b:
         yield b
-        b.close()
 
 
 @pytest.mark.parametrize("size", [{"width": 390, "height": 844}, {"width": 1440, "height": 900}])

@@ -46,18 +46,16 @@ def _as_of(page) -> str:
 def test_the_overview_follows_a_write_without_reload(live_server, page):
     base, app = live_server
     page.goto(base + "/")
-    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'",
-                           timeout=20_000)
+    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'")
     assert page.locator("[data-live-status]").inner_text() == "实时更新中"
     assert _as_of(page) == "2025-03-03 00:00"
     page.evaluate("() => { window.__notReloaded = true; }")
     new_hour(app, "T001A", dt.datetime(2025, 3, 3, 1), 88.0)
     page.wait_for_function(
-        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-03 01:00'",
-        timeout=30_000)
+        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-03 01:00'")
     assert page.evaluate("() => window.__notReloaded") is True  # updated in place
     card = page.locator('a.station-card[data-station="T001A"] [data-field=aqi]')
-    page.wait_for_function("(el) => el.textContent.trim() !== '—'", arg=card.element_handle(), timeout=10_000)
+    page.wait_for_function("(el) => el.textContent.trim() !== '—'", arg=card.element_handle())
     assert int(card.inner_text()) > 0
     capture = page.locator('[data-panel=capture] tr[data-capture-station="T001A"] [data-col=received]')
     assert capture.inner_text() == "1/1"  # today is now 3 March: 1 of 1 expected hour
@@ -67,14 +65,12 @@ def test_the_overview_follows_a_write_without_reload(live_server, page):
 def test_the_air_table_follows_a_write_without_reload(live_server, page):
     base, app = live_server
     page.goto(base + "/air")
-    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'",
-                           timeout=20_000)
+    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'")
     before = _as_of(page)
     hour = dt.datetime.strptime(before, "%Y-%m-%d %H:%M") + dt.timedelta(hours=1)
     new_hour(app, "T002A", hour, 55.0)
     expected = hour.strftime("%Y-%m-%d %H:%M")
-    page.wait_for_function(f"() => document.querySelector('time[data-as-of]').textContent.trim() === '{expected}'",
-                           timeout=30_000)
+    page.wait_for_function(f"() => document.querySelector('time[data-as-of]').textContent.trim() === '{expected}'")
     cell = page.locator('table[data-table=stations] tr[data-station="T002A"] td[data-col=pm25]')
-    page.wait_for_function("(el) => el.textContent.trim() === '55'", arg=cell.element_handle(), timeout=10_000)
+    page.wait_for_function("(el) => el.textContent.trim() === '55'", arg=cell.element_handle())
     assert page.errors == []  # type: ignore[attr-defined]

@@ -85,7 +85,7 @@ WIDTHS = "() => [document.documentElement.scrollWidth, document.body.scrollWidth
 
 
 def check_fits(pg, where: str) -> None:
-    pg.wait_for_function(DRAWN, timeout=120_000)
+    pg.wait_for_function(DRAWN)
     doc, body, win = pg.evaluate(WIDTHS)
     assert doc <= win and body <= win, f"{where}：横向溢出 {doc}/{body} > {win}"
     assert pg.messages == [], f"{where}：控制台消息 {pg.messages}"  # type: ignore[attr-defined]
@@ -112,17 +112,15 @@ def test_screen_follows_a_new_hour_without_reload(live, page):
     base, app = live
     page.set_viewport_size(DESK)
     page.goto(base + "/screen")
-    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'",
-                           timeout=120_000)
-    page.wait_for_function(DRAWN, timeout=120_000)
+    page.wait_for_function("() => document.querySelector('[data-live-status]').dataset.state === 'live'")
+    page.wait_for_function(DRAWN)
     before = page.locator("[data-city-aqi]").inner_text()
     page.evaluate("() => { window.__notReloaded = true; }")
     new_hour(app, "CZ01", dt.datetime(2025, 3, 2, 1), 260.0)  # a heavily polluted hour at one station
     page.wait_for_function(
-        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-02 01:00'", timeout=120_000)
+        "() => document.querySelector('time[data-as-of]').textContent.trim() === '2025-03-02 01:00'")
     assert page.evaluate("() => window.__notReloaded") is True
-    page.wait_for_function("() => document.querySelector('[data-worst] li').textContent.includes('城区甲站')",
-                           timeout=120_000)
-    page.wait_for_function(DRAWN, timeout=120_000)  # the map redrawn with the new hour
+    page.wait_for_function("() => document.querySelector('[data-worst] li').textContent.includes('城区甲站')")
+    page.wait_for_function(DRAWN)  # the map redrawn with the new hour
     assert page.locator("[data-city-aqi]").inner_text() != before or before == "—"
     assert page.messages == []  # type: ignore[attr-defined]

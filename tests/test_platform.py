@@ -199,45 +199,37 @@ def test_upload_names_cannot_escape_the_job_folder():
 def test_console_upload_page_shows_progress_and_the_report(platform, tmp_path):
     """A bureau user imports a file from /imports in a real browser (phone width): the page follows the job and
     shows the import report with the quarantined rows; the public and a district user get no such page."""
-    import shutil
+    from .browser import launched
 
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Chromium 不可用")
     p, ws = platform
     f = long_csv(tmp_path / "browser.csv", STATIONS, "2025-02-10 01:00", 24, bad_rows=2)
     assert http(p.url + "/imports")[0] == 401
     assert http(p.url + "/imports", token=ledger_token(p, "wujin"))[0] == 403
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
-            page.goto(p.url + "/login")
-            page.fill("input[name=username]", "bureau")
-            page.fill("input[name=password]", "platform-test-pw-1")
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
-            page.goto(p.url + "/imports")
-            assert page.locator("nav a[href='/imports']").count() == 1
-            page.select_option("select[name=kind]", "long")
-            page.set_input_files("input[name=files]", str(f))
-            page.click("form[data-form=import] button[type=submit]")
-            page.wait_for_selector("#job[data-job-state=done]", timeout=120_000)
-            report = page.locator("table[data-table=import-report] tbody tr")
-            assert report.count() == 1 and "browser.csv" in report.inner_text()
-            cells = report.locator("td").all_inner_texts()
-            assert cells[2:] == ["48", "48", "0", "0", "2"]
-            q = page.locator("table[data-table=quarantine] tbody tr")
-            assert q.count() == 2 and "pm10" in q.first.inner_text()
-            # the page's own content stays within 390 px (wide tables scroll inside their .table-wrap; the top
-            # bar shared by every page is the phone layout's business)
-            wide = page.evaluate("""Array.from(document.querySelectorAll('main *'))
-                .filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1)
-                .map(e => e.tagName + '.' + e.className)""")
-            assert wide == [], f"390 px 宽度下超出屏幕的元素：{wide}"
-        finally:
-            browser.close()
+    with launched() as browser:
+        page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+        page.goto(p.url + "/login")
+        page.fill("input[name=username]", "bureau")
+        page.fill("input[name=password]", "platform-test-pw-1")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(p.url + "/imports")
+        assert page.locator("nav a[href='/imports']").count() == 1
+        page.select_option("select[name=kind]", "long")
+        page.set_input_files("input[name=files]", str(f))
+        page.click("form[data-form=import] button[type=submit]")
+        page.wait_for_selector("#job[data-job-state=done]", timeout=120_000)
+        report = page.locator("table[data-table=import-report] tbody tr")
+        assert report.count() == 1 and "browser.csv" in report.inner_text()
+        cells = report.locator("td").all_inner_texts()
+        assert cells[2:] == ["48", "48", "0", "0", "2"]
+        q = page.locator("table[data-table=quarantine] tbody tr")
+        assert q.count() == 2 and "pm10" in q.first.inner_text()
+        # the page's own content stays within 390 px (wide tables scroll inside their .table-wrap; the top
+        # bar shared by every page is the phone layout's business)
+        wide = page.evaluate("""Array.from(document.querySelectorAll('main *'))
+            .filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(e => e.tagName + '.' + e.className)""")
+        assert wide == [], f"390 px 宽度下超出屏幕的元素：{wide}"
 
 
 def test_backup_while_running_is_a_consistent_export(platform, tmp_path):

@@ -163,51 +163,25 @@ def test_the_ranking_deducts_dust_hours_and_the_evaluation_does_not(client):
 
 def test_the_review_page_has_no_horizontal_overflow_at_390_px(app):
     """In headless Chromium (skipped without it): signed in as a reviewer on a 390 px wide screen, nothing of the
-    page's content (``main``) reaches past the screen's right edge (tables scroll inside their own box). The shared
-    top bar is left out: its session block is wider than 390 px on every page (a base-layout matter)."""
-    import shutil
-    import socket
-    import threading
-    import time
-    from pathlib import Path
+    page's content (``main``) reaches past the screen's right edge (tables scroll inside their own box)."""
+    from .browser import launched, require_chromium
+    from .console_server import served_app
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("未安装 Debian chromium，跳过浏览器测试")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
-            base = f"http://127.0.0.1:{port}"
-            page.goto(f"{base}/login?next=/review")
-            page.fill("input[name=username]", "bureau")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_load_state()
-            page.goto(f"{base}/review?period={PERIOD}")
-            assert page.locator("h1").inner_text() == "数据审核"
-            outside = page.evaluate("""() => {
-                const w = document.documentElement.clientWidth, out = [];
-                for (const el of document.querySelectorAll('main, main *')) {
-                    const r = el.getBoundingClientRect();
-                    if (r.right > w + 0.5 && !el.closest('.table-wrap *')) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.right));
-                }
-                return out; }""")
-            browser.close()
-        assert outside == [], f"超出 390 px 屏幕的元素：{outside}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    require_chromium()
+    with served_app(app) as base, launched() as browser:
+        page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+        page.goto(f"{base}/login?next=/review")
+        page.fill("input[name=username]", "bureau")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{base}/review?period={PERIOD}")
+        assert page.locator("h1").inner_text() == "数据审核"
+        outside = page.evaluate("""() => {
+            const w = document.documentElement.clientWidth, out = [];
+            for (const el of document.querySelectorAll('main, main *')) {
+                const r = el.getBoundingClientRect();
+                if (r.right > w + 0.5 && !el.closest('.table-wrap *')) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.right));
+            }
+            return out; }""")
+    assert outside == [], f"超出 390 px 屏幕的元素：{outside}"
