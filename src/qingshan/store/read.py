@@ -187,9 +187,12 @@ def store_counts(con: Con) -> tuple[tuple, bool]:
     samples, water sections, HJ 212 alerts, last import's finish) — and whether the HJ 212 alert table exists (the
     console's cache key).  The finish time catches the HJ 212 feed: it re-aggregates hours already stored (same
     row count, same import of the day) and stamps its ``imports`` row with every batch."""
-    has_alerts = has_table(con, "hj212_alerts")
+    present = {r[0] for r in con.execute(  # one look-up instead of one per optional table (read every few seconds)
+        "SELECT table_name FROM duckdb_tables() WHERE table_name IN ('hj212_alerts', 'water_samples', "
+        "'water_sections')").fetchall()}
+    has_alerts = "hj212_alerts" in present
     alerts = "(SELECT count(*) FROM hj212_alerts)" if has_alerts else "0"
-    water = has_table(con, "water_samples") and has_table(con, "water_sections")
+    water = {"water_samples", "water_sections"} <= present
     samples, sections = (("(SELECT count(*) FROM water_samples)", "(SELECT count(*) FROM water_sections)")
                          if water else ("0", "0"))
     row = con.execute(
