@@ -83,10 +83,11 @@ def get_event(event_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]
     return _out(ctx, _event(ctx, event_id))
 
 
-@dispatch_router.post("/{event_id}/dispatch", summary="派发至承办单位（局机关）")
+@dispatch_router.post("/{event_id}/dispatch", summary="派发至承办单位（局机关；多个单位时指定主办单位）")
 def dispatch(event_id: RecordId, body: DispatchBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     _event(ctx, event_id)
-    rec = ctx.svc.transition(event_id, "dispatch", {"unit_ids": body.unit_ids, "note": body.note})
+    rec = ctx.svc.transition(event_id, "dispatch", {"unit_ids": body.unit_ids, "host_unit_id": body.host_unit_id,
+                                                    "note": body.note})
     ctx.commit()
     return _out(ctx, rec)
 
