@@ -294,6 +294,10 @@ def test_reimporting_an_exported_workbook_with_leads_and_parts_changes_nothing(l
                                  responsible=["市住建局", "市水利局"])  # co-responsible: no lead
         s.flush()
         wb = export_workbook(svc)
+        header, rows = _sheet_rows(wb)  # the round trip carries the new columns, filled
+        assert header[11:13] == ["牵头单位", "分工完成情况"]
+        assert {r["序号"]: (r["牵头单位"], r["分工完成情况"].split("；")[0]) for r in rows} == {
+            1: ("市住建局", "市住建局：未报送"), 2: ("市水利局", ""), 3: ("", "市住建局：未报送")}
         n_audit = s.execute(select(func.count()).select_from(AuditEntry)).scalar()
         for who in ("bureau", "zj"):
             report = import_xlsx(service(s, principal_of(s, who)), _save(wb))
