@@ -185,3 +185,83 @@ def test_alarm_dispatch_answer_close_and_clue_to_case(server, browser, tmp_path)
         assert main <= client and right <= 390, f"{path} 在 390 px 下横向溢出（{main}/{client}，{right} px）"
     for u in (bureau, wujin, narrow):
         u.close()
+
+
+NO_OVERFLOW = """() => {
+    const m = document.querySelector('main');
+    const out = [...m.querySelectorAll('*')].filter(e => !e.closest('.table-wrap'));
+    return [m.scrollWidth, m.clientWidth, Math.max(...out.map(e => e.getBoundingClientRect().right))];
+}"""
+
+
+def fits_phone(user: User, where: str) -> None:
+    main, client, right = user.page.evaluate(NO_OVERFLOW)
+    assert main <= client and right <= 390, f"{where} 在 390 px 下横向溢出（{main}/{client}，{right} px）"
+
+
+def test_host_and_assisting_units_on_a_phone(server, browser):
+    """主办/协办 (docs/ledger.md#主办协办) on 390 px pages: the bureau dispatches an event to two units naming the
+    host; the assisting unit (市住建局) has no answer form, reports its findings with the part form; the host
+    (新北区) then answers. The same for a petition's 交办 and 答复 on the ledger item page."""
+    bureau_token = token(server, "bureau")
+    ev = call(server, "/api/v1/ledger/events", bureau_token, json_body={"kind": "event", "fields": {
+        "event_kind": "quality", "level": "general", "description": "河道异味，涉及工地排水"}})
+    bureau = User(browser, server, "bureau", width=390)
+    bureau.goto(f"/dispatch/events/{ev['id']}")
+    fits_phone(bureau, "派发表单")
+    bureau.page.select_option("form[data-action=dispatch] select[name=unit_ids]", label=["新北区", "市住建局"])
+    bureau.submit("dispatch")  # no host named: refused with the reason, nothing changes
+    assert "须指定主办单位" in bureau.page.locator("p.error").inner_text() and bureau.status() == "new"
+    bureau.page.select_option("form[data-action=dispatch] select[name=unit_ids]", label=["新北区", "市住建局"])
+    bureau.page.select_option("form[data-action=dispatch] select[name=host_unit_id]", label="新北区")
+    bureau.submit("dispatch")
+    assert bureau.status() == "dispatched"
+    assert bureau.page.locator("dd[data-host]").get_attribute("data-host") == "新北区"
+    assert bureau.page.locator("#parts [data-parts]").get_attribute("data-parts") == "0/1"
+
+    zj = User(browser, server, "zj", width=390)
+    zj.goto(f"/dispatch/events/{ev['id']}")
+    assert zj.page.locator("form[data-action=answer]").count() == 0  # the whole answer is the host's
+    assert zj.page.locator("li[data-unit=市住建局]").get_attribute("data-reported") == "0"
+    fits_phone(zj, "协办单位的事件页")
+    zj.page.fill("form[data-form=part] textarea[name=note]", "住建：河道旁工地排水已截流")
+    with zj.page.expect_navigation():
+        zj.page.click("form[data-form=part] button[type=submit]")
+    assert zj.page.locator("li[data-unit=市住建局]").get_attribute("data-reported") == "1"
+    assert zj.page.locator("form[data-form=part]").count() == 0
+
+    xinbei = User(browser, server, "xinbei", width=390)
+    xinbei.goto(f"/dispatch/events/{ev['id']}")
+    assert "协办单位已报送 1 / 1" in xinbei.page.locator("#parts").inner_text()
+    xinbei.page.fill("form[data-action=answer] textarea[name=findings]", "新北区汇总：工地排水截流，河道已清理")
+    xinbei.submit("answer")
+    assert xinbei.status() == "answered"
+
+    # a petition: 交办 to two units with the host on the item page, the assisting unit's part, the host's reply
+    p = call(server, "/api/v1/ledger/items", bureau_token, json_body={"kind": "petition", "fields": {
+        "channel": "hotline_12369", "received_on": "2024-05-20", "content": "河道黑臭", "district": "新北区"}})
+    call(server, f"/api/v1/ledger/items/{p['id']}/transitions", bureau_token,
+         json_body={"name": "accept", "payload": {"on": "2024-05-21"}})
+    bureau.goto(f"/ledger/items/{p['id']}")
+    fits_phone(bureau, "交办表单")
+    form = "form[data-transition=assign]"
+    bureau.page.select_option(f"{form} select[name=unit_ids]", label=["市水利局", "市住建局"])
+    bureau.page.select_option(f"{form} select[name=host_unit_id]", label="市水利局")
+    with bureau.page.expect_navigation():
+        bureau.page.click(f"{form} button[type=submit]")
+    assert bureau.page.locator("dd[data-host]").get_attribute("data-host") == "市水利局"
+    zj.goto(f"/ledger/items/{p['id']}")
+    assert zj.page.locator("form[data-transition=reply]").count() == 0
+    zj.page.fill("form[data-form=part] textarea[name=note]", "住建：沿河工地污水已截流")
+    with zj.page.expect_navigation():
+        zj.page.click("form[data-form=part] button[type=submit]")
+    fits_phone(zj, "协办单位的信访件页")
+    sl = User(browser, server, "sl", width=390)
+    sl.goto(f"/ledger/items/{p['id']}")
+    sl.page.fill("form[data-transition=reply] textarea[name=reply_text]", "经市水利局、市住建局核查处理，河道已清淤")
+    with sl.page.expect_navigation():
+        sl.page.click("form[data-transition=reply] button[type=submit]")
+    detail = call(server, f"/api/v1/ledger/items/{p['id']}", bureau_token)
+    assert detail["status"] == "replied" and (detail["host"], detail["assisting"]) == ("市水利局", ["市住建局"])
+    for u in (bureau, zj, xinbei, sl):
+        u.close()

@@ -134,7 +134,7 @@ def test_units_see_only_what_was_dispatched_to_them(ledger, org):
         assert LedgerService(s, principal_of(s, "wujin")).list_events()[0] == 0
         b.transition(wj.id, "dispatch", {"unit_ids": ["武进区"]})
         b.transition(town.id, "dispatch", {"unit_ids": ["湟里镇"]})
-        b.transition(xb.id, "dispatch", {"unit_ids": ["新北区", "市住建局"]})
+        b.transition(xb.id, "dispatch", {"unit_ids": ["新北区", "市住建局"], "host_unit_id": "新北区"})
         s.commit()
         ids = {"wj": wj.id, "town": town.id, "xb": xb.id}
     with ledger.session() as s:

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from qingshan.ledger.models import ProgressEntry, RectificationItem
+from qingshan.ledger.models import AuditEntry, ProgressEntry, RectificationItem
 from qingshan.ledger.xlsx import (
     COLUMNS,
     PUBLIC_COLUMNS,
@@ -241,3 +241,101 @@ def test_export_reads_back_with_openpyxl(ledger, org, tmp_path):
     assert wb.sheetnames == ["整改任务", "重点任务"]
     header, rows = _sheet_rows(wb, "重点任务")
     assert "消劣支浜：目标≥10条，完成4条" in [r["量化指标"] for r in rows]
+
+
+# --- 牵头单位 and 分工完成情况 (issue 15) ---------------------------------------------------------------------------
+
+
+def _edit(wb, seq: int, **cells) -> bytes:
+    """Set cells (by column name) of the rectification row with 序号 ``seq``; the workbook's bytes."""
+    ws = wb["整改任务"]
+    header = [c.value for c in ws[2]]
+    for r in range(3, ws.max_row + 1):
+        if ws.cell(r, 1).value == seq:
+            for name, value in cells.items():
+                ws.cell(r, header.index(name) + 1).value = value
+    return _save(wb)
+
+
+def _leads(svc, record_id: int) -> list[str]:
+    return [ru.unit.name for ru in svc.get(record_id).units if ru.lead]
+
+
+def test_export_shows_the_lead_and_each_units_part(ledger, org):
+    """Item a: 市住建局 leads, 湟里镇 (responsible) and 市水利局 (cooperating) reported their parts on 2024-05-31; a
+    shared key task with its lead. The parts column is export-only (said in the caption); notes stay out."""
+    with ledger.session() as s:
+        svc = service(s)
+        task = svc.create_key_task(seq=9, plan="测试方案", year=2024, title="河道整治", responsible=["市水利局", "市住建局"],
+                                   cooperating=["市交通运输局"], lead=["市水利局"])
+        svc.report_part(task.id, "交通部分完成", unit="市交通运输局", on="2024-05-20")
+        wb = export_workbook(svc)
+        header, rows = _sheet_rows(wb)
+        assert header[11:13] == ["牵头单位", "分工完成情况"]
+        a, b = (next(r for r in rows if r["序号"] == n) for n in (1, 2))
+        assert a["牵头单位"] == "市住建局"
+        assert a["分工完成情况"] == "市住建局：未报送；湟里镇：已报送 2024-05-31；市水利局：已报送 2024-05-31"
+        assert (b["牵头单位"], b["分工完成情况"]) == ("市水利局", "")  # one unit: its own lead, no parts
+        assert "“分工完成情况”列仅供查看，导入时不读取" in wb["整改任务"].cell(1, 1).value
+        assert "配合完成河道沿线工地巡查" not in str(rows)  # the units' notes are not exported
+        _, tasks = _sheet_rows(wb, "重点任务")
+        t = next(r for r in tasks if r["任务"] == "河道整治")
+        assert (t["责任单位"], t["牵头单位"], t["配合单位"]) == ("市水利局、市住建局", "市水利局", "市交通运输局")
+        assert t["分工完成情况"] == "市水利局：未报送；市住建局：未报送；市交通运输局：已报送 2024-05-20"
+        # the public disclosure table keeps its columns: no lead, no parts
+        header, rows = _sheet_rows(export_workbook(service(s, principal_of(s, "public")), public=True))
+        assert header == PUBLIC_COLUMNS and "已报送" not in str(rows)
+
+
+def test_reimporting_an_exported_workbook_with_leads_and_parts_changes_nothing(ledger, org):
+    with ledger.session() as s:
+        svc = service(s, principal_of(s, "bureau"))
+        svc.create_rectification(seq=3, source_inspection="测试督察", problem="共同整改", deadline="2024-12-31",
+                                 responsible=["市住建局", "市水利局"])  # co-responsible: no lead
+        s.flush()
+        wb = export_workbook(svc)
+        header, rows = _sheet_rows(wb)  # the round trip carries the new columns, filled
+        assert header[11:13] == ["牵头单位", "分工完成情况"]
+        assert {r["序号"]: (r["牵头单位"], r["分工完成情况"].split("；")[0]) for r in rows} == {
+            1: ("市住建局", "市住建局：未报送"), 2: ("市水利局", ""), 3: ("", "市住建局：未报送")}
+        n_audit = s.execute(select(func.count()).select_from(AuditEntry)).scalar()
+        for who in ("bureau", "zj"):
+            report = import_xlsx(service(s, principal_of(s, who)), _save(wb))
+            assert (report.created, report.updated, report.unchanged) == (0, 0, report.rows) and report.rows == 3
+            assert not report.errors and not report.conflicts and not report.rejected, report.as_dict()
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar() == n_audit
+
+
+def test_lead_column_sets_the_lead_for_the_bureau_only(ledger, org):
+    with ledger.session() as s:
+        bureau = service(s, principal_of(s, "bureau"))
+        wb = export_workbook(bureau)
+        # an edited parts column is not read; a lead outside the responsible units is a row error on its column
+        report = import_xlsx(bureau, _edit(wb, 1, 牵头单位="市水利局", 分工完成情况="市住建局：已报送 2024-05-01"))
+        assert [(e.column, e.message) for e in report.errors] == [
+            ("牵头单位", "牵头单位须是责任单位之一：市水利局 不在本行的责任单位（市住建局、湟里镇）中")]
+        assert _leads(bureau, org.a) == ["市住建局"]
+        # a department may not change it (rejected, nothing changes)
+        report = import_xlsx(service(s, principal_of(s, "zj")), _edit(export_workbook(bureau), 1, 牵头单位="湟里镇"))
+        assert [e.row for e in report.rejected] == [3] and "lead" in report.rejected[0].message
+        assert _leads(bureau, org.a) == ["市住建局"]
+        # the bureau: applied and audited
+        report = import_xlsx(bureau, _edit(export_workbook(bureau), 1, 牵头单位="湟里镇"))
+        assert report.updated == 1 and not report.errors and _leads(bureau, org.a) == ["湟里镇"]
+        entry = s.execute(select(AuditEntry).where(AuditEntry.record_id == org.a, AuditEntry.action == "record.update")
+                          .order_by(AuditEntry.id.desc())).scalars().first()
+        assert (entry.before, entry.after, entry.actor_name) == ({"lead": ["市住建局"]}, {"lead": ["湟里镇"]}, "bureau")
+
+
+def test_a_bureau_sheet_with_both_unit_columns_creates_items_with_their_lead(ledger, org):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["序号", "问题", "完成时限", "牵头单位", "责任单位", "整改状态"])
+    ws.append([1, "河道排口未封堵", "2024年6月底前", "市水利局", "市水利局、市住建局", "按序时推进"])
+    ws.append([2, "工地扬尘", "2024年6月底前", "市交通运输局", "市住建局", "按序时推进"])
+    with ledger.session() as s:
+        svc = service(s)
+        report = import_xlsx(svc, _save(wb), default_source="2024年市级督察")
+        assert report.created == 1 and [(e.row, e.column) for e in report.errors] == [(3, "牵头单位")]
+        item = svc.find("rectification", svc.list_records(kind="rectification", q="河道排口").items[0].code)
+        assert svc.unit_names(item, "responsible") == ["市水利局", "市住建局"] and _leads(svc, item.id) == ["市水利局"]

@@ -403,6 +403,7 @@ class AlarmBody(Body):
 
 class DispatchBody(Body):
     unit_ids: Annotated[list[UnitRef], Field(min_length=1, max_length=100)]
+    host_unit_id: Optional[UnitRef] = Field(None, description="主办单位（派发给多个单位时必填，须为其中之一；其余为协办单位）")
     note: Optional[Text()] = None
 
 

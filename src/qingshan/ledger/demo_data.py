@@ -400,7 +400,7 @@ EVENTS = [
                                                 "legal_basis": "《中华人民共和国大气污染防治法》第一百零八条"})]},
     {"code": "SJ2024-003", "event_kind": "emergency", "level": "general", "location": "金坛区薛埠镇 S340 省道（示例）",
      "description": "危化品运输车辆侧翻，少量液体泄漏，可能流入附近沟渠（示例）", "district": "金坛区",
-     "steps": [("2024-05-28 08:00", "dispatch", {"unit_ids": ["金坛区", "市应急管理局"]}),
+     "steps": [("2024-05-28 08:00", "dispatch", {"unit_ids": ["金坛区", "市应急管理局"], "host_unit_id": "金坛区"}),
                ("2024-05-28 13:00", "escalate", {})]},
     {"code": "SJ2024-004", "event_kind": "petition", "level": "general", "location": "天宁区某小区（示例）",
      "description": "12369 转来：小区旁餐饮店油烟扰民（示例）", "district": "天宁区",

@@ -17,6 +17,7 @@ from .bodies import AlarmBody, CreateEvent, DispatchBody, NoteBody, Offset, Reas
 from .limits import TEXT_MAX
 from .models import Event
 from .rbac import NotFound, PermissionDenied
+from .workflow import EVENT
 
 dispatch_router = APIRouter(prefix=f"{API_PREFIX}/ledger/events", tags=["指挥调度"], route_class=LedgerRoute)
 
@@ -83,10 +84,11 @@ def get_event(event_id: RecordId, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]
     return _out(ctx, _event(ctx, event_id))
 
 
-@dispatch_router.post("/{event_id}/dispatch", summary="派发至承办单位（局机关）")
+@dispatch_router.post("/{event_id}/dispatch", summary="派发至承办单位（局机关；多个单位时指定主办单位）")
 def dispatch(event_id: RecordId, body: DispatchBody, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     _event(ctx, event_id)
-    rec = ctx.svc.transition(event_id, "dispatch", {"unit_ids": body.unit_ids, "note": body.note})
+    rec = ctx.svc.transition(event_id, "dispatch", {"unit_ids": body.unit_ids, "host_unit_id": body.host_unit_id,
+                                                    "note": body.note})
     ctx.commit()
     return _out(ctx, rec)
 
@@ -94,8 +96,10 @@ def dispatch(event_id: RecordId, body: DispatchBody, ctx: Ctx = Depends(get_ctx)
 @dispatch_router.post("/{event_id}/answer", summary="承办单位反馈办理情况（multipart：findings, files[]）")
 async def answer(request: Request, event_id: RecordId, findings: str = Form(..., max_length=TEXT_MAX),
                  files: list[UploadFile] = File(default=[]), ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    _event(ctx, event_id)
-    ctx.svc._editable(event_id)  # refuse before reading the files
+    rec = _event(ctx, event_id)
+    ctx.svc._editable(event_id)  # refuse before reading the files — an assisting unit (协办) too: the answer is the host's
+    if not ctx.svc.may_declare_whole(rec, EVENT.get("answer")):
+        ctx.svc.check_whole(rec, EVENT.get("answer"))
     data = await _read_files(request, [f for f in files if f.filename])
     rec = ctx.svc.answer_event(event_id, findings, data)
     ctx.commit()

@@ -51,6 +51,7 @@ def summary(svc: LedgerService, rec: Record, state: Any | None = None) -> dict[s
         "responsible": svc.unit_names(rec, "responsible"),
         "cooperating": svc.unit_names(rec, "cooperating"),
         "lead": lead_names(rec),
+        **host_fields(svc, rec),
         "district": rec.district.name if rec.district is not None else None,
         "disclosed": rec.disclosed,
     }
@@ -64,6 +65,16 @@ def summary(svc: LedgerService, rec: Record, state: Any | None = None) -> dict[s
     if isinstance(rec, Event):
         out.update(event_summary(svc, rec))
     return out
+
+
+def host_fields(svc: LedgerService, rec: Record) -> dict[str, Any]:
+    """主办/协办 of a petition or an event (docs/ledger.md#主办协办): ``host`` (None before assignment, or for units
+    assigned before issue 15 without one) and ``assisting``; nothing for the other kinds."""
+    if not MACHINES[rec.kind].hosted:
+        return {}
+    leads = lead_names(rec)
+    return {"host": leads[0] if leads else None,
+            "assisting": [n for n in svc.unit_names(rec, "responsible") if n not in leads]}
 
 
 def event_summary(svc: LedgerService, ev: Event) -> dict[str, Any]:
@@ -97,7 +108,8 @@ def detail(svc: LedgerService, rec: Record) -> dict[str, Any]:
     if has_parts(rec):
         # 分工完成情况: every unit's own part (docs/ledger.md#分工完成情况); ``mine``: the caller may report for it
         parts = svc.parts_view(rec)
-        out.update(parts=parts, parts_reported=sum(p["reported"] for p in parts), parts_total=len(parts),
+        owed = [p for p in parts if not p["host"]]  # a host (主办) answers the whole and reports no part
+        out.update(parts=parts, parts_reported=sum(p["reported"] for p in owed), parts_total=len(owed),
                    parts_open=rec.status in {s for n in MACHINES[rec.kind].whole
                                              for s in MACHINES[rec.kind].get(n).sources})
     if isinstance(rec, RectificationItem):

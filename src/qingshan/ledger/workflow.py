@@ -14,6 +14,10 @@ Key rules, in the ledger's own words:
 * A petition is accepted (受理) or refused (不予受理) within the acceptance limit, assigned (交办) to the units that
   handle it, may be extended once (延期, with a reason, before its due date, up to the channel's maximum), replied
   (答复) by the assigned unit, and closed (办结) after the callback (回访); an unsatisfied callback re-opens it.
+* **主办/协办**: a petition assigned (交办) or an event dispatched (派发) to several units names one host (主办单位,
+  :attr:`Machine.assign`); the host answers for the whole (答复, 反馈办理情况 — the petition's and the event's
+  :attr:`Machine.whole` step) once every assisting unit (协办单位) has reported its part; an assisting unit never
+  takes that step; the bureau may at any time.
 * **Several units** (分工完成情况): each unit attached to a rectification item, key task or project reports its own
   part done; the step that declares the whole record done (:attr:`Machine.whole`: 申请验收, 完成, 完工) is the lead
   unit's (牵头单位), once every other unit has reported — or the bureau's. A cooperating or co-responsible unit never
@@ -56,6 +60,14 @@ class Machine:
     #: responsible steps that declare the *whole* record done (申请验收, 完成, 完工): with several units, only a lead
     #: unit takes them, once every other unit has reported its part (docs/ledger.md#分工完成情况)
     whole: frozenset[str] = field(default_factory=frozenset)
+    #: the supervisor step that assigns the handling units with a host (主办单位): 交办 of a petition, 派发 of an
+    #: event; the host takes the whole step (答复, 反馈), the assisting units (协办单位) report their part to it
+    assign: str | None = None
+
+    @property
+    def hosted(self) -> bool:
+        """Are the record's units a host (主办) and assisting units (协办) rather than a lead and co-units?"""
+        return self.assign is not None
 
     def get(self, name: str) -> Transition:
         for t in self.transitions:
@@ -156,6 +168,8 @@ PETITION = Machine(
         Transition("close", "回访办结", ("replied",), "closed", SUPERVISOR, ("satisfaction",)),
         Transition("reopen", "回访不满意，重新办理", ("replied", "closed"), "assigned", SUPERVISOR, ("reason",)),
     ),
+    whole=frozenset({"reply"}),
+    assign="assign",
 )
 
 CASE = Machine(
@@ -205,6 +219,8 @@ EVENT = Machine(
         Transition("to_case", "转立案查处", ("new", "answered"), "to_case", SUPERVISOR, ("party", "violation")),
         Transition("cancel", "撤销（无需处置）", ("new",), "cancelled", SUPERVISOR, ("reason",)),
     ),
+    whole=frozenset({"answer"}),
+    assign="dispatch",
 )
 
 MACHINES: dict[str, Machine] = {m.kind: m for m in (RECTIFICATION, KEY_TASK, PROJECT, CAMPAIGN, PETITION, CASE,

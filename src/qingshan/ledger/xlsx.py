@@ -2,15 +2,21 @@
 
 Sheet ``整改任务`` — one row per rectification item, a title row, then the header row:
 
-    序号 | 督察来源 | 问题 | 整改时限 | 责任单位 | 配合单位 | 整改措施 | 整改进展 | 完成情况 | 是否公开 | 公开说明 | 台账编号 | 版本
+    序号 | 督察来源 | 问题 | 整改时限 | 责任单位 | 配合单位 | 整改措施 | 整改进展 | 完成情况 | 是否公开 | 公开说明 |
+    牵头单位 | 分工完成情况 | 台账编号 | 版本
 
 The first eleven columns are what the bureau's own sheets carry (their order may differ, and a sheet may lack
-the optional ones); ``台账编号`` and ``版本`` are added by our export so that an edited sheet comes back to the same
-records. Re-import **updates, never duplicates**:
+the optional ones); the others are added by our export (after the bureau's, so its column positions stay):
+``台账编号`` and ``版本`` so that an edited sheet comes back to the same records, ``牵头单位`` the lead unit
+(docs/ledger.md#分工完成情况; a sheet with a 牵头单位 column but no 责任单位 column uses it for the responsible units,
+as bureau sheets do), ``分工完成情况`` ("市住建局：已报送 2024-05-01；市水利局：未报送"), which is **export-only**: import
+never reads it (a unit reports its part through the ledger). Re-import **updates, never duplicates**:
 
 * a row is matched by ``台账编号``, or else by (督察来源, 序号); unmatched rows create new items (supervisors only);
 * each changed field goes through :meth:`.service.LedgerService.update_record` — the same permission checks as
   the API (a department may change only its own items; only the bureau may change 问题, 整改时限, units …);
+* a changed ``牵头单位`` sets the lead (bureau staff only, audited; each lead must be one of the row's responsible
+  units — a row error on the column otherwise); an unchanged or empty one leaves the lead alone;
 * a changed ``整改进展`` appends a progress entry (history is never overwritten);
 * ``完成情况`` is a state: a different value is *not* applied (status changes go through the workflow: 申请验收,
   验收, 销号) and is reported;
@@ -20,8 +26,8 @@ records. Re-import **updates, never duplicates**:
 
 Rows with errors are reported with row number and column and skipped; the good rows are kept (docs/design.md#errors-and-quarantine). The import runs in the caller's transaction (``dry_run`` rolls it back).
 
-Also: a ``重点任务`` sheet (export only) and the **public disclosure table** (``export(..., public=True)``): only
-disclosed items, only public columns (序号, 问题, 整改时限, 责任单位, 整改进展 = the disclosure text, 完成情况).
+Also: a ``重点任务`` sheet (export only, with 牵头单位 and 分工完成情况 too) and the **public disclosure table**
+(``export(..., public=True)``): only disclosed items, only public columns (序号, 问题, 整改时限, 责任单位, 整改进展 = the disclosure text, 完成情况).
 """
 
 from __future__ import annotations
@@ -40,15 +46,18 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from ..spreadsheet import append_row_safe
-from .models import DEADLINE_KIND_LABELS, AuditEntry, KeyTask, RectificationItem
+from .models import DEADLINE_KIND_LABELS, AuditEntry, KeyTask, Record, RectificationItem
 from .rbac import LedgerError, PermissionDenied, can_see_content
-from .service import LedgerService, ValidationFailed, WorkflowError, latest_value
-from .workflow import RECTIFICATION
+from .service import LedgerService, ValidationFailed, WorkflowError, has_parts, latest_value, lead_names
+from .workflow import KEY_TASK, RECTIFICATION
 
 SHEET = "整改任务"
 KEY_TASK_SHEET = "重点任务"
 COLUMNS = ["序号", "督察来源", "问题", "整改时限", "责任单位", "配合单位", "整改措施", "整改进展", "完成情况", "是否公开",
-           "公开说明", "台账编号", "版本"]
+           "公开说明", "牵头单位", "分工完成情况", "台账编号", "版本"]
+KEY_TASK_COLUMNS = ["序号", "类别", "任务", "责任单位", "牵头单位", "配合单位", "量化指标", "完成情况", "分工完成情况", "台账编号"]
+#: said in the caption of every sheet that carries the parts column
+PARTS_EXPORT_ONLY = "“分工完成情况”列仅供查看，导入时不读取"
 PUBLIC_COLUMNS = ["序号", "问题", "整改时限", "责任单位", "整改进展", "完成情况"]
 
 # header synonyms seen in bureau sheets -> our column
@@ -57,7 +66,8 @@ SYNONYMS = {
     "督察来源": "督察来源", "来源": "督察来源", "督察批次": "督察来源",
     "问题": "问题", "存在问题": "问题", "问题描述": "问题", "反馈问题": "问题", "整改任务": "问题",
     "整改时限": "整改时限", "完成时限": "整改时限", "整改期限": "整改时限",
-    "责任单位": "责任单位", "牵头单位": "责任单位", "责任部门": "责任单位",
+    "责任单位": "责任单位", "责任部门": "责任单位",
+    "牵头单位": "牵头单位", "牵头部门": "牵头单位",
     "配合单位": "配合单位", "配合部门": "配合单位",
     "整改措施": "整改措施", "措施": "整改措施",
     "整改进展": "整改进展", "进展情况": "整改进展", "工作进展": "整改进展",
@@ -184,8 +194,9 @@ def _units(v: Any) -> list[str]:
 # --- export -------------------------------------------------------------------------------------------------
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_WIDTHS = {"序号": 6, "督察来源": 18, "问题": 48, "整改时限": 14, "责任单位": 20, "配合单位": 18, "整改措施": 48,
-           "整改进展": 48, "完成情况": 12, "是否公开": 8, "公开说明": 36, "台账编号": 12, "版本": 6}
+_WIDTHS = {"序号": 6, "督察来源": 18, "问题": 48, "整改时限": 14, "责任单位": 20, "牵头单位": 14, "配合单位": 18,
+           "整改措施": 48, "整改进展": 48, "完成情况": 12, "分工完成情况": 36, "是否公开": 8, "公开说明": 36, "台账编号": 12,
+           "版本": 6}
 
 
 def _sheet(wb: Workbook, title: str, caption: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -211,6 +222,15 @@ def _latest_progress(item: RectificationItem) -> str:
     return item.progress[-1].text if item.progress else ""
 
 
+def parts_text(svc: LedgerService, rec: Record) -> str:
+    """分工完成情况 of a record with several units, lead first: "市住建局：已报送 2024-05-01；市水利局：未报送" (the notes
+    stay in the ledger); empty for a record with one unit."""
+    if not has_parts(rec):
+        return ""
+    return "；".join(f"{ru.unit.name}：{'已报送 ' + ru.part_done_on.isoformat() if ru.part_done_on else '未报送'}"
+                    for ru in svc.parts(rec))
+
+
 def export_workbook(svc: LedgerService, *, public: bool = False) -> Workbook:
     """The ledger as a workbook: the full sheets for signed-in users, the disclosure table with ``public``."""
     page = svc.list_records(kind="rectification", limit=None)
@@ -227,9 +247,9 @@ def export_workbook(svc: LedgerService, *, public: bool = False) -> Workbook:
     rows = [[it.seq, it.source_inspection, it.problem, format_deadline(it.deadline_kind, it.deadline),
              "、".join(svc.unit_names(it, "responsible")), "、".join(svc.unit_names(it, "cooperating")),
              it.measures or "", _latest_progress(it) if can_see_content(svc.p, it) else "",
-             RECTIFICATION.label(it.status), "是" if it.disclosed else "否",
-             it.disclosure_text or "", it.code, it.version] for it in items]
-    _sheet(wb, SHEET, f"督察整改任务台账（导出于{svc.today.isoformat()}）", COLUMNS, rows)
+             RECTIFICATION.label(it.status), "是" if it.disclosed else "否", it.disclosure_text or "",
+             "、".join(lead_names(it)), parts_text(svc, it), it.code, it.version] for it in items]
+    _sheet(wb, SHEET, f"督察整改任务台账（导出于{svc.today.isoformat()}；{PARTS_EXPORT_ONLY}）", COLUMNS, rows)
     tasks = sorted(svc.list_records(kind="key_task", limit=None).items, key=lambda r: (r.year, r.seq))  # type: ignore[attr-defined]
     if tasks:
         task_rows = []
@@ -240,10 +260,9 @@ def export_workbook(svc: LedgerService, *, public: bool = False) -> Workbook:
                 f"，完成{_num(v) if (v := latest_value(i)) is not None else '—'}{i.unit if v is not None else ''}"
                 for i in t.indicators)
             task_rows.append([t.seq, t.section or "", t.title, "、".join(svc.unit_names(t, "responsible")),
-                              "、".join(svc.unit_names(t, "cooperating")), inds,
-                              {"in_progress": "推进中", "completed": "已完成", "not_met": "未完成"}[t.status], t.code])
-        _sheet(wb, KEY_TASK_SHEET, "年度重点任务", ["序号", "类别", "任务", "牵头单位", "配合单位", "量化指标", "完成情况", "台账编号"],
-               task_rows)
+                              "、".join(lead_names(t)), "、".join(svc.unit_names(t, "cooperating")), inds,
+                              KEY_TASK.label(t.status), parts_text(svc, t), t.code])
+        _sheet(wb, KEY_TASK_SHEET, f"年度重点任务（仅导出；{PARTS_EXPORT_ONLY}）", KEY_TASK_COLUMNS, task_rows)
     return wb
 
 
@@ -272,6 +291,8 @@ def _find_header(ws) -> tuple[int, dict[str, int]]:
             if name in SYNONYMS and SYNONYMS[name] not in mapping:
                 mapping[SYNONYMS[name]] = c
         if all(k in mapping for k in REQUIRED):
+            if "牵头单位" in mapping and "责任单位" not in mapping:  # a bureau sheet naming its responsible units so
+                mapping["责任单位"] = mapping.pop("牵头单位")
             return r, mapping
     raise XlsxError("找不到表头行（前 10 行内需有“序号”和“问题”列）")
 
@@ -289,7 +310,7 @@ def _changed_since(svc: LedgerService, record_id: int, version: int) -> set[str]
     return out
 
 
-FIELD_OF_COLUMN = {"督察来源": "source_inspection", "问题": "problem", "责任单位": "responsible",
+FIELD_OF_COLUMN = {"督察来源": "source_inspection", "问题": "problem", "责任单位": "responsible", "牵头单位": "lead",
                    "配合单位": "cooperating", "整改措施": "measures", "是否公开": "disclosed", "公开说明": "disclosure_text"}
 
 
@@ -405,6 +426,8 @@ def _field_values(raw: dict[str, Any], problem: str, source: str) -> dict[str, A
     for col in ("责任单位", "配合单位"):
         if col in raw:
             values[FIELD_OF_COLUMN[col]] = _units(raw[col])
+    if lead := _units(raw.get("牵头单位")):  # an empty cell names no lead: the ledger's stays as it is
+        values["lead"] = lead
     if "是否公开" in raw:
         values["disclosed"] = _text(raw["是否公开"]).lower() in YES
     return values
@@ -424,13 +447,23 @@ def _existing(svc: LedgerService, row: SheetRow) -> RectificationItem | None:
     return rec
 
 
+def _check_lead(row: SheetRow, lead: list[str], responsible: list[str]) -> None:
+    """Each lead the row names must be one of its responsible units (by name or code, as the cells give them)."""
+    outside = [u for u in lead if u not in responsible]
+    if outside:
+        raise _Skip(RowIssue(row.row, "牵头单位", f"牵头单位须是责任单位之一：{'、'.join(outside)} 不在本行的责任单位"
+                                               f"（{'、'.join(responsible) or '无'}）中"))
+
+
 def _create(svc: LedgerService, row: SheetRow, report: ImportReport, start_date: dt.date | None) -> None:
     values = row.values
+    if "lead" in values:
+        _check_lead(row, values["lead"], values.get("responsible", []))
     item = svc.create_rectification(
         seq=row.seq, source_inspection=row.source, problem=values["problem"],
         deadline_kind=row.deadline_kind or "long_term", deadline=row.deadline, start_date=start_date,
         responsible=values.get("responsible", []), cooperating=values.get("cooperating", []),
-        measures=values.get("measures"), status=row.status, disclosed=values.get("disclosed", False),
+        lead=values.get("lead"), measures=values.get("measures"), status=row.status, disclosed=values.get("disclosed", False),
         disclosure_text=values.get("disclosure_text"), note=f"XLSX 导入第 {row.row} 行",
     )
     if row.progress_text:
@@ -450,7 +483,12 @@ def _update(svc: LedgerService, rec: RectificationItem, row: SheetRow, report: I
         values["deadline"] = row.deadline
     values["seq"] = row.seq
     current = svc._snapshot(rec, values)
+    if "lead" in values and set(values["lead"]) == set(current["lead"]):
+        del values["lead"]  # the same leads (in any order): unchanged
     changed = {f: v for f, v in values.items() if jsonable(v) != current[f]}
+    if "lead" in changed:
+        _check_lead(row, changed["lead"], values.get("responsible", current.get("responsible") or
+                                                      svc.unit_names(rec, "responsible")))
     since = _changed_since_sheet(svc, rec, row)
     col_of = {v: k for k, v in FIELD_OF_COLUMN.items()} | {"deadline_kind": "整改时限", "deadline": "整改时限", "seq": "序号"}
     for f in sorted(set(changed) & since):

@@ -128,6 +128,10 @@ def clean_payload(payload: Any) -> dict[str, Any]:
                 raise ValidationFailed(f"满意度应为 {'/'.join(SATISFACTION)}")
         elif key == "unit_ids":
             out[key] = unit_refs(value)
+        elif key == "host_unit_id":
+            if isinstance(value, (list, tuple)) or isinstance(value, bool):
+                raise ValidationFailed("主办单位（host_unit_id）只能是一个单位")
+            out[key] = None if value in (None, "") else value
         elif key == "on":
             out[key] = to_date(value, "办理日期")
     return out
@@ -280,6 +284,8 @@ class ServiceBase:
             ids = {ru.unit_id for ru in resp}
             outside = [u.name for u in chosen if u.id not in ids]
             if outside:
+                if MACHINES[rec.kind].hosted:
+                    raise ValidationFailed(f"主办单位须是承办单位之一：{'、'.join(outside)} 不是本件的承办单位")
                 raise ValidationFailed(f"牵头单位须是责任单位之一：{'、'.join(outside)} 不是本记录的责任单位")
             for ru in resp:
                 ru.lead = ru.unit_id in {u.id for u in chosen}
@@ -381,6 +387,7 @@ EVIDENCE_LABELS = {
     "disclosure_text": "公开说明",
     "note": "说明",
     "unit_ids": "承办单位",
+    "host_unit_id": "主办单位",
     "days": "延期天数",
     "reply_text": "答复内容",
     "satisfaction": "回访满意度",

@@ -37,6 +37,7 @@ from ..models import (
 from ..rbac import can_supervise, require
 from ..workflow import EVENT, Transition
 from .base import ServiceBase, WorkflowError, clean_code
+from .parts import PartsMixin
 
 #: states in which the dispatched units owe an answer (the deadline runs)
 OPEN_STATES = ("dispatched", "returned")
@@ -89,7 +90,7 @@ def alarm_evidence_text(alarm: dict[str, Any]) -> str:
     return json.dumps(audit.jsonable(alarm), ensure_ascii=False, indent=2, sort_keys=True)
 
 
-class EventMixin(ServiceBase):
+class EventMixin(PartsMixin, ServiceBase):
     """Creating events, answering with files, turning a clue into a case, escalation, to-do lists, statistics."""
 
     def create_event(self, *, event_kind: str, level: str, description: str, title: str | None = None,
@@ -239,12 +240,13 @@ class EventMixin(ServiceBase):
         return len(rows), rows[offset:end]
 
     def my_todo(self) -> list[Event]:
-        """我的待办: for a unit, the events dispatched to it that still need its answer; for the bureau, the events
-        to dispatch or verify — the earliest deadline first (no deadline last, then oldest first)."""
+        """我的待办: for a unit, the events dispatched to it that still need its answer (the host's) or its part (an
+        assisting unit's findings, docs/ledger.md#主办协办); for the bureau, the events to dispatch or verify — the earliest deadline first (no deadline last, then oldest first)."""
         if self.p.is_public:
             return []
         states = BUREAU_TODO if can_supervise(self.p) else OPEN_STATES
         _, rows = self.list_events(state=list(states), limit=None)
+        rows = [e for e in rows if self.owes_answer(e)]  # an assisting unit (协办) whose findings are in owes nothing
         far = dt.datetime.max.replace(tzinfo=BEIJING)
         return sorted(rows, key=lambda e: (e.due_at or far, e.created_at, e.id))
 
@@ -297,6 +299,7 @@ def effect(svc: ServiceBase, rec: Event, t: Transition, payload: dict[str, Any],
         svc._set_units(rec, "responsible", payload["unit_ids"])
         if not rec.units:
             raise WorkflowError("派发须选择至少一个承办单位")
+        after.update(svc.set_host(rec, payload.get("host_unit_id"), "派发"))  # type: ignore[attr-defined]
         rec.dispatched_at = now
         rec.due_at = due_at(rec.event_kind, rec.level, now, svc.cal)
         last_day = (rec.due_at - dt.timedelta(microseconds=1)).date()

@@ -8,7 +8,7 @@ from typing import Any
 from ..limits import ValidationFailed, to_text
 from ..models import PETITION_CHANNEL_LABELS, PETITION_CHANNELS, Petition
 from ..workflow import POLICIES, Transition, accept_due, reply_due
-from .base import ServiceBase, WorkflowError, clean_code, to_date
+from .base import ServiceBase, WorkflowError, clean_code, lead_names, to_date
 
 
 def petition_title(channel: str, category: Any, received: dt.date) -> str:
@@ -62,8 +62,9 @@ def effect(svc: ServiceBase, rec: Petition, t: Transition, payload: dict[str, An
         ids = payload["unit_ids"]
         if isinstance(ids, (str, int)):
             ids = [ids]
-        before["responsible"] = svc.unit_names(rec, "responsible")
+        before.update(responsible=svc.unit_names(rec, "responsible"), host=(lead_names(rec) or [None])[0])
         svc._set_units(rec, "responsible", ids)
+        after.update(svc.set_host(rec, payload.get("host_unit_id"), "交办"))  # type: ignore[attr-defined]
         if not rec.assigned_on:
             rec.assigned_on = on
         after.update(responsible=svc.unit_names(rec, "responsible"), assigned_on=rec.assigned_on)

@@ -25,6 +25,7 @@ from .base import (
     to_flag,
     unit_refs,
 )
+from .parts import host_marks_problem, hosted
 
 
 class RecordsMixin(ServiceBase):
@@ -96,6 +97,8 @@ class RecordsMixin(ServiceBase):
                 setattr(rec, f, v)
         if "lead" in changed or "responsible" in changed:
             self._set_leads(rec, changed.get("lead"))
+            if hosted(rec) and (problem := host_marks_problem(rec)):  # 主办/协办 (docs/ledger.md#主办协办)
+                raise ValidationFailed(f"“{rec.title}”：{problem}（请同时给出 lead=[主办单位]）")
         self._check_deadline(rec.deadline_kind, rec.deadline)
         if rec.deadline_kind not in (None, "date"):
             rec.deadline = None

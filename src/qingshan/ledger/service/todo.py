@@ -24,7 +24,6 @@ from ..models import OrgUnit, Record, RecordUnit
 from ..rbac import can_edit
 from ..workflow import MACHINES, SUPERVISOR, Transition
 from .event import EventMixin
-from .parts import has_parts
 from .queries import QueriesMixin
 from .transitions import TransitionsMixin
 
@@ -69,12 +68,7 @@ class TodoMixin(EventMixin, TransitionsMixin, QueriesMixin):
 
     def _part_open(self, r: Record) -> bool:
         """Does a unit of the caller's own (not the bureau acting for all) owe its part of ``r`` now?"""
-        if self.p.is_supervisor or not has_parts(r):
-            return False
-        m = MACHINES[r.kind]
-        if r.status not in {s for n in m.whole for s in m.get(n).sources}:
-            return False
-        return any(ru.part_done_on is None for ru in self.acting_units(r))
+        return self.owes_part(r)
 
     def _mine(self):
         """SQL pre-filter of :func:`..rbac.can_edit` for a unit's user (the exact rule is applied after)."""
@@ -103,8 +97,8 @@ class TodoMixin(EventMixin, TransitionsMixin, QueriesMixin):
         acts = self.row_actions(rows)
         if self.p.is_supervisor:
             keep = [r for r in rows if any(t.actor == SUPERVISOR for t in acts[r.id].steps)]
-        else:
-            keep = [r for r in rows if acts[r.id].any]
+        else:  # an assisting unit (协办) whose part of a petition is in owes nothing more (it may still add progress)
+            keep = [r for r in rows if acts[r.id].any and self.owes_answer(r)]
         return sorted([*keep, *self.my_todo()], key=_by_deadline)
 
     def deadline_reminders(self, days: int = REMIND_DAYS) -> dict[str, object]:

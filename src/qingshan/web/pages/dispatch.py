@@ -83,6 +83,7 @@ def _event_page(request: Request, ctx: Ctx, event_id: int, *, error: str = "", s
     alarm = item.get("alarm_evidence") or {}
     return render(request, "dispatch_item.html", ctx, active="dispatch", title=item["title"], item=item,
                   actions=actions, units=units, error=error, saved=saved, status_code=status_code,
+                  today=ctx.svc.today.isoformat(),
                   evidence=_evidence_rows(alarm.get("evidence")) if isinstance(alarm, dict) else [],
                   alarm=alarm if isinstance(alarm, dict) else {})
 
@@ -112,6 +113,8 @@ async def event_action(request: Request, event_id: int, console: Console = Depen
     for f in (*allowed[name].requires, "legal_basis"):
         if f == "unit_ids":
             payload[f] = [int(v) for v in form.getlist(f) if str(v).isascii() and str(v).isdigit() and len(str(v)) < 10]
+            if (host := _unit_ref(form.get("host_unit_id"))) is not None:  # 主办单位 (docs/ledger.md#主办协办)
+                payload["host_unit_id"] = host
         elif (v := str(form.get(f) or "").strip()):
             payload[f] = v
     try:
@@ -132,6 +135,49 @@ async def event_action(request: Request, event_id: int, console: Console = Depen
         return _event_page(request, ctx, event_id, error=str(e),
                            status_code=422 if isinstance(e, ValidationFailed) else 409)
     return RedirectResponse(f"/dispatch/events/{event_id}?saved=1", status_code=303)
+
+
+def _unit_ref(value: Any) -> int | None:
+    """A unit id from a form field (the service checks it)."""
+    v = str(value or "").strip()
+    return int(v) if v.isascii() and v.isdigit() and len(v) < 10 else None
+
+
+@router.post("/dispatch/events/{event_id}/part")
+async def post_part(request: Request, event_id: int, console: Console = Depends(get_console),
+                    ctx: Ctx = Depends(page_ctx)) -> Response:
+    """An assisting unit (协办单位) reports its findings to the host (docs/ledger.md#主办协办): the service call of
+    ``POST /api/v1/ledger/items/{id}/parts``; ``withdraw`` takes a report back with a reason."""
+    return await _part_step(request, event_id, console, ctx, withdraw=False)
+
+
+@router.post("/dispatch/events/{event_id}/part/withdraw")
+async def post_part_withdraw(request: Request, event_id: int, console: Console = Depends(get_console),
+                             ctx: Ctx = Depends(page_ctx)) -> Response:
+    return await _part_step(request, event_id, console, ctx, withdraw=True)
+
+
+async def _part_step(request: Request, event_id: int, console: Console, ctx: Ctx, *, withdraw: bool) -> Response:
+    form = await request.form()
+    require_form_csrf(console, ctx, str(form.get("csrf") or ""))
+    dispatch_api.get_event(event_id, ctx)  # an event the caller may see (404 otherwise)
+    text = str(form.get("reason" if withdraw else "note") or "").strip()
+    if not text:
+        return _event_page(request, ctx, event_id, error="请填写撤回理由" if withdraw else "请填写本单位办理情况",
+                           status_code=422)
+    try:
+        if withdraw:
+            ctx.svc.withdraw_part(event_id, text, unit=_unit_ref(form.get("unit")))
+        else:
+            ctx.svc.report_part(event_id, text, unit=_unit_ref(form.get("unit")), on=str(form.get("on") or "") or None)
+        ctx.commit()
+    except LedgerError as e:
+        if isinstance(e, (NotFound, PermissionDenied)):
+            raise
+        ctx.session.rollback()
+        return _event_page(request, ctx, event_id, error=str(e),
+                           status_code=422 if isinstance(e, ValidationFailed) else 409)
+    return RedirectResponse(f"/dispatch/events/{event_id}?saved=1#parts", status_code=303)
 
 
 @router.get("/dispatch/stats", response_class=HTMLResponse)

@@ -224,6 +224,8 @@ async def post_transition(request: Request, record_id: int, console: Console = D
     for f in allowed[name]["requires"]:
         if f == "unit_ids":
             payload[f] = [int(v) for v in form.getlist(f) if str(v).isascii() and str(v).isdigit() and len(str(v)) < 10]
+            if (host := _unit_ref(form.get("host_unit_id"))) is not None:  # 主办单位 of a 交办 (docs/ledger.md#主办协办)
+                payload["host_unit_id"] = host
         elif (v := str(form.get(f) or "").strip()):
             payload[f] = v
     if (on := str(form.get("on") or "").strip()):
@@ -253,7 +255,7 @@ def _confirm_page(request: Request, ctx: Ctx, record_id: int, label: str, name: 
     for k, v in payload.items():
         values = v if isinstance(v, list) else [v]
         hidden += [(k, str(x)) for x in values]
-        text = "、".join(units.get(x, str(x)) for x in values) if k == "unit_ids" else \
+        text = "、".join(units.get(x, str(x)) for x in values) if k in ("unit_ids", "host_unit_id") else \
             SATISFACTION_LABELS.get(str(v), str(v)) if k == "satisfaction" else str(v)
         shown.append((EVIDENCE_LABELS.get(k, "办理日期" if k == "on" else k), text))
     return render(request, "ledger_confirm.html", ctx, active="ledger", title=f"确认{label}", item=item,
