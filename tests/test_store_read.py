@@ -109,3 +109,25 @@ def test_add_new_stations(tmp_path):
                                           "lon": [119.9], "lat": [None], "is_control": [False], "status": [None],
                                           "import_id": [3]}))
         assert read.station_record(ws.con, "N1")["name"] == "新站" and read.station_codes(ws.con) == {"N1"}
+
+
+def test_offline_devices_at_the_limit_and_in_order(tmp_path):
+    """Offline = never seen, or silent strictly longer than max(interval × 2, 60 s) (no interval: the default);
+    never seen first, then the longest silent; devices that are not registered are not counted."""
+    from datetime import datetime, timedelta
+
+    from qingshan.hj212.devices import Device
+    from qingshan.hj212.store import Hj212Store
+
+    wall = datetime(2025, 3, 3, 5, 40)
+    with Workspace(tmp_path / "ws") as w:
+        Hj212Store(w.con).upsert_devices([
+            Device("AT-LIMIT", interval_s=60), Device("PAST-LIMIT", interval_s=60), Device("SHORT", interval_s=10),
+            Device("NO-INTERVAL"), Device("NEVER", interval_s=60)], "test")
+        for mn, ago in (("AT-LIMIT", 120), ("PAST-LIMIT", 120.5), ("SHORT", 61), ("NO-INTERVAL", 7201)):
+            w.con.execute("UPDATE hj212_devices SET last_seen = ? WHERE mn = ?", [wall - timedelta(seconds=ago), mn])
+        w.con.execute("INSERT INTO hj212_devices (mn, registered, last_seen) VALUES ('UNREGISTERED', FALSE, NULL)")
+        total, rows = read.hj212_offline_devices(w.con, wall, 2.0, 60.0, 3600)
+    assert total == 5
+    assert [(r["mn"], r["limit_s"], r["silent_s"]) for r in rows] == [
+        ("NEVER", 120.0, None), ("NO-INTERVAL", 7200.0, 7201.0), ("PAST-LIMIT", 120.0, 120.5), ("SHORT", 60.0, 61.0)]

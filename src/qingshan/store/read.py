@@ -13,7 +13,7 @@ kernels: it is shared with the Spark engine, which runs it on a lake with the sa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -309,10 +309,20 @@ def air_capture_counts(con: Con, stations: list[str], first_hi: int, last_hi: in
 DEVICE_FIELDS = ("mn", "name", "enterprise", "outlet", "station", "st", "interval_s", "last_seen", "last_peer")
 
 
-def hj212_device_status(con: Con) -> list[dict[str, Any]]:
-    """The registered HJ 212 devices with their expected interval and last contact (:data:`DEVICE_FIELDS`), by MN
-    (none without the device table). The password is never read."""
+def hj212_offline_devices(con: Con, wall: datetime, factor: float, min_s: float,
+                          default_interval_s: float) -> tuple[int, list[dict[str, Any]]]:
+    """(registered HJ 212 devices, the offline ones at ``wall``): never seen, or silent longer than
+    ``max(interval × factor, min_s)`` (no interval: ``default_interval_s``); longest silent first, never seen first
+    of all. Rows: :data:`DEVICE_FIELDS` plus ``limit_s`` and ``silent_s``. Filtered in the database: a platform
+    has tens of thousands of devices and a handful offline. The password is never read."""
     if not has_table(con, "hj212_devices"):
-        return []
-    rows = con.execute(f"SELECT {', '.join(DEVICE_FIELDS)} FROM hj212_devices WHERE registered ORDER BY mn").fetchall()
-    return [dict(zip(DEVICE_FIELDS, r)) for r in rows]
+        return 0, []
+    total = int(con.execute("SELECT count(*) FROM hj212_devices WHERE registered").fetchone()[0])
+    limit = "greatest(coalesce(interval_s, $default) * $factor, $min_s)"
+    silent = "epoch($wall::TIMESTAMP) - epoch(last_seen)"
+    rows = con.execute(
+        f"""SELECT {', '.join(DEVICE_FIELDS)}, {limit} AS limit_s, {silent} AS silent_s FROM hj212_devices
+            WHERE registered AND (last_seen IS NULL OR {silent} > {limit})
+            ORDER BY last_seen IS NOT NULL, silent_s DESC, mn""",
+        {"wall": wall, "factor": factor, "min_s": min_s, "default": default_interval_s}).fetchall()
+    return total, [dict(zip((*DEVICE_FIELDS, "limit_s", "silent_s"), r)) for r in rows]

@@ -33,7 +33,7 @@ from ...evaluate.periods import day_index
 from ...hj212.config import RuleConfig
 from ...numbers import integer
 from ...standards.air_validity import GB3095_TABLE4
-from ...store.read import CAPTURE_POLLUTANTS, air_capture_counts, hj212_device_status
+from ...store.read import CAPTURE_POLLUTANTS, air_capture_counts, hj212_offline_devices
 from ..clock import Clock, clock_of
 from ..console import Console
 from ..jsonable import value
@@ -138,23 +138,16 @@ def _stations(console: Console, state: StoreState, city: str, period: str, now_h
 
 def _offline_devices(console: Console, wall: datetime) -> tuple[int, list[dict[str, Any]]]:
     """(registered devices, the offline ones — longest silent first) at wall-clock time ``wall``."""
-    with console.store.cursor() as cur:
-        devices = hj212_device_status(cur)
     cfg = RuleConfig()
-    offline = []
-    for d in devices:
-        limit = max((d["interval_s"] or DEFAULT_INTERVAL_S) * cfg.silence_factor, cfg.silence_min_s)
-        seen: datetime | None = d["last_seen"]
-        silent = None if seen is None else (wall - seen).total_seconds()
-        if silent is None or silent > limit:
-            offline.append({"mn": d["mn"], "name": d["name"] or d["station"] or d["enterprise"] or d["mn"],
-                            "enterprise": d["enterprise"], "outlet": d["outlet"], "station": d["station"],
-                            "st": d["st"], "interval_s": d["interval_s"],
-                            "last_seen": seen.isoformat(sep=" ", timespec="seconds") if seen else None,
-                            "silent_s": round(silent) if silent is not None else None, "limit_s": limit,
-                            "last_peer": d["last_peer"]})
-    offline.sort(key=lambda x: (x["silent_s"] is not None, -(x["silent_s"] or 0), x["mn"]))
-    return len(devices), offline
+    with console.store.cursor() as cur:
+        total, rows = hj212_offline_devices(cur, wall, cfg.silence_factor, cfg.silence_min_s, DEFAULT_INTERVAL_S)
+    offline = [{"mn": d["mn"], "name": d["name"] or d["station"] or d["enterprise"] or d["mn"],
+                "enterprise": d["enterprise"], "outlet": d["outlet"], "station": d["station"], "st": d["st"],
+                "interval_s": d["interval_s"],
+                "last_seen": d["last_seen"].isoformat(sep=" ", timespec="seconds") if d["last_seen"] else None,
+                "silent_s": round(d["silent_s"]) if d["silent_s"] is not None else None, "limit_s": d["limit_s"],
+                "last_peer": d["last_peer"]} for d in rows]
+    return total, offline
 
 
 def _devices(console: Console, state: StoreState, clock: Clock, public: bool, limit: int) -> dict[str, Any]:
@@ -162,8 +155,10 @@ def _devices(console: Console, state: StoreState, clock: Clock, public: bool, li
     :data:`DEVICE_RECHECK_S` seconds: ``last_seen`` moves with every packet without changing the store state."""
     cfg = RuleConfig()
     bucket = int(clock.wall.timestamp() // DEVICE_RECHECK_S)
-    total, offline = console.cached("capture_devices", (bucket,), lambda _: _offline_devices(console, clock.wall),
-                                    state)
+    # keyed by the bucket alone: ``last_seen`` moves with every packet, the store state with every load (every
+    # second under live traffic) — per state this read 20,000 devices each time
+    total, offline = console.cache.get_or_compute(("capture_devices", bucket),
+                                                  lambda: _offline_devices(console, clock.wall))
     out: dict[str, Any] = {"available": total > 0, "total": total, "judged": clock.live, "hidden": public,
                            "rule": f"最后一次上报早于上报间隔 × {cfg.silence_factor:g}（至少 {cfg.silence_min_s:g} 秒；"
                                    f"未登记间隔的设备按每小时一次）即判为离线，按接收时间（北京时间）计",
