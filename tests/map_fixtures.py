@@ -2,11 +2,14 @@
 
 Six evaluation/town stations at their real positions, eight grid sensors, one day of hours (2025-03-01); three water
 sections — 青河桥 and 白鹭渡 with positions, 无名闸 without — sampled in January and February 2025 so that
-白鹭渡's latest month (劣Ⅴ, by ammonia) differs from its two-month class (Ⅴ)."""
+白鹭渡's latest month (劣Ⅴ, by ammonia) differs from its two-month class (Ⅴ); and, with ``towns=True``, two
+square "towns" imported as the bureau's town boundaries (:func:`two_squares`, constructed here: no third-party
+data)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +37,31 @@ WM03,2025-02-10,7.6,8.2,1.2
 EXPECTED = {"QH01": ("2025-02", "Ⅱ", "Ⅱ"), "BL02": ("2025-02", "劣Ⅴ", "Ⅴ")}
 
 
-def build_map_workspace(path: Path) -> Path:
+#: the two squares' names; the first is a Polygon, the second a MultiPolygon
+TOWNS = ("测试甲镇", "测试乙街道")
+
+
+def square(w: float, s: float, size: float) -> list[list[float]]:
+    """A closed ring, counter-clockwise as RFC 7946 asks (the map re-orients it for d3-geo)."""
+    return [[w, s], [w + size, s], [w + size, s + size], [w, s + size], [w, s]]
+
+
+def two_squares(name_property: str = "名称", **extra: object) -> dict:
+    """A FeatureCollection of two adjacent 0.12° squares between 金坛 and 溧阳 (clear of the stations' markers)."""
+    return {"type": "FeatureCollection", **extra, "features": [
+        {"type": "Feature", "properties": {name_property: TOWNS[0], "代码": "320412100"},
+         "geometry": {"type": "Polygon", "coordinates": [square(119.56, 31.48, 0.12)]}},
+        {"type": "Feature", "properties": {name_property: TOWNS[1], "代码": "320412001"},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[square(119.68, 31.48, 0.12)]]}},
+    ]}
+
+
+def write_geojson(path: Path, doc: object) -> Path:
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def build_map_workspace(path: Path, towns: bool = True) -> Path:
     from qingshan.ingest import import_files
     from qingshan.ingest.water_samples import import_water_samples
     from qingshan.store.workspace import Workspace
@@ -58,4 +85,8 @@ def build_map_workspace(path: Path) -> Path:
         import_water_samples(ws, path / "samples.csv")
     finally:
         ws.close()
+    if towns:
+        from qingshan.ingest.boundaries import import_boundaries
+
+        import_boundaries(path, write_geojson(path / "towns.geojson", two_squares()))
     return path

@@ -8,7 +8,7 @@ sensors, one day of hours, three water sections) served in-process by uvicorn, a
   is installed) and offers a checkbox per layer;
 * ``/screen`` follows a new hour written into the store, without a reload (waits on the condition with a deadline);
 * ``/map`` on a phone shows the water sections in their GB 3838 class colours under the 专题 radio, and the air
-  layer again when the radio is switched back.
+  layer again when the radio is switched back; the imported town squares are outlined (names only on a desk).
 
 Skipped with the reason when Chromium is not installed — except under CI, where that is a failure.
 """
@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 
 from qingshan.charts import geo
+from qingshan.charts.station_map import TOWN_STROKE
 
 from .browser import launched, require_chromium
 from .console_server import console_in_thread
-from .map_fixtures import build_map_workspace
+from .map_fixtures import TOWNS, build_map_workspace
 from .test_web_live import new_hour
 
 require_chromium()
@@ -105,12 +106,15 @@ def test_screen_follows_a_new_hour_without_reload(live, page):
     assert page.messages == []  # type: ignore[attr-defined]
 
 
+TOWN_OUTLINES = f"""() => [...document.querySelectorAll('figure[data-chart] svg g.mark-shape.role-mark path')]
+  .filter(p => (p.getAttribute('stroke') || '').toLowerCase() === '{TOWN_STROKE.lower()}').length"""
+TEXTS = "() => [...document.querySelectorAll('figure[data-chart] svg text')].map(t => t.textContent)"
 SYMBOL_FILLS = """() => [...document.querySelectorAll('figure[data-chart] svg g.mark-symbol.role-mark path')]
   .map(p => (p.getAttribute('fill') || '').toLowerCase())"""
 
 
 def test_water_sections_in_their_class_colours_on_a_phone(live, page):
-    from qingshan.charts.specs import WATER_CLASS_COLOURS
+    from qingshan.charts.specs import AQI_COLOURS, NO_DATA_COLOUR, WATER_CLASS_COLOURS
 
     base, _ = live
     page.messages.clear()  # type: ignore[attr-defined]
@@ -120,16 +124,35 @@ def test_water_sections_in_their_class_colours_on_a_phone(live, page):
     if SHOTS:
         page.screenshot(path=str(SHOTS / "map-water-phone-water.png"), full_page=True)
     fills = page.evaluate(SYMBOL_FILLS)
-    # 白鹭渡 is 劣Ⅴ by February's ammonia, 青河桥 Ⅱ; no AQI-coloured station is drawn on the water theme
+    # 白鹭渡 is 劣Ⅴ by February's ammonia, 青河桥 Ⅱ; no AQI-coloured station is drawn on the water theme (the
+    # AQI colours and the class colours differ: 劣Ⅴ #D7191C is not 中度污染 #FF0000)
     assert WATER_CLASS_COLOURS["劣Ⅴ"].lower() in fills and WATER_CLASS_COLOURS["Ⅱ"].lower() in fills
-    assert "#00e400" not in fills and "#ffff00" not in fills
+    assert not {c.lower() for c in AQI_COLOURS} & set(fills)
+    # the bureau's two town squares outlined over the districts; their names are not written on a phone
+    assert page.evaluate(TOWN_OUTLINES) == 2
+    assert not any(t in page.evaluate(TEXTS) for t in TOWNS)
     assert page.locator("[data-unplaced]").inner_text().startswith("1 个断面无坐标")
     page.locator("[data-water-sections] a", has_text="白鹭渡").focus()  # the keyboard's way to a section
     page.get_by_role("radio", name="空气质量").check()
     page.wait_for_function("() => ![...document.querySelectorAll('figure[data-chart] svg g.mark-symbol.role-mark path')]"
                            f".some(p => (p.getAttribute('fill') || '').toLowerCase() === "
                            f"'{WATER_CLASS_COLOURS['劣Ⅴ'].lower()}')", timeout=30_000)
-    assert any(f in ("#00e400", "#ffff00") for f in page.evaluate(SYMBOL_FILLS))  # the stations' AQI colours
+    # the stations again, in their AQI colours (or grey: the screen test may have written a later hour)
+    station_fills = {c.lower() for c in (*AQI_COLOURS, NO_DATA_COLOUR)}
+    fills = page.evaluate(SYMBOL_FILLS)
+    assert any(f in station_fills for f in fills), fills
     if SHOTS:
         page.screenshot(path=str(SHOTS / "map-water-phone-air.png"), full_page=True)
     assert page.messages == []  # type: ignore[attr-defined]
+
+
+def test_town_names_are_written_on_a_desk(live, page):
+    base, _ = live
+    page.messages.clear()  # type: ignore[attr-defined]
+    page.set_viewport_size(DESK)
+    page.goto(base + "/map")
+    check_fits(page, "/map 1440×900")
+    assert page.evaluate(TOWN_OUTLINES) == 2
+    page.wait_for_function(f"() => ({TEXTS})().includes('{TOWNS[0]}')", timeout=30_000)
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "map-towns-desk.png"), full_page=True)

@@ -5,7 +5,8 @@ distances look right at city scale. Layers, bottom to top:
 
 1. **Boundaries** (optional): the city's districts filled pale, neighbouring cities outlined grey and clipped at
    the frame — a GeoJSON FeatureCollection inline or a URL the console serves (:mod:`.geo`). Without them the
-   stations stand on plain coordinates (the package may be absent).
+   stations stand on plain coordinates (the package may be absent). Over them, the bureau's town (乡镇/街道)
+   boundaries when imported: thin dashed outlines, names only on a wide map.
 2. **PM2.5 surface** (optional, toggled): cells of :func:`.interpolate.surface`, coloured by the PM2.5 24-hour
    breakpoints of HJ 633 表1 (35/75/115/150/250 µg/m³) in the 附录A colours, translucent.
 3. **Points** by layer, each toggled by a checkbox under the chart (:data:`LAYERS`): evaluation stations (and
@@ -44,6 +45,13 @@ DISTRICT_FONT_PX = 11
 MARKER_R = 11
 PM25_BREAKS: tuple[float, ...] = tuple(TABLES_2012["pm25_24h"].conc[1:6])  # 35, 75, 115, 150, 250
 SURFACE_OPACITY = 0.45
+#: town outlines and names (thinner and lighter than the districts': they sit over them)
+TOWN_STROKE = "#7A6F5D"
+TOWN_FONT_PX = 10
+#: town names are written only when the map is at least this wide (px): not on a phone, where they would cover it
+TOWN_LABEL_MIN_WIDTH = 600
+#: the width (px) at which town names must not collide (a desk's map panel)
+TOWN_LABEL_WIDTH = 800
 #: marker area (px²) of a water section: a diamond a little smaller than a station's circle
 WATER_SIZE = 200
 OUTLET_COLOUR = "#5D4037"
@@ -178,6 +186,31 @@ def _extent(values: list[dict[str, Any]], bbox: Sequence[float] | None) -> tuple
     return min(lons) - pad_x, min(lats) - pad_y, max(lons) + pad_x, max(lats) + pad_y
 
 
+def place_town_labels(labels: Sequence[tuple[str, float, float]], markers: Sequence[tuple[float, float]],
+                      extent: tuple[float, float, float, float], width: float = TOWN_LABEL_WIDTH,
+                      height: float = HEIGHT) -> list[tuple[str, float, float]]:
+    """The town names that can be written centred on their label point at ``width`` × ``height`` without touching
+    another kept name or a marker (greedy, larger towns first as given; the rest stay in the tooltip).
+
+    >>> place_town_labels([("甲镇", 120.0, 31.0), ("乙镇", 120.0001, 31.0)], [], (119.9, 30.9, 120.1, 31.1))
+    [('甲镇', 120.0, 31.0)]
+    """
+    pos = project([(lon, lat) for _, lon, lat in labels], extent, width, height)
+    dots = [(x - MARKER_R, y - MARKER_R, x + MARKER_R, y + MARKER_R) for x, y in project(markers, extent, width, height)]
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (name, lon, lat), (x, y) in zip(labels, pos):
+        half = len(name) * TOWN_FONT_PX / 2
+        box = (x - half, y - TOWN_FONT_PX / 2 - 1, x + half, y + TOWN_FONT_PX / 2 + 1)
+        if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
+            continue
+        if any(_overlap(box, b) for b in [*placed, *dots]):
+            continue
+        placed.append(box)
+        out.append((name, lon, lat))
+    return out
+
+
 def _square(c: Cell) -> dict[str, Any]:
     w, e, s, n = c.lon - c.half_lon, c.lon + c.half_lon, c.lat - c.half_lat, c.lat + c.half_lat
     ring = [[w, s], [w, n], [e, n], [e, s], [w, s]]  # clockwise, as d3-geo wants an exterior ring
@@ -192,7 +225,9 @@ def param_name(layer: str) -> str:
 def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str, Any] | str | None = None,
                 bbox: Sequence[float] | None = None, surface: Sequence[Cell] = (),
                 district_labels: Sequence[tuple[str, float, float]] = (), caption: str | None = None,
-                water: Sequence[Mapping] = (), water_title: str = "水质类别", theme: str = "air") -> dict:
+                water: Sequence[Mapping] = (), water_title: str = "水质类别", theme: str = "air",
+                towns: Mapping[str, Any] | str | None = None,
+                town_labels: Sequence[tuple[str, float, float]] = ()) -> dict:
     """The map (module docstring).
 
     rows: ``{"name", "lon", "lat", "aqi": int | None, "layer": one of LAYERS' keys, "kind": 城市评价点位 / 乡镇站 /
@@ -205,6 +240,10 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
     Ⅰ…劣Ⅴ, ``month``, ``factors``, ``period_class``, ``url``): diamonds filled in their class colour (legend
     ``water_title``), shown instead of the air layers when the radio 专题 is on 地表水 (``theme``: the initial one,
     ``air`` or ``water``); a click on one opens its ``url`` (the console's chart script).
+    ``towns``: the bureau's town (乡镇/街道) boundaries, a FeatureCollection or its URL, outlined thinly over the
+    districts; ``town_labels`` ``(name, lon, lat)`` are written only where the map is drawn at least
+    :data:`TOWN_LABEL_MIN_WIDTH` px wide (a desk; a phone shows the outlines and the names in the tooltip), and only
+    those that touch no other town's name or a station marker there (:func:`place_town_labels`).
     """
     values = _point_rows(rows) + _water_rows(water)
     if bbox is None and isinstance(boundaries, Mapping):
@@ -272,6 +311,13 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                 "stroke": {"condition": {"test": "datum.properties.kind === '区县'", "value": "#8C7B62"},
                            "value": "#C8C8C8"},
                 "tooltip": [{"field": "properties.name", "title": "行政区"}]}})
+    if towns is not None:
+        data = ({"url": towns, "format": {"type": "json", "property": "features"}} if isinstance(towns, str)
+                else {"values": list(towns.get("features", []))})
+        layers.append({"data": data,
+                       "mark": {"type": "geoshape", "clip": True, "filled": False, "stroke": TOWN_STROKE,
+                                "strokeWidth": 0.6, "strokeDash": [3, 2]},
+                       "encoding": {"tooltip": [{"field": "properties.name", "title": "乡镇（街道）"}]}})
     if surface:
         layers.append({
             "data": {"values": [_square(c) for c in surface]},
@@ -282,6 +328,14 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                                              "range": list(AQI_COLOURS)},
                                    "legend": {"orient": "top", "format": "d", "gradientLength": 180}},
                          "tooltip": [{"field": "properties.pm25", "type": "quantitative", "title": "PM2.5 插值"}]}})
+    # the big markers (stations with their AQI, water sections) keep their place; small sensors may be covered
+    kept_towns = place_town_labels(town_labels, [(v["lon"], v["lat"]) for v in values if v["layer"] != "sensor"],
+                                   extent)
+    if kept_towns:
+        layers.append({"data": {"values": [{"name": n, "lon": lon, "lat": lat} for n, lon, lat in kept_towns]},
+                       "transform": [{"filter": f"width >= {TOWN_LABEL_MIN_WIDTH}"}],
+                       "mark": {"type": "text", "fontSize": TOWN_FONT_PX, "color": TOWN_STROKE, "aria": False},
+                       "encoding": {**geo, "text": {"field": "name"}}})
     if district_labels:
         layers.append({"data": {"values": [{"name": n, "lon": lon, "lat": lat} for n, lon, lat in district_labels]},
                        "mark": {"type": "text", "fontSize": DISTRICT_FONT_PX, "color": "#6B5E4A", "opacity": 0.8},
