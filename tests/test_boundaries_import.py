@@ -35,9 +35,10 @@ def test_two_squares_are_stored_with_their_names_and_again_changes_nothing(tmp_p
     again = import_boundaries(ws, src)
     assert again.unchanged and r.path.stat().st_mtime_ns == before
     # a configurable name property; CGCS2000 (EPSG:4490) is accepted as geographic
-    other = write_geojson(tmp_path / "xzq.geojson", two_squares("XZQMC2", crs={"type": "name", "properties": {
-        "name": "urn:ogc:def:crs:EPSG::4490"}}))
-    assert import_boundaries(ws, other, "XZQMC2").features == 2
+    for crs in ("urn:ogc:def:crs:EPSG::4490", "urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326"):
+        other = write_geojson(tmp_path / "xzq.geojson", two_squares("XZQMC2", crs={"type": "name", "properties": {
+            "name": crs}}))
+        assert import_boundaries(ws, other, "XZQMC2").features == 2
 
 
 def broken(kind: str) -> dict:
@@ -49,6 +50,8 @@ def broken(kind: str) -> dict:
         doc["features"][0]["geometry"]["coordinates"] = [square(500000.0, 3500000.0, 1000.0)]
     elif kind == "web mercator":
         doc["crs"] = {"type": "name", "properties": {"name": "EPSG:3857"}}
+    elif kind == "utm":
+        doc["crs"] = {"type": "name", "properties": {"name": "WGS 84 / UTM zone 50N"}}
     elif kind == "point":
         doc["features"][0]["geometry"] = {"type": "Point", "coordinates": [119.9, 31.7]}
     elif kind == "no name":
@@ -65,6 +68,7 @@ def broken(kind: str) -> dict:
     ("open ring", "第 2 个要素（测试乙街道）外环未闭合"),
     ("projected", "第 1 个要素（测试甲镇）外环的坐标 (500000, 3.5e+06) 不在中国范围内"),
     ("web mercator", "坐标系为 EPSG:3857，应为 WGS-84 经纬度"),
+    ("utm", "坐标系为 WGS 84 / UTM zone 50N，应为 WGS-84 经纬度"),
     ("point", "几何类型为 Point，应为 Polygon 或 MultiPolygon"),
     ("no name", "第 2 个要素没有名称（属性 名称 为空或缺失）"),
     ("unknown name property", "找不到名称属性（试过 name、NAME、Name、名称、乡镇、乡镇名称 等），要素的属性有：代码；请用 --name-property 指定"),

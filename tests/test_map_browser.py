@@ -132,7 +132,6 @@ def test_water_sections_in_their_class_colours_on_a_phone(live, page):
     assert page.evaluate(TOWN_OUTLINES) == 2
     assert not any(t in page.evaluate(TEXTS) for t in TOWNS)
     assert page.locator("[data-unplaced]").inner_text().startswith("1 个断面无坐标")
-    page.locator("[data-water-sections] a", has_text="白鹭渡").focus()  # the keyboard's way to a section
     page.get_by_role("radio", name="空气质量").check()
     page.wait_for_function("() => ![...document.querySelectorAll('figure[data-chart] svg g.mark-symbol.role-mark path')]"
                            f".some(p => (p.getAttribute('fill') || '').toLowerCase() === "
@@ -144,6 +143,16 @@ def test_water_sections_in_their_class_colours_on_a_phone(live, page):
     if SHOTS:
         page.screenshot(path=str(SHOTS / "map-water-phone-air.png"), full_page=True)
     assert page.messages == []  # type: ignore[attr-defined]
+    # a click on a section's diamond opens its row on the water page; so does the list's link from the keyboard
+    page.goto(base + "/map?theme=water")
+    page.wait_for_function(DRAWN, timeout=120_000)
+    page.locator(f"figure[data-chart] svg g.mark-symbol.role-mark path[fill='{WATER_CLASS_COLOURS['劣Ⅴ']}' i]").click()
+    page.wait_for_url("**/water?year=2025#section-BL02", timeout=30_000)
+    assert page.locator("#section-BL02").count() == 1
+    page.goto(base + "/map?theme=water")
+    page.locator("[data-water-sections] a", has_text="青河桥").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/water?year=2025#section-QH01", timeout=30_000)
 
 
 def test_town_names_are_written_on_a_desk(live, page):

@@ -40,8 +40,9 @@ TOWNS_FILE = "towns.geojson"
 DIGITS = 5
 #: name properties tried in order when none is given (GIS exports: 名称, XZQMC = 行政区名称 of 国土 data …)
 NAME_PROPERTIES = ("name", "NAME", "Name", "名称", "乡镇", "乡镇名称", "街道", "乡镇街道", "XZQMC", "xzqmc", "XZMC")
-#: the CRS names that mean WGS-84 or CGCS2000 longitude/latitude
-GEOGRAPHIC_CRS = ("crs84", "epsg:4326", "epsg::4326", "epsg:4490", "epsg::4490", "wgs84", "wgs 84", "cgcs2000")
+#: the CRS names (lower case, without the ``urn:ogc:def:crs:`` prefix) that mean WGS-84 or CGCS2000 longitude/latitude
+GEOGRAPHIC_CRS = frozenset({"ogc:1.3:crs84", "ogc::crs84", "crs84", "epsg:4326", "epsg::4326", "4326", "wgs84",
+                            "wgs 84", "epsg:4490", "epsg::4490", "4490", "cgcs2000", "china geodetic coordinate system 2000"})
 
 
 class BoundaryError(IngestError):
@@ -66,8 +67,8 @@ def towns_path(workspace: str | os.PathLike[str]) -> Path:
 def _crs_ok(crs: Any) -> bool:
     if crs is None:
         return True
-    name = str(((crs.get("properties") or {}).get("name") if isinstance(crs, dict) else crs) or "").lower()
-    return any(n in name.replace("urn:ogc:def:crs:", "").replace("ogc:1.3:", "") for n in GEOGRAPHIC_CRS)
+    name = str(((crs.get("properties") or {}).get("name") if isinstance(crs, dict) else crs) or "").strip().lower()
+    return name.removeprefix("urn:ogc:def:crs:") in GEOGRAPHIC_CRS
 
 
 def _name_property(features: list[dict[str, Any]], given: str | None, source: str) -> str:
