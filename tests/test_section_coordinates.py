@@ -9,6 +9,7 @@ import pytest
 
 from qingshan.ingest.coordinates import BadCoordinate, parse_degrees, position
 from qingshan.ingest.water_samples import import_water_samples
+from qingshan.store.read import water_section_positions
 from qingshan.store.schema import VERSION_TABLE
 from qingshan.store.workspace import Workspace
 
@@ -104,6 +105,9 @@ def test_migration_10_adds_the_columns_to_an_older_section_table(tmp_path):
                        "province VARCHAR, city VARCHAR, import_id INTEGER)")
         ws.con.execute("INSERT INTO water_sections (section, name, water_body) VALUES ('S1', '断面一', 'river')")
         ws.con.execute(f"DELETE FROM {VERSION_TABLE} WHERE version = 10")
+    with Workspace(tmp_path / "ws", read_only=True) as ws:  # a reader (no DDL) sees no positions, and no error
+        got = water_section_positions(ws.con)
+        assert list(got["section"]) == ["S1"] and got["lon"].isna().all() and got["lat"].isna().all()
     with Workspace(tmp_path / "ws") as ws:
         assert ws.con.execute("SELECT section, name, lon, lat FROM water_sections").fetchall() == \
             [("S1", "断面一", None, None)]
