@@ -67,8 +67,8 @@ def project(points: Sequence[tuple[float, float]], extent: tuple[float, float, f
     """Pixel positions of (lon, lat) points in a Mercator projection of ``extent`` (w, s, e, n) fitted into
     width × height and centred, as Vega's ``fit`` does (approximately: Vega also keeps a margin for strokes).
 
-    >>> project([(0.0, 0.0), (1.0, 0.0)], (0.0, -0.5, 1.0, 0.5), 100, 100)
-    [(0.0, 50.0), (100.0, 50.0)]
+    >>> project([(0.0, 0.0), (1.0, 0.0)], (0.0, -0.5, 1.0, 0.5), 100, 200)
+    [(0.0, 100.0), (100.0, 100.0)]
     """
     w, s, e, n = extent
     dx = math.radians(max(e - w, 1e-6))
@@ -186,22 +186,32 @@ def _extent(values: list[dict[str, Any]], bbox: Sequence[float] | None) -> tuple
     return min(lons) - pad_x, min(lats) - pad_y, max(lons) + pad_x, max(lats) + pad_y
 
 
+def _centred(name: str, x: float, y: float, font_px: float) -> tuple[float, float, float, float]:
+    half = len(name) * font_px / 2
+    return x - half, y - font_px / 2 - 1, x + half, y + font_px / 2 + 1
+
+
 def place_town_labels(labels: Sequence[tuple[str, float, float]], markers: Sequence[tuple[float, float]],
                       extent: tuple[float, float, float, float], width: float = TOWN_LABEL_WIDTH,
-                      height: float = HEIGHT) -> list[tuple[str, float, float]]:
+                      height: float = HEIGHT,
+                      districts: Sequence[tuple[str, float, float]] = ()) -> list[tuple[str, float, float]]:
     """The town names that can be written centred on their label point at ``width`` × ``height`` without touching
-    another kept name or a marker (greedy, larger towns first as given; the rest stay in the tooltip).
+    another kept name, a marker or a district's name (greedy in the given order; the rest stay in the tooltip).
 
     >>> place_town_labels([("甲镇", 120.0, 31.0), ("乙镇", 120.0001, 31.0)], [], (119.9, 30.9, 120.1, 31.1))
     [('甲镇', 120.0, 31.0)]
+    >>> place_town_labels([("甲镇", 120.0, 31.0)], [], (119.9, 30.9, 120.1, 31.1), districts=[("某区", 120.0, 31.0)])
+    []
     """
     pos = project([(lon, lat) for _, lon, lat in labels], extent, width, height)
     dots = [(x - MARKER_R, y - MARKER_R, x + MARKER_R, y + MARKER_R) for x, y in project(markers, extent, width, height)]
+    dots += [_centred(n, x, y, DISTRICT_FONT_PX)
+             for (n, _, _), (x, y) in zip(districts, project([(lo, la) for _, lo, la in districts], extent, width,
+                                                             height))]
     placed: list[tuple[float, float, float, float]] = []
     out = []
     for (name, lon, lat), (x, y) in zip(labels, pos):
-        half = len(name) * TOWN_FONT_PX / 2
-        box = (x - half, y - TOWN_FONT_PX / 2 - 1, x + half, y + TOWN_FONT_PX / 2 + 1)
+        box = _centred(name, x, y, TOWN_FONT_PX)
         if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
             continue
         if any(_overlap(box, b) for b in [*placed, *dots]):
@@ -330,7 +340,7 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                          "tooltip": [{"field": "properties.pm25", "type": "quantitative", "title": "PM2.5 插值"}]}})
     # the big markers (stations with their AQI, water sections) keep their place; small sensors may be covered
     kept_towns = place_town_labels(town_labels, [(v["lon"], v["lat"]) for v in values if v["layer"] != "sensor"],
-                                   extent)
+                                   extent, districts=district_labels)
     if kept_towns:
         layers.append({"data": {"values": [{"name": n, "lon": lon, "lat": lat} for n, lon, lat in kept_towns]},
                        "transform": [{"filter": f"width >= {TOWN_LABEL_MIN_WIDTH}"}],
