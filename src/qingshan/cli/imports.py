@@ -1,7 +1,8 @@
 """``qingshan import …`` and ``qingshan quarantine``: monitoring files into the workspace store.
 
 Air (``quotsoft``, ``cnemc``, ``long``, ``stations``), surface water (``water-auto``, ``water-samples``), dustfall,
-acid rain and noise (``dust``, ``rain``, ``noise-regional|road|zone``). Every file is one import; a file that
+acid rain and noise (``dust``, ``rain``, ``noise-regional|road|zone``); the town boundaries of the map
+(``boundaries``: a file in the workspace, not the store, so written directly even while a platform runs). Every file is one import; a file that
 cannot be read at all stops the command with one Chinese line after the files before it were stored (their report
 is printed first). A long import shows a progress bar on a terminal and ends with a summary; the table of one line
 per file is printed for a few files, or for any number with ``-v``.
@@ -164,6 +165,27 @@ def import_water_samples(
 ) -> None:
     """导入地表水手工监测数据（含 <检出限 写法）与断面信息（水体类型、流域、考核级别、目标类别、区县）。"""
     _import(ctx, "water-samples", [file])
+
+
+# --- town boundaries ------------------------------------------------------------------------------------------
+
+
+@import_app.command("boundaries")
+def import_boundaries(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="乡镇（街道）边界 GeoJSON（FeatureCollection，Polygon/MultiPolygon，WGS-84 经纬度）"),
+    name_property: Optional[str] = typer.Option(None, "--name-property",
+                                                help="名称所在的属性（默认依次尝试 name、名称、乡镇、XZQMC 等）"),
+) -> None:
+    """导入本局 GIS 导出的乡镇（街道）边界，地图在区县边界之上绘制（存于工作区 boundaries/towns.geojson）。"""
+    from ..ingest.boundaries import import_boundaries as store_boundaries
+
+    with import_errors():
+        r = store_boundaries(workspace_path(ctx), file, name_property)
+    w, s, e, n = r.bbox
+    state = "内容与已导入的相同，未改动" if r.unchanged else f"已保存到 {r.path}"
+    console.print(f"乡镇边界 {escape(r.source)}：{r.features} 个（名称属性 {escape(r.name_property)}，"
+                  f"范围 {w:.3f}–{e:.3f}°E、{s:.3f}–{n:.3f}°N），{escape(state)}", soft_wrap=True)
 
 
 # --- dust, rain, noise ----------------------------------------------------------------------------------------

@@ -380,7 +380,7 @@ def store_parsed(ws, parsed: ParsedFile, table: str, keys: tuple[str, ...] | Non
             counts = upsert(ws.con, table, parsed.data, iid, keep_existing_when_null, keys)
         for extra_table, extra in getattr(parsed, "extra_tables", {}).items():
             c = upsert(ws.con, extra_table, extra, iid, keep_existing_when_null=("name", "basin", "river", "level",
-                       "target_class", "district", "province", "city", "water_body"))
+                       "target_class", "district", "province", "city", "water_body", "lon", "lat"))
             parsed.messages.append(f"断面信息：新增 {c['new']}，更新 {c['updated']}，未变 {c['unchanged']}")
         ws.add_quarantine(parsed.quarantine.to_arrow(iid))
         if previous is not None:

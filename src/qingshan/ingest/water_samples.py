@@ -15,10 +15,12 @@
 
 **Sections** (XLSX sheet ``断面``/``断面信息``/``sections``, or a CSV with a ``water_body`` column and no date
 column): ``section, name, water_body (river|lake; 河流/湖库/湖泊/水库), basin, river, level (国考/省考/市考),
-target (Ⅰ…Ⅴ, III, 3 …), district, province, city``.
+target (Ⅰ…Ⅴ, III, 3 …), district, province, city`` and optionally ``lon, lat`` (经度, 纬度: WGS-84 decimal degrees
+or degrees-minutes-seconds, :mod:`.coordinates`).
 
 Bad input never loses good data: an unknown item column, an unknown unit, a malformed ``<DL`` cell, a negative or
-non-numeric value, a section row without a valid water body, a sample of a section without metadata — each gets a
+non-numeric value, a section row without a valid water body, a sample of a section without metadata, a
+coordinate that is unreadable, given alone or outside China (the row's other metadata are kept) — each gets a
 Chinese message and a quarantine record (file, line, field, raw text); every other cell and row is kept. A unit
 that cannot be converted quarantines its column. Re-import is idempotent (keys: section, date, item).
 """
@@ -37,6 +39,7 @@ import pyarrow as pa
 from ..standards.water_class import ITEMS, parse_class
 from ..store.read import sections_with_water_body
 from .common import MISSING_MARKERS, ParsedFile, Quarantine, read_bytes, screen, sha256_of, utf8_bytes
+from .coordinates import BadCoordinate, position
 from .errors import IngestError
 from .limits import clip, read_csv_text, read_xlsx, shown_names
 from .tables import parse_date
@@ -68,8 +71,10 @@ _COLUMN_ALIASES: dict[str, str] = {
     "断面级别": "level", "目标": "target", "水质目标": "target", "目标水质": "target", "目标类别": "target",
     "target_class": "target", "区县": "district", "所在区": "district", "辖市区": "district", "省份": "province",
     "城市": "city", "所在地市": "city", "备注": "remark", "remark": "remark", "note": "remark",
+    "经度": "lon", "东经": "lon", "longitude": "lon", "lng": "lon", "纬度": "lat", "北纬": "lat", "latitude": "lat",
 }
-META_COLUMNS = ("name", "water_body", "basin", "river", "level", "target", "district", "province", "city")
+META_COLUMNS = ("name", "water_body", "basin", "river", "level", "target", "district", "province", "city", "lon",
+                "lat")
 
 #: unit text (lower case, µ/μ unified, no spaces) → factor to the canonical unit, per canonical unit.
 _UNITS: dict[str, dict[str, float]] = {
@@ -141,9 +146,20 @@ _SAMPLE_SHEETS = ("监测数据", "samples", "数据", "sample")
 
 
 def _is_section_table(df: pd.DataFrame) -> bool:
+    """A table of sections: a section column, no date, and a water body or coordinates (a register, or a later
+    file completing one)."""
     kinds = [_classify_header(c) for c in df.columns]
     names = {n for k, n, _ in kinds}
-    return "section" in names and "date" not in names and "water_body" in names
+    return "section" in names and "date" not in names and ("water_body" in names or {"lon", "lat"} <= names)
+
+
+#: column of a parsed section row that gives no water body (only stored for a section the store already has)
+PARTIAL = "_partial"
+
+
+def no_water_body(section: str, text: str) -> str:
+    return (f"断面 {section} 的水体类型{'缺失' if not text else '无法识别'}"
+            "（应为 river/河流 或 lake/湖库）：该断面信息未导入，其监测数据在补充前不参与评价")
 
 
 def parse(path: str | Path, data: bytes | None = None) -> ParsedFile:
@@ -206,25 +222,33 @@ def _parse_sections(df: pd.DataFrame, source: str, sheet: str, q: Quarantine, fr
             continue
         wb_text = str(row.get("water_body", "") or "").strip()
         wb = normalise_water_body(wb_text) if wb_text else None
-        if wb is None and (wb_text or not from_samples):
-            q.add(line, "water_body", wb_text, f"断面 {sec} 的水体类型{'缺失' if not wb_text else '无法识别'}"
-                  "（应为 river/河流 或 lake/湖库）：该断面信息未导入，其监测数据在补充前不参与评价")
+        if wb is None and wb_text:
+            q.add(line, "water_body", wb_text, no_water_body(sec, wb_text))
             continue
-        if wb is None:
+        if wb is None and from_samples:
             continue
+        # no water body: kept only for a section the store already knows (a later file adding coordinates or other
+        # details), decided by import_water_samples, which sees the store
         target_text = str(row.get("target", "") or "").strip()
         target = parse_class(target_text) if target_text else None
         if target_text and target is None:
             q.add(line, "target", target_text, f"断面 {sec} 的目标类别无法识别（应为 Ⅰ…Ⅴ、劣Ⅴ 或 1…5），目标按空处理")
-        rec = {"section": sec, "water_body": wb, "target_class": target}
+        rec = {"section": sec, "water_body": wb, "target_class": target, "lon": None, "lat": None,
+               PARTIAL: wb is None, "_line": int(line)}
         for c in ("name", "basin", "river", "level", "district", "province", "city"):
             v = str(row.get(c, "") or "").strip()
             rec[c] = v or None
+        try:
+            rec["lon"], rec["lat"] = position(row.get("lon"), row.get("lat")) or (None, None)
+        except BadCoordinate as e:  # the section is stored without (new) coordinates; stored ones are kept
+            q.add(line, "lon,lat", f"{row.get('lon', '')},{row.get('lat', '')}",
+                  f"断面 {sec} 的坐标无效：{e}；坐标未导入（已有坐标保留），断面其他信息已导入")
         out.append(rec)
     res = pd.DataFrame(out, columns=["section", "name", "water_body", "basin", "river", "level", "target_class",
-                                     "district", "province", "city"])
+                                     "district", "province", "city", "lon", "lat", PARTIAL, "_line"])
     res = res.drop_duplicates("section", keep="first")
     res["target_class"] = res["target_class"].astype("Int8")
+    res[["lon", "lat"]] = res[["lon", "lat"]].astype(float)
     return res
 
 
@@ -391,10 +415,12 @@ def import_water_samples(ws, path: str | Path):
 
     ensure_schema(ws.con)
     parsed = parse(path)
+    stored = sections_with_water_body(ws.con)
+    if parsed.extra_tables:
+        _drop_unknown_partial(parsed, stored)
     if parsed.data is not None and parsed.data.num_rows:
         secs = set(parsed.data.column("section").to_pylist())
         given = set(parsed.extra_tables["water_sections"].column("section").to_pylist()) if parsed.extra_tables else set()
-        stored = sections_with_water_body(ws.con)
         lacking = sorted(secs - given - stored)
         for s in lacking:
             parsed.quarantine.add(parsed.first_lines.get(s, 0), "section", s,
@@ -403,3 +429,14 @@ def import_water_samples(ws, path: str | Path):
             shown = "、".join(lacking[:10]) + (" 等" if len(lacking) > 10 else "")
             parsed.messages.append(f"{len(lacking)} 个断面缺少断面信息（数据已保存，但在导入断面信息前不参与评价）：{shown}")
     return store_parsed(ws, parsed, "water_samples")
+
+
+def _drop_unknown_partial(parsed: ParsedFile, stored: set[str]) -> None:
+    """Section rows without a water body complete a stored section (its water body is kept); for a section the
+    store does not know they are quarantined, as a register row without a water body always was."""
+    frame = parsed.extra_tables["water_sections"].to_pandas()
+    unknown = frame[PARTIAL].astype(bool) & ~frame["section"].isin(stored)
+    for sec, line in zip(frame.loc[unknown, "section"], frame.loc[unknown, "_line"]):
+        parsed.quarantine.add(int(line), "water_body", "", no_water_body(str(sec), ""))
+    kept = frame[~unknown]
+    parsed.extra_tables = {"water_sections": pa.Table.from_pandas(kept, preserve_index=False)} if len(kept) else {}

@@ -230,6 +230,17 @@ def water_section_cities(con: Con) -> pd.Series:
     return con.execute("SELECT section, city FROM water_sections").df().set_index("section")["city"]
 
 
+def water_section_positions(con: Con) -> pd.DataFrame:
+    """Every registered section's ``section``, ``name``, ``lon``, ``lat`` (NaN without a position), by section;
+    empty without a section table, positions NaN in a store not yet given migration 10 (read-only: no DDL)."""
+    if not has_table(con, "water_sections"):
+        return pd.DataFrame(columns=["section", "name", "lon", "lat"])
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'water_sections'").fetchall()}
+    where = "lon, lat" if {"lon", "lat"} <= cols else "CAST(NULL AS DOUBLE) AS lon, CAST(NULL AS DOUBLE) AS lat"
+    return con.execute(f"SELECT section, name, {where} FROM water_sections ORDER BY section").df()
+
+
 def sections_with_water_body(con: Con) -> set[str]:
     """The sections whose metadata give their water body (river or lake): those the evaluation can use."""
     if not has_table(con, "water_sections"):

@@ -273,6 +273,14 @@ def _sensor_calibration(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CALIBRATION_SCHEMA)
 
 
+def _water_section_coordinates(con: duckdb.DuckDBPyConnection) -> None:
+    # 10: lon/lat of water sections (the map's water layer). The water tables are optional (created by their
+    # importer, already with these columns: store/water.py), so only an existing older table is altered.
+    if has_table(con, "water_sections"):
+        con.execute("ALTER TABLE water_sections ADD COLUMN IF NOT EXISTS lon DOUBLE; "
+                    "ALTER TABLE water_sections ADD COLUMN IF NOT EXISTS lat DOUBLE")
+
+
 def _review_tables(con: duckdb.DuckDBPyConnection) -> None:
     # data review (docs/review.md): an append-only log of marks; the current state is its fold
     con.execute(REVIEW_SCHEMA)
@@ -292,6 +300,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _eval_cache_tables),
     Migration(9, "air_eval_month, air_eval_pending (month blocks and pending days of the evaluation cache)",
               _eval_month_tables),
+    Migration(10, "water_sections.lon and water_sections.lat (section coordinates for the map)",
+              _water_section_coordinates),
 )
 LATEST = MIGRATIONS[-1].version
 

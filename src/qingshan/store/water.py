@@ -2,7 +2,8 @@
 
 * ``water_sections`` — one row per assessment section (断面) or lake point: ``section`` (the key used in sample
   files), ``name``, ``water_body`` (``river`` | ``lake``; lake = 湖、库), ``basin``, ``river``, ``level``
-  (国考/省考/市考 …), ``target_class`` (1…6), ``district``, ``province``, ``city``.
+  (国考/省考/市考 …), ``target_class`` (1…6), ``district``, ``province``, ``city``, ``lon``/``lat`` (WGS-84
+  decimal degrees, both or neither; migration 10 added them to older stores).
 * ``water_samples`` — manual monthly samples in long form, one row per section, date and item: ``value`` in the
   canonical unit (mg/L; fecal coliform 个/L; chla mg/m³; sd m; temp ℃; pH —), ``nondetect`` true for a result
   below the detection limit ``dl`` (``value`` is then NULL: how it enters a mean is a rule of the rule set).
@@ -34,7 +35,7 @@ AUTO_UNITS: dict[str, str] = {
 }
 
 SECTION_COLUMNS: tuple[str, ...] = ("section", "name", "water_body", "basin", "river", "level", "target_class",
-                                    "district", "province", "city")
+                                    "district", "province", "city", "lon", "lat")
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS water_sections (
@@ -48,7 +49,9 @@ CREATE TABLE IF NOT EXISTS water_sections (
     district VARCHAR,
     province VARCHAR,
     city VARCHAR,
-    import_id INTEGER
+    import_id INTEGER,
+    lon DOUBLE,
+    lat DOUBLE
 );
 CREATE TABLE IF NOT EXISTS water_samples (
     section VARCHAR NOT NULL,

@@ -31,7 +31,16 @@
   function draw(fig, target, spec) {
     if (fig._view) { fig._view.finalize(); fig._view = null; }
     return window.vegaEmbed(target, spec, { actions: false, mode: "vega-lite", renderer: "svg" })
-      .then(function (result) { fig._view = result; return result; });
+      .then(function (result) {
+        fig._view = result;
+        // a mark whose datum carries a url of this site (the map's water sections) opens it when clicked; the
+        // same links are in the page's list for the keyboard
+        result.view.addEventListener("click", function (ev, item) {
+          var url = item && item.datum && item.datum.url;
+          if (typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/") { window.location.assign(url); }
+        });
+        return result;
+      });
   }
 
   function innerWidth(spec) {
