@@ -69,6 +69,8 @@ def test_map_page_draws_the_sections_under_a_theme_radio_and_lists_them(client):
     spec = map_spec(page.text)
     theme = next(p for p in spec["params"] if p["name"] == "theme")
     assert theme["value"] == "air" and theme["bind"]["input"] == "radio"
+    heading = spec["title"]["text"]["expr"]  # the heading follows the theme (it said "AQI 分布" over the sections)
+    assert heading.startswith("theme === 'water' ? \"") and "地表水断面水质类别" in heading and "实时 AQI 分布" in heading
     water = [v for v in spec["data"]["values"] if v["layer"] == "water"]
     api = client.get("/api/v1/water/map").json()["sections"]
     assert sorted((v["name"], v["lon"], v["lat"], v["water_class"]) for v in water) == \

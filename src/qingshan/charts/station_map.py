@@ -20,6 +20,7 @@ distances look right at city scale. Layers, bottom to top:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -236,6 +237,7 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
                 bbox: Sequence[float] | None = None, surface: Sequence[Cell] = (),
                 district_labels: Sequence[tuple[str, float, float]] = (), caption: str | None = None,
                 water: Sequence[Mapping] = (), water_title: str = "水质类别", theme: str = "air",
+                water_heading: str | None = None,
                 towns: Mapping[str, Any] | str | None = None,
                 town_labels: Sequence[tuple[str, float, float]] = ()) -> dict:
     """The map (module docstring).
@@ -401,6 +403,9 @@ def station_map(rows: Sequence[Mapping], title: str, *, boundaries: Mapping[str,
     extra = {"resolve": {"scale": {"fill": "independent"}}} if has_water else {}
     spec = _chart(title, values, width=LABEL_WIDTH + 120, height=HEIGHT,
                   projection={"type": "mercator", "fit": fit}, params=params, layer=layers, **extra)
+    if has_water and water_heading:  # the heading follows the radio 专题
+        spec["title"]["text"] = {"expr": f"theme === 'water' ? {json.dumps(water_heading, ensure_ascii=False)} : "
+                                         f"{json.dumps(title, ensure_ascii=False)}"}
     spec["usermeta"] = {"layers": present, "extent": list(extent), "surface_cells": len(surface),
                         "caption": caption or ""}
     return spec

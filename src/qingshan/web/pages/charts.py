@@ -85,6 +85,7 @@ def station_map(stations: list[dict[str, Any]], city: str, *, outlets: Sequence[
                                 boundaries=f"{BOUNDARIES_URL}?city={quote(city)}" if box else None, bbox=box,
                                 district_labels=geo.district_labels(city) if box else (),
                                 water=sections, water_title="水质类别", theme=theme,
+                                water_heading=f"{city}地表水断面水质类别" if sections else None,
                                 towns=f"{TOWNS_URL}?v={towns.version}" if towns is not None else None,
                                 town_labels=towns.labels if towns is not None else ())
     return chart(name, spec, caption=caption)
