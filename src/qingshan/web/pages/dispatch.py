@@ -129,12 +129,17 @@ async def event_action(request: Request, event_id: int, console: Console = Depen
             ctx.svc.transition(event_id, name, payload)
             ctx.commit()
     except LedgerError as e:
-        if isinstance(e, (NotFound, PermissionDenied)):
-            raise
-        ctx.session.rollback()
-        return _event_page(request, ctx, event_id, error=str(e),
-                           status_code=422 if isinstance(e, ValidationFailed) else 409)
+        return _refused(request, ctx, event_id, e)
     return RedirectResponse(f"/dispatch/events/{event_id}?saved=1", status_code=303)
+
+
+def _refused(request: Request, ctx: Ctx, event_id: int, e: LedgerError) -> Response:
+    """The event page again with the service's refusal (422 invalid input, 409 a workflow rule); a record the
+    caller may not see or change is the error handler's (404 / 403)."""
+    if isinstance(e, (NotFound, PermissionDenied)):
+        raise e
+    ctx.session.rollback()
+    return _event_page(request, ctx, event_id, error=str(e), status_code=422 if isinstance(e, ValidationFailed) else 409)
 
 
 def _unit_ref(value: Any) -> int | None:
@@ -172,11 +177,7 @@ async def _part_step(request: Request, event_id: int, console: Console, ctx: Ctx
             ctx.svc.report_part(event_id, text, unit=_unit_ref(form.get("unit")), on=str(form.get("on") or "") or None)
         ctx.commit()
     except LedgerError as e:
-        if isinstance(e, (NotFound, PermissionDenied)):
-            raise
-        ctx.session.rollback()
-        return _event_page(request, ctx, event_id, error=str(e),
-                           status_code=422 if isinstance(e, ValidationFailed) else 409)
+        return _refused(request, ctx, event_id, e)
     return RedirectResponse(f"/dispatch/events/{event_id}?saved=1#parts", status_code=303)
 
 
