@@ -75,28 +75,37 @@ def running_console(ws: Path, log_path: Path, *, deadline_s: float = 300.0) -> I
 
 
 @contextmanager
+def uvicorn_in_thread(config: Any, name: str = "app") -> Iterator[str]:
+    """Serve a ``uvicorn.Config`` in a daemon thread of this process; yields the base URL once it listens."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"{name}-uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, 300, "uvicorn to start")
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the server did not stop"
+
+
+@contextmanager
 def console_in_thread(ws: Path, bundle_dir: Path, name: str = "console") -> Iterator[tuple[str, Any]]:
     """The console app of ``ws`` under uvicorn in a thread of this process (its state and event stream polled every
     0.2 s, so a test sees new data at once); yields ``(base URL, app)``."""
-    import uvicorn
-
     from qingshan.web.app import create_console_app
     from qingshan.web.serve import ServeLimits, server_config
 
     app = create_console_app(ws, warm=False, state_ttl=0.2, bundle_cache_dir=bundle_dir)
     app.state.events.poll = 0.2
-    port = free_port()
-    server = uvicorn.Server(server_config(app, port=port, limits=ServeLimits(header_timeout=30), log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"{name}-uvicorn", daemon=True)
-    thread.start()
+    config = server_config(app, port=free_port(), limits=ServeLimits(header_timeout=30), log_level="warning")
     try:
-        wait_for(lambda: server.started, 300, "uvicorn to start")
-        yield f"http://127.0.0.1:{port}", app
+        with uvicorn_in_thread(config, name) as base:
+            yield base, app
     finally:
         app.state.events.close()  # in a thread uvicorn installs no signal handler: end the streams ourselves
-        server.should_exit = True
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the server did not stop"
 
 
 @contextmanager
@@ -105,13 +114,6 @@ def served_app(app: Any) -> Iterator[str]:
     a second lifespan; yields the base URL."""
     import uvicorn
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="app-uvicorn", daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, 300, "uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+    with uvicorn_in_thread(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                          lifespan="off")) as base:
+        yield base

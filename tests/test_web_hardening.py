@@ -26,7 +26,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +40,7 @@ from qingshan.web.api.response import dumps
 from qingshan.web.app import create_console_app
 from qingshan.web.serve import ServeLimits, server_config
 
-from .console_server import wait_for
+from .console_server import free_port, uvicorn_in_thread, wait_for
 from .web_fixtures import AS_OF, LEDGER_TODAY, PASSWORD, cheap_password_hashing, shared_workspace
 
 API = "/api/v1"
@@ -52,12 +51,6 @@ HEADER_TIMEOUT = 3.0
 UPLOAD_FILE_LIMIT = 256 * 1024  # per file → an upload request may carry 5 × 256 KiB + 1 MiB
 
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_workspace(path: Path) -> Path:
@@ -326,7 +319,6 @@ def test_a_request_head_that_never_completes_is_closed(served):
 
 @pytest.fixture(scope="module")
 def threaded(tmp_path_factory) -> Iterator[str]:
-    import uvicorn
 
     ws = make_workspace(tmp_path_factory.mktemp("threaded") / "ws")
     app = create_console_app(ws, warm=False)
@@ -335,17 +327,9 @@ def threaded(tmp_path_factory) -> Iterator[str]:
     def unexpected() -> dict:
         raise RuntimeError("a bug the handlers do not know")
 
-    port = free_port()
-    server = uvicorn.Server(server_config(app, port=port, limits=ServeLimits(header_timeout=30),
-                                          log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hardening-uvicorn", daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, 120, "uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+    config = server_config(app, port=free_port(), limits=ServeLimits(header_timeout=30), log_level="warning")
+    with uvicorn_in_thread(config, "hardening") as base:
+        yield base
 
 
 def chinese(text: str) -> bool:
