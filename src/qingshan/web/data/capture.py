@@ -150,7 +150,7 @@ def _offline_devices(console: Console, wall: datetime) -> tuple[int, list[dict[s
     return total, offline
 
 
-def _devices(console: Console, state: StoreState, clock: Clock, public: bool, limit: int) -> dict[str, Any]:
+def _devices(console: Console, clock: Clock, public: bool, limit: int) -> dict[str, Any]:
     """Registered HJ 212 devices and the offline ones (live use only; module docstring). Recomputed at most every
     :data:`DEVICE_RECHECK_S` seconds: ``last_seen`` moves with every packet without changing the store state."""
     cfg = RuleConfig()
@@ -197,5 +197,5 @@ def capture(console: Console, city: str | None = None, period: str = "today", *,
                        "offline": f"最近 {OFFLINE_HOURS} 小时无任何数据的站点"},
         "offline_hours": OFFLINE_HOURS,
         **part,
-        "devices": _devices(console, state, clock, public, device_limit),
+        "devices": _devices(console, clock, public, device_limit),
     }
