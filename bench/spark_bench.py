@@ -8,8 +8,8 @@ Steps, each in its own process so that its wall time and peak memory are its own
 
 * ``lake`` — the years generated with bench/generate.py's model (same station network every year, a different
   year seed), bulk-loaded into a workspace and written with ``qingshan export lake`` (the real export; DuckDB's
-  sort bounded by ``--duckdb-memory``). ``--copy-year-from LAKE`` loads the one year of an existing lake into
-  every year instead of running the model (for many years on a busy machine);
+  sort bounded by ``--duckdb-memory``). ``--copy-year-from LAKE`` writes the one year of an existing lake into
+  every year instead (no model, no workspace: for many years);
 * ``embedded`` — the annual HJ 663 evaluation (stations, cities) of each year by the embedded engine, reading the
   lake through DuckDB (:func:`qingshan.lake.lake_connection`); peak RSS of the process;
 * ``spark`` — the same evaluations by the Spark engine on a two-executor cluster: ``standalone`` (default) starts
@@ -73,6 +73,8 @@ def phase_lake(args) -> dict:
     ws_path, lake = work / "spark-ws", work / "spark-lake"
     shutil.rmtree(ws_path, ignore_errors=True)
     shutil.rmtree(lake, ignore_errors=True)
+    if args.copy_year_from:
+        return _export_copies(Path(args.copy_year_from), _years(args.years), lake, args.duckdb_memory)
     net = make_network(args.stations, np.random.default_rng([7, 1]))
     t0 = time.perf_counter()
     gen_s = 0.0
@@ -81,9 +83,7 @@ def phase_lake(args) -> dict:
         import_files(ws, "stations", [work / "spark-stations.csv"])
         iid = ws.new_import("bench", "bench/generate.py", None)
         codes = np.array(net.codes, dtype=object)
-        if args.copy_year_from:
-            gen_s = _load_copies(ws, Path(args.copy_year_from), _years(args.years), iid)
-        for year in () if args.copy_year_from else _years(args.years):
+        for year in _years(args.years):
             model = Model(net, year, 7)
             base = day_index(date(year, 1, 1)) * 24 + 1  # hi of hour index 0 (YEAR-01-01 01:00)
             step = 24 * 31
@@ -115,28 +115,51 @@ def phase_lake(args) -> dict:
             "peak_gb": _peak_gb()}
 
 
-def _load_copies(ws, source_lake: Path, years: list[int], iid: int) -> float:
-    """Load the one year of ``source_lake`` (same stations) into each of ``years``, shifted by whole days so that
+def _export_copies(source: Path, years: list[int], lake: Path, memory: str) -> dict:
+    """A lake of ``years``, each the one year of the lake ``source`` (same stations) shifted by whole days so that
     1 January stays 1 January (in a leap year the days after 28 February move one day earlier and 31 December has
-    no data). Much cheaper than the model on a loaded machine; the engines' work per year is the same."""
+    no data). Each year is written by :func:`qingshan.lake.export_lake` from DuckDB views over ``source`` (no
+    workspace: the copy of ten national years is minutes, not hours), into its own ``year=`` partitions; the
+    manifest describes the whole. The engines' work per year is the same as on a modelled year."""
     from datetime import date
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
+    import duckdb
 
     from qingshan.evaluate.periods import day_date, day_index
+    from qingshan.lake import HOURLY_DIR, STATIONS_FILE, export_lake, open_lake, write_manifest
 
-    t = time.perf_counter()
-    src = ds.dataset(source_lake / "air_hourly", format="parquet").to_table(
-        columns=["station", "hi", "so2", "no2", "co", "o3", "pm10", "pm25"])
-    y0 = day_date(int(pc.min(src.column("hi")).as_py() - 1) // 24).year
-    src = src.append_column("import_id", pa.array([iid] * src.num_rows, type=pa.int32()))
+    src = open_lake(source)
+    t0 = time.perf_counter()
+    glob = f"'{src.hourly_path}/**/*.parquet'"
+    lake.mkdir(parents=True)
     for year in years:
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{memory}'")
+        con.execute(f"CREATE VIEW stations AS SELECT * FROM read_parquet('{src.stations_path}')")
+        (hi0,) = con.execute(f"SELECT min(hi) FROM read_parquet({glob}, hive_partitioning = false)").fetchone()
+        y0 = day_date((hi0 - 1) // 24).year
         shift = (day_index(date(year, 1, 1)) - day_index(date(y0, 1, 1))) * 24
-        ws.upsert_air_hourly(src.set_column(1, "hi", pc.add(src.column("hi"), shift)))
-        print(f"lake: {year} (copy of {y0}) loaded at {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
-    return 0.0
+        con.execute(f"""CREATE VIEW air_hourly AS SELECT * REPLACE (hi + {shift} AS hi,
+                            ts + INTERVAL ({shift}) HOUR AS ts)
+                        FROM read_parquet({glob}, hive_partitioning = false)""")
+        part = lake.parent / f"spark-lake-{year}"
+        shutil.rmtree(part, ignore_errors=True)
+        export_lake(con, part, source="bench/spark_bench.py --copy-year-from")
+        for d in (part / HOURLY_DIR).iterdir():
+            (lake / HOURLY_DIR).mkdir(exist_ok=True)
+            d.rename(lake / HOURLY_DIR / d.name)
+        if not (lake / STATIONS_FILE).exists():
+            (lake / STATIONS_FILE).parent.mkdir(parents=True)
+            (part / STATIONS_FILE).rename(lake / STATIONS_FILE)
+        shutil.rmtree(part)
+        con.close()
+        print(f"lake: {year} (copy of {y0}) written at {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    m = write_manifest(duckdb.connect(), lake, source=f"bench/spark_bench.py --copy-year-from {source}")
+    size = sum(f.stat().st_size for f in lake.rglob("*.parquet"))
+    h = m["tables"]["air_hourly"]
+    return {"years": years, "station_hours": h["rows"], "files": len(h["files"]), "lake_bytes": size,
+            "generate_and_load_seconds": 0.0, "model_seconds": 0.0, "export_seconds": time.perf_counter() - t0,
+            "copied_from": str(source), "peak_gb": _peak_gb()}
 
 
 # --- engines --------------------------------------------------------------------------------------------------

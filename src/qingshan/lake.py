@@ -105,6 +105,13 @@ def export_lake(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], re
         f"COPY (SELECT {', '.join(STATION_COLUMNS)} FROM stations ORDER BY code) "
         f"TO {_sql_str(str(dest / STATIONS_FILE))} (FORMAT parquet)"
     )
+    return write_manifest(con, dest, source)
+
+
+def write_manifest(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], source: str = "") -> dict[str, Any]:
+    """Describe the Parquet files under ``dest`` and write its manifest (atomically, as the last step of a
+    lake's writing: a lake without a manifest is refused by readers)."""
+    dest = Path(dest)
     manifest = _describe(con, dest, source)
     tmp = dest / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
