@@ -450,6 +450,20 @@ def test_overview_is_served_from_the_cache(app, client):
     assert cache.misses == misses and cache.hits > hits
 
 
+def test_overview_bytes_are_encoded_once_per_content(app, client):
+    memo = app.state.console.json_memo
+    wait_for(lambda: app.state.console.refreshing == 0, 120, "the background refreshes to end")
+    first = client.get(f"{API}/overview")
+    hits, misses = memo.hits, memo.misses
+    again = client.get(f"{API}/overview")
+    assert again.content == first.content and again.headers["content-type"] == "application/json"
+    assert (memo.hits, memo.misses) == (hits + 1, misses)
+    # another role has its own slot and its own content (the ledger panel follows the caller)
+    bureau = client.get(f"{API}/overview", headers=bearer(client, "bureau"))
+    assert bureau.json()["ledger"]["scope"] == "bureau" and first.json()["ledger"]["scope"] == "public"
+    assert client.get(f"{API}/overview").content == first.content
+
+
 # --- ranking highlights on a constructed city -----------------------------------------------------------------
 
 #  Four stations of 测试市, constant hourly values (so daily and monthly means are exact):

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from ..ledger.db import Ledger
+from .api.response import EncodedMemo
 from .cache import ResultCache
 from .store import MeasurementStore, StoreState
 
@@ -42,6 +43,8 @@ class Console:
     #: series): serving it stale would only add lag. Only slow ones (the overview of 2,000 stations) go stale.
     quick_below: float = 0.25
     clock: Callable[[], float] = time.monotonic  # seconds, for the two rules above (tests inject their own)
+    #: The JSON bytes of the last overview per caller's role (encoded again only when its content changed).
+    json_memo: EncodedMemo = field(default_factory=EncodedMemo)
     _latest: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _refreshing: set = field(default_factory=set, repr=False)
     _cost: dict = field(default_factory=dict, repr=False)  # (kind, *params) → seconds its last computation took
