@@ -734,6 +734,62 @@ def test_sql_rows_equal_python_reference(packets):
         assert [str(r) for r in got] == [str(r) for r in want] or got == want
 
 
+@given(st.lists(_data_packets(), min_size=1, max_size=12))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_python_split_equals_the_sql_split(packets):
+    """Small loads split CP in Python (store.split_table), large ones in SQL: the same rows either way."""
+    import pyarrow as pa
+
+    from qingshan.hj212.store import _SPLIT_SQL, split_table
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    Hj212Store(con)  # its code map and factor ranges, which the SQL joins
+    con.register("_rp", pa.table({"ridx": pa.array(range(len(packets)), pa.int32()),
+                                  "cp": [x.cp_text for x in packets]}))
+    con.execute(_SPLIT_SQL)
+    con.register("_sd_py", split_table(packets))
+    cols = ["ridx", "factor", "factor_raw", *NUM_COLS, *(f"t_{c}" for c in NUM_COLS), "flag", "eflag", "t_sample",
+            "sample_time", "extra"]
+
+    def rows(table: str) -> list[dict]:
+        got = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ridx, pos").fetchall()
+        out = [dict(zip(cols, r, strict=True)) for r in got]
+        for r in out:
+            r["extra"] = json.loads(r["extra"]) if r["extra"] else None
+        return out
+
+    sql, py = rows("_sd"), rows("_sd_py")
+    assert [str(r) for r in py] == [str(r) for r in sql] or py == sql
+    con.close()
+
+
+def test_python_split_is_used_for_small_loads(tmp_path, monkeypatch):
+    """The load takes the Python split up to PY_SPLIT_MAX packets and the SQL above it; both store the same."""
+    from qingshan.hj212 import store as store_module
+    from qingshan.store.schema import CORE_SCHEMA
+
+    packets = [Packet.make(st="22", cn="2051", pw="1", mn="M", qn=str(i), flag=4, cp=[
+        [("DataTime", "20260801080000")], [("a34004-Avg", f"{i}.5"), ("a34004-Flag", "N")],
+        [("a01001-Avg", "bad"), ("a01001-Note", "x")]]) for i in range(3)]
+    stored = []
+    for limit in (10, 0):
+        monkeypatch.setattr(store_module, "PY_SPLIT_MAX", limit)
+        con = duckdb.connect()
+        con.execute(CORE_SCHEMA)
+        s = Hj212Store(con)
+        recs = [wal_module.Record(1, i * 10, i * 10 + 5, KIND_PACKET, 1_700_000_000_000, "t", "", build(p)[:-2])
+                for i, p in enumerate(packets)]
+        res = s.load(recs, (1, 0), lambda mn: None, None)
+        assert res.rows == 6 and res.quarantined == 3  # "bad" is not a number: quarantined, stored as missing
+        stored.append(con.execute("""SELECT k.qn, s.factor, s.avg, s.flag, s.extra FROM source_data s
+                                     JOIN hj212_packets k USING (packet_key) ORDER BY 1, 2""").fetchall())
+        con.close()
+    assert stored[0] == stored[1]
+    assert stored[0][0] == ("0", "a01001", None, None, '{"Note":"x"}')
+    assert stored[0][1] == ("0", "a34004", 0.5, "N", None)
+
+
 def test_check_number_rules():
     assert check_number("a34004", "Avg", "") == (None, None)
     assert check_number("a34004", "Avg", "35.5") == (35.5, None)

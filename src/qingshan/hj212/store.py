@@ -236,6 +236,7 @@ def _dt_ms(dt: datetime) -> int:
 NUMBER_RE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER_RE)
 _KNOWN_FIELDS = (*NUM_FIELDS, "Flag", "EFlag", "SampleTime")
+_SD_TEXT = {f: 2 + i for i, f in enumerate(_KNOWN_FIELDS)}  # a known field's place in a row of split_table
 
 
 _KNOWN = ", ".join(f"'{f}'" for f in _KNOWN_FIELDS)
@@ -404,6 +405,52 @@ def reference_rows(p: Packet) -> list[dict]:
         r["extra"] = r["extra"] or None
         rows.append(r)
     return rows
+
+
+#: Loads of at most this many data packets split CP in Python (:func:`split_table`), larger ones in DuckDB
+#: (:data:`_SPLIT_SQL`): under live traffic a load every half second holds a few dozen packets, and the SQL's dozen
+#: statements cost ≈ 60 ms however few rows there are (docs/hj212.md#性能live_bench); a replayed backlog of
+#: thousands of packets is split faster column-wise, outside the GIL.
+PY_SPLIT_MAX = 2000
+
+_SD_TYPES: dict[str, pa.DataType] = {
+    "ridx": pa.int32(), "pos": pa.int64(), **{f"t_{c}": pa.string() for c in NUM_COLS}, "flag": pa.string(),
+    "eflag": pa.string(), "t_sample": pa.string(), "factor": pa.string(), "factor_raw": pa.string(),
+    "sample_time": pa.timestamp("us"), "extra": pa.string(), **{c: pa.float64() for c in NUM_COLS}}
+
+
+def split_table(packets: Iterable[Packet]) -> pa.Table:
+    """The CP of ``packets`` (``ridx`` = their index) as the rows :data:`_SPLIT_SQL` makes (table ``_sd``), in
+    Python: one row per factor code, each field's first value (text and, for numbers, :func:`check_number`), the
+    2005 code mapped, ``SampleTime`` parsed, unknown fields as a JSON object in order of first appearance. ``pos``
+    orders the rows as the SQL's does (item numbers; the SQL counts empty items too, so only the order is the
+    same). Tested equal to the SQL on generated packets (tests/test_hj212_server.py)."""
+    out = Columns(_SD_TYPES)
+    sample_i = 2 + len(NUM_COLS) + 2
+    for ridx, p in enumerate(packets):
+        rows: dict[str, list] = {}
+        pos = 0
+        for g in p.cp:
+            for k, v in g:
+                pos += 1
+                code, dash, fld = k.rpartition("-")
+                if not dash or not code:
+                    continue
+                r = rows.get(code)
+                if r is None:  # ridx, pos, the nine texts, flag, eflag, SampleTime text, extra (dict)
+                    r = rows[code] = [ridx, pos, *([None] * (len(NUM_COLS) + 3)), {}]
+                i = _SD_TEXT.get(fld)
+                if i is None:
+                    r[-1].setdefault(fld, v)
+                elif r[i] is None:
+                    r[i] = v
+        for code, r in rows.items():
+            nums = [None if t is None else check_number(code, f, t)[0]
+                    for f, t in zip(NUM_FIELDS, r[2:2 + len(NUM_COLS)], strict=True)]
+            extra = r.pop()
+            out.add(*r, CODE_2005_TO_2017.get(code, code), code, parse_datatime(r[sample_i]),
+                    json.dumps(extra, ensure_ascii=False, separators=(",", ":")) if extra else None, *nums)
+    return out.to_table()
 
 
 # A data packet to split into rows: key, packet, DataTime (parsed, text), received (ms UTC), raw packet text.
@@ -808,7 +855,11 @@ class Hj212Store:
                     res: LoadResult, quarantine: list[tuple[str, str, str, str]]) -> None:
         """Split the CP of the packets in ``_rp`` into ``source_data``, quarantine bad numbers, run the rules."""
         con = self.con
-        con.execute(_SPLIT_SQL)
+        if len(kept) <= PY_SPLIT_MAX:
+            with _registered(con, "_sd_py", split_table(k[1] for k in kept)):
+                con.execute("CREATE OR REPLACE TEMP TABLE _sd AS SELECT * FROM _sd_py")
+        else:
+            con.execute(_SPLIT_SQL)
         res.rows = int(con.execute(_INSERT_ROWS_SQL).fetchall()[0][0])
         res.touched = {(mn, cn, int(hi)) for mn, cn, hi in con.execute(_TOUCHED_SQL).fetchall()}
         if res.touched:
