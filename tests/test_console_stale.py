@@ -141,3 +141,23 @@ def test_a_quick_result_is_computed_afresh_and_a_slow_one_served_stale():
     assert c.cached("overview", (), blocked) == 1001  # slow: the previous value while it computes
     release.set()
     until(lambda: c.cached("overview", (), blocked) == 1002, "the new overview")
+
+
+def test_a_panel_is_served_stale_however_quick():
+    """The overview's panels (``panel=True``) go stale even when they compute quickly: clients poll them, and a
+    request that computed one waited for the cores the receiver used. A station's series stays fresh."""
+    now = [0.0]
+    c = console(60.0, live(1), quick_below=0.25, clock=lambda: now[0])
+    assert c.cached("air_now", ("城",), lambda st: st.fingerprint[1], panel=True) == 1001  # quick (0 s)
+    release = threading.Event()
+
+    def blocked(st: StoreState) -> int:
+        release.wait(60)
+        return st.fingerprint[1]
+
+    c.store.current = live(2)
+    assert c.cached("air_now", ("城",), blocked, panel=True) == 1001  # the previous value while it computes
+    release.set()
+    until(lambda: c.cached("air_now", ("城",), blocked, panel=True) == 1002, "the new panel")
+    c.store.current = live(3, hour=101)  # a new hour: computed before answering, panel or not
+    assert c.cached("air_now", ("城",), lambda st: st.fingerprint[1], panel=True) == 1003

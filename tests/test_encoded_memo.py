@@ -1,11 +1,12 @@
-"""The overview's JSON is encoded again only when its content changed (web/api/response.py:EncodedMemo)."""
+"""The overview's JSON is encoded again only when its content changed (web/cache.py:EncodedMemo)."""
 
 from __future__ import annotations
 
 import numpy as np
 import orjson
 
-from qingshan.web.api.response import EncodedMemo, dumps
+from qingshan.web.cache import EncodedMemo
+from qingshan.web.jsonable import dumps
 
 
 def _content(pm25: float) -> dict:

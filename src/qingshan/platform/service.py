@@ -74,7 +74,7 @@ class Platform:
     async def services(self, app: Any) -> AsyncIterator[None]:
         console = app.state.console
         store = console.store
-        self.writer = writer = StoreWriter(self.workspace, store.con, on_write=store.invalidate)
+        self.writer = writer = StoreWriter(self.workspace, store.con, on_write=store.reload)
         self.queue = queue = JobQueue(self.workspace, writer, self.token)
         queue.report_builder = functools.partial(build_report_file, console)  # the 报告 page's builds
         hj = None

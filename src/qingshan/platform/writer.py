@@ -3,8 +3,8 @@
 DuckDB allows one writing process per file; inside the platform process, every write — import jobs, the HJ 212
 loader, later review marks — runs on this single thread (:attr:`StoreWriter.executor`), one after another, on
 its own cursor of the connection the console reads through (requests read through cursors of their own, as
-before). After each write the console's store state is marked stale, so its fingerprint is re-read and cached
-results are recomputed (:meth:`qingshan.web.store.MeasurementStore.invalidate`).
+before). After each write the console's store state is read again on the writer thread
+(:meth:`qingshan.web.store.MeasurementStore.reload`), so requests find it ready and cached results are recomputed.
 
 **The evaluation cache.** The store notes the station-days every write to ``air_hourly`` and every review mark
 touches (:mod:`qingshan.store.eval_cache`); after each job, and after each HJ 212 load, the writer recomputes them

@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from ..ledger.db import Ledger
-from .api.response import EncodedMemo
-from .cache import ResultCache
+from .cache import EncodedMemo, ResultCache
 from .store import MeasurementStore, StoreState
 
 T = TypeVar("T")
@@ -51,7 +50,7 @@ class Console:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cached(self, kind: str, params: tuple[Hashable, ...], compute: Callable[[StoreState], T],
-               state: StoreState | None = None) -> T:
+               state: StoreState | None = None, *, panel: bool = False) -> T:
         """``compute(state)`` once per store state and ``params`` (see :mod:`.cache`).
 
         Under live HJ 212 traffic the state changes every few seconds within the same hour (the feed re-aggregates
@@ -59,7 +58,11 @@ class Console:
         stations). With :attr:`stale_for` > 0 a request for a state not computed yet gets the result of the
         previous state instead — only when that one has the same as-of hour and the same *settled* fingerprint
         (no import, review mark or station change in between: :attr:`.store.StoreState.settled`) and is at most
-        ``stale_for`` seconds old — while one background thread computes the new one (once for all clients)."""
+        ``stale_for`` seconds old — while one background thread computes the new one (once for all clients).
+        Results that compute in under :attr:`quick_below` are computed afresh instead, unless ``panel`` is set: the
+        overview's panels, which clients poll, are served from the previous state however quick they are (under
+        live traffic the state changes twice a second, and a request computing a panel waited for the cores the
+        receiver was using)."""
         st = state or self.store.state()
         key = (kind, st.fingerprint, st.as_of_hi, *params)
         live = self.stale_for > 0
@@ -69,7 +72,7 @@ class Console:
             hit = self.cache.peek(key)
             if hit is not None:
                 return hit
-            stale = None if self._quick(kind, params) else self._stale(kind, params, st)
+            stale = None if not panel and self._quick(kind, params) else self._stale(kind, params, st)
             if stale is not None:
                 self._refresh(kind, params, compute, st, key)
                 return stale

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..numbers import finite, missing
@@ -52,3 +54,19 @@ def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[d
     if columns is not None:
         frame = frame[[c for c in columns if c in frame.columns]]
     return [{str(k): value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(content: Any) -> bytes:
+    """``content`` as compact UTF-8 JSON, non-finite numbers as ``null``."""
+    try:
+        return orjson.dumps(content, option=_ORJSON)
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits: the standard library's way
+        pass
+    try:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # "Out of range float values are not JSON compliant"
+        text = json.dumps(value(content), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")

@@ -63,7 +63,7 @@ def air_now(console: Console, city: str | None = None) -> dict[str, Any]:
     state = console.store.state()
     as_of = need_data(state)
     name = resolve_city(console, state, city)
-    return console.cached("air_now", (name,), lambda st: _compute(console, st, name, as_of), state)
+    return console.cached("air_now", (name,), lambda st: _compute(console, st, name, as_of), state, panel=True)
 
 
 def _compute(console: Console, state: StoreState, city: str, as_of: int) -> dict[str, Any]:

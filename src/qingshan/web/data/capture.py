@@ -187,7 +187,7 @@ def capture(console: Console, city: str | None = None, period: str = "today", *,
     assert clock is not None  # need_data: the store holds hours
     name = resolve_city(console, state, city)
     part = console.cached("capture", (name, period, clock.now_hi),
-                          lambda st: _stations(console, st, name, period, clock.now_hi), state)
+                          lambda st: _stations(console, st, name, period, clock.now_hi), state, panel=True)
     return {
         "city": name, "period": period, "period_label": PERIODS[period],
         "as_of": hour_time(as_of).isoformat(),
