@@ -16,7 +16,8 @@ Phases:
    digestion of the warm-up's backlog;
 2. **load** (``--minutes`` simulated minutes of ``--minute-seconds`` each, default 60 s: the real rate): every
    device sends its minute; 10 clients hold ``GET /api/v1/events`` (SSE) open, 10 poll ``GET /api/v1/overview``
-   (each every ``--poll`` seconds);
+   (each every ``--poll`` seconds, from a process of their own: the simulator's Python work would otherwise delay
+   their reads; the time is request sent → last byte read);
 3. **stop**: SIGTERM (the receiver loads its whole log), then the store is opened read-only and counted.
 
 4. **feed**: the feed's work for the closed hour of every station (all its minutes), from the feed's copy of the recent rows and
@@ -299,7 +300,7 @@ class Run:
     overview_error_examples: list[str] = field(default_factory=list)
     sse_events: int = 0
     sse_errors: int = 0
-    as_of_seen: dict[str, float] = field(default_factory=dict)  # overview as_of → first seen (monotonic)
+    overview_at: list[float] = field(default_factory=list)  # seconds into the load of each overview answer
     behind_s: list[float] = field(default_factory=list)  # how late the senders were against their schedule
 
 
@@ -336,22 +337,62 @@ def _wait_probes(base: str, codes: list[str], hour_end: datetime, expected: floa
     return time.monotonic() - t0
 
 
-async def _poll_overview(base: str, run: Run, stop: asyncio.Event, every: float, phase: dict) -> None:
-    while not stop.is_set():
-        t0 = time.perf_counter()
-        try:
-            data = await asyncio.to_thread(_get_json, base + "/api/v1/overview")
-            if phase["load"]:
-                run.overview_ms.append((time.perf_counter() - t0) * 1000)
-            run.as_of_seen.setdefault(str(data.get("as_of")), time.monotonic())
-        except Exception as e:
-            run.overview_errors += 1
-            if len(run.overview_error_examples) < 5:
-                run.overview_error_examples.append(repr(e)[:200])
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        except asyncio.TimeoutError:
-            pass
+def _pollers(base: str, clients: int, every: float, stop, results) -> None:
+    """``clients`` threads polling ``GET /api/v1/overview`` every ``every`` seconds until ``stop`` is set; the
+    response times (request sent → last byte read; the client's JSON parsing is not the server's time) go to
+    ``results``. Runs in a process of its own (:func:`start_pollers`): in the simulator's process the 20,000
+    devices' Python work held the GIL the clients' reads needed, and counted in the overview's times."""
+    import threading
+
+    lock = threading.Lock()
+    out: dict[str, Any] = {"ms": [], "at": [], "errors": 0, "examples": []}
+    t00 = time.monotonic()
+
+    def one() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(base + "/api/v1/overview", timeout=60) as r:
+                    body = r.read()
+                ms = (time.perf_counter() - t0) * 1000
+                json.loads(body)  # a complete, valid answer (not timed)
+                with lock:
+                    out["ms"].append(ms)
+                    out["at"].append(round(time.monotonic() - t00, 2))
+            except Exception as e:
+                with lock:
+                    out["errors"] += 1
+                    if len(out["examples"]) < 5:
+                        out["examples"].append(repr(e)[:200])
+            stop.wait(every)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put(out)
+
+
+def start_pollers(base: str, clients: int, every: float):
+    """The overview pollers in their own process: ``(stop, finish)``; ``finish()`` stops them and returns what
+    :func:`_pollers` measured."""
+    import multiprocessing
+
+    if str(HERE) not in sys.path:  # the child imports this module by name (also when a test loaded it by path)
+        sys.path.insert(0, str(HERE))
+    ctx = multiprocessing.get_context("spawn")
+    stop, results = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_pollers, args=(base, clients, every, stop, results), daemon=True)
+    proc.start()
+
+    def finish() -> dict[str, Any]:
+        stop.set()
+        out = results.get(timeout=120)
+        proc.join(30)
+        return out
+
+    return finish
 
 
 async def _sse(host: str, port: int, run: Run, stop: asyncio.Event) -> None:
@@ -422,10 +463,8 @@ async def load(serve: Serve, devs: list[Device], hour_start: datetime, first_min
                minute_s: float, links: list[Link], per_connection: int, run: Run, clients: int, poll: float) -> dict:
     host, port = serve.url.split("//")[1].split(":")
     stop = asyncio.Event()
-    phase = {"load": True}
     watchers = [asyncio.create_task(_sse(host, int(port), run, stop)) for _ in range(clients // 2)]
-    watchers += [asyncio.create_task(_poll_overview(serve.url, run, stop, poll, phase))
-                 for _ in range(clients - clients // 2)]
+    finish_polling = start_pollers(serve.url, clients - clients // 2, poll)
     probes: list[asyncio.Task[None]] = []
     hour_end = hour_start + timedelta(hours=1)
     t0 = time.monotonic() + 1.0
@@ -467,7 +506,9 @@ async def load(serve: Serve, devs: list[Device], hour_start: datetime, first_min
     wall = time.monotonic() - w0
     cpu, all_cpu = _cpu_s(serve.proc.pid) - cpu0, _all_cpu_s() - all0
     rss, _ = _rss_mib(serve.proc.pid)
-    phase["load"] = False
+    polled = await asyncio.to_thread(finish_polling)
+    run.overview_ms, run.overview_at = polled["ms"], polled["at"]
+    run.overview_errors, run.overview_error_examples = polled["errors"], polled["examples"]
     if probes:
         await asyncio.gather(*probes)
     stop.set()
@@ -610,6 +651,7 @@ def run_bench(devices: int = 20_000, stations: int = 2_000, minutes: int = 6, mi
         "ack_latency_ms": dist(run.ack_ms), "ingest_lag_s": dist(run.ingest_s), "hour_close_s": dist(run.hour_close_s),
         "overview_ms": dist(run.overview_ms), "overview_errors": run.overview_errors,
         "overview_error_examples": run.overview_error_examples,
+        "overview_slowest": sorted(zip(run.overview_ms, run.overview_at, strict=True), reverse=True)[:12],
         "sse_events": run.sse_events, "sse_errors": run.sse_errors, "sender_behind_s": dist(run.behind_s),
         "loadavg_after": os.getloadavg(),
     })
