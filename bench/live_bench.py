@@ -497,7 +497,7 @@ async def load(serve: Serve, devs: list[Device], hour_start: datetime, first_min
         while True:
             await asyncio.sleep(30)
             print(f"  {time.monotonic() - w0:5.0f} s: acknowledged {len(run.acked)}, ingest lag samples "
-                  f"{len(run.ingest_s)}, overview p50 {pct(run.overview_ms, 0.5)} ms", flush=True)
+                  f"{len(run.ingest_s)}", flush=True)
 
     cpu0, all0, w0 = _cpu_s(serve.proc.pid), _all_cpu_s(), time.monotonic()
     ticker = asyncio.create_task(progress())

@@ -422,6 +422,56 @@ def test_trailing_flush_feeds_what_a_throttled_load_left(fed, tmp_path):
         assert out.station_hours >= 2 and quality_rows.pending_count(w.con) == 0 and not hook.behind
 
 
+def test_a_load_that_completes_an_hour_is_fed_after_a_quarter_of_the_window(fed, tmp_path):
+    """The hour that just ended is what the duty officer watches: a load holding an hour's last minute
+    (``LoadResult.closes_hour``) waits a quarter of the throttle window, not all of it."""
+    cfg, _ = fed
+    import shutil
+
+    ws = tmp_path / "copy"
+    shutil.copytree(cfg.workspace, ws)
+    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
+                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    now = [0.0]
+    hook = QualityFeed(every=2.0, clock=lambda: now[0])
+    with Workspace(ws) as w:
+        hook(w.con, LoadResult())
+        w.con.execute(requeue)
+        now[0] = 0.4
+        hook(w.con, LoadResult(closes_hour=True))  # within a quarter of the window: queued
+        assert hook.behind and quality_rows.pending_count(w.con) == 2
+        now[0] = 0.6
+        hook(w.con, LoadResult())  # an ordinary load still waits out the window
+        assert quality_rows.pending_count(w.con) == 2
+        hook(w.con, LoadResult(closes_hour=True))  # past a quarter: fed now
+        assert quality_rows.pending_count(w.con) == 0 and not hook.behind
+
+
+def test_the_last_minute_of_an_hour_closes_it(tmp_path):
+    """A 2051 minute whose period ends on the hour (08:59–09:00) completes that hour; 08:10–08:11 does not."""
+    cfg = config(tmp_path, devices=DEVICES)
+    seen: dict[str, list[bool]] = {}
+
+    def send(label: str, packet: bytes) -> None:
+        async def main():
+            srv = Hj212Server(cfg, after_load=lambda con, res: seen.setdefault(label, []).append(res.closes_hour))
+            await srv.start()
+            try:
+                c = await Client.open(srv.port)
+                await c.send(packet)
+                await until(lambda: srv.stats.accepted >= 1, "the packet accepted")
+                c.close()
+            finally:
+                await srv.stop()
+
+        asyncio.run(main())
+
+    send("minute 10", a_minute(10, H1 - timedelta(minutes=50)))
+    send("minute 60", a_minute(59, H1 - timedelta(minutes=1)))
+    assert seen["minute 10"] and not any(seen["minute 10"])
+    assert any(seen["minute 60"])
+
+
 def test_a_re_aggregated_hour_changes_the_store_fingerprint(tmp_path):
     """A minute that moves the value of an hour already stored (same rows, same feed import of the day) changes
     :func:`qingshan.store.read.store_counts`, the console's cache key: else the console keeps serving the old

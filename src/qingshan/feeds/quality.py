@@ -349,7 +349,8 @@ def feed_pending(con: Con, rule: str | MinuteRule | None = None, now: datetime |
 class QualityFeed:
     """The receiver's ``after_load`` callback: feed what the load queued (and anything a crash left queued).
 
-    ``every`` > 0: feed at most once per ``every`` seconds; a load in between leaves its hours queued (nothing is
+    ``every`` > 0: feed at most once per ``every`` seconds (a quarter of it after a load that completes an hour:
+    :attr:`~qingshan.hj212.store.LoadResult.closes_hour`); a load in between leaves its hours queued (nothing is
     lost: the queue is in the store) and :attr:`behind` says so, for :meth:`flush` — the platform calls it once
     the throttle window has passed, so the last packets of a burst are fed without waiting for the next load, and
     once at start for what a crash left queued.  Each feed recomputes its station-hours from all their rows, so
@@ -366,7 +367,10 @@ class QualityFeed:
         self._last = -math.inf
 
     def __call__(self, con: Con, res: LoadResult) -> None:
-        if self.every > 0 and self.clock() - self._last < self.every:
+        # a load that completes an hour waits a quarter of the window at most: the hour that just ended is what the
+        # duty officer watches for (the other loads of that minute are fed with it)
+        window = self.every / 4 if res.closes_hour else self.every
+        if self.every > 0 and self.clock() - self._last < window:
             self.behind = True
             return
         self.flush(con)

@@ -508,6 +508,14 @@ class _Batch:
                          reason, rec.raw[:4096])
 
 
+_HOURLY_CNS = ("2051", "2061")  # a period that can end on the hour
+
+
+def _is_quality(dev: Device | None) -> bool:
+    """An environmental-quality device that feeds the measurement store (as :data:`QUALITY_DEVICE_SQL`)."""
+    return dev is not None and dev.station is not None and dev.st in ("21", "22") and dev.registered
+
+
 def _period_end(p: Packet, dms: int, device: Callable[[str], Device | None]) -> int | None:
     """The end of the period a data packet covers (ms), when known: 2061 + 1 h, 2031 + 1 day, 2051 + the device's
     minute interval; 2011 (an instant) has none."""
@@ -563,6 +571,9 @@ class LoadResult:
     #: (MN, CN, hour index) of environmental-quality devices whose data this load added (also queued in
     #: ``hj212_feed_pending`` for the feed); the hour is the end-of-hour label the value belongs to.
     touched: set[tuple[str, str, int]] = field(default_factory=set)
+    #: The load holds the last minute (2051) or the value (2061) of an hour of an environmental-quality device: that
+    #: hour is complete and the feed should not wait out its throttle (docs/hj212.md#性能live_bench).
+    closes_hour: bool = False
 
 
 def read_devices(con: duckdb.DuckDBPyConnection, registered_only: bool = True,
@@ -840,6 +851,8 @@ class Hj212Store:
         outside the GIL); then the rules over the values that came in.  :func:`reference_rows` is the same in
         Python.  Packets without a usable DataTime and invalid numbers go to the quarantine."""
         heads, kept, quarantine = _row_heads(staged, device)
+        res.closes_hour = any(r[4] in _HOURLY_CNS and r[6] is not None and r[6] % 3_600_000 == 0
+                              and _is_quality(device(r[2])) for r in heads.rows)
         if kept:
             with _registered(self.con, "_rp", heads.to_table()):
                 self._split_rows(kept, device, rules, res, quarantine)
