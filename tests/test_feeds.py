@@ -377,14 +377,19 @@ def test_a_failed_feed_is_retried_by_the_next_load(tmp_path):
     assert rows == [("QS001", hi(H2), 7.0), ("QS002", hi(H1), pytest.approx(30 * 273.15 / 298.15))]
 
 
-def test_hook_every_leaves_hours_queued_until_the_next_feed(fed, tmp_path):
-    cfg, _ = fed
+def _fed_copy(fed, tmp_path) -> tuple[Path, str]:
+    """A copy of the fed workspace and the SQL that queues station A's hours for the feed again."""
     import shutil
 
+    cfg, _ = fed
     ws = tmp_path / "copy"
     shutil.copytree(cfg.workspace, ws)
-    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
-                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    return ws, f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
+                   FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+
+
+def test_hook_every_leaves_hours_queued_until_the_next_feed(fed, tmp_path):
+    ws, requeue = _fed_copy(fed, tmp_path)
     hook = after_load_hook(every=3600)
     with Workspace(ws) as w:
         w.con.execute(requeue)
@@ -401,13 +406,7 @@ def test_hook_every_leaves_hours_queued_until_the_next_feed(fed, tmp_path):
 def test_trailing_flush_feeds_what_a_throttled_load_left(fed, tmp_path):
     """The last load of a burst falls inside the window: :meth:`QualityFeed.flush` (the platform calls it once
     :meth:`due`) feeds it without another packet."""
-    cfg, _ = fed
-    import shutil
-
-    ws = tmp_path / "copy"
-    shutil.copytree(cfg.workspace, ws)
-    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
-                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    ws, requeue = _fed_copy(fed, tmp_path)
     now = [0.0]
     hook = QualityFeed(every=2.0, clock=lambda: now[0])
     with Workspace(ws) as w:
@@ -425,13 +424,7 @@ def test_trailing_flush_feeds_what_a_throttled_load_left(fed, tmp_path):
 def test_a_load_that_completes_an_hour_is_fed_after_a_quarter_of_the_window(fed, tmp_path):
     """The hour that just ended is what the duty officer watches: a load holding an hour's last minute
     (``LoadResult.closes_hour``) waits a quarter of the throttle window, not all of it."""
-    cfg, _ = fed
-    import shutil
-
-    ws = tmp_path / "copy"
-    shutil.copytree(cfg.workspace, ws)
-    requeue = f"""INSERT INTO hj212_feed_pending SELECT DISTINCT mn, {HOUR_OF_ROW_SQL.format(p="")}
-                  FROM source_data WHERE mn = '{A}' ON CONFLICT DO NOTHING"""
+    ws, requeue = _fed_copy(fed, tmp_path)
     now = [0.0]
     hook = QualityFeed(every=2.0, clock=lambda: now[0])
     with Workspace(ws) as w:
