@@ -528,21 +528,24 @@ def _period_end(p: Packet, dms: int, device: Callable[[str], Device | None]) -> 
 
 
 def _row_heads(staged: list[Staged], device: Callable[[str], Device | None]
-               ) -> tuple[Columns, list[Kept], list[tuple[str, str, str, str]]]:
-    """The packet-level columns of the rows to split (``_rp``), the packets kept, and the quarantine entries of
-    packets without a usable DataTime."""
+               ) -> tuple[Columns, list[Kept], list[tuple[str, str, str, str]], bool]:
+    """The packet-level columns of the rows to split (``_rp``), the packets kept, the quarantine entries of
+    packets without a usable DataTime, and whether a kept packet completes an hour (:attr:`LoadResult.closes_hour`)."""
     heads = Columns(ROW_HEAD_COLUMNS)
     kept: list[Kept] = []
     quarantine: list[tuple[str, str, str, str]] = []
+    closes = False
     for key, p, dt, dt_text, received_ms, raw_text in staged:
         if dt is None:
             quarantine.append((_source(p), "DataTime", (dt_text or "")[:64], "DataTime 缺失或无效，数据未入 source_data"))
             continue
         dms = _dt_ms(dt)
-        heads.add(len(kept), str(key), p.mn, p.st, p.cn, dms, _period_end(p, dms, device), received_ms + BEIJING_MS,
-                  p.cp_text)
+        end = _period_end(p, dms, device)
+        closes = closes or (p.cn in _HOURLY_CNS and end is not None and end % 3_600_000 == 0
+                            and _is_quality(device(p.mn)))
+        heads.add(len(kept), str(key), p.mn, p.st, p.cn, dms, end, received_ms + BEIJING_MS, p.cp_text)
         kept.append((key, p, dt, dt_text or "", raw_text))
-    return heads, kept, quarantine
+    return heads, kept, quarantine, closes
 
 
 @contextlib.contextmanager
@@ -850,9 +853,7 @@ class Hj212Store:
         """Phase 4: ``source_data`` rows for newly stored data packets, split from CP inside DuckDB (column-wise,
         outside the GIL); then the rules over the values that came in.  :func:`reference_rows` is the same in
         Python.  Packets without a usable DataTime and invalid numbers go to the quarantine."""
-        heads, kept, quarantine = _row_heads(staged, device)
-        res.closes_hour = any(r[4] in _HOURLY_CNS and r[6] is not None and r[6] % 3_600_000 == 0
-                              and _is_quality(device(r[2])) for r in heads.rows)
+        heads, kept, quarantine, res.closes_hour = _row_heads(staged, device)
         if kept:
             with _registered(self.con, "_rp", heads.to_table()):
                 self._split_rows(kept, device, rules, res, quarantine)
